@@ -1,0 +1,82 @@
+# hrm — the Hierarchical Reasoning Model inside PostgreSQL.
+#
+#   make && make install          build and install the extension (PGXS)
+#   make installcheck             pg_regress + pgTAP suites against a running server
+#   make test-engine              engine unit tests, no server (prints "N passed, N failed")
+#   make parity FIXTURE=<prefix>  compare the engine with a reference fixture pair
+#   make fuzz                     libFuzzer targets (clang), FUZZ_SECONDS each
+
+EXTENSION = hrm
+EXTVERSION = 0.1.0
+
+MODULE_big = hrm
+CORE_SRCS = $(sort $(wildcard src/core/*.c))
+GLUE_SRCS = $(sort $(wildcard src/*.c))
+OBJS = $(GLUE_SRCS:.c=.o) $(CORE_SRCS:.c=.o)
+
+SQL_PARTS = $(sort $(wildcard sql/parts/*.sql))
+DATA_built = sql/$(EXTENSION)--$(EXTVERSION).sql
+DATA = $(wildcard sql/$(EXTENSION)--*--*.sql)
+
+TESTS = $(sort $(wildcard test/sql/*.sql))
+REGRESS ?= $(patsubst test/sql/%.sql,%,$(TESTS))
+REGRESS_OPTS = --inputdir=test
+ISOLATION_SPECS = $(sort $(wildcard test/specs/*.spec))
+ISOLATION = $(patsubst test/specs/%.spec,%,$(ISOLATION_SPECS))
+ISOLATION_OPTS = --inputdir=test
+
+EXTRA_CLEAN = test/core/hrm_test test/core/hrm_parity results regression.diffs regression.out \
+	output_iso bench/bench_forward bench/bench_train test/fuzz/fuzz_* tools/hrm_tool
+
+BLAS_CFLAGS := $(shell pkg-config --cflags openblas 2>/dev/null)
+BLAS_LIBS := $(shell pkg-config --libs openblas 2>/dev/null || echo -lopenblas)
+
+# Portable builds: make OPTFLAGS=""
+OPTFLAGS ?= -march=native
+WARNFLAGS = -Wall -Wextra -Wno-unused-parameter -Wno-sign-compare -Wno-missing-field-initializers
+ifdef STRICT
+WARNFLAGS += -Werror
+endif
+
+PG_CPPFLAGS = -Isrc -Isrc/core $(BLAS_CFLAGS)
+PG_CFLAGS = $(OPTFLAGS) $(WARNFLAGS) -Wno-declaration-after-statement -ftree-vectorize -fno-math-errno
+SHLIB_LINK = $(BLAS_LIBS) -lm
+
+PG_CONFIG ?= pg_config
+PGXS := $(shell $(PG_CONFIG) --pgxs)
+include $(PGXS)
+
+# The install script is the concatenation of sql/parts/*.sql, in name order.
+sql/$(EXTENSION)--$(EXTVERSION).sql: $(SQL_PARTS)
+	cat $(SQL_PARTS) > $@
+
+# ---------------------------------------------------------------------------
+# Engine tests: plain C, no PostgreSQL.
+ENGINE_CC ?= $(CC)
+ENGINE_CFLAGS = -std=c11 -D_POSIX_C_SOURCE=200809L -O2 -g $(OPTFLAGS) $(WARNFLAGS) -fno-math-errno \
+	-Isrc/core -Itest/core $(BLAS_CFLAGS)
+ENGINE_LIBS = $(BLAS_LIBS) -lm -lpthread
+HRM_FIXTURES ?= $(abspath ../shared/fixtures)
+export HRM_FIXTURES
+
+ENGINE_TEST_SRCS = $(filter-out test/core/parity_main.c,$(sort $(wildcard test/core/*.c)))
+CORE_HDRS = $(wildcard src/core/*.h) $(wildcard test/core/*.h)
+
+test/core/hrm_test: $(CORE_SRCS) $(ENGINE_TEST_SRCS) $(CORE_HDRS)
+	$(ENGINE_CC) $(ENGINE_CFLAGS) -o $@ $(CORE_SRCS) $(ENGINE_TEST_SRCS) $(ENGINE_LIBS)
+
+test/core/hrm_parity: $(CORE_SRCS) test/core/parity_main.c test/core/parity.c $(CORE_HDRS)
+	$(ENGINE_CC) $(ENGINE_CFLAGS) -DHRM_PARITY_MAIN -o $@ $(CORE_SRCS) test/core/parity_main.c test/core/parity.c $(ENGINE_LIBS)
+
+.PHONY: test-engine parity parity-all fuzz bench
+test-engine: test/core/hrm_test
+	./test/core/hrm_test
+
+FIXTURE ?=
+parity: test/core/hrm_parity
+	@test -n "$(FIXTURE)" || { echo "usage: make parity FIXTURE=<path prefix of NAME.weights/NAME.expected.safetensors>"; exit 2; }
+	./test/core/hrm_parity $(FIXTURE)
+
+# Every fixture pair in HRM_FIXTURES (and its subdirectories whose arch this build supports).
+parity-all: test/core/hrm_parity
+	./test/core/hrm_parity --all $(HRM_FIXTURES)

@@ -1,0 +1,98 @@
+/*
+ * forward.h — HRM inference: one segment ("inner forward") and the ACT loop.
+ *
+ * Shapes: B rows, T = seq_len tokens, P puzzle slots, S = T + P positions,
+ * D hidden, V vocab.  All matrices are row-major; weights stay [out, in] and
+ * every product goes through cblas_sgemm with the transpose flag.
+ */
+#ifndef HRM_FORWARD_H
+#define HRM_FORWARD_H
+
+#include "model.h"
+
+typedef struct hrm_model
+{
+	const hrm_layout *lay;
+	const hrm_config *cfg;		/* = &lay->cfg */
+	const float *params;		/* lay->n_params floats; may live in shared memory */
+	float	   *rope_cos;		/* [S, head_dim] (NULL unless rope) */
+	float	   *rope_sin;		/* [S, head_dim] */
+} hrm_model;
+
+/* Bind a layout and a parameter buffer; computes the RoPE tables. */
+hrm_status	hrm_model_init(hrm_model *m, const hrm_layout *lay, const float *params, hrm_error *err);
+void		hrm_model_free(hrm_model *m);
+
+/* The recurrent state of B rows. */
+typedef struct hrm_carry
+{
+	int			B;
+	float	   *z_H;			/* [B, S, D] */
+	float	   *z_L;			/* [B, S, D] */
+	int32_t    *steps;			/* [B] segments run since the last reset */
+	uint8_t    *halted;			/* [B] */
+} hrm_carry;
+
+/* A carry of B rows, every row halted (the reference's initial carry). */
+hrm_status	hrm_carry_init(hrm_carry *c, const hrm_model *m, int B, hrm_error *err);
+/* Reset rows (mask[b] != 0, or all rows when mask is NULL) to H_init / L_init, steps 0, not halted. */
+void		hrm_carry_reset(hrm_carry *c, const hrm_model *m, const uint8_t *mask);
+void		hrm_carry_free(hrm_carry *c);
+
+/* Scratch memory for segments of up to max_B rows. */
+typedef struct hrm_workspace hrm_workspace;
+
+hrm_workspace *hrm_workspace_create(const hrm_model *m, int max_B, hrm_error *err);
+void		hrm_workspace_free(hrm_workspace *ws);
+size_t		hrm_workspace_bytes(const hrm_model *m, int max_B);
+
+/* Check token ids in [0, V) and puzzle ids in [0, N_id); HRM_ERR_INVALID names the first bad one. */
+hrm_status	hrm_check_inputs(const hrm_model *m, const int32_t *inputs, const int32_t *puzzle_ids,
+							 int B, hrm_error *err);
+
+/*
+ * Input embedding x = sqrt(D) * concat(puzzle rows, token rows) (with the
+ * learned-position blend when configured).  x: [B, S, D].
+ */
+void		hrm_embed_forward(const hrm_model *m, const int32_t *inputs, const int32_t *puzzle_ids,
+							  int B, float *x);
+
+/*
+ * One segment on all B rows of the carry (rows must already be reset as
+ * wanted), without gradient: updates c->z_H / c->z_L and writes
+ * logits [B, T, V] (if not NULL) and q [B, 2] (q_halt, q_continue; if not NULL).
+ * Does not touch c->steps / c->halted.
+ */
+hrm_status	hrm_segment_forward(const hrm_model *m, hrm_workspace *ws, hrm_carry *c,
+								const int32_t *inputs, const int32_t *puzzle_ids,
+								float *logits, float *q, hrm_error *err);
+
+/* Called after every segment; return non-zero to stop (hrm_infer then returns HRM_ERR_CANCELLED). */
+typedef int (*hrm_segment_cb) (void *arg, int segment, int B, const float *logits,
+							   const float *q, const uint8_t *ran);
+
+typedef struct hrm_infer_opts
+{
+	int			segments;		/* max segments; <= 0 means cfg.halt_max_steps */
+	bool		adaptive;		/* stop a row once q_halt > q_continue (TRM: q_halt > 0) */
+} hrm_infer_opts;
+
+/*
+ * ACT inference from a fresh carry: up to `segments` segments with the
+ * carry kept between them.  On return logits [B, T, V] and q [B, 2] hold
+ * each row's output of the last segment it ran, and steps_out [B] (may be
+ * NULL) how many segments it ran.  cb (may be NULL) sees every segment's
+ * full outputs; rows that did not run keep their previous values there.
+ */
+hrm_status	hrm_infer(const hrm_model *m, const int32_t *inputs, const int32_t *puzzle_ids, int B,
+					  const hrm_infer_opts *opts, float *logits, float *q, int32_t *steps_out,
+					  hrm_segment_cb cb, void *cb_arg, hrm_error *err);
+
+/* FLOPs of one segment for B rows (matrix products and attention, forward only). */
+double		hrm_segment_flops(const hrm_config *cfg, int B);
+
+/* BLAS threads for this process (OpenBLAS); n <= 0 leaves the current setting. */
+void		hrm_set_threads(int n);
+int			hrm_get_threads(void);
+
+#endif							/* HRM_FORWARD_H */
