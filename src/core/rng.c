@@ -75,7 +75,7 @@ hrm_rng_normal(hrm_rng *r)
 		u1 = hrm_rng_uniform(r);
 	while (u1 <= 0.0);
 	u2 = hrm_rng_uniform(r);
-	return sqrt(-2.0 * log(u1)) * cos(2.0 * M_PI * u2);
+	return sqrt(-2.0 * log(u1)) * cos(6.283185307179586476925 * u2);
 }
 
 void
