@@ -47,6 +47,7 @@ const hrm_json *hrm_json_get(const hrm_json *obj, const char *key);
  * Append a JSON string literal for s (quotes and escapes included) to a
  * growable buffer; returns false on allocation failure.
  */
+/* data is always NUL-terminated (when not failed). */
 typedef struct hrm_strbuf
 {
 	char	   *data;

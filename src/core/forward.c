@@ -1,0 +1,645 @@
+/*
+ * forward.c — HRM (and TRM) inference.
+ *
+ * One segment of HRM with N = H_cycles, T = L_cycles on carry (z_H, z_L):
+ *
+ *   x = embed(inputs, puzzle_ids)                         [B, S, D]
+ *   for i in 0..N-1:
+ *       for j in 0..T-1:
+ *           unless (i, j) == (N-1, T-1): z_L = L(z_L, z_H + x)
+ *       unless i == N-1:                 z_H = H(z_H, z_L)
+ *   z_L = L(z_L, z_H + x);  z_H = H(z_H, z_L)            (the 1-step-gradient calls)
+ *   logits = lm_head(z_H[:, P:]);  q = q_head(z_H[:, 0])
+ *
+ * A module call is h = z + injection followed by its blocks; a block is
+ * post-norm attention + SwiGLU with weightless RMSNorm.  TRM uses one module
+ * (L_level) for both updates: per cycle, L_cycles latent updates
+ * z_L = net(z_L, z_H + x) and one answer update z_H = net(z_H, z_L).
+ */
+#include "hrm_internal.h"
+#include "layers.h"
+
+#include <cblas.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* ------------------------------------------------------------------------- */
+/* model */
+
+hrm_status
+hrm_model_init(hrm_model *m, const hrm_layout *lay, const float *params, hrm_error *err)
+{
+	const hrm_config *c = &lay->cfg;
+
+	memset(m, 0, sizeof(*m));
+	m->lay = lay;
+	m->cfg = c;
+	m->params = params;
+	if (c->mlp_t && c->arch == HRM_ARCH_TRM)
+	{
+		/* token-mixing blocks: supported by the layout, not yet by the forward pass */
+		return hrm_fail(err, HRM_ERR_UNSUPPORTED,
+						"arch \"trm\" with mlp_t is not supported by this version of the engine");
+	}
+	if (c->pos_encodings == HRM_POS_ROPE)
+	{
+		int			hd = c->head_dim,
+					half = hd / 2;
+
+		m->rope_cos = hrm_alloc((size_t) c->S * hd, sizeof(float));
+		m->rope_sin = hrm_alloc((size_t) c->S * hd, sizeof(float));
+		if (m->rope_cos == NULL || m->rope_sin == NULL)
+		{
+			hrm_model_free(m);
+			return hrm_fail(err, HRM_ERR_NOMEM, "out of memory for the RoPE tables");
+		}
+		for (int s = 0; s < c->S; s++)
+			for (int i = 0; i < hd; i++)
+			{
+				/* column i uses frequency i mod hd/2 (rotate-half layout) */
+				double		inv_freq = 1.0 / pow(c->rope_theta, (double) (2 * (i % half)) / hd);
+				double		ang = (double) s * inv_freq;
+
+				m->rope_cos[(size_t) s * hd + i] = (float) cos(ang);
+				m->rope_sin[(size_t) s * hd + i] = (float) sin(ang);
+			}
+	}
+	return HRM_OK;
+}
+
+void
+hrm_model_free(hrm_model *m)
+{
+	hrm_free(m->rope_cos);
+	hrm_free(m->rope_sin);
+	m->rope_cos = m->rope_sin = NULL;
+}
+
+/* ------------------------------------------------------------------------- */
+/* carry */
+
+hrm_status
+hrm_carry_init(hrm_carry *c, const hrm_model *m, int B, hrm_error *err)
+{
+	size_t		n;
+
+	memset(c, 0, sizeof(*c));
+	if (B < 1)
+		return hrm_fail(err, HRM_ERR_INVALID, "batch size must be at least 1");
+	if (!hrm_mul_size((size_t) B * m->cfg->S, (size_t) m->cfg->hidden_size, &n))
+		return hrm_fail(err, HRM_ERR_LIMIT, "batch too large");
+	c->B = B;
+	c->z_H = hrm_alloc(n, sizeof(float));
+	c->z_L = hrm_alloc(n, sizeof(float));
+	c->steps = hrm_alloc(B, sizeof(int32_t));
+	c->halted = hrm_alloc(B, 1);
+	if (c->z_H == NULL || c->z_L == NULL || c->steps == NULL || c->halted == NULL)
+	{
+		hrm_carry_free(c);
+		return hrm_fail(err, HRM_ERR_NOMEM, "out of memory for the carry of %d rows", B);
+	}
+	memset(c->halted, 1, B);
+	return HRM_OK;
+}
+
+void
+hrm_carry_reset(hrm_carry *c, const hrm_model *m, const uint8_t *mask)
+{
+	int			S = m->cfg->S,
+				D = m->cfg->hidden_size;
+	const float *hi = m->params + m->lay->H_init;
+	const float *li = m->params + m->lay->L_init;
+
+	for (int b = 0; b < c->B; b++)
+	{
+		if (mask != NULL && !mask[b])
+			continue;
+		for (int s = 0; s < S; s++)
+		{
+			memcpy(c->z_H + ((size_t) b * S + s) * D, hi, sizeof(float) * D);
+			memcpy(c->z_L + ((size_t) b * S + s) * D, li, sizeof(float) * D);
+		}
+		c->steps[b] = 0;
+		c->halted[b] = 0;
+	}
+}
+
+void
+hrm_carry_free(hrm_carry *c)
+{
+	hrm_free(c->z_H);
+	hrm_free(c->z_L);
+	hrm_free(c->steps);
+	hrm_free(c->halted);
+	memset(c, 0, sizeof(*c));
+}
+
+/* ------------------------------------------------------------------------- */
+/* workspace */
+
+static size_t
+ws_floats_gu(const hrm_config *c, int B)
+{
+	size_t		a = (size_t) B * c->S * 2 * c->inter_size;
+	size_t		b = c->mlp_t ? (size_t) B * c->hidden_size * 2 * c->inter_size_t : 0;
+
+	return a > b ? a : b;
+}
+
+size_t
+hrm_workspace_bytes(const hrm_model *m, int B)
+{
+	const hrm_config *c = m->cfg;
+	size_t		BSD = (size_t) B * c->S * c->hidden_size;
+	size_t		f = 0;
+
+	f += BSD * 2;				/* x, inj */
+	f += BSD * 3;				/* qkv */
+	f += (size_t) c->S * c->S;	/* probs */
+	f += BSD * 2;				/* attn, proj */
+	f += ws_floats_gu(m->cfg, B) * 3 / 2;	/* gu, act */
+	f += BSD * 2;				/* tbuf, tbuf2 */
+	f += (size_t) B * c->hidden_size;	/* qz */
+	f += BSD * 2;				/* sub carry */
+	f += (size_t) B * c->seq_len * c->vocab_size + (size_t) B * 2;
+	return f * sizeof(float) + (size_t) B * (c->seq_len + 1) * sizeof(int32_t);
+}
+
+hrm_workspace *
+hrm_workspace_create(const hrm_model *m, int max_B, hrm_error *err)
+{
+	const hrm_config *c = m->cfg;
+	hrm_workspace *ws;
+	size_t		BSD;
+
+	if (max_B < 1)
+	{
+		hrm_fail(err, HRM_ERR_INVALID, "batch size must be at least 1");
+		return NULL;
+	}
+	BSD = (size_t) max_B * c->S * c->hidden_size;
+	ws = calloc(1, sizeof(hrm_workspace));
+	if (ws == NULL)
+	{
+		hrm_fail(err, HRM_ERR_NOMEM, "out of memory for the workspace");
+		return NULL;
+	}
+	ws->max_B = max_B;
+	ws->x = hrm_alloc(BSD, sizeof(float));
+	ws->inj = hrm_alloc(BSD, sizeof(float));
+	ws->qkv = hrm_alloc(BSD * 3, sizeof(float));
+	ws->probs = hrm_alloc((size_t) c->S * c->S, sizeof(float));
+	ws->attn = hrm_alloc(BSD, sizeof(float));
+	ws->proj = hrm_alloc(BSD, sizeof(float));
+	ws->gu = hrm_alloc(ws_floats_gu(c, max_B), sizeof(float));
+	ws->act = hrm_alloc(ws_floats_gu(c, max_B) / 2, sizeof(float));
+	ws->tbuf = hrm_alloc(BSD, sizeof(float));
+	ws->tbuf2 = hrm_alloc(BSD, sizeof(float));
+	ws->qz = hrm_alloc((size_t) max_B * c->hidden_size, sizeof(float));
+	ws->sub.z_H = hrm_alloc(BSD, sizeof(float));
+	ws->sub.z_L = hrm_alloc(BSD, sizeof(float));
+	ws->sub_inputs = hrm_alloc((size_t) max_B * c->seq_len, sizeof(int32_t));
+	ws->sub_pids = hrm_alloc(max_B, sizeof(int32_t));
+	ws->sub_logits = hrm_alloc((size_t) max_B * c->seq_len * c->vocab_size, sizeof(float));
+	ws->sub_q = hrm_alloc((size_t) max_B * 2, sizeof(float));
+	if (!ws->x || !ws->inj || !ws->qkv || !ws->probs || !ws->attn || !ws->proj || !ws->gu ||
+		!ws->act || !ws->tbuf || !ws->tbuf2 || !ws->qz || !ws->sub.z_H || !ws->sub.z_L ||
+		!ws->sub_inputs || !ws->sub_pids || !ws->sub_logits || !ws->sub_q)
+	{
+		hrm_workspace_free(ws);
+		hrm_fail(err, HRM_ERR_NOMEM, "out of memory for a workspace of %d rows (%zu MB)",
+				 max_B, hrm_workspace_bytes(m, max_B) >> 20);
+		return NULL;
+	}
+	return ws;
+}
+
+void
+hrm_workspace_free(hrm_workspace *ws)
+{
+	if (ws == NULL)
+		return;
+	hrm_free(ws->x);
+	hrm_free(ws->inj);
+	hrm_free(ws->qkv);
+	hrm_free(ws->probs);
+	hrm_free(ws->attn);
+	hrm_free(ws->proj);
+	hrm_free(ws->gu);
+	hrm_free(ws->act);
+	hrm_free(ws->tbuf);
+	hrm_free(ws->tbuf2);
+	hrm_free(ws->qz);
+	hrm_free(ws->sub.z_H);
+	hrm_free(ws->sub.z_L);
+	hrm_free(ws->sub_inputs);
+	hrm_free(ws->sub_pids);
+	hrm_free(ws->sub_logits);
+	hrm_free(ws->sub_q);
+	free(ws);
+}
+
+/* ------------------------------------------------------------------------- */
+/* embedding */
+
+hrm_status
+hrm_check_inputs(const hrm_model *m, const int32_t *inputs, const int32_t *puzzle_ids,
+				 int B, hrm_error *err)
+{
+	const hrm_config *c = m->cfg;
+
+	for (int b = 0; b < B; b++)
+	{
+		for (int t = 0; t < c->seq_len; t++)
+		{
+			int32_t		v = inputs[(size_t) b * c->seq_len + t];
+
+			if (v < 0 || v >= c->vocab_size)
+				return hrm_fail(err, HRM_ERR_INVALID,
+								"token %d at position %d of row %d is outside the vocabulary [0, %d)",
+								v, t, b, c->vocab_size);
+		}
+		if (c->puzzle_emb_ndim > 0 && puzzle_ids != NULL &&
+			(puzzle_ids[b] < 0 || puzzle_ids[b] >= c->num_puzzle_identifiers))
+			return hrm_fail(err, HRM_ERR_INVALID,
+							"puzzle id %d of row %d is outside [0, %d)",
+							puzzle_ids[b], b, c->num_puzzle_identifiers);
+	}
+	return HRM_OK;
+}
+
+void
+hrm_embed_forward(const hrm_model *m, const int32_t *inputs, const int32_t *puzzle_ids,
+				  int B, float *x)
+{
+	const hrm_config *c = m->cfg;
+	const hrm_layout *lay = m->lay;
+	int			D = c->hidden_size,
+				S = c->S,
+				P = c->P,
+				T = c->seq_len;
+	float		scale = sqrtf((float) D);
+	const float *E = m->params + lay->embed_tokens;
+
+	for (int b = 0; b < B; b++)
+	{
+		float	   *xb = x + (size_t) b * S * D;
+
+		/* puzzle slots: the id's row zero-padded to P * D */
+		if (P > 0)
+		{
+			memset(xb, 0, sizeof(float) * (size_t) P * D);
+			if (lay->puzzle_emb != HRM_NO_OFFSET)
+			{
+				int			id = puzzle_ids != NULL ? puzzle_ids[b] : 0;
+
+				memcpy(xb, m->params + lay->puzzle_emb + (size_t) id * c->puzzle_emb_ndim,
+					   sizeof(float) * c->puzzle_emb_ndim);
+			}
+		}
+		for (int t = 0; t < T; t++)
+			memcpy(xb + (size_t) (P + t) * D, E + (size_t) inputs[(size_t) b * T + t] * D,
+				   sizeof(float) * D);
+		if (lay->embed_pos != HRM_NO_OFFSET)
+		{
+			const float *pos = m->params + lay->embed_pos;
+
+			for (size_t i = 0; i < (size_t) S * D; i++)
+				xb[i] = 0.707106781f * (xb[i] + pos[i]);
+		}
+		for (size_t i = 0; i < (size_t) S * D; i++)
+			xb[i] *= scale;
+	}
+}
+
+/* ------------------------------------------------------------------------- */
+/* blocks */
+
+void
+hrm_block_forward(const hrm_model *m, const hrm_block_offsets *bo, float *h, int B,
+				  hrm_workspace *ws, hrm_block_acts *acts)
+{
+	const hrm_config *c = m->cfg;
+	const float *W = m->params;
+	int			D = c->hidden_size,
+				S = c->S,
+				Iw = c->inter_size,
+				NH = c->num_heads,
+				hd = c->head_dim;
+	int			M = B * S;
+	float		eps = (float) c->rms_norm_eps;
+	size_t		MD = (size_t) M * D;
+	float	   *qkv = acts ? acts->qkv : ws->qkv;
+	float	   *attn = acts ? acts->attn : ws->attn;
+	float	   *gu = acts ? acts->gu : ws->gu;
+	float	   *act = acts ? acts->act : ws->act;
+
+	if (acts)
+		memcpy(acts->h_in, h, sizeof(float) * MD);
+
+	/* ---- attention sublayer: h = norm(h + o_proj(attn(qkv_proj(h)))) ---- */
+	/* qkv[M, 3D] = h W_qkv^T */
+	hrm_matmul_forward(qkv, h, W + bo->qkv, M, 3 * D, D, 0.0f);
+	if (c->pos_encodings == HRM_POS_ROPE)
+		hrm_rope_forward(qkv, m->rope_cos, m->rope_sin, B, S, NH, hd);
+	hrm_attention_forward(attn, acts ? acts->probs : ws->probs, acts != NULL, qkv, B, S, NH, hd);
+	/* proj[M, D] = attn W_o^T */
+	hrm_matmul_forward(ws->proj, attn, W + bo->o, M, D, D, 0.0f);
+	hrm_add_forward(h, h, ws->proj, MD);
+	hrm_rmsnorm_forward(h, acts ? acts->rstd1 : NULL, h, M, D, eps);
+	if (acts)
+		memcpy(acts->h_mid, h, sizeof(float) * MD);
+
+	/* ---- MLP sublayer: h = norm(h + down(silu(gate) * up)) ---- */
+	/* gu[M, 2I] = h W_gu^T */
+	hrm_matmul_forward(gu, h, W + bo->gate_up, M, 2 * Iw, D, 0.0f);
+	hrm_swiglu_forward(act, gu, M, Iw);
+	/* proj[M, D] = act W_down^T */
+	hrm_matmul_forward(ws->proj, act, W + bo->down, M, D, Iw, 0.0f);
+	hrm_add_forward(h, h, ws->proj, MD);
+	hrm_rmsnorm_forward(h, acts ? acts->rstd2 : NULL, h, M, D, eps);
+	if (acts)
+		memcpy(acts->h_out, h, sizeof(float) * MD);
+}
+
+void
+hrm_module_forward(const hrm_model *m, const hrm_block_offsets *blocks, int n,
+				   float *z, const float *inj, int B, hrm_workspace *ws, hrm_block_acts *acts)
+{
+	size_t		n_el = (size_t) B * m->cfg->S * m->cfg->hidden_size;
+
+	/* input injection: a single add before the first block */
+	hrm_add_forward(z, z, inj, n_el);
+	for (int i = 0; i < n; i++)
+		hrm_block_forward(m, &blocks[i], z, B, ws, acts ? &acts[i] : NULL);
+}
+
+void
+hrm_heads_forward(const hrm_model *m, const float *z_H, int B, float *logits, float *q,
+				  hrm_workspace *ws)
+{
+	const hrm_config *c = m->cfg;
+	const hrm_layout *lay = m->lay;
+	int			D = c->hidden_size,
+				S = c->S,
+				P = c->P,
+				T = c->seq_len,
+				V = c->vocab_size;
+
+	if (logits != NULL)
+	{
+		/* logits[b] [T, V] = z_H[b, P:] W_lm^T */
+		for (int b = 0; b < B; b++)
+			hrm_matmul_forward(logits + (size_t) b * T * V, z_H + ((size_t) b * S + P) * D,
+							   m->params + lay->lm_head, T, V, D, 0.0f);
+	}
+	if (q != NULL)
+	{
+		const float *bias = m->params + lay->q_b;
+
+		/* q[B, 2] = z_H[:, 0] W_q^T + b  (rows of z_H are S * D apart) */
+		cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, B, 2, D,
+					1.0f, z_H, S * D, m->params + lay->q_w, D, 0.0f, q, 2);
+		for (int b = 0; b < B; b++)
+		{
+			q[2 * b] += bias[0];
+			q[2 * b + 1] += bias[1];
+		}
+	}
+}
+
+/* ------------------------------------------------------------------------- */
+/* segment */
+
+hrm_status
+hrm_segment_forward(const hrm_model *m, hrm_workspace *ws, hrm_carry *c,
+					const int32_t *inputs, const int32_t *puzzle_ids,
+					float *logits, float *q, hrm_error *err)
+{
+	const hrm_config *cfg = m->cfg;
+	const hrm_layout *lay = m->lay;
+	int			B = c->B;
+	size_t		n_el = (size_t) B * cfg->S * cfg->hidden_size;
+	int			N = cfg->H_cycles,
+				T = cfg->L_cycles;
+
+	if (B > ws->max_B)
+		return hrm_fail(err, HRM_ERR_INVALID, "batch of %d rows exceeds the workspace (%d)", B, ws->max_B);
+
+	hrm_embed_forward(m, inputs, puzzle_ids, B, ws->x);
+
+	if (cfg->arch == HRM_ARCH_HRM)
+	{
+		for (int i = 0; i < N; i++)
+		{
+			for (int j = 0; j < T; j++)
+			{
+				if (i == N - 1 && j == T - 1)
+					continue;
+				hrm_add_forward(ws->inj, c->z_H, ws->x, n_el);
+				hrm_module_forward(m, lay->L_blocks, cfg->L_layers, c->z_L, ws->inj, B, ws, NULL);
+			}
+			if (i != N - 1)
+				hrm_module_forward(m, lay->H_blocks, cfg->H_layers, c->z_H, c->z_L, B, ws, NULL);
+		}
+		/* the final L and H calls (the ones that carry gradient in training) */
+		hrm_add_forward(ws->inj, c->z_H, ws->x, n_el);
+		hrm_module_forward(m, lay->L_blocks, cfg->L_layers, c->z_L, ws->inj, B, ws, NULL);
+		hrm_module_forward(m, lay->H_blocks, cfg->H_layers, c->z_H, c->z_L, B, ws, NULL);
+	}
+	else
+	{
+		/* TRM: H_cycles recursions of (L_cycles latent updates, one answer update) */
+		for (int i = 0; i < N; i++)
+		{
+			for (int j = 0; j < T; j++)
+			{
+				hrm_add_forward(ws->inj, c->z_H, ws->x, n_el);
+				hrm_module_forward(m, lay->L_blocks, cfg->L_layers, c->z_L, ws->inj, B, ws, NULL);
+			}
+			hrm_module_forward(m, lay->L_blocks, cfg->L_layers, c->z_H, c->z_L, B, ws, NULL);
+		}
+	}
+	hrm_heads_forward(m, c->z_H, B, logits, q, ws);
+	return HRM_OK;
+}
+
+/* ------------------------------------------------------------------------- */
+/* ACT inference */
+
+/* Rows per engine call inside hrm_infer (bounds workspace memory). */
+#define HRM_INFER_CHUNK 64
+
+hrm_status
+hrm_infer(const hrm_model *m, const int32_t *inputs, const int32_t *puzzle_ids, int B,
+		  const hrm_infer_opts *opts, float *logits, float *q, int32_t *steps_out,
+		  hrm_segment_cb cb, void *cb_arg, hrm_error *err)
+{
+	const hrm_config *cfg = m->cfg;
+	int			M = (opts != NULL && opts->segments > 0) ? opts->segments : cfg->halt_max_steps;
+	bool		adaptive = opts != NULL && opts->adaptive;
+	int			chunk = B < HRM_INFER_CHUNK ? B : HRM_INFER_CHUNK;
+	size_t		SD = (size_t) cfg->S * cfg->hidden_size;
+	size_t		TV = (size_t) cfg->seq_len * cfg->vocab_size;
+	hrm_carry	carry;
+	hrm_workspace *ws = NULL;
+	uint8_t    *ran = NULL;
+	hrm_status	st;
+
+	if (B < 1)
+		return hrm_fail(err, HRM_ERR_INVALID, "batch size must be at least 1");
+	st = hrm_check_inputs(m, inputs, puzzle_ids, B, err);
+	if (st != HRM_OK)
+		return st;
+	st = hrm_carry_init(&carry, m, B, err);
+	if (st != HRM_OK)
+		return st;
+	ws = hrm_workspace_create(m, chunk, err);
+	ran = calloc(B, 1);
+	if (ws == NULL || ran == NULL)
+	{
+		st = ws == NULL ? err->code : hrm_fail(err, HRM_ERR_NOMEM, "out of memory");
+		goto done;
+	}
+	/* the initial carry has every row halted: reset them all */
+	hrm_carry_reset(&carry, m, NULL);
+
+	for (int seg = 1; seg <= M; seg++)
+	{
+		int			n_active = 0;
+		int			b0;
+
+		for (int b = 0; b < B; b++)
+		{
+			ran[b] = !carry.halted[b];
+			n_active += ran[b];
+		}
+		if (n_active == 0)
+			break;
+
+		/* process the active rows chunk by chunk */
+		b0 = 0;
+		while (b0 < B)
+		{
+			int			idx[HRM_INFER_CHUNK];
+			int			n = 0;
+			int			next = b0;
+			bool		contiguous = true;
+
+			for (; next < B && n < chunk; next++)
+				if (ran[next])
+				{
+					if (n > 0 && idx[n - 1] != next - 1)
+						contiguous = false;
+					idx[n++] = next;
+				}
+			b0 = next;
+			if (n == 0)
+				continue;
+			if (contiguous)
+			{
+				/* operate on a view of the carry in place */
+				hrm_carry	view = carry;
+
+				view.B = n;
+				view.z_H = carry.z_H + (size_t) idx[0] * SD;
+				view.z_L = carry.z_L + (size_t) idx[0] * SD;
+				st = hrm_segment_forward(m, ws, &view, inputs + (size_t) idx[0] * cfg->seq_len,
+										 puzzle_ids ? puzzle_ids + idx[0] : NULL,
+										 logits + (size_t) idx[0] * TV, q + (size_t) idx[0] * 2, err);
+			}
+			else
+			{
+				/* gather the rows, run, scatter back */
+				ws->sub.B = n;
+				for (int k = 0; k < n; k++)
+				{
+					memcpy(ws->sub.z_H + k * SD, carry.z_H + (size_t) idx[k] * SD, sizeof(float) * SD);
+					memcpy(ws->sub.z_L + k * SD, carry.z_L + (size_t) idx[k] * SD, sizeof(float) * SD);
+					memcpy(ws->sub_inputs + (size_t) k * cfg->seq_len,
+						   inputs + (size_t) idx[k] * cfg->seq_len, sizeof(int32_t) * cfg->seq_len);
+					ws->sub_pids[k] = puzzle_ids ? puzzle_ids[idx[k]] : 0;
+				}
+				st = hrm_segment_forward(m, ws, &ws->sub, ws->sub_inputs, ws->sub_pids,
+										 ws->sub_logits, ws->sub_q, err);
+				for (int k = 0; k < n && st == HRM_OK; k++)
+				{
+					memcpy(carry.z_H + (size_t) idx[k] * SD, ws->sub.z_H + k * SD, sizeof(float) * SD);
+					memcpy(carry.z_L + (size_t) idx[k] * SD, ws->sub.z_L + k * SD, sizeof(float) * SD);
+					memcpy(logits + (size_t) idx[k] * TV, ws->sub_logits + k * TV, sizeof(float) * TV);
+					q[2 * idx[k]] = ws->sub_q[2 * k];
+					q[2 * idx[k] + 1] = ws->sub_q[2 * k + 1];
+				}
+			}
+			if (st != HRM_OK)
+				goto done;
+		}
+
+		/* halting */
+		for (int b = 0; b < B; b++)
+		{
+			if (!ran[b])
+				continue;
+			carry.steps[b]++;
+			if (carry.steps[b] >= M)
+				carry.halted[b] = 1;
+			else if (adaptive)
+			{
+				float		qh = q[2 * b],
+							qc = q[2 * b + 1];
+
+				if (cfg->no_ACT_continue ? (qh > 0.0f) : (qh > qc))
+					carry.halted[b] = 1;
+			}
+		}
+		if (cb != NULL && cb(cb_arg, seg, B, logits, q, ran) != 0)
+		{
+			st = hrm_fail(err, HRM_ERR_CANCELLED, "inference cancelled after segment %d", seg);
+			goto done;
+		}
+	}
+	if (steps_out != NULL)
+		memcpy(steps_out, carry.steps, sizeof(int32_t) * B);
+
+done:
+	free(ran);
+	hrm_workspace_free(ws);
+	hrm_carry_free(&carry);
+	return st;
+}
+
+/* ------------------------------------------------------------------------- */
+/* accounting and threads */
+
+double
+hrm_segment_flops(const hrm_config *c, int B)
+{
+	double		M = (double) B * c->S;
+	double		D = c->hidden_size,
+				Iw = c->inter_size,
+				S = c->S;
+	double		block = 2.0 * M * D * (3 * D) + 2.0 * M * D * D	/* qkv, o */
+		+ 2.0 * M * D * (2 * Iw) + 2.0 * M * Iw * D	/* gate_up, down */
+		+ 4.0 * B * S * S * D;	/* QK^T and PV over all heads */
+	double		n_blocks;
+
+	if (c->arch == HRM_ARCH_HRM)
+		n_blocks = (double) c->H_cycles * c->L_cycles * c->L_layers + (double) c->H_cycles * c->H_layers;
+	else
+		n_blocks = (double) c->H_cycles * (c->L_cycles + 1) * c->L_layers;
+	return n_blocks * block + 2.0 * B * c->seq_len * D * c->vocab_size + 2.0 * B * D * 2;
+}
+
+void
+hrm_set_threads(int n)
+{
+	if (n > 0)
+		openblas_set_num_threads(n);
+}
+
+int
+hrm_get_threads(void)
+{
+	return openblas_get_num_threads();
+}

@@ -1,0 +1,71 @@
+/*
+ * hrm_internal.h — engine internals shared by the forward pass and the
+ * trainer (not part of the public engine API).
+ */
+#ifndef HRM_INTERNAL_H
+#define HRM_INTERNAL_H
+
+#include "forward.h"
+
+/*
+ * Activations of one transformer block kept for its backward pass
+ * (M = B * S rows).  Attention blocks use qkv/probs/attn; mlp_t blocks use
+ * the *_t fields (sequence-mixing SwiGLU over transposed [B*D, S] rows).
+ */
+typedef struct hrm_block_acts
+{
+	float	   *h_in;			/* [M, D]   block input */
+	float	   *qkv;			/* [M, 3D]  after RoPE */
+	float	   *probs;			/* [B, NH, S, S] */
+	float	   *attn;			/* [M, D]   attention output before o_proj */
+	float	   *ht;				/* [B*D, S] mlp_t: transposed block input */
+	float	   *gu_t;			/* [B*D, 2It] */
+	float	   *act_t;			/* [B*D, It] */
+	float	   *h_mid_t;		/* [B*D, S] mlp_t: normalised (transposed) */
+	float	   *h_mid;			/* [M, D]   after the first norm */
+	float	   *rstd1;			/* [M] (mlp_t: [B*D]) */
+	float	   *gu;				/* [M, 2I] */
+	float	   *act;			/* [M, I] */
+	float	   *h_out;			/* [M, D]   block output (after the second norm) */
+	float	   *rstd2;			/* [M] */
+} hrm_block_acts;
+
+struct hrm_workspace
+{
+	int			max_B;
+	float	   *x;				/* [B, S, D] input embedding */
+	float	   *inj;			/* [B, S, D] injection */
+	float	   *qkv;			/* [B, S, 3D] */
+	float	   *probs;			/* [S, S] scratch */
+	float	   *attn;			/* [B, S, D] */
+	float	   *proj;			/* [B, S, D] */
+	float	   *gu;				/* [B, S, 2I] (mlp_t: max with [B*D, 2It]) */
+	float	   *act;			/* [B, S, I]  (mlp_t: max with [B*D, It]) */
+	float	   *tbuf;			/* [B, S, D] transposes (mlp_t) */
+	float	   *tbuf2;			/* [B, S, D] */
+	float	   *qz;				/* [B, D] position-0 gather for the Q head */
+	/* adaptive inference: compacted rows */
+	hrm_carry	sub;
+	int32_t    *sub_inputs;
+	int32_t    *sub_pids;
+	float	   *sub_logits;
+	float	   *sub_q;
+};
+
+/* One block (attention or mlp_t) on h [B, S, D] in place; acts may be NULL. */
+void		hrm_block_forward(const hrm_model *m, const hrm_block_offsets *bo, float *h, int B,
+							  hrm_workspace *ws, hrm_block_acts *acts);
+
+/*
+ * A module call: h = z + inj, then n blocks; z is overwritten with the
+ * result.  acts (may be NULL) is an array of n per-block records.
+ */
+void		hrm_module_forward(const hrm_model *m, const hrm_block_offsets *blocks, int n,
+							   float *z, const float *inj, int B, hrm_workspace *ws,
+							   hrm_block_acts *acts);
+
+/* logits [B, T, V] from z_H [B, S, D] (positions P..S-1) and q [B, 2] from position 0. */
+void		hrm_heads_forward(const hrm_model *m, const float *z_H, int B, float *logits, float *q,
+							  hrm_workspace *ws);
+
+#endif							/* HRM_INTERNAL_H */

@@ -1,0 +1,157 @@
+/*
+ * layers.c — forward kernels: matmul (cblas_sgemm), RMSNorm, SwiGLU, RoPE,
+ * attention, softmax.  Plain loops the compiler vectorises; all matrix
+ * products through BLAS.
+ */
+#include "layers.h"
+
+#include <cblas.h>
+#include <math.h>
+#include <string.h>
+
+void
+hrm_matmul_forward(float *out, const float *inp, const float *W, int M, int N, int K, float beta)
+{
+	/* out[M,N] = inp[M,K] W[N,K]^T */
+	cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, M, N, K,
+				1.0f, inp, K, W, K, beta, out, N);
+}
+
+void
+hrm_rmsnorm_forward(float *out, float *rstd, const float *inp, int M, int D, float eps)
+{
+	for (int m = 0; m < M; m++)
+	{
+		const float *x = inp + (size_t) m * D;
+		float	   *y = out + (size_t) m * D;
+		float		ss = 0.0f;
+		float		r;
+
+		for (int i = 0; i < D; i++)
+			ss += x[i] * x[i];
+		r = 1.0f / sqrtf(ss / (float) D + eps);
+		for (int i = 0; i < D; i++)
+			y[i] = x[i] * r;
+		if (rstd != NULL)
+			rstd[m] = r;
+	}
+}
+
+void
+hrm_add_forward(float *out, const float *a, const float *b, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		out[i] = a[i] + b[i];
+}
+
+void
+hrm_swiglu_forward(float *out, const float *gu, int M, int Iw)
+{
+	for (int m = 0; m < M; m++)
+	{
+		const float *g = gu + (size_t) m * 2 * Iw;
+		const float *u = g + Iw;
+		float	   *o = out + (size_t) m * Iw;
+
+		for (int i = 0; i < Iw; i++)
+			o[i] = g[i] / (1.0f + expf(-g[i])) * u[i];
+	}
+}
+
+void
+hrm_rope_forward(float *qkv, const float *cos, const float *sin, int B, int S, int NH, int hd)
+{
+	int			half = hd / 2;
+	size_t		D = (size_t) NH * hd;
+
+	for (int b = 0; b < B; b++)
+		for (int s = 0; s < S; s++)
+		{
+			const float *c = cos + (size_t) s * hd;
+			const float *sn = sin + (size_t) s * hd;
+			float	   *row = qkv + ((size_t) b * S + s) * 3 * D;
+
+			/* Q heads then K heads: 2 * NH vectors of hd */
+			for (int v = 0; v < 2 * NH; v++)
+			{
+				float	   *x = row + (size_t) v * hd;
+
+				for (int i = 0; i < half; i++)
+				{
+					float		x1 = x[i];
+					float		x2 = x[i + half];
+
+					x[i] = x1 * c[i] - x2 * sn[i];
+					x[i + half] = x2 * c[i + half] + x1 * sn[i + half];
+				}
+			}
+		}
+}
+
+void
+hrm_softmax_rows(float *x, int M, int N)
+{
+	for (int m = 0; m < M; m++)
+	{
+		float	   *r = x + (size_t) m * N;
+		float		mx = r[0];
+		float		sum = 0.0f;
+		float		inv;
+
+		for (int j = 1; j < N; j++)
+			mx = r[j] > mx ? r[j] : mx;
+		for (int j = 0; j < N; j++)
+		{
+			r[j] = expf(r[j] - mx);
+			sum += r[j];
+		}
+		inv = 1.0f / sum;
+		for (int j = 0; j < N; j++)
+			r[j] *= inv;
+	}
+}
+
+void
+hrm_attention_forward(float *out, float *probs, bool keep_probs, const float *qkv,
+					  int B, int S, int NH, int hd)
+{
+	int			D = NH * hd;
+	int			ld = 3 * D;
+	float		scale = 1.0f / sqrtf((float) hd);
+
+	for (int b = 0; b < B; b++)
+	{
+		const float *base = qkv + (size_t) b * S * ld;
+
+		for (int h = 0; h < NH; h++)
+		{
+			const float *Q = base + (size_t) h * hd;
+			const float *K = base + D + (size_t) h * hd;
+			const float *V = base + 2 * D + (size_t) h * hd;
+			float	   *P = keep_probs ? probs + ((size_t) b * NH + h) * S * S : probs;
+			float	   *O = out + (size_t) b * S * D + (size_t) h * hd;
+
+			/* P[S,S] = scale * Q K^T */
+			cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, S, S, hd,
+						scale, Q, ld, K, ld, 0.0f, P, S);
+			hrm_softmax_rows(P, S, S);
+			/* O[S,hd] = P V */
+			cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, S, hd, S,
+						1.0f, P, S, V, ld, 0.0f, O, D);
+		}
+	}
+}
+
+void
+hrm_transpose_batched(float *out, const float *inp, int B, int R, int C)
+{
+	for (int b = 0; b < B; b++)
+	{
+		const float *x = inp + (size_t) b * R * C;
+		float	   *y = out + (size_t) b * R * C;
+
+		for (int r = 0; r < R; r++)
+			for (int c = 0; c < C; c++)
+				y[(size_t) c * R + r] = x[(size_t) r * C + c];
+	}
+}

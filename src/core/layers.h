@@ -1,0 +1,48 @@
+/*
+ * layers.h — the building blocks of the network, as forward functions over
+ * flat row-major float arrays (backward counterparts live in layers_backward.c).
+ *
+ * Notation: M rows (= B * S positions), D hidden, I SwiGLU width, NH heads,
+ * hd head dim.  Weights are [out, in] (PyTorch layout): y = x W^T.
+ */
+#ifndef HRM_LAYERS_H
+#define HRM_LAYERS_H
+
+#include <stddef.h>
+#include <stdbool.h>
+
+/* out[M, N] = inp[M, K] @ W[N, K]^T   (beta = 0: overwrite; 1: accumulate) */
+void		hrm_matmul_forward(float *out, const float *inp, const float *W, int M, int N, int K,
+							   float beta);
+
+/* out[M, D] = inp * rstd, rstd[m] = 1 / sqrt(mean(inp[m]^2) + eps); rstd may be NULL. In place allowed. */
+void		hrm_rmsnorm_forward(float *out, float *rstd, const float *inp, int M, int D, float eps);
+
+/* out = a + b, n elements (in place allowed). */
+void		hrm_add_forward(float *out, const float *a, const float *b, size_t n);
+
+/* out[M, I] = silu(gu[:, :I]) * gu[:, I:]   with gu [M, 2I] */
+void		hrm_swiglu_forward(float *out, const float *gu, int M, int I);
+
+/*
+ * RoPE (rotate-half) on the Q and K parts of qkv [B, S, 3, NH, hd] in place;
+ * cos / sin are [S, hd].
+ */
+void		hrm_rope_forward(float *qkv, const float *cos, const float *sin, int B, int S, int NH, int hd);
+
+/*
+ * Non-causal attention with scale 1/sqrt(hd):
+ *   qkv [B, S, 3D] (Q | K | V, head-major inside each), out [B, S, D].
+ * probs: if keep_probs, [B, NH, S, S] receives the softmax probabilities;
+ * otherwise a scratch of at least S * S floats.
+ */
+void		hrm_attention_forward(float *out, float *probs, bool keep_probs, const float *qkv,
+								  int B, int S, int NH, int hd);
+
+/* Row-wise softmax of x [M, N] in place. */
+void		hrm_softmax_rows(float *x, int M, int N);
+
+/* Transpose a [B, R, C] array into [B, C, R]. */
+void		hrm_transpose_batched(float *out, const float *inp, int B, int R, int C);
+
+#endif							/* HRM_LAYERS_H */
