@@ -65,8 +65,8 @@ CORE_HDRS = $(wildcard src/core/*.h) $(wildcard test/core/*.h)
 test/core/hrm_test: $(CORE_SRCS) $(ENGINE_TEST_SRCS) $(CORE_HDRS)
 	$(ENGINE_CC) $(ENGINE_CFLAGS) -o $@ $(CORE_SRCS) $(ENGINE_TEST_SRCS) $(ENGINE_LIBS)
 
-test/core/hrm_parity: $(CORE_SRCS) test/core/parity_main.c test/core/parity.c $(CORE_HDRS)
-	$(ENGINE_CC) $(ENGINE_CFLAGS) -DHRM_PARITY_MAIN -o $@ $(CORE_SRCS) test/core/parity_main.c test/core/parity.c $(ENGINE_LIBS)
+test/core/hrm_parity: $(CORE_SRCS) $(wildcard test/core/parity*.c) $(CORE_HDRS)
+	$(ENGINE_CC) $(ENGINE_CFLAGS) -o $@ $(CORE_SRCS) $(wildcard test/core/parity*.c) $(ENGINE_LIBS)
 
 .PHONY: test-engine parity parity-all fuzz bench
 test-engine: test/core/hrm_test

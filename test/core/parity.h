@@ -1,0 +1,28 @@
+/*
+ * parity.h — compare the engine with a reference fixture pair
+ * (<prefix>.weights.safetensors + <prefix>.expected.safetensors, the format
+ * of ../shared/fixtures/README.md).
+ */
+#ifndef HRM_PARITY_H
+#define HRM_PARITY_H
+
+#include <stdio.h>
+
+typedef enum parity_result
+{
+	PARITY_PASS = 0,
+	PARITY_FAIL = 1,
+	PARITY_SKIP = 2,			/* a fixture kind or arch this build does not handle */
+	PARITY_ERROR = 3			/* the files could not be read */
+} parity_result;
+
+/* Run one fixture; reports go to out (may be NULL).  Dispatches on the expected file's contents. */
+parity_result hrm_parity_run(const char *prefix, FILE *out);
+
+/* Inference fixtures (segKK.* tensors). */
+parity_result hrm_parity_inference(const char *prefix, FILE *out);
+
+/* Training fixtures (stepK.* tensors). */
+parity_result hrm_parity_training(const char *prefix, FILE *out);
+
+#endif
