@@ -1,7 +1,9 @@
 /*-------------------------------------------------------------------------
  *
  * hrm.c
- *		Module entry point: PG_MODULE_MAGIC, _PG_init and the GUCs.
+ *		Module entry point: PG_MODULE_MAGIC, _PG_init and the GUCs; the
+ *		mapping of engine errors onto SQLSTATEs; engine resources tied to
+ *		memory contexts.
  *
  *-------------------------------------------------------------------------
  */
@@ -9,6 +11,7 @@
 
 #include "fmgr.h"
 #include "utils/guc.h"
+#include "utils/memutils.h"
 
 #include "hrm_pg.h"
 
@@ -16,13 +19,231 @@ PG_MODULE_MAGIC;
 
 PGDLLEXPORT void _PG_init(void);
 
+/* GUC: BLAS threads per backend */
+int			hrm_threads = 1;
+
+/* The thread count last handed to the BLAS library (0 = never). */
+static int	hrm_threads_applied = 0;
+
 /*
- * Module load: define GUCs.  Subsystems add their own through the calls
- * below; shared memory hooks are installed only under
- * shared_preload_libraries.
+ * Module load: define GUCs.  Nothing here touches BLAS: under
+ * shared_preload_libraries this runs in the postmaster, and BLAS threads
+ * must only ever start in backends.
  */
 void
 _PG_init(void)
 {
+	DefineCustomIntVariable("hrm.threads",
+							"Sets the number of BLAS threads each backend uses for hrm inference.",
+							"Applied before the next hrm call in the session; BLAS threads never call PostgreSQL.",
+							&hrm_threads,
+							1, 1, 256,
+							PGC_USERSET,
+							0,
+							NULL, NULL, NULL);
+
 	MarkGUCPrefixReserved("hrm");
+}
+
+/*
+ * Hand hrm.threads to the BLAS library if it changed since the last call.
+ */
+void
+HrmApplyThreads(void)
+{
+	if (hrm_threads != hrm_threads_applied)
+	{
+		hrm_set_threads(hrm_threads);
+		hrm_threads_applied = hrm_threads;
+	}
+}
+
+/* ---------------------------------------------------------------------
+ * Engine errors
+ * --------------------------------------------------------------------- */
+
+/*
+ * SQLSTATE of an engine status.
+ */
+int
+HrmStatusSqlstate(hrm_status st)
+{
+	switch (st)
+	{
+		case HRM_OK:
+			return ERRCODE_SUCCESSFUL_COMPLETION;
+		case HRM_ERR_NOMEM:
+			return ERRCODE_OUT_OF_MEMORY;
+		case HRM_ERR_INVALID:
+			return ERRCODE_INVALID_PARAMETER_VALUE;
+		case HRM_ERR_FORMAT:
+			return ERRCODE_INVALID_BINARY_REPRESENTATION;
+		case HRM_ERR_CONFIG:
+			return ERRCODE_INVALID_PARAMETER_VALUE;
+		case HRM_ERR_SHAPE:
+			return ERRCODE_DATA_EXCEPTION;
+		case HRM_ERR_VALUE:
+			return ERRCODE_FLOATING_POINT_EXCEPTION;
+		case HRM_ERR_LIMIT:
+			return ERRCODE_PROGRAM_LIMIT_EXCEEDED;
+		case HRM_ERR_UNSUPPORTED:
+			return ERRCODE_FEATURE_NOT_SUPPORTED;
+		case HRM_ERR_CANCELLED:
+			return ERRCODE_QUERY_CANCELED;
+		case HRM_ERR_INTERNAL:
+			return ERRCODE_INTERNAL_ERROR;
+	}
+	return ERRCODE_INTERNAL_ERROR;
+}
+
+/*
+ * What to do about an engine error, as an errhint sentence.
+ */
+static const char *
+HrmStatusHint(hrm_status st)
+{
+	switch (st)
+	{
+		case HRM_ERR_NOMEM:
+			return "Free memory on the server or use a smaller model.";
+		case HRM_ERR_INVALID:
+			return "Check the arguments against the model's configuration.";
+		case HRM_ERR_FORMAT:
+			return "Pass the bytes of a safetensors file (8-byte header length, JSON header, tensor data), for example pg_read_binary_file(...) or decode(..., 'base64').";
+		case HRM_ERR_CONFIG:
+			return "Fix the field named in the detail, in the config argument or in the file's hrm_config metadata.";
+		case HRM_ERR_SHAPE:
+			return "Check that the configuration describes these weights (hidden_size, num_heads, H_layers, L_layers, vocab_size, seq_len, puzzle_emb_ndim, expansion, pos_encodings).";
+		case HRM_ERR_VALUE:
+			return "The weights contain NaN or infinite values; export them again from a healthy checkpoint.";
+		case HRM_ERR_LIMIT:
+			return "Use a smaller model or a smaller input.";
+		case HRM_ERR_UNSUPPORTED:
+			return "This build of hrm does not implement this feature.";
+		case HRM_ERR_INTERNAL:
+			return "This is a bug in hrm; please report it with the detail above.";
+		case HRM_OK:
+		case HRM_ERR_CANCELLED:
+			break;
+	}
+	return NULL;
+}
+
+/*
+ * Raise an engine error.
+ */
+void
+HrmThrow(hrm_status st, const hrm_error *err, const char *what)
+{
+	const char *hint = HrmStatusHint(st);
+	const char *detail = (err != NULL && err->msg[0] != '\0') ? err->msg : NULL;
+
+	ereport(ERROR,
+			(errcode(HrmStatusSqlstate(st)),
+			 errmsg("%s: %s", what, hrm_status_name(st)),
+			 detail ? errdetail("%s", detail) : 0,
+			 hint ? errhint("%s", hint) : 0));
+	pg_unreachable();
+}
+
+/* ---------------------------------------------------------------------
+ * Engine resources
+ * --------------------------------------------------------------------- */
+
+struct HrmResource
+{
+	MemoryContextCallback cb;
+	void	   *ptr;
+	HrmFreeFn	fn;
+};
+
+/* Memory-context reset callback: free the resource if still owned. */
+static void
+HrmResourceCallback(void *arg)
+{
+	HrmResource *res = (HrmResource *) arg;
+
+	if (res->ptr != NULL)
+	{
+		void	   *p = res->ptr;
+
+		res->ptr = NULL;
+		res->fn(p);
+	}
+}
+
+/*
+ * Track ptr in CurrentMemoryContext: fn(ptr) runs when that context is
+ * reset or deleted (normal end of the call, or abort) unless released or
+ * disowned first.  ptr may be NULL and set later with HrmAdopt.
+ */
+HrmResource *
+HrmTrack(void *ptr, HrmFreeFn fn)
+{
+	HrmResource *res = (HrmResource *) palloc0(sizeof(HrmResource));
+
+	res->ptr = ptr;
+	res->fn = fn;
+	res->cb.func = HrmResourceCallback;
+	res->cb.arg = res;
+	MemoryContextRegisterResetCallback(CurrentMemoryContext, &res->cb);
+	return res;
+}
+
+/* Give a tracked resource its object (allocated after HrmTrack). */
+void
+HrmAdopt(HrmResource *res, void *ptr)
+{
+	Assert(res->ptr == NULL);
+	res->ptr = ptr;
+}
+
+/* Free a tracked resource now. */
+void
+HrmRelease(HrmResource *res)
+{
+	HrmResourceCallback(res);
+}
+
+/* Stop tracking: the caller owns the object from now on. */
+void
+HrmDisown(HrmResource *res)
+{
+	res->ptr = NULL;
+}
+
+void
+HrmFreeSafetensors(void *st)
+{
+	hrm_st_free((hrm_safetensors *) st);
+}
+
+void
+HrmFreeLayout(void *lay)
+{
+	hrm_layout_free((hrm_layout *) lay);
+}
+
+void
+HrmFreeModel(void *m)
+{
+	hrm_model_free((hrm_model *) m);
+}
+
+void
+HrmFreeCarry(void *c)
+{
+	hrm_carry_free((hrm_carry *) c);
+}
+
+void
+HrmFreeWorkspace(void *ws)
+{
+	hrm_workspace_free((hrm_workspace *) ws);
+}
+
+void
+HrmFreeMalloc(void *p)
+{
+	hrm_free(p);
 }

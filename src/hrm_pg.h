@@ -3,6 +3,12 @@
  * hrm_pg.h
  *		Declarations shared by the PostgreSQL glue files.
  *
+ * The glue is thin: it parses SQL values, finds the model, calls the engine
+ * (src/core, no PostgreSQL headers) and turns engine errors into
+ * ereport(ERROR) with a specific SQLSTATE.  Engine memory is malloc'd; every
+ * engine object the glue creates is tracked by a memory-context callback
+ * (HrmTrack) so that an ERROR anywhere frees it.
+ *
  *-------------------------------------------------------------------------
  */
 #ifndef HRM_PG_H
@@ -10,6 +16,138 @@
 
 #include "postgres.h"
 
+#include "fmgr.h"
+
 #include "hrm_common.h"
+#include "config.h"
+#include "forward.h"
+#include "model.h"
+#include "safetensors.h"
+
+/* Longest model name (bytes); names are also keys of the shared cache. */
+#define HRM_MAX_NAME_LEN (NAMEDATALEN - 1)
+
+/* ---------------------------------------------------------------------
+ * hrm.c: GUCs, engine error mapping, engine resources
+ * --------------------------------------------------------------------- */
+
+extern int	hrm_threads;
+
+/* Apply hrm.threads to the BLAS library if it changed (call before BLAS work). */
+extern void HrmApplyThreads(void);
+
+/* SQLSTATE for an engine status. */
+extern int	HrmStatusSqlstate(hrm_status st);
+
+/*
+ * Raise the engine error err (status st) as an ERROR: errmsg is
+ * "<what>: <status phrase>", errdetail the engine's message, errhint what to
+ * fix.
+ */
+extern void HrmThrow(hrm_status st, const hrm_error *err, const char *what) pg_attribute_noreturn();
+
+/* Raise on any status but HRM_OK. */
+#define HrmCheck(st, err, what) \
+	do { \
+		hrm_status	hrm_st_ = (st); \
+		if (hrm_st_ != HRM_OK) \
+			HrmThrow(hrm_st_, (err), (what)); \
+	} while (0)
+
+/*
+ * An engine object (or malloc'd buffer) whose free function runs when the
+ * memory context it was tracked in is reset or deleted, including on ERROR;
+ * HrmRelease frees it earlier, HrmDisown hands it over to the caller.
+ */
+typedef void (*HrmFreeFn) (void *ptr);
+typedef struct HrmResource HrmResource;
+
+extern HrmResource *HrmTrack(void *ptr, HrmFreeFn fn);
+extern void HrmAdopt(HrmResource *res, void *ptr);
+extern void HrmRelease(HrmResource *res);
+extern void HrmDisown(HrmResource *res);
+
+/* Free functions for the engine types, usable with HrmTrack. */
+extern void HrmFreeSafetensors(void *st);	/* hrm_safetensors * (palloc'd struct) */
+extern void HrmFreeLayout(void *lay);	/* hrm_layout * (palloc'd struct) */
+extern void HrmFreeModel(void *m);	/* hrm_model * (palloc'd struct) */
+extern void HrmFreeCarry(void *c);	/* hrm_carry * (palloc'd struct) */
+extern void HrmFreeWorkspace(void *ws); /* hrm_workspace * */
+extern void HrmFreeMalloc(void *p); /* hrm_alloc'd / engine-malloc'd buffer */
+
+/* ---------------------------------------------------------------------
+ * hrm_lo.c: large objects (be_lo_* + bare lo_read/lo_write)
+ * --------------------------------------------------------------------- */
+
+/* Run catalog and large-object work as the owner of the hrm catalog. */
+typedef struct HrmUserState
+{
+	Oid			saved_userid;
+	int			saved_sec_context;
+} HrmUserState;
+
+extern Oid	HrmCatalogOwner(void);
+extern void HrmBecomeCatalogOwner(HrmUserState *state);
+extern void HrmRestoreUser(const HrmUserState *state);
+
+/* Write len bytes into a new large object; returns its OID. */
+extern Oid	HrmLoWrite(const void *data, size_t len);
+
+/* Read a whole large object into a palloc'd (huge) buffer. */
+extern void *HrmLoRead(Oid loid, size_t *len);
+
+/* Unlink a large object (no error if it no longer exists). */
+extern void HrmLoUnlink(Oid loid);
+
+/* ---------------------------------------------------------------------
+ * hrm_catalog.c: the hrm.model catalog
+ * --------------------------------------------------------------------- */
+
+typedef struct HrmCatalogEntry
+{
+	char		name[NAMEDATALEN];
+	Oid			weights;		/* large object */
+	int64		generation;
+	char		owner[NAMEDATALEN];
+	char	   *task;			/* palloc'd; NULL for generic token models */
+	char	   *arch;			/* palloc'd */
+} HrmCatalogEntry;
+
+/*
+ * Look a model up in hrm.model; false if absent.  With for_update the row is
+ * locked until the end of the transaction.
+ */
+extern bool HrmCatalogLookup(const char *name, bool for_update, HrmCatalogEntry *entry);
+
+/* ERROR (undefined_object) for an unknown model name. */
+extern void HrmUnknownModel(const char *name) pg_attribute_noreturn();
+
+/* Check that a text is an acceptable model name (ERROR invalid_name). */
+extern void HrmCheckModelName(const char *name);
+
+/* ---------------------------------------------------------------------
+ * hrm_cache.c: loaded models (per backend for now; shared memory later)
+ * --------------------------------------------------------------------- */
+
+typedef struct HrmModelHandle
+{
+	char		name[NAMEDATALEN];
+	int64		generation;		/* hrm.model.generation this copy was loaded from */
+	char	   *task;			/* NULL for generic token models */
+	size_t		bytes;			/* parameter bytes */
+	hrm_layout	layout;
+	hrm_model	model;			/* bound to layout and params */
+	float	   *params;			/* layout.n_params floats */
+} HrmModelHandle;
+
+/*
+ * The current version of a model, loaded if needed.  ERROR (undefined_object)
+ * if there is no such model.  The handle stays valid until the next
+ * hrm_cache_* call.
+ */
+extern HrmModelHandle *hrm_cache_get(const char *name);
+
+/* Drop this backend's copy of a model (after drop / replace / rename). */
+extern void hrm_cache_forget(const char *name);
 
 #endif							/* HRM_PG_H */

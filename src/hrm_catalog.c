@@ -1,0 +1,715 @@
+/*-------------------------------------------------------------------------
+ *
+ * hrm_catalog.c
+ *		The model catalog: hrm_import, hrm_export, hrm_drop_model,
+ *		hrm_rename_model, the safetensors inspection helpers and the trigger
+ *		that unlinks large objects.
+ *
+ * A model is one row of hrm.model plus one large object holding its
+ * parameters as an F32 safetensors file with canonical tensor names and the
+ * configuration in the `hrm_config` metadata (hrm_save_params with prefix
+ * "").  hrm_import validates everything with the engine before anything is
+ * written; the large object and the row are written in the caller's
+ * transaction, so a failed import leaves nothing behind.
+ *
+ * Large objects are unlinked by an AFTER trigger on hrm.model and
+ * hrm.checkpoint (hrm.lo_unlink_trigger), so deleting a row by any route
+ * (hrm_drop_model, a replace, ON DELETE CASCADE, a superuser's DELETE)
+ * leaves no orphan.
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "postgres.h"
+
+#include "access/htup_details.h"
+#include "catalog/pg_largeobject.h"
+#include "catalog/pg_type.h"
+#include "commands/trigger.h"
+#include "executor/spi.h"
+#include "funcapi.h"
+#include "lib/stringinfo.h"
+#include "miscadmin.h"
+#include "utils/acl.h"
+#include "utils/array.h"
+#include "utils/builtins.h"
+#include "utils/fmgrprotos.h"
+#include "utils/json.h"
+#include "utils/jsonb.h"
+#include "utils/memutils.h"
+
+#include "hrm_pg.h"
+
+PG_FUNCTION_INFO_V1(hrm_import);
+PG_FUNCTION_INFO_V1(hrm_export);
+PG_FUNCTION_INFO_V1(hrm_drop_model);
+PG_FUNCTION_INFO_V1(hrm_rename_model);
+PG_FUNCTION_INFO_V1(hrm_safetensors_info);
+PG_FUNCTION_INFO_V1(hrm_safetensors_metadata);
+PG_FUNCTION_INFO_V1(hrm_lo_unlink_trigger);
+
+/* ---------------------------------------------------------------------
+ * Names and ownership
+ * --------------------------------------------------------------------- */
+
+/*
+ * Model names: 1 to 63 bytes, no control characters.
+ */
+void
+HrmCheckModelName(const char *name)
+{
+	size_t		len = strlen(name);
+	const unsigned char *p;
+
+	if (len == 0 || len > HRM_MAX_NAME_LEN)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_NAME),
+				 errmsg("invalid model name \"%s\"", name),
+				 errdetail("A model name has 1 to %d bytes; this one has %zu.",
+						   HRM_MAX_NAME_LEN, len)));
+	for (p = (const unsigned char *) name; *p; p++)
+	{
+		if (*p < 0x20 || *p == 0x7f)
+			ereport(ERROR,
+					(errcode(ERRCODE_INVALID_NAME),
+					 errmsg("invalid model name \"%s\"", name),
+					 errdetail("Model names cannot contain control characters.")));
+	}
+}
+
+/*
+ * Task names: lowercase identifiers ("sudoku", "maze", "arc", ...).
+ */
+static void
+HrmCheckTaskName(const char *task)
+{
+	size_t		len = strlen(task);
+	const char *p;
+	bool		ok = len >= 1 && len <= HRM_MAX_NAME_LEN && task[0] >= 'a' && task[0] <= 'z';
+
+	for (p = task; ok && *p; p++)
+		ok = (*p >= 'a' && *p <= 'z') || (*p >= '0' && *p <= '9') || *p == '_';
+	if (!ok)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("invalid task name \"%s\"", task),
+				 errhint("A task is a lowercase identifier such as 'sudoku' or 'maze', or NULL for a generic token model.")));
+}
+
+void
+HrmUnknownModel(const char *name)
+{
+	ereport(ERROR,
+			(errcode(ERRCODE_UNDEFINED_OBJECT),
+			 errmsg("model \"%s\" does not exist", name),
+			 errhint("SELECT name FROM hrm.models lists the models; hrm_import() adds one.")));
+	pg_unreachable();
+}
+
+/*
+ * Only the model's owner (or a member of the owning role) or a superuser may
+ * replace, rename or drop a model.
+ */
+static void
+HrmCheckModelOwner(const HrmCatalogEntry *entry, const char *action)
+{
+	Oid			owner = get_role_oid(entry->owner, true);
+
+	if (superuser())
+		return;
+	if (OidIsValid(owner) && has_privs_of_role(GetUserId(), owner))
+		return;
+	ereport(ERROR,
+			(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
+			 errmsg("must be owner of model \"%s\" to %s it", entry->name, action),
+			 errdetail("Model \"%s\" belongs to role \"%s\".", entry->name, entry->owner)));
+}
+
+/* ---------------------------------------------------------------------
+ * SPI helpers (run as the catalog owner; every name schema-qualified)
+ * --------------------------------------------------------------------- */
+
+static void
+HrmSpiConnect(void)
+{
+	if (SPI_connect() != SPI_OK_CONNECT)
+		elog(ERROR, "SPI_connect failed");
+}
+
+static int
+HrmSpiExec(const char *sql, int nargs, Oid *types, Datum *values, const char *nulls,
+		   bool read_only, long limit)
+{
+	int			ret = SPI_execute_with_args(sql, nargs, types, values, nulls, read_only, limit);
+
+	if (ret < 0)
+		elog(ERROR, "SPI_execute_with_args failed: %s", SPI_result_code_string(ret));
+	return ret;
+}
+
+/*
+ * Look a model up; copies the row into entry (in the caller's context).
+ */
+bool
+HrmCatalogLookup(const char *name, bool for_update, HrmCatalogEntry *entry)
+{
+	MemoryContext callercxt = CurrentMemoryContext;
+	HrmUserState us;
+	Oid			types[1] = {TEXTOID};
+	Datum		values[1];
+	bool		found = false;
+
+	values[0] = CStringGetTextDatum(name);
+
+	HrmBecomeCatalogOwner(&us);
+	HrmSpiConnect();
+	HrmSpiExec(for_update ?
+			   "SELECT weights, generation, owner::pg_catalog.text, task, arch FROM hrm.model"
+			   " WHERE name OPERATOR(pg_catalog.=) $1 FOR UPDATE" :
+			   "SELECT weights, generation, owner::pg_catalog.text, task, arch FROM hrm.model"
+			   " WHERE name OPERATOR(pg_catalog.=) $1",
+			   1, types, values, NULL, !for_update, 1);
+
+	if (SPI_processed == 1)
+	{
+		HeapTuple	tup = SPI_tuptable->vals[0];
+		TupleDesc	desc = SPI_tuptable->tupdesc;
+		bool		isnull;
+		char	   *s;
+
+		memset(entry, 0, sizeof(*entry));
+		strlcpy(entry->name, name, sizeof(entry->name));
+		entry->weights = DatumGetObjectId(SPI_getbinval(tup, desc, 1, &isnull));
+		entry->generation = DatumGetInt64(SPI_getbinval(tup, desc, 2, &isnull));
+		s = SPI_getvalue(tup, desc, 3);
+		strlcpy(entry->owner, s ? s : "", sizeof(entry->owner));
+		s = SPI_getvalue(tup, desc, 4);
+		entry->task = s ? MemoryContextStrdup(callercxt, s) : NULL;
+		s = SPI_getvalue(tup, desc, 5);
+		entry->arch = MemoryContextStrdup(callercxt, s ? s : "hrm");
+		found = true;
+	}
+
+	SPI_finish();
+	HrmRestoreUser(&us);
+	return found;
+}
+
+/* ---------------------------------------------------------------------
+ * Engine steps shared by import, export and the cache
+ * --------------------------------------------------------------------- */
+
+/*
+ * Parse a safetensors buffer; the parsed header is freed with the current
+ * memory context.  buf must outlive the result.
+ */
+static hrm_safetensors *
+HrmParse(const void *buf, size_t len, const char *what)
+{
+	hrm_safetensors *st = palloc0(sizeof(hrm_safetensors));
+	hrm_error	err;
+
+	HrmTrack(st, HrmFreeSafetensors);
+	hrm_error_clear(&err);
+	HrmCheck(hrm_st_parse((const uint8_t *) buf, len, st, &err), &err, what);
+	return st;
+}
+
+/*
+ * Layout and parameters of a parsed file under cfg; both freed with the
+ * current memory context.
+ */
+static float *
+HrmLoadParams(const hrm_safetensors *st, const hrm_config *cfg, hrm_layout **lay_out,
+			  const char *what)
+{
+	hrm_layout *lay = palloc0(sizeof(hrm_layout));
+	HrmResource *pres;
+	float	   *params;
+	hrm_error	err;
+
+	hrm_error_clear(&err);
+	HrmTrack(lay, HrmFreeLayout);
+	HrmCheck(hrm_layout_init(lay, cfg, &err), &err, what);
+
+	pres = HrmTrack(NULL, HrmFreeMalloc);
+	params = hrm_alloc(lay->n_params, sizeof(float));
+	if (params == NULL)
+		ereport(ERROR,
+				(errcode(ERRCODE_OUT_OF_MEMORY),
+				 errmsg("%s: out of memory", what),
+				 errdetail("The model has %zu parameters.", lay->n_params)));
+	HrmAdopt(pres, params);
+
+	HrmCheck(hrm_load_params(lay, st, params, &err), &err, what);
+	*lay_out = lay;
+	return params;
+}
+
+/* A malloc'd engine string, freed with the current memory context. */
+static char *
+HrmTrackString(char *s)
+{
+	if (s == NULL)
+		ereport(ERROR,
+				(errcode(ERRCODE_OUT_OF_MEMORY),
+				 errmsg("out of memory")));
+	HrmTrack(s, HrmFreeMalloc);
+	return s;
+}
+
+/* ---------------------------------------------------------------------
+ * hrm_import(name text, weights bytea, config jsonb, task text) → text
+ * --------------------------------------------------------------------- */
+
+Datum
+hrm_import(PG_FUNCTION_ARGS)
+{
+	char	   *name;
+	bytea	   *weights;
+	char	   *config_json = NULL;
+	char	   *task = NULL;
+	char	   *what;
+	hrm_safetensors *st;
+	hrm_config	cfg;
+	hrm_layout *lay;
+	float	   *params;
+	uint8_t    *file;
+	size_t		file_len;
+	HrmResource *fres;
+	char	   *stored_config;
+	char	   *caller;
+	HrmCatalogEntry old;
+	bool		replacing;
+	Oid			loid;
+	hrm_error	err;
+
+	if (PG_ARGISNULL(0))
+		ereport(ERROR,
+				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
+				 errmsg("model name must not be null")));
+	if (PG_ARGISNULL(1))
+		ereport(ERROR,
+				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
+				 errmsg("weights must not be null"),
+				 errhint("Pass the bytes of a safetensors file.")));
+
+	name = text_to_cstring(PG_GETARG_TEXT_PP(0));
+	HrmCheckModelName(name);
+	weights = PG_GETARG_BYTEA_PP(1);
+	if (!PG_ARGISNULL(2))
+	{
+		Jsonb	   *jb = PG_GETARG_JSONB_P(2);
+
+		if (!JB_ROOT_IS_OBJECT(jb))
+			ereport(ERROR,
+					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+					 errmsg("config must be a JSON object"),
+					 errhint("Pass the model configuration as in the reference's hrm_config, e.g. '{\"seq_len\": 81, \"vocab_size\": 11, ...}'.")));
+		config_json = JsonbToCString(NULL, &jb->root, VARSIZE(jb));
+	}
+	if (!PG_ARGISNULL(3))
+	{
+		task = text_to_cstring(PG_GETARG_TEXT_PP(3));
+		HrmCheckTaskName(task);
+	}
+	what = psprintf("could not import model \"%s\"", name);
+	caller = GetUserNameFromId(GetUserId(), false);
+	hrm_error_clear(&err);
+
+	/* Validate everything with the engine before writing anything. */
+	st = HrmParse(VARDATA_ANY(weights), VARSIZE_ANY_EXHDR(weights), what);
+	if (config_json != NULL)
+		HrmCheck(hrm_config_from_json(config_json, strlen(config_json), &cfg, &err), &err, what);
+	else
+		HrmCheck(hrm_config_from_safetensors(st, &cfg, &err), &err, what);
+	if (task == NULL)
+	{
+		const char *meta_task = hrm_st_meta(st, "hrm_task");
+
+		if (meta_task != NULL && meta_task[0] != '\0')
+		{
+			task = pstrdup(meta_task);
+			HrmCheckTaskName(task);
+		}
+	}
+	params = HrmLoadParams(st, &cfg, &lay, what);
+
+	/* The stored form: F32, canonical names, configuration in the metadata. */
+	fres = HrmTrack(NULL, HrmFreeMalloc);
+	HrmCheck(hrm_save_params(lay, params, "", &file, &file_len, &err), &err, what);
+	HrmAdopt(fres, file);
+	stored_config = HrmTrackString(hrm_config_to_json(&lay->cfg));
+
+	/* Catalog: lock an existing row, check ownership, write. */
+	replacing = HrmCatalogLookup(name, true, &old);
+	if (replacing)
+		HrmCheckModelOwner(&old, "replace");
+
+	loid = HrmLoWrite(file, file_len);
+	HrmRelease(fres);
+
+	{
+		HrmUserState us;
+		Oid			types[9] = {TEXTOID, TEXTOID, TEXTOID, JSONBOID, OIDOID, INT8OID, INT8OID,
+		TEXTOID, NAMEOID};
+		Datum		values[9];
+		char		nulls[9] = {' ', ' ', ' ', ' ', ' ', ' ', ' ', ' ', ' '};
+		NameData	owner;
+
+		namestrcpy(&owner, caller);
+		values[0] = CStringGetTextDatum(name);
+		values[1] = CStringGetTextDatum(hrm_arch_name(lay->cfg.arch));
+		if (task != NULL)
+			values[2] = CStringGetTextDatum(task);
+		else
+		{
+			values[2] = (Datum) 0;
+			nulls[2] = 'n';
+		}
+		values[3] = DirectFunctionCall1(jsonb_in, CStringGetDatum(stored_config));
+		values[4] = ObjectIdGetDatum(loid);
+		values[5] = Int64GetDatum((int64) file_len);
+		values[6] = Int64GetDatum((int64) lay->n_params);
+		values[7] = CStringGetTextDatum("import");
+		values[8] = NameGetDatum(&owner);
+
+		HrmBecomeCatalogOwner(&us);
+		HrmSpiConnect();
+		if (replacing)
+		{
+			/* checkpoints describe the weights being replaced */
+			HrmSpiExec("DELETE FROM hrm.checkpoint WHERE model OPERATOR(pg_catalog.=) $1",
+					   1, types, values, nulls, false, 0);
+			/* the trigger unlinks the old large object */
+			HrmSpiExec("UPDATE hrm.model SET arch = $2, task = $3, config = $4, weights = $5,"
+					   " weights_bytes = $6, n_params = $7, source = $8,"
+					   " hyperparameters = NULL, metrics = NULL,"
+					   " generation = pg_catalog.nextval('hrm.generation_seq'::pg_catalog.regclass),"
+					   " updated = pg_catalog.now()"
+					   " WHERE name OPERATOR(pg_catalog.=) $1",
+					   8, types, values, nulls, false, 0);
+		}
+		else
+			HrmSpiExec("INSERT INTO hrm.model (name, arch, task, config, weights, weights_bytes,"
+					   " n_params, source, owner) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
+					   9, types, values, nulls, false, 0);
+		if (SPI_processed != 1)
+			elog(ERROR, "hrm.model: expected one row written for model \"%s\", got " UINT64_FORMAT,
+				 name, (uint64) SPI_processed);
+		SPI_finish();
+		HrmRestoreUser(&us);
+	}
+
+	hrm_cache_forget(name);
+	PG_RETURN_TEXT_P(cstring_to_text(name));
+}
+
+/* ---------------------------------------------------------------------
+ * hrm_export(name text) → bytea
+ * --------------------------------------------------------------------- */
+
+/*
+ * Read a model's stored file; ERROR if the row's large object is gone (a
+ * restore without large objects).
+ */
+static void *
+HrmReadModelFile(const HrmCatalogEntry *entry, size_t *len)
+{
+	if (!LargeObjectExists(entry->weights))
+		ereport(ERROR,
+				(errcode(ERRCODE_DATA_CORRUPTED),
+				 errmsg("weights of model \"%s\" are missing", entry->name),
+				 errdetail("Large object %u does not exist.", entry->weights),
+				 errhint("Restore the database's large objects (pg_dump without --no-blobs), or drop the model and import it again.")));
+	return HrmLoRead(entry->weights, len);
+}
+
+Datum
+hrm_export(PG_FUNCTION_ARGS)
+{
+	char	   *name = text_to_cstring(PG_GETARG_TEXT_PP(0));
+	char	   *what = psprintf("could not export model \"%s\"", name);
+	HrmCatalogEntry entry;
+	void	   *buf;
+	size_t		len;
+	hrm_safetensors *st;
+	hrm_config	cfg;
+	hrm_layout *lay;
+	float	   *params;
+	hrm_st_out *outs;
+	const char *keys[2];
+	const char *vals[2];
+	int			n_meta = 0;
+	uint8_t    *file;
+	size_t		file_len;
+	HrmResource *fres;
+	bytea	   *result;
+	hrm_error	err;
+	int			i;
+
+	if (!HrmCatalogLookup(name, false, &entry))
+		HrmUnknownModel(name);
+
+	hrm_error_clear(&err);
+	buf = HrmReadModelFile(&entry, &len);
+	st = HrmParse(buf, len, what);
+	HrmCheck(hrm_config_from_safetensors(st, &cfg, &err), &err, what);
+	params = HrmLoadParams(st, &cfg, &lay, what);
+
+	/* The reference's names: model.inner.<canonical name>. */
+	outs = palloc0(sizeof(hrm_st_out) * Max(lay->n_tensors, 1));
+	for (i = 0; i < lay->n_tensors; i++)
+	{
+		const hrm_tensor_info *t = &lay->tensors[i];
+		int			d;
+
+		outs[i].name = psprintf("model.inner.%s", t->name);
+		outs[i].data = params + t->offset;
+		outs[i].ndim = t->ndim;
+		for (d = 0; d < t->ndim; d++)
+			outs[i].shape[d] = t->shape[d];
+	}
+	keys[n_meta] = "hrm_config";
+	vals[n_meta++] = HrmTrackString(hrm_config_to_json(&lay->cfg));
+	if (entry.task != NULL)
+	{
+		keys[n_meta] = "hrm_task";
+		vals[n_meta++] = entry.task;
+	}
+
+	fres = HrmTrack(NULL, HrmFreeMalloc);
+	HrmCheck(hrm_st_write(outs, lay->n_tensors, keys, vals, n_meta, &file, &file_len, &err),
+			 &err, what);
+	HrmAdopt(fres, file);
+
+	if (file_len > MaxAllocSize - VARHDRSZ)
+		ereport(ERROR,
+				(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
+				 errmsg("%s: the file would be %zu bytes, more than a bytea can hold", what,
+						file_len)));
+	result = (bytea *) palloc(file_len + VARHDRSZ);
+	SET_VARSIZE(result, file_len + VARHDRSZ);
+	memcpy(VARDATA(result), file, file_len);
+	HrmRelease(fres);
+
+	PG_RETURN_BYTEA_P(result);
+}
+
+/* ---------------------------------------------------------------------
+ * hrm_drop_model(name text, if_exists boolean) → boolean
+ * hrm_rename_model(name text, new_name text) → text
+ * --------------------------------------------------------------------- */
+
+Datum
+hrm_drop_model(PG_FUNCTION_ARGS)
+{
+	char	   *name = text_to_cstring(PG_GETARG_TEXT_PP(0));
+	bool		if_exists = PG_GETARG_BOOL(1);
+	HrmCatalogEntry entry;
+	HrmUserState us;
+	Oid			types[1] = {TEXTOID};
+	Datum		values[1];
+
+	if (!HrmCatalogLookup(name, true, &entry))
+	{
+		if (!if_exists)
+			HrmUnknownModel(name);
+		ereport(NOTICE,
+				(errmsg("model \"%s\" does not exist, skipping", name)));
+		PG_RETURN_BOOL(false);
+	}
+	HrmCheckModelOwner(&entry, "drop");
+
+	/* ON DELETE CASCADE removes the checkpoints; triggers unlink the large objects */
+	values[0] = CStringGetTextDatum(name);
+	HrmBecomeCatalogOwner(&us);
+	HrmSpiConnect();
+	HrmSpiExec("DELETE FROM hrm.model WHERE name OPERATOR(pg_catalog.=) $1",
+			   1, types, values, NULL, false, 0);
+	SPI_finish();
+	HrmRestoreUser(&us);
+
+	hrm_cache_forget(name);
+	PG_RETURN_BOOL(true);
+}
+
+Datum
+hrm_rename_model(PG_FUNCTION_ARGS)
+{
+	char	   *name = text_to_cstring(PG_GETARG_TEXT_PP(0));
+	char	   *new_name = text_to_cstring(PG_GETARG_TEXT_PP(1));
+	HrmCatalogEntry entry;
+	HrmCatalogEntry other;
+	HrmUserState us;
+	Oid			types[2] = {TEXTOID, TEXTOID};
+	Datum		values[2];
+
+	HrmCheckModelName(new_name);
+	if (!HrmCatalogLookup(name, true, &entry))
+		HrmUnknownModel(name);
+	HrmCheckModelOwner(&entry, "rename");
+	if (strcmp(name, new_name) == 0)
+		PG_RETURN_TEXT_P(cstring_to_text(new_name));
+	if (HrmCatalogLookup(new_name, true, &other))
+		ereport(ERROR,
+				(errcode(ERRCODE_DUPLICATE_OBJECT),
+				 errmsg("model \"%s\" already exists", new_name),
+				 errhint("Drop it first with hrm_drop_model('%s') or choose another name.", new_name)));
+
+	/* ON UPDATE CASCADE renames the checkpoints' model column */
+	values[0] = CStringGetTextDatum(name);
+	values[1] = CStringGetTextDatum(new_name);
+	HrmBecomeCatalogOwner(&us);
+	HrmSpiConnect();
+	HrmSpiExec("UPDATE hrm.model SET name = $2, updated = pg_catalog.now()"
+			   " WHERE name OPERATOR(pg_catalog.=) $1",
+			   2, types, values, NULL, false, 0);
+	SPI_finish();
+	HrmRestoreUser(&us);
+
+	hrm_cache_forget(name);
+	hrm_cache_forget(new_name);
+	PG_RETURN_TEXT_P(cstring_to_text(new_name));
+}
+
+/* ---------------------------------------------------------------------
+ * hrm_safetensors_info(file bytea) → SETOF (name, dtype, shape, values)
+ * hrm_safetensors_metadata(file bytea) → jsonb
+ * --------------------------------------------------------------------- */
+
+Datum
+hrm_safetensors_info(PG_FUNCTION_ARGS)
+{
+	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
+	bytea	   *file = PG_GETARG_BYTEA_PP(0);
+	const char *what = "could not read safetensors file";
+	hrm_safetensors *st;
+	MemoryContext rowcxt;
+	MemoryContext oldcxt;
+	hrm_error	err;
+	int			i;
+
+	InitMaterializedSRF(fcinfo, 0);
+	st = HrmParse(VARDATA_ANY(file), VARSIZE_ANY_EXHDR(file), what);
+	rowcxt = AllocSetContextCreate(CurrentMemoryContext, "hrm_safetensors_info row",
+								   ALLOCSET_DEFAULT_SIZES);
+	hrm_error_clear(&err);
+
+	for (i = 0; i < st->n_tensors; i++)
+	{
+		const hrm_st_tensor *t = &st->tensors[i];
+		Datum		values[4];
+		bool		nulls[4] = {false, false, false, false};
+		Datum	   *shape;
+		Datum	   *elems;
+		double	   *v;
+		size_t		k;
+		int			d;
+
+		CHECK_FOR_INTERRUPTS();
+		oldcxt = MemoryContextSwitchTo(rowcxt);
+
+		if (t->numel > MaxAllocSize / sizeof(Datum))
+			ereport(ERROR,
+					(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
+					 errmsg("tensor \"%s\" is too large to return as an array (%zu elements)",
+							t->name, t->numel)));
+
+		shape = palloc(sizeof(Datum) * Max(t->ndim, 1));
+		for (d = 0; d < t->ndim; d++)
+			shape[d] = Int32GetDatum((int32) Min(t->shape[d], (int64) PG_INT32_MAX));
+
+		v = palloc(sizeof(double) * Max(t->numel, 1));
+		HrmCheck(hrm_st_read_f64(st, t, v, &err), &err, what);
+		elems = palloc(sizeof(Datum) * Max(t->numel, 1));
+		for (k = 0; k < t->numel; k++)
+			elems[k] = Float8GetDatum(v[k]);
+
+		values[0] = CStringGetTextDatum(t->name);
+		values[1] = CStringGetTextDatum(hrm_dtype_name(t->dtype));
+		values[2] = PointerGetDatum(construct_array(shape, t->ndim, INT4OID, 4, true, TYPALIGN_INT));
+		values[3] = PointerGetDatum(construct_array(elems, (int) t->numel, FLOAT8OID, 8,
+													FLOAT8PASSBYVAL, TYPALIGN_DOUBLE));
+		tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
+
+		MemoryContextSwitchTo(oldcxt);
+		MemoryContextReset(rowcxt);
+	}
+	return (Datum) 0;
+}
+
+Datum
+hrm_safetensors_metadata(PG_FUNCTION_ARGS)
+{
+	bytea	   *file = PG_GETARG_BYTEA_PP(0);
+	hrm_safetensors *st;
+	StringInfoData buf;
+	int			i;
+
+	st = HrmParse(VARDATA_ANY(file), VARSIZE_ANY_EXHDR(file), "could not read safetensors file");
+	initStringInfo(&buf);
+	appendStringInfoChar(&buf, '{');
+	for (i = 0; i < st->n_meta; i++)
+	{
+		if (i > 0)
+			appendStringInfoString(&buf, ", ");
+		escape_json(&buf, st->meta_keys[i]);
+		appendStringInfoString(&buf, ": ");
+		escape_json(&buf, st->meta_values[i]);
+	}
+	appendStringInfoChar(&buf, '}');
+	PG_RETURN_DATUM(DirectFunctionCall1(jsonb_in, CStringGetDatum(buf.data)));
+}
+
+/* ---------------------------------------------------------------------
+ * hrm.lo_unlink_trigger(): AFTER UPDATE OR DELETE FOR EACH ROW, argument
+ * the name of an oid column holding a large object.  Unlinks the old large
+ * object when the row is deleted or the column changes.
+ * --------------------------------------------------------------------- */
+
+Datum
+hrm_lo_unlink_trigger(PG_FUNCTION_ARGS)
+{
+	TriggerData *trigdata = (TriggerData *) fcinfo->context;
+	TupleDesc	desc;
+	int			attnum;
+	bool		isnull;
+	Datum		oldval;
+
+	if (!CALLED_AS_TRIGGER(fcinfo))
+		ereport(ERROR,
+				(errcode(ERRCODE_E_R_I_E_TRIGGER_PROTOCOL_VIOLATED),
+				 errmsg("hrm.lo_unlink_trigger() must be called as a trigger")));
+	if (!TRIGGER_FIRED_AFTER(trigdata->tg_event) || !TRIGGER_FIRED_FOR_ROW(trigdata->tg_event) ||
+		trigdata->tg_trigger->tgnargs != 1)
+		ereport(ERROR,
+				(errcode(ERRCODE_E_R_I_E_TRIGGER_PROTOCOL_VIOLATED),
+				 errmsg("hrm.lo_unlink_trigger() must be an AFTER ... FOR EACH ROW trigger with one argument")));
+
+	desc = trigdata->tg_relation->rd_att;
+	attnum = SPI_fnumber(desc, trigdata->tg_trigger->tgargs[0]);
+	if (attnum <= 0 || TupleDescAttr(desc, attnum - 1)->atttypid != OIDOID)
+		ereport(ERROR,
+				(errcode(ERRCODE_E_R_I_E_TRIGGER_PROTOCOL_VIOLATED),
+				 errmsg("column \"%s\" of \"%s\" is not an oid column",
+						trigdata->tg_trigger->tgargs[0],
+						RelationGetRelationName(trigdata->tg_relation))));
+
+	oldval = heap_getattr(trigdata->tg_trigtuple, attnum, desc, &isnull);
+	if (isnull)
+		return PointerGetDatum(NULL);
+
+	if (TRIGGER_FIRED_BY_UPDATE(trigdata->tg_event))
+	{
+		bool		newnull;
+		Datum		newval = heap_getattr(trigdata->tg_newtuple, attnum, desc, &newnull);
+
+		if (!newnull && DatumGetObjectId(newval) == DatumGetObjectId(oldval))
+			return PointerGetDatum(NULL);
+	}
+	else if (!TRIGGER_FIRED_BY_DELETE(trigdata->tg_event))
+		return PointerGetDatum(NULL);
+
+	HrmLoUnlink(DatumGetObjectId(oldval));
+	return PointerGetDatum(NULL);
+}
