@@ -46,3 +46,29 @@ void		hrm_softmax_rows(float *x, int M, int N);
 void		hrm_transpose_batched(float *out, const float *inp, int B, int R, int C);
 
 #endif							/* HRM_LAYERS_H */
+
+/* ---- backward passes (dy = gradient of the output) ---- */
+
+/*
+ * Linear y[M, N] = x[M, K] W[N, K]^T:
+ *   dx[M, K] = dy W          (written with beta_dx: 0 overwrite, 1 accumulate; skipped if dx NULL)
+ *   dW[N, K] += dy^T x       (skipped if dW NULL)
+ */
+void		hrm_matmul_backward(float *dx, float *dW, const float *dy, const float *x, const float *W,
+								int M, int N, int K, float beta_dx);
+
+/* Weightless RMSNorm y = x r: dx = r (dy - y mean(dy y)).  dx may alias dy. */
+void		hrm_rmsnorm_backward(float *dx, const float *dy, const float *y, const float *rstd, int M, int D);
+
+/* SwiGLU a = silu(g) u: dgu[M, 2I] from da[M, I] and the forward input gu[M, 2I]. */
+void		hrm_swiglu_backward(float *dgu, const float *da, const float *gu, int M, int I);
+
+/* Inverse rotation of the Q and K gradients in dqkv [B, S, 3D], in place. */
+void		hrm_rope_backward(float *dqkv, const float *cos, const float *sin, int B, int S, int NH, int hd);
+
+/*
+ * Attention backward: dqkv [B, S, 3D] (overwritten) from dout [B, S, D], the
+ * forward qkv (after RoPE) and probs [B, NH, S, S]; dP is scratch [S, S].
+ */
+void		hrm_attention_backward(float *dqkv, float *dP, const float *dout, const float *qkv,
+								   const float *probs, int B, int S, int NH, int hd);

@@ -1,0 +1,1055 @@
+/*
+ * train.c — the training step.
+ *
+ * One step on B rows (reference hrm_act_v1.py ACT wrapper + losses.py):
+ *
+ *   1. rows whose carry halted: z_H, z_L <- H_init, L_init; steps <- 0; take the new example
+ *   2. segment: no-grad H/L loop, then L* and H* with activations kept
+ *   3. steps += 1; halted = steps >= M or q_halt > q_continue (M > 1), with
+ *      exploration (prob p: min steps uniform in 2..M); Q target from an extra
+ *      no-grad segment on the new carry: sigmoid(q_halt') at the last step,
+ *      else sigmoid(max(q_halt', q_continue'))
+ *   4. loss = sum_rows mean_tokens CE + 0.5 (BCE(q_halt, row correct) + BCE(q_continue, target))
+ *      and backward of loss / B through heads, H*, L*, embeddings only
+ *   5. AdamATan2 on the dense range, SignSGD on the touched puzzle rows
+ *
+ * Rows are processed in chunks so the kept activations stay bounded.
+ */
+#include "train.h"
+#include "hrm_internal.h"
+#include "layers.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* Per-chunk buffers. */
+typedef struct train_chunk
+{
+	int			R;				/* rows */
+	hrm_block_acts *acts_L;		/* [L_layers] */
+	hrm_block_acts *acts_H;		/* [H_layers] */
+	float	   *block_mem;		/* backing store of all acts */
+	float	   *logits;			/* [R, T, V] */
+	float	   *q;				/* [R, 2] */
+	float	   *q_next;			/* [R, 2] */
+	float	   *dlogits;		/* [R, T, V] */
+	float	   *dq;				/* [R, 2] */
+	float	   *dz;				/* [R, S, D] */
+	float	   *dtmp;			/* [R, S, D] */
+	float	   *dattn;			/* [R, S, D] */
+	float	   *dqkv;			/* [R, S, 3D] */
+	float	   *dgu;			/* [R, S, 2I] */
+	float	   *dact;			/* [R, S, I] */
+	float	   *dP;				/* [S, S] */
+	hrm_carry	tgt;			/* [R] copy of the carry for the Q-target segment */
+} train_chunk;
+
+struct hrm_trainer
+{
+	hrm_layout	lay;
+	hrm_train_opts opts;
+	hrm_model	model;
+	float	   *params;
+	float	   *grads;			/* n_params (dense range used) */
+	float	   *adam_m;			/* n_params (dense range used) */
+	float	   *adam_v;
+	float	   *pgrad;			/* [B, puzzle_emb_ndim] */
+	int64_t		step;
+	hrm_rng		rng;
+	int			B;
+	hrm_carry	carry;
+	int32_t    *cur_inputs;		/* [B, T] */
+	int32_t    *cur_labels;		/* [B, T] */
+	int32_t    *cur_pids;		/* [B] */
+	int32_t    *min_steps;		/* [B] exploration */
+	hrm_workspace *ws;
+	train_chunk ch;
+	bool		have_grads;
+};
+
+void
+hrm_train_opts_defaults(hrm_train_opts *o)
+{
+	memset(o, 0, sizeof(*o));
+	o->loss_type = HRM_LOSS_STABLEMAX;
+	o->lr = 1e-4;
+	o->lr_warmup_steps = 2000;
+	o->lr_min_ratio = 1.0;
+	o->total_steps = 100000;
+	o->beta1 = 0.9;
+	o->beta2 = 0.95;
+	o->weight_decay = 0.1;
+	o->puzzle_emb_lr = 1e-2;
+	o->puzzle_emb_weight_decay = 0.1;
+	o->batch_size = 32;
+	o->chunk_rows = 0;
+	o->seed = 0;
+}
+
+/* ------------------------------------------------------------------------- */
+/* initialisation */
+
+/* Inverse error function: a rational start refined by Newton steps on erf. */
+static double
+erfinv_d(double y)
+{
+	double		w,
+				x;
+
+	if (y <= -1.0)
+		return -HUGE_VAL;
+	if (y >= 1.0)
+		return HUGE_VAL;
+	w = -log((1.0 - y) * (1.0 + y));
+	if (w < 5.0)
+	{
+		w -= 2.5;
+		x = 2.81022636e-08;
+		x = 3.43273939e-07 + x * w;
+		x = -3.5233877e-06 + x * w;
+		x = -4.39150654e-06 + x * w;
+		x = 0.00021858087 + x * w;
+		x = -0.00125372503 + x * w;
+		x = -0.00417768164 + x * w;
+		x = 0.246640727 + x * w;
+		x = 1.50140941 + x * w;
+	}
+	else
+	{
+		w = sqrt(w) - 3.0;
+		x = -0.000200214257;
+		x = 0.000100950558 + x * w;
+		x = 0.00134934322 + x * w;
+		x = -0.00367342844 + x * w;
+		x = 0.00573950773 + x * w;
+		x = -0.0076224613 + x * w;
+		x = 0.00943887047 + x * w;
+		x = 1.00167406 + x * w;
+		x = 2.83297682 + x * w;
+	}
+	x *= y;
+	for (int i = 0; i < 2; i++)
+	{
+		double		err = erf(x) - y;
+
+		x -= err / (1.1283791670955126 * exp(-x * x));
+	}
+	return x;
+}
+
+double
+hrm_trunc_normal(hrm_rng *rng, double std)
+{
+	/* JAX-style truncated normal on [-2, 2] with the std correction */
+	const double sqrt2 = 1.4142135623730951;
+	const double lower = -2.0,
+				upper = 2.0;
+	double		a = erf(lower / sqrt2),
+				b = erf(upper / sqrt2);
+	double		z = (b - a) / 2.0;
+	double		c = 1.0 / sqrt(2.0 * 3.14159265358979323846);
+	double		pdf_u = c * exp(-0.5 * upper * upper),
+				pdf_l = c * exp(-0.5 * lower * lower);
+	double		comp_var = 1.0 - (upper * pdf_u - lower * pdf_l) / z - pow((pdf_u - pdf_l) / z, 2);
+	double		comp_std = std / sqrt(comp_var);
+	double		u,
+				x;
+
+	if (std == 0.0)
+		return 0.0;
+	u = a + (b - a) * hrm_rng_uniform(rng);
+	x = sqrt2 * erfinv_d(u) * comp_std;
+	if (x < lower * comp_std)
+		x = lower * comp_std;
+	if (x > upper * comp_std)
+		x = upper * comp_std;
+	return x;
+}
+
+void
+hrm_init_params(const hrm_layout *lay, float *params, hrm_rng *rng)
+{
+	const hrm_config *c = &lay->cfg;
+
+	for (int i = 0; i < lay->n_tensors; i++)
+	{
+		const hrm_tensor_info *t = &lay->tensors[i];
+		float	   *p = params + t->offset;
+		double		std;
+
+		if (strcmp(t->name, "q_head.weight") == 0 || t->kind == HRM_PK_SPARSE)
+		{
+			memset(p, 0, sizeof(float) * t->numel);
+			continue;
+		}
+		if (strcmp(t->name, "q_head.bias") == 0)
+		{
+			p[0] = p[1] = -5.0f;
+			continue;
+		}
+		if (t->kind == HRM_PK_BUFFER)
+		{
+			/* H_init / L_init: std 1, stored as bfloat16 values by the reference */
+			for (size_t k = 0; k < t->numel; k++)
+			{
+				float		v = (float) hrm_trunc_normal(rng, 1.0);
+
+				p[k] = hrm_bf16_to_f32(hrm_f32_to_bf16(v));
+			}
+			continue;
+		}
+		/* LeCun: 1 / sqrt(fan_in) with fan_in the "in" dimension; embeddings 1 / sqrt(D) */
+		if (t->ndim == 2 && strstr(t->name, "embedding_weight") == NULL)
+			std = 1.0 / sqrt((double) t->shape[1]);
+		else
+			std = 1.0 / sqrt((double) c->hidden_size);
+		for (size_t k = 0; k < t->numel; k++)
+			p[k] = (float) hrm_trunc_normal(rng, std);
+	}
+}
+
+double
+hrm_lr_schedule(double base, int64_t step, int64_t warmup, int64_t total, double min_ratio)
+{
+	double		progress;
+
+	if (step < warmup)
+		return base * (double) step / (double) (warmup > 0 ? warmup : 1);
+	if (total <= warmup)
+		return base;
+	progress = (double) (step - warmup) / (double) (total - warmup);
+	return base * (min_ratio + fmax(0.0, (1.0 - min_ratio) * 0.5 * (1.0 + cos(3.14159265358979323846 * progress))));
+}
+
+/* ------------------------------------------------------------------------- */
+/* buffers */
+
+static void
+chunk_free(train_chunk *ch)
+{
+	free(ch->acts_L);
+	free(ch->acts_H);
+	hrm_free(ch->block_mem);
+	hrm_free(ch->logits);
+	hrm_free(ch->q);
+	hrm_free(ch->q_next);
+	hrm_free(ch->dlogits);
+	hrm_free(ch->dq);
+	hrm_free(ch->dz);
+	hrm_free(ch->dtmp);
+	hrm_free(ch->dattn);
+	hrm_free(ch->dqkv);
+	hrm_free(ch->dgu);
+	hrm_free(ch->dact);
+	hrm_free(ch->dP);
+	hrm_carry_free(&ch->tgt);
+	memset(ch, 0, sizeof(*ch));
+}
+
+/* floats of activation storage for one block and R rows */
+static size_t
+block_act_floats(const hrm_config *c, int R)
+{
+	size_t		M = (size_t) R * c->S,
+				D = c->hidden_size,
+				I = c->inter_size;
+
+	return M * D * 5			/* h_in, attn, h_mid, h_out, qkv/3 counted below */
+		+ M * 3 * D				/* qkv */
+		+ (size_t) R * c->num_heads * c->S * c->S	/* probs */
+		+ M * 2 * I + M * I		/* gu, act */
+		+ 2 * M;				/* rstd1, rstd2 */
+}
+
+static hrm_status
+chunk_init(train_chunk *ch, const hrm_model *m, int R, hrm_error *err)
+{
+	const hrm_config *c = m->cfg;
+	int			nH = c->arch == HRM_ARCH_HRM ? c->H_layers : 0;
+	int			nL = c->L_layers;
+	size_t		per = block_act_floats(c, R);
+	size_t		M = (size_t) R * c->S,
+				D = c->hidden_size,
+				I = c->inter_size;
+	float	   *p;
+	hrm_status	st;
+
+	memset(ch, 0, sizeof(*ch));
+	ch->R = R;
+	ch->acts_L = calloc(nL, sizeof(hrm_block_acts));
+	ch->acts_H = calloc(nH > 0 ? nH : 1, sizeof(hrm_block_acts));
+	ch->block_mem = hrm_alloc(per * (nL + nH), sizeof(float));
+	if (ch->acts_L == NULL || ch->acts_H == NULL || ch->block_mem == NULL)
+	{
+		chunk_free(ch);
+		return hrm_fail(err, HRM_ERR_NOMEM, "out of memory for training activations (%zu MB)",
+						per * (nL + nH) * sizeof(float) >> 20);
+	}
+	p = ch->block_mem;
+	for (int i = 0; i < nL + nH; i++)
+	{
+		hrm_block_acts *a = i < nL ? &ch->acts_L[i] : &ch->acts_H[i - nL];
+
+		a->h_in = p;
+		p += M * D;
+		a->qkv = p;
+		p += M * 3 * D;
+		a->probs = p;
+		p += (size_t) R * c->num_heads * c->S * c->S;
+		a->attn = p;
+		p += M * D;
+		a->h_mid = p;
+		p += M * D;
+		a->rstd1 = p;
+		p += M;
+		a->gu = p;
+		p += M * 2 * I;
+		a->act = p;
+		p += M * I;
+		a->h_out = p;
+		p += M * D;
+		a->rstd2 = p;
+		p += M;
+		p += M * D;				/* slack: keeps the per-block size equal to block_act_floats */
+	}
+	ch->logits = hrm_alloc((size_t) R * c->seq_len * c->vocab_size, sizeof(float));
+	ch->dlogits = hrm_alloc((size_t) R * c->seq_len * c->vocab_size, sizeof(float));
+	ch->q = hrm_alloc((size_t) R * 2, sizeof(float));
+	ch->q_next = hrm_alloc((size_t) R * 2, sizeof(float));
+	ch->dq = hrm_alloc((size_t) R * 2, sizeof(float));
+	ch->dz = hrm_alloc(M * D, sizeof(float));
+	ch->dtmp = hrm_alloc(M * D, sizeof(float));
+	ch->dattn = hrm_alloc(M * D, sizeof(float));
+	ch->dqkv = hrm_alloc(M * 3 * D, sizeof(float));
+	ch->dgu = hrm_alloc(M * 2 * I, sizeof(float));
+	ch->dact = hrm_alloc(M * I, sizeof(float));
+	ch->dP = hrm_alloc((size_t) c->S * c->S, sizeof(float));
+	if (!ch->logits || !ch->dlogits || !ch->q || !ch->q_next || !ch->dq || !ch->dz || !ch->dtmp ||
+		!ch->dattn || !ch->dqkv || !ch->dgu || !ch->dact || !ch->dP)
+	{
+		chunk_free(ch);
+		return hrm_fail(err, HRM_ERR_NOMEM, "out of memory for training buffers");
+	}
+	st = hrm_carry_init(&ch->tgt, m, R, err);
+	if (st != HRM_OK)
+		chunk_free(ch);
+	return st;
+}
+
+/* Automatic chunk: keep the activations near 1 GB. */
+static int
+auto_chunk(const hrm_config *c, int B)
+{
+	int			nblocks = c->L_layers + (c->arch == HRM_ARCH_HRM ? c->H_layers : 0);
+	size_t		per_row = block_act_floats(c, 1) * sizeof(float) * nblocks;
+	size_t		budget = (size_t) 1 << 30;
+	size_t		r = per_row > 0 ? budget / per_row : (size_t) B;
+
+	if (r < 1)
+		r = 1;
+	if (r > (size_t) B)
+		r = (size_t) B;
+	return (int) r;
+}
+
+static hrm_status
+check_opts(const hrm_train_opts *o, hrm_error *err)
+{
+	if (o->batch_size < 1 || o->batch_size > 1000000)
+		return hrm_fail(err, HRM_ERR_CONFIG, "batch_size must be between 1 and 1000000");
+	if (!(o->lr >= 0.0 && o->lr < 10.0) || !(o->puzzle_emb_lr >= 0.0 && o->puzzle_emb_lr < 10.0))
+		return hrm_fail(err, HRM_ERR_CONFIG, "learning rates must be in [0, 10)");
+	if (!(o->beta1 >= 0.0 && o->beta1 < 1.0) || !(o->beta2 >= 0.0 && o->beta2 < 1.0))
+		return hrm_fail(err, HRM_ERR_CONFIG, "betas must be in [0, 1)");
+	if (!(o->weight_decay >= 0.0 && o->weight_decay <= 100.0) ||
+		!(o->puzzle_emb_weight_decay >= 0.0 && o->puzzle_emb_weight_decay <= 100.0))
+		return hrm_fail(err, HRM_ERR_CONFIG, "weight decays must be in [0, 100]");
+	if (!(o->lr_min_ratio >= 0.0 && o->lr_min_ratio <= 1.0))
+		return hrm_fail(err, HRM_ERR_CONFIG, "lr_min_ratio must be in [0, 1]");
+	if (o->lr_warmup_steps < 0 || o->total_steps < 0)
+		return hrm_fail(err, HRM_ERR_CONFIG, "lr_warmup_steps and total_steps must not be negative");
+	if (o->loss_type != HRM_LOSS_STABLEMAX && o->loss_type != HRM_LOSS_SOFTMAX)
+		return hrm_fail(err, HRM_ERR_CONFIG, "unknown loss type");
+	return HRM_OK;
+}
+
+hrm_status
+hrm_trainer_create(hrm_trainer **out, const hrm_config *cfg, const float *params,
+				   const hrm_train_opts *opts, hrm_error *err)
+{
+	hrm_trainer *t;
+	hrm_status	st;
+	int			B,
+				R;
+	size_t		n;
+
+	*out = NULL;
+	st = check_opts(opts, err);
+	if (st != HRM_OK)
+		return st;
+	t = calloc(1, sizeof(hrm_trainer));
+	if (t == NULL)
+		return hrm_fail(err, HRM_ERR_NOMEM, "out of memory");
+	st = hrm_layout_init(&t->lay, cfg, err);
+	if (st != HRM_OK)
+	{
+		free(t);
+		return st;
+	}
+	if (t->lay.cfg.arch != HRM_ARCH_HRM)
+	{
+		hrm_layout_free(&t->lay);
+		free(t);
+		return hrm_fail(err, HRM_ERR_UNSUPPORTED, "training supports arch \"hrm\" only in this version");
+	}
+	t->opts = *opts;
+	B = t->B = opts->batch_size;
+	n = t->lay.n_params;
+	t->params = hrm_alloc(n, sizeof(float));
+	t->grads = hrm_alloc(n, sizeof(float));
+	t->adam_m = hrm_alloc(n, sizeof(float));
+	t->adam_v = hrm_alloc(n, sizeof(float));
+	t->pgrad = hrm_alloc((size_t) B * (t->lay.cfg.puzzle_emb_ndim > 0 ? t->lay.cfg.puzzle_emb_ndim : 1),
+						 sizeof(float));
+	t->cur_inputs = hrm_alloc((size_t) B * t->lay.cfg.seq_len, sizeof(int32_t));
+	t->cur_labels = hrm_alloc((size_t) B * t->lay.cfg.seq_len, sizeof(int32_t));
+	t->cur_pids = hrm_alloc(B, sizeof(int32_t));
+	t->min_steps = hrm_alloc(B, sizeof(int32_t));
+	if (!t->params || !t->grads || !t->adam_m || !t->adam_v || !t->pgrad || !t->cur_inputs ||
+		!t->cur_labels || !t->cur_pids || !t->min_steps)
+	{
+		hrm_trainer_free(t);
+		return hrm_fail(err, HRM_ERR_NOMEM, "out of memory for the training state (%zu parameters)", n);
+	}
+	hrm_rng_seed(&t->rng, opts->seed);
+	if (params != NULL)
+		memcpy(t->params, params, sizeof(float) * n);
+	else
+	{
+		hrm_rng		init = hrm_rng_split(&t->rng);
+
+		hrm_init_params(&t->lay, t->params, &init);
+	}
+	st = hrm_model_init(&t->model, &t->lay, t->params, err);
+	if (st == HRM_OK)
+		st = hrm_carry_init(&t->carry, &t->model, B, err);
+	R = opts->chunk_rows > 0 ? (opts->chunk_rows < B ? opts->chunk_rows : B) : auto_chunk(&t->lay.cfg, B);
+	if (st == HRM_OK)
+	{
+		t->ws = hrm_workspace_create(&t->model, R, err);
+		if (t->ws == NULL)
+			st = err ? err->code : HRM_ERR_NOMEM;
+	}
+	if (st == HRM_OK)
+		st = chunk_init(&t->ch, &t->model, R, err);
+	if (st != HRM_OK)
+	{
+		hrm_trainer_free(t);
+		return st;
+	}
+	*out = t;
+	return HRM_OK;
+}
+
+void
+hrm_trainer_free(hrm_trainer *t)
+{
+	if (t == NULL)
+		return;
+	chunk_free(&t->ch);
+	hrm_workspace_free(t->ws);
+	hrm_carry_free(&t->carry);
+	hrm_model_free(&t->model);
+	hrm_free(t->params);
+	hrm_free(t->grads);
+	hrm_free(t->adam_m);
+	hrm_free(t->adam_v);
+	hrm_free(t->pgrad);
+	hrm_free(t->cur_inputs);
+	hrm_free(t->cur_labels);
+	hrm_free(t->cur_pids);
+	hrm_free(t->min_steps);
+	hrm_layout_free(&t->lay);
+	free(t);
+}
+
+const hrm_layout *
+hrm_trainer_layout(const hrm_trainer *t)
+{
+	return &t->lay;
+}
+
+const float *
+hrm_trainer_params(const hrm_trainer *t)
+{
+	return t->params;
+}
+
+const float *
+hrm_trainer_grads(const hrm_trainer *t)
+{
+	return t->grads;
+}
+
+const float *
+hrm_trainer_puzzle_grads(const hrm_trainer *t)
+{
+	return t->pgrad;
+}
+
+int64_t
+hrm_trainer_step(const hrm_trainer *t)
+{
+	return t->step;
+}
+
+const hrm_carry *
+hrm_trainer_carry(const hrm_trainer *t)
+{
+	return &t->carry;
+}
+
+const hrm_train_opts *
+hrm_trainer_opts(const hrm_trainer *t)
+{
+	return &t->opts;
+}
+
+void
+hrm_trainer_set_opts(hrm_trainer *t, const hrm_train_opts *o)
+{
+	int			B = t->opts.batch_size,
+				chunk = t->opts.chunk_rows;
+	uint64_t	seed = t->opts.seed;
+
+	t->opts = *o;
+	/* the shape of the state cannot change */
+	t->opts.batch_size = B;
+	t->opts.chunk_rows = chunk;
+	t->opts.seed = seed;
+}
+
+size_t
+hrm_trainer_bytes(const hrm_trainer *t)
+{
+	const hrm_config *c = &t->lay.cfg;
+	int			nblocks = c->L_layers + c->H_layers;
+
+	return t->lay.n_params * sizeof(float) * 4 +
+		block_act_floats(c, t->ch.R) * nblocks * sizeof(float) +
+		hrm_workspace_bytes(&t->model, t->ch.R) +
+		(size_t) t->B * c->S * c->hidden_size * sizeof(float) * 2;
+}
+
+/* ------------------------------------------------------------------------- */
+/* backward through a block and a module */
+
+static void
+block_backward(const hrm_model *m, const hrm_block_offsets *bo, const hrm_block_acts *a,
+			   float *dh, float *grads, train_chunk *ch, int B)
+{
+	/* dh: in = d(block output) [M, D]; out = d(block input) */
+	const hrm_config *c = m->cfg;
+	const float *W = m->params;
+	int			D = c->hidden_size,
+				S = c->S,
+				Iw = c->inter_size,
+				NH = c->num_heads,
+				hd = c->head_dim;
+	int			M = B * S;
+	size_t		MD = (size_t) M * D;
+
+	/* h_out = norm(h_mid + down(act)) */
+	hrm_rmsnorm_backward(dh, dh, a->h_out, a->rstd2, M, D);
+	hrm_matmul_backward(ch->dact, grads + bo->down, dh, a->act, W + bo->down, M, D, Iw, 0.0f);
+	hrm_swiglu_backward(ch->dgu, ch->dact, a->gu, M, Iw);
+	/* dtmp = dgu W_gu (input grad of the MLP); dh += dtmp */
+	hrm_matmul_backward(ch->dtmp, grads + bo->gate_up, ch->dgu, a->h_mid, W + bo->gate_up, M, 2 * Iw, D, 0.0f);
+	hrm_add_forward(dh, dh, ch->dtmp, MD);
+
+	/* h_mid = norm(h_in + o(attn)) */
+	hrm_rmsnorm_backward(dh, dh, a->h_mid, a->rstd1, M, D);
+	hrm_matmul_backward(ch->dattn, grads + bo->o, dh, a->attn, W + bo->o, M, D, D, 0.0f);
+	hrm_attention_backward(ch->dqkv, ch->dP, ch->dattn, a->qkv, a->probs, B, S, NH, hd);
+	if (c->pos_encodings == HRM_POS_ROPE)
+		hrm_rope_backward(ch->dqkv, m->rope_cos, m->rope_sin, B, S, NH, hd);
+	hrm_matmul_backward(ch->dtmp, grads + bo->qkv, ch->dqkv, a->h_in, W + bo->qkv, M, 3 * D, D, 0.0f);
+	hrm_add_forward(dh, dh, ch->dtmp, MD);
+}
+
+/* Backward through a module call: dz in = d(output), out = d(z + injection). */
+static void
+module_backward(const hrm_model *m, const hrm_block_offsets *blocks, const hrm_block_acts *acts,
+				int n, float *dz, float *grads, train_chunk *ch, int B)
+{
+	for (int i = n - 1; i >= 0; i--)
+		block_backward(m, &blocks[i], &acts[i], dz, grads, ch, B);
+}
+
+/* ------------------------------------------------------------------------- */
+/* losses */
+
+static inline double
+stablemax_s(double x)
+{
+	return x < 0.0 ? 1.0 / (1.0 - x + 1e-30) : x + 1.0;
+}
+
+static inline double
+stablemax_ds(double x)
+{
+	if (x < 0.0)
+	{
+		double		d = 1.0 - x + 1e-30;
+
+		return 1.0 / (d * d);
+	}
+	return 1.0;
+}
+
+/* BCE with logits (sum reduction for one element) and its derivative. */
+static inline double
+bce_logits(double x, double y)
+{
+	return fmax(x, 0.0) - x * y + log1p(exp(-fabs(x)));
+}
+
+static inline double
+sigmoid_d(double x)
+{
+	return x >= 0.0 ? 1.0 / (1.0 + exp(-x)) : exp(x) / (1.0 + exp(x));
+}
+
+/*
+ * Token losses of one row: returns the row's mean CE and fills dl [T, V]
+ * with d(mean CE)/dlogits * scale; n_valid and n_correct counted.
+ */
+static double
+row_loss(hrm_loss_type type, const float *logits, const int32_t *labels, int T, int V,
+		 float *dl, double scale, int *n_valid, int *n_correct)
+{
+	int			nv = 0,
+				nc = 0;
+	double		sum = 0.0;
+	double		div;
+
+	for (int t = 0; t < T; t++)
+		if (labels[t] != HRM_IGNORE_LABEL)
+			nv++;
+	div = nv > 0 ? (double) nv : 1.0;
+	for (int t = 0; t < T; t++)
+	{
+		const float *x = logits + (size_t) t * V;
+		float	   *g = dl + (size_t) t * V;
+		int			y = labels[t];
+		int			best = 0;
+
+		if (y == HRM_IGNORE_LABEL)
+		{
+			memset(g, 0, sizeof(float) * V);
+			continue;
+		}
+		for (int v = 1; v < V; v++)
+			if (x[v] > x[best])
+				best = v;
+		nc += best == y;
+		if (type == HRM_LOSS_STABLEMAX)
+		{
+			double		Ssum = 0.0;
+
+			for (int v = 0; v < V; v++)
+				Ssum += stablemax_s((double) x[v]);
+			sum += -(log(stablemax_s((double) x[y])) - log(Ssum));
+			for (int v = 0; v < V; v++)
+			{
+				double		d = stablemax_ds((double) x[v]) / Ssum;
+
+				if (v == y)
+					d -= stablemax_ds((double) x[y]) / stablemax_s((double) x[y]);
+				g[v] = (float) (d * scale / div);
+			}
+		}
+		else
+		{
+			double		mx = x[0],
+						z = 0.0;
+
+			for (int v = 1; v < V; v++)
+				mx = fmax(mx, (double) x[v]);
+			for (int v = 0; v < V; v++)
+				z += exp((double) x[v] - mx);
+			sum += -((double) x[y] - mx - log(z));
+			for (int v = 0; v < V; v++)
+			{
+				double		p = exp((double) x[v] - mx) / z;
+
+				g[v] = (float) ((p - (v == y ? 1.0 : 0.0)) * scale / div);
+			}
+		}
+	}
+	*n_valid = nv;
+	*n_correct = nc;
+	return sum / div;
+}
+
+/* ------------------------------------------------------------------------- */
+/* the step */
+
+static hrm_status
+check_batch(const hrm_trainer *t, const int32_t *inputs, const int32_t *labels,
+			const int32_t *pids, hrm_error *err)
+{
+	const hrm_config *c = &t->lay.cfg;
+	hrm_status	st = hrm_check_inputs(&t->model, inputs, pids, t->B, err);
+
+	if (st != HRM_OK)
+		return st;
+	for (size_t i = 0; i < (size_t) t->B * c->seq_len; i++)
+		if (labels[i] != HRM_IGNORE_LABEL && (labels[i] < 0 || labels[i] >= c->vocab_size))
+			return hrm_fail(err, HRM_ERR_INVALID,
+							"label %d at position %zu of row %zu is neither -100 nor in [0, %d)",
+							labels[i], i % c->seq_len, i / c->seq_len, c->vocab_size);
+	return HRM_OK;
+}
+
+hrm_status
+hrm_train_backward(hrm_trainer *t, const int32_t *inputs, const int32_t *labels,
+				   const int32_t *puzzle_ids, hrm_train_metrics *mt, hrm_error *err)
+{
+	const hrm_config *c = &t->lay.cfg;
+	const hrm_layout *lay = &t->lay;
+	const hrm_model *m = &t->model;
+	train_chunk *ch = &t->ch;
+	int			B = t->B,
+				T = c->seq_len,
+				V = c->vocab_size,
+				S = c->S,
+				D = c->hidden_size,
+				P = c->P;
+	int			Mmax = c->halt_max_steps;
+	size_t		SD = (size_t) S * D;
+	int			ndim = c->puzzle_emb_ndim;
+	double		inv_B = 1.0 / (double) B;
+	float		scale = sqrtf((float) D);
+	hrm_train_metrics acc;
+	hrm_status	st;
+	int32_t    *zero_pids = NULL;
+
+	if (puzzle_ids == NULL)
+	{
+		zero_pids = calloc(B, sizeof(int32_t));
+		if (zero_pids == NULL)
+			return hrm_fail(err, HRM_ERR_NOMEM, "out of memory");
+		puzzle_ids = zero_pids;
+	}
+	st = check_batch(t, inputs, labels, puzzle_ids, err);
+	if (st != HRM_OK)
+	{
+		free(zero_pids);
+		return st;
+	}
+	memset(&acc, 0, sizeof(acc));
+
+	/* 1. halted rows take the new example and restart from H_init / L_init */
+	for (int b = 0; b < B; b++)
+	{
+		if (!t->carry.halted[b])
+			continue;
+		memcpy(t->cur_inputs + (size_t) b * T, inputs + (size_t) b * T, sizeof(int32_t) * T);
+		memcpy(t->cur_labels + (size_t) b * T, labels + (size_t) b * T, sizeof(int32_t) * T);
+		t->cur_pids[b] = puzzle_ids[b];
+	}
+	hrm_carry_reset(&t->carry, m, t->carry.halted);
+	free(zero_pids);
+
+	/* exploration draws, in row order, independent of chunking */
+	for (int b = 0; b < B; b++)
+	{
+		double		u = hrm_rng_uniform(&t->rng);
+		int			k = Mmax >= 2 ? 2 + (int) hrm_rng_below(&t->rng, (uint64_t) (Mmax - 1)) : 0;
+
+		t->min_steps[b] = (u < c->halt_exploration_prob) ? k : 0;
+	}
+
+	memset(t->grads, 0, sizeof(float) * lay->n_params);
+	if (ndim > 0)
+		memset(t->pgrad, 0, sizeof(float) * (size_t) B * ndim);
+
+	for (int r0 = 0; r0 < B; r0 += ch->R)
+	{
+		int			R = (B - r0) < ch->R ? (B - r0) : ch->R;
+		hrm_carry	view = t->carry;
+		size_t		n_el = (size_t) R * SD;
+		const int32_t *in = t->cur_inputs + (size_t) r0 * T;
+		const int32_t *lb = t->cur_labels + (size_t) r0 * T;
+		const int32_t *pid = t->cur_pids + r0;
+		float	   *x = t->ws->x;
+		float	   *inj = t->ws->inj;
+
+		view.B = R;
+		view.z_H = t->carry.z_H + (size_t) r0 * SD;
+		view.z_L = t->carry.z_L + (size_t) r0 * SD;
+		view.steps = t->carry.steps + r0;
+		view.halted = t->carry.halted + r0;
+
+		/* 2. forward: no-grad loop, then L* and H* with activations */
+		hrm_embed_forward(m, in, pid, R, x);
+		for (int i = 0; i < c->H_cycles; i++)
+		{
+			for (int j = 0; j < c->L_cycles; j++)
+			{
+				if (i == c->H_cycles - 1 && j == c->L_cycles - 1)
+					continue;
+				hrm_add_forward(inj, view.z_H, x, n_el);
+				hrm_module_forward(m, lay->L_blocks, c->L_layers, view.z_L, inj, R, t->ws, NULL);
+			}
+			if (i != c->H_cycles - 1)
+				hrm_module_forward(m, lay->H_blocks, c->H_layers, view.z_H, view.z_L, R, t->ws, NULL);
+		}
+		hrm_add_forward(inj, view.z_H, x, n_el);
+		hrm_module_forward(m, lay->L_blocks, c->L_layers, view.z_L, inj, R, t->ws, ch->acts_L);
+		hrm_module_forward(m, lay->H_blocks, c->H_layers, view.z_H, view.z_L, R, t->ws, ch->acts_H);
+		hrm_heads_forward(m, view.z_H, R, ch->logits, ch->q, t->ws);
+
+		/* 3. halting and the Q target */
+		for (int b = 0; b < R; b++)
+		{
+			bool		is_last;
+
+			view.steps[b]++;
+			is_last = view.steps[b] >= Mmax;
+			view.halted[b] = is_last;
+			if (Mmax > 1)
+			{
+				if (ch->q[2 * b] > ch->q[2 * b + 1])
+					view.halted[b] = 1;
+				if (view.steps[b] < t->min_steps[r0 + b])
+					view.halted[b] = 0;
+			}
+		}
+		if (Mmax > 1)
+		{
+			hrm_carry	tgt = ch->tgt;
+
+			tgt.B = R;
+			memcpy(tgt.z_H, view.z_H, sizeof(float) * n_el);
+			memcpy(tgt.z_L, view.z_L, sizeof(float) * n_el);
+			st = hrm_segment_forward(m, t->ws, &tgt, in, pid, NULL, ch->q_next, err);
+			if (st != HRM_OK)
+				return st;
+		}
+
+		/* 4. losses, metrics and the output gradients (of loss / B) */
+		for (int b = 0; b < R; b++)
+		{
+			int			nv,
+						nc;
+			double		lm = row_loss(t->opts.loss_type, ch->logits + (size_t) b * T * V,
+									  lb + (size_t) b * T, T, V, ch->dlogits + (size_t) b * T * V,
+									  inv_B, &nv, &nc);
+			bool		correct = nc == nv;
+			double		qh = ch->q[2 * b],
+						qc = ch->q[2 * b + 1];
+			bool		valid = view.halted[b] && nv > 0;
+
+			acc.lm_loss += lm;
+			acc.q_halt_loss += bce_logits(qh, correct ? 1.0 : 0.0);
+			ch->dq[2 * b] = (float) (0.5 * (sigmoid_d(qh) - (correct ? 1.0 : 0.0)) * inv_B);
+			ch->dq[2 * b + 1] = 0.0f;
+			if (Mmax > 1)
+			{
+				double		nh = ch->q_next[2 * b],
+							nc2 = ch->q_next[2 * b + 1];
+				double		target = sigmoid_d(view.steps[b] >= Mmax ? nh : fmax(nh, nc2));
+
+				acc.q_continue_loss += bce_logits(qc, target);
+				ch->dq[2 * b + 1] = (float) (0.5 * (sigmoid_d(qc) - target) * inv_B);
+			}
+			acc.token_accuracy_all += nv > 0 ? (double) nc / nv : 1.0;
+			acc.exact_all += correct;
+			if (valid)
+			{
+				acc.count += 1;
+				acc.accuracy += (double) nc / nv;
+				acc.exact_accuracy += correct;
+				acc.q_halt_accuracy += ((qh >= 0.0) == correct);
+				acc.steps += view.steps[b];
+			}
+		}
+
+		/* 5. backward: heads -> H* -> L* -> embeddings */
+		memset(ch->dz, 0, sizeof(float) * n_el);
+		for (int b = 0; b < R; b++)
+			hrm_matmul_backward(ch->dz + ((size_t) b * S + P) * D, t->grads + lay->lm_head,
+								ch->dlogits + (size_t) b * T * V, view.z_H + ((size_t) b * S + P) * D,
+								m->params + lay->lm_head, T, V, D, 0.0f);
+		for (int b = 0; b < R; b++)
+		{
+			const float *zh0 = view.z_H + (size_t) b * SD;
+			float	   *dz0 = ch->dz + (size_t) b * SD;
+			const float *Wq = m->params + lay->q_w;
+			float	   *gWq = t->grads + lay->q_w;
+			float		d0 = ch->dq[2 * b],
+						d1 = ch->dq[2 * b + 1];
+
+			for (int k = 0; k < D; k++)
+			{
+				gWq[k] += d0 * zh0[k];
+				gWq[D + k] += d1 * zh0[k];
+				dz0[k] += d0 * Wq[k] + d1 * Wq[D + k];
+			}
+			t->grads[lay->q_b] += d0;
+			t->grads[lay->q_b + 1] += d1;
+		}
+		module_backward(m, lay->H_blocks, ch->acts_H, c->H_layers, ch->dz, t->grads, ch, R);
+		/* H input was z_H (detached) + z_L*: the gradient goes on to z_L* */
+		module_backward(m, lay->L_blocks, ch->acts_L, c->L_layers, ch->dz, t->grads, ch, R);
+		/* L input was z_L (detached) + (z_H (detached) + x): dz is now dx */
+		for (int b = 0; b < R; b++)
+		{
+			const float *dx = ch->dz + (size_t) b * SD;
+			float		f = scale;
+
+			if (lay->embed_pos != HRM_NO_OFFSET)
+			{
+				float	   *gpos = t->grads + lay->embed_pos;
+
+				f = scale * 0.707106781f;
+				for (size_t k = 0; k < SD; k++)
+					gpos[k] += f * dx[k];
+			}
+			for (int tt = 0; tt < T; tt++)
+			{
+				float	   *gE = t->grads + lay->embed_tokens + (size_t) in[(size_t) b * T + tt] * D;
+				const float *g = dx + (size_t) (P + tt) * D;
+
+				for (int k = 0; k < D; k++)
+					gE[k] += f * g[k];
+			}
+			if (ndim > 0)
+			{
+				float	   *pg = t->pgrad + (size_t) (r0 + b) * ndim;
+
+				for (int k = 0; k < ndim; k++)
+					pg[k] = f * dx[k];
+			}
+		}
+	}
+	acc.loss = (acc.lm_loss + 0.5 * (acc.q_halt_loss + acc.q_continue_loss)) * inv_B;
+	acc.token_accuracy_all *= inv_B;
+	acc.exact_all *= inv_B;
+	acc.lr = hrm_lr_schedule(t->opts.lr, t->step + 1, t->opts.lr_warmup_steps,
+							 t->opts.total_steps, t->opts.lr_min_ratio);
+	t->have_grads = true;
+	if (mt != NULL)
+		*mt = acc;
+	return HRM_OK;
+}
+
+/* Sort helper for the unique puzzle ids of a batch. */
+static int
+cmp_int32(const void *a, const void *b)
+{
+	int32_t		x = *(const int32_t *) a,
+				y = *(const int32_t *) b;
+
+	return (x > y) - (x < y);
+}
+
+hrm_status
+hrm_train_apply(hrm_trainer *t, hrm_train_metrics *mt, hrm_error *err)
+{
+	const hrm_layout *lay = &t->lay;
+	const hrm_train_opts *o = &t->opts;
+	int64_t		step;
+	double		lr,
+				plr;
+	/* the lerp weights as the reference computes them: 1 - beta in double, then float */
+	float		w1 = (float) (1.0 - o->beta1),
+				w2 = (float) (1.0 - o->beta2);
+	double		bc1,
+				bc2;
+	float		step_size,
+				bc2_sqrt,
+				decay;
+
+	if (!t->have_grads)
+		return hrm_fail(err, HRM_ERR_INVALID, "no gradients: run a backward pass first");
+	step = ++t->step;
+	lr = hrm_lr_schedule(o->lr, step, o->lr_warmup_steps, o->total_steps, o->lr_min_ratio);
+	plr = hrm_lr_schedule(o->puzzle_emb_lr, step, o->lr_warmup_steps, o->total_steps, o->lr_min_ratio);
+
+	/* AdamATan2 on the dense range: decay, moments, atan2 step */
+	bc1 = 1.0 - pow(o->beta1, (double) step);
+	bc2 = 1.0 - pow(o->beta2, (double) step);
+	step_size = (float) (lr / bc1);
+	bc2_sqrt = (float) sqrt(bc2);
+	decay = (float) (1.0 - lr * o->weight_decay);
+	for (size_t i = lay->dense_begin; i < lay->dense_end; i++)
+	{
+		float		g = t->grads[i];
+		float		mm = t->adam_m[i] + w1 * (g - t->adam_m[i]);
+		float		vv = t->adam_v[i] + w2 * (g * g - t->adam_v[i]);
+
+		t->adam_m[i] = mm;
+		t->adam_v[i] = vv;
+		t->params[i] = t->params[i] * decay - step_size * atan2f(mm, sqrtf(vv) / bc2_sqrt);
+	}
+
+	/* SignSGD on the touched puzzle rows (duplicates summed first), lazy decay */
+	if (lay->puzzle_emb != HRM_NO_OFFSET)
+	{
+		int			B = t->B,
+					ndim = lay->cfg.puzzle_emb_ndim;
+		int32_t    *ids = malloc(sizeof(int32_t) * B);
+		float	   *sum = malloc(sizeof(float) * ndim);
+		float		pdecay = (float) (1.0 - plr * o->puzzle_emb_weight_decay);
+
+		if (ids == NULL || sum == NULL)
+		{
+			free(ids);
+			free(sum);
+			return hrm_fail(err, HRM_ERR_NOMEM, "out of memory");
+		}
+		memcpy(ids, t->cur_pids, sizeof(int32_t) * B);
+		qsort(ids, B, sizeof(int32_t), cmp_int32);
+		for (int i = 0; i < B; i++)
+		{
+			float	   *w;
+
+			if (i > 0 && ids[i] == ids[i - 1])
+				continue;
+			memset(sum, 0, sizeof(float) * ndim);
+			for (int b = 0; b < B; b++)
+				if (t->cur_pids[b] == ids[i])
+					for (int k = 0; k < ndim; k++)
+						sum[k] += t->pgrad[(size_t) b * ndim + k];
+			w = t->params + lay->puzzle_emb + (size_t) ids[i] * ndim;
+			for (int k = 0; k < ndim; k++)
+			{
+				float		s = (sum[k] > 0.0f) - (sum[k] < 0.0f);
+
+				w[k] = w[k] * pdecay - (float) plr * s;
+			}
+		}
+		free(ids);
+		free(sum);
+	}
+	t->have_grads = false;
+	if (mt != NULL)
+		mt->lr = lr;
+	return HRM_OK;
+}
+
+hrm_status
+hrm_train_step(hrm_trainer *t, const int32_t *inputs, const int32_t *labels,
+			   const int32_t *puzzle_ids, hrm_train_metrics *mt, hrm_error *err)
+{
+	hrm_status	st = hrm_train_backward(t, inputs, labels, puzzle_ids, mt, err);
+
+	if (st != HRM_OK)
+		return st;
+	return hrm_train_apply(t, mt, err);
+}
