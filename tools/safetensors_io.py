@@ -80,6 +80,8 @@ def load(path, keep_bf16=False):
         b, e = info["data_offsets"]
         shape = tuple(info["shape"])
         raw = blob[b:e]
+        if len(raw) != e - b:
+            raise ValueError("truncated data for %s" % name)
         if dt == "BF16":
             bits = np.frombuffer(raw, dtype="<u2").reshape(shape)
             arr = bits.copy() if keep_bf16 else from_bf16_bits(bits)
@@ -87,8 +89,6 @@ def load(path, keep_bf16=False):
             arr = np.frombuffer(raw, dtype=_NP[dt]).reshape(shape).copy()
         else:
             raise ValueError("unsupported safetensors dtype %s for %s" % (dt, name))
-        if arr.nbytes != e - b:
-            raise ValueError("size mismatch for %s" % name)
         out[name] = arr
         dtypes[name] = dt
     return out, meta, dtypes
