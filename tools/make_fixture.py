@@ -45,6 +45,8 @@ import time
 import numpy as np
 import torch
 
+sys.dont_write_bytecode = True  # keep the source tree free of __pycache__
+
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import hrm_torch as H  # noqa: E402
 import safetensors_io as st  # noqa: E402

@@ -29,6 +29,8 @@ import sys
 import numpy as np
 import torch
 
+sys.dont_write_bytecode = True  # keep the source tree free of __pycache__
+
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(HERE, "..", "..", "tools"))
 import hrm_torch as H  # noqa: E402
