@@ -248,6 +248,9 @@ typedef struct solver_ctx
 	uint64_t	guesses;
 	uint8_t    *solution;		/* first solution, may be NULL */
 	hrm_rng    *rng;			/* randomised branching order when not NULL */
+	hrm_sudoku_poll_fn poll;	/* asked every 4096 guesses whether to stop */
+	void	   *poll_arg;
+	bool		stopped;
 } solver_ctx;
 
 static inline int
@@ -507,11 +510,16 @@ search(solver_state *s, solver_ctx *ctx)
 	}
 	if (ctx->rng != NULL)
 		hrm_rng_shuffle_int(ctx->rng, digits, nd);
-	for (int k = 0; k < nd && ctx->count < ctx->max; k++)
+	for (int k = 0; k < nd && ctx->count < ctx->max && !ctx->stopped; k++)
 	{
 		solver_state child = *s;
 
 		ctx->guesses++;
+		if (ctx->poll != NULL && (ctx->guesses & 4095) == 0 && ctx->poll(ctx->poll_arg))
+		{
+			ctx->stopped = true;
+			return;
+		}
 		mark_solved(&child, best, 1u << (digits[k] - 1));
 		if (propagate(&child))
 			search(&child, ctx);
@@ -534,19 +542,29 @@ state_load(solver_state *s, const uint8_t puzzle[HRM_SUDOKU_CELLS])
 }
 
 int
-hrm_sudoku_count(const uint8_t puzzle[HRM_SUDOKU_CELLS], int max,
-				 uint8_t solution[HRM_SUDOKU_CELLS], uint64_t *guesses)
+hrm_sudoku_count_poll(const uint8_t puzzle[HRM_SUDOKU_CELLS], int max,
+					  uint8_t solution[HRM_SUDOKU_CELLS], uint64_t *guesses,
+					  hrm_sudoku_poll_fn poll, void *poll_arg)
 {
 	solver_state s;
 	solver_ctx	ctx = {0};
 
 	ctx.max = max < 1 ? 1 : max;
 	ctx.solution = solution;
+	ctx.poll = poll;
+	ctx.poll_arg = poll_arg;
 	if (state_load(&s, puzzle) && propagate(&s))
 		search(&s, &ctx);
 	if (guesses)
 		*guesses = ctx.guesses;
-	return ctx.count;
+	return ctx.stopped ? -1 : ctx.count;
+}
+
+int
+hrm_sudoku_count(const uint8_t puzzle[HRM_SUDOKU_CELLS], int max,
+				 uint8_t solution[HRM_SUDOKU_CELLS], uint64_t *guesses)
+{
+	return hrm_sudoku_count_poll(puzzle, max, solution, guesses, NULL, NULL);
 }
 
 bool

@@ -64,6 +64,17 @@ hrm_status	hrm_sudoku_from_tokens(const int32_t *tokens, size_t n,
 int			hrm_sudoku_count(const uint8_t puzzle[HRM_SUDOKU_CELLS], int max,
 							 uint8_t solution[HRM_SUDOKU_CELLS], uint64_t *guesses);
 
+/*
+ * As hrm_sudoku_count, with a poll callback called every 4096 guesses:
+ * when it returns true the search stops and -1 is returned.  (The
+ * search holds no resources, so the callback may also longjmp out.)
+ */
+typedef bool (*hrm_sudoku_poll_fn) (void *arg);
+
+int			hrm_sudoku_count_poll(const uint8_t puzzle[HRM_SUDOKU_CELLS], int max,
+								  uint8_t solution[HRM_SUDOKU_CELLS], uint64_t *guesses,
+								  hrm_sudoku_poll_fn poll, void *poll_arg);
+
 /* Solve: true and the (first) solution when there is one. */
 bool		hrm_sudoku_solve(const uint8_t puzzle[HRM_SUDOKU_CELLS],
 							 uint8_t solution[HRM_SUDOKU_CELLS]);
