@@ -80,3 +80,29 @@ parity: test/core/hrm_parity
 # Every fixture pair in HRM_FIXTURES (and its subdirectories whose arch this build supports).
 parity-all: test/core/hrm_parity
 	./test/core/hrm_parity --all $(HRM_FIXTURES)
+
+# ---------------------------------------------------------------------------
+# fuzz: every test/fuzz/fuzz_<name>.c is a libFuzzer target built with the
+# engine sources; each runs FUZZ_SECONDS with its corpus in
+# $(FUZZ_CORPUS)/<name>.  A crash, leak or sanitizer report fails the make
+# (the input is kept as $(FUZZ_CORPUS)/<name>-crash-*).
+FUZZ_CC ?= clang
+FUZZ_SECONDS ?= 20
+FUZZ_CORPUS ?= /tmp/hrm-fuzz-corpus
+FUZZ_SRCS = $(sort $(wildcard test/fuzz/fuzz_*.c))
+FUZZ_BINS = $(FUZZ_SRCS:.c=)
+FUZZ_CFLAGS = -g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all \
+	-std=c11 -D_POSIX_C_SOURCE=200809L -Isrc/core $(BLAS_CFLAGS)
+
+$(FUZZ_BINS): test/fuzz/%: test/fuzz/%.c $(CORE_SRCS) $(CORE_HDRS)
+	$(FUZZ_CC) $(FUZZ_CFLAGS) -o $@ $< $(CORE_SRCS) $(BLAS_LIBS) -lm -lpthread
+
+fuzz: $(FUZZ_BINS)
+	@set -e; for bin in $(FUZZ_BINS); do \
+		name=$$(basename $$bin); \
+		mkdir -p $(FUZZ_CORPUS)/$$name; \
+		echo "fuzz: $$name for $(FUZZ_SECONDS) s, corpus $(FUZZ_CORPUS)/$$name"; \
+		./$$bin -max_total_time=$(FUZZ_SECONDS) -print_final_stats=1 \
+			-artifact_prefix=$(FUZZ_CORPUS)/$$name- $(FUZZ_CORPUS)/$$name \
+			|| { echo "fuzz: $$name FAILED, see $(FUZZ_CORPUS)/$$name-*"; exit 1; }; \
+	done
