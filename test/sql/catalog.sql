@@ -73,6 +73,29 @@ SELECT m.generation > g.generation AS bumped, m.weights <> g.weights AS new_lo,
   FROM hrm.model m, gen g WHERE m.name = 'copy';
 SELECT pg_temp.footprint() AS after_replace;
 
+-- Tensor names with the `_orig_mod.` prefix (a torch.compile'd state dict)
+-- or without any prefix import to the same model.
+CREATE FUNCTION pg_temp.le64(n bigint) RETURNS bytea LANGUAGE sql AS $$
+SELECT decode(string_agg(substr(h, 15 - 2 * i, 2), '' ORDER BY i), 'hex')
+  FROM (SELECT lpad(to_hex(n), 16, '0') AS h) x, generate_series(0, 7) i
+$$;
+CREATE FUNCTION pg_temp.rename_tensors(file bytea, old text, new text) RETURNS bytea LANGUAGE sql AS $$
+SELECT pg_temp.le64(octet_length(nh)) || nh || substring(file from 9 + n)
+  FROM (SELECT get_byte(file, 0) + 256 * get_byte(file, 1) + 65536 * get_byte(file, 2) AS n) h,
+       LATERAL (SELECT convert_to(replace(convert_from(substring(file from 9 for n), 'UTF8'), old, new), 'UTF8') AS nh) x
+$$;
+SELECT hrm_import('orig-mod', pg_temp.rename_tensors(file, '"model.inner.', '"_orig_mod.model.inner.')),
+       hrm_import('bare', pg_temp.rename_tensors(file, '"model.inner.', '"'))
+  FROM fx WHERE name = 'sudoku-tiny';
+SELECT (SELECT count(*) FROM hrm_safetensors_info(pg_temp.rename_tensors(file, '"model.inner.', '"_orig_mod.model.inner.'))
+         WHERE name LIKE '\_orig\_mod.model.inner.%') AS prefixed_tensors,
+       md5(hrm_export('orig-mod')) = md5(hrm_export('sudoku-tiny')) AS orig_mod_same,
+       md5(hrm_export('bare')) = md5(hrm_export('sudoku-tiny')) AS bare_same
+  FROM fx WHERE name = 'sudoku-tiny';
+-- an unknown tensor is an error (22000)
+SELECT pg_temp.sqlstate($$SELECT hrm_import('bad', pg_temp.rename_tensors(file, '"model.inner.q_head.bias"', '"model.inner.q_head.bias_extra"')) FROM fx WHERE name = 'sudoku-tiny'$$) AS unknown_tensor;
+SELECT hrm_drop_model('orig-mod'), hrm_drop_model('bare');
+
 -- An explicit config overrides the metadata; a task is recorded and exported.
 SELECT hrm_import('with-task', f.file,
                   (SELECT config FROM hrm.model WHERE name = 'sudoku-tiny'), 'sudoku')
