@@ -106,3 +106,11 @@ fuzz: $(FUZZ_BINS)
 			-artifact_prefix=$(FUZZ_CORPUS)/$$name- $(FUZZ_CORPUS)/$$name \
 			|| { echo "fuzz: $$name FAILED, see $(FUZZ_CORPUS)/$$name-*"; exit 1; }; \
 	done
+
+# ---------------------------------------------------------------------------
+# bench: forward throughput (bench/run_forward.sh runs it next to PyTorch).
+.PHONY: bench-forward
+bench-forward: bench/bench_forward
+
+bench/bench_forward: bench/bench_forward.c $(CORE_SRCS) $(CORE_HDRS)
+	$(ENGINE_CC) $(ENGINE_CFLAGS) -o $@ bench/bench_forward.c $(CORE_SRCS) $(ENGINE_LIBS)
