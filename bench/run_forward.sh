@@ -5,6 +5,7 @@
 #   bench/run_forward.sh                 3 rounds, both models, B = 1,8,32,64, 1 and 2 threads
 #   ROUNDS=5 BATCHES=1,8 bench/run_forward.sh
 #   PROFILE=1 bench/run_forward.sh       also the per-op profile of the full-size model
+#                                        (at PROFILE_BATCHES, default 8,32)
 #
 # Each round runs, for both OpenBLAS kernel settings,
 #   coretype   OPENBLAS_CORETYPE=${OPENBLAS_CORETYPE:-Haswell} (+ OPENBLAS_L2_SIZE if set):
@@ -33,6 +34,7 @@ MIN_TIME=${MIN_TIME:-0.25}
 MODELS=${MODELS:-all}
 TORCH=${TORCH:-1}
 PROFILE=${PROFILE:-0}
+PROFILE_BATCHES=${PROFILE_BATCHES:-8,32}
 PYTHON=${PYTHON:-/usr/bin/python3}
 TORCH_OMP_WAIT_POLICY=${TORCH_OMP_WAIT_POLICY:-PASSIVE}
 CORETYPE=${OPENBLAS_CORETYPE:-Haswell}
@@ -90,7 +92,7 @@ if [ "$PROFILE" = 1 ]; then
 	round=0
 	for s in coretype native; do
 		echo "profile: $s" >&2
-		run "$s" ./bench/bench_forward --model full --batches "$BATCHES" --threads "$THREADS" \
+		run "$s" ./bench/bench_forward --model full --batches "$PROFILE_BATCHES" --threads "$THREADS" \
 			--reps "$REPS" --min-time "$MIN_TIME" --csv --profile
 	done
 fi
