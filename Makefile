@@ -39,7 +39,7 @@ WARNFLAGS += -Werror
 endif
 
 PG_CPPFLAGS = -Isrc -Isrc/core $(BLAS_CFLAGS)
-PG_CFLAGS = $(OPTFLAGS) $(WARNFLAGS) -Wno-declaration-after-statement -ftree-vectorize -fno-math-errno
+PG_CFLAGS = -O3 $(OPTFLAGS) $(WARNFLAGS) -Wno-declaration-after-statement -ftree-vectorize -fno-math-errno
 SHLIB_LINK = $(BLAS_LIBS) -lm
 
 PG_CONFIG ?= pg_config
@@ -53,7 +53,7 @@ sql/$(EXTENSION)--$(EXTVERSION).sql: $(SQL_PARTS)
 # ---------------------------------------------------------------------------
 # Engine tests: plain C, no PostgreSQL.
 ENGINE_CC ?= $(CC)
-ENGINE_CFLAGS = -std=c11 -D_POSIX_C_SOURCE=200809L -O2 -g $(OPTFLAGS) $(WARNFLAGS) -fno-math-errno \
+ENGINE_CFLAGS = -std=c11 -D_POSIX_C_SOURCE=200809L -O3 -g $(OPTFLAGS) $(WARNFLAGS) -fno-math-errno \
 	-Isrc/core -Itest/core $(BLAS_CFLAGS)
 ENGINE_LIBS = $(BLAS_LIBS) -lm -lpthread
 HRM_FIXTURES ?= $(abspath ../shared/fixtures)

@@ -91,8 +91,8 @@ hrm_status
 hrm_dihedral_apply_i32(int tid, const int32_t *in, int rows, int cols,
 					   int32_t *out, int *out_rows, int *out_cols, hrm_error *err)
 {
-	int			orows,
-				ocols;
+	int			orows = 0,
+				ocols = 0;
 	hrm_status	st = dihedral_prepare(tid, rows, cols, &orows, &ocols, err);
 
 	if (st != HRM_OK)
@@ -117,8 +117,8 @@ hrm_status
 hrm_dihedral_apply_u8(int tid, const uint8_t *in, int rows, int cols,
 					  uint8_t *out, int *out_rows, int *out_cols, hrm_error *err)
 {
-	int			orows,
-				ocols;
+	int			orows = 0,
+				ocols = 0;
 	hrm_status	st = dihedral_prepare(tid, rows, cols, &orows, &ocols, err);
 
 	if (st != HRM_OK)

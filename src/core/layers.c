@@ -54,7 +54,7 @@ hrm_swiglu_forward(float *out, const float *gu, int M, int Iw)
 		float	   *o = out + (size_t) m * Iw;
 
 		for (int i = 0; i < Iw; i++)
-			o[i] = g[i] / (1.0f + expf(-g[i])) * u[i];
+			o[i] = g[i] / (1.0f + hrm_expf(-g[i])) * u[i];
 	}
 }
 
@@ -102,7 +102,7 @@ hrm_softmax_rows(float *x, int M, int N)
 			mx = r[j] > mx ? r[j] : mx;
 		for (int j = 0; j < N; j++)
 		{
-			r[j] = expf(r[j] - mx);
+			r[j] = hrm_expf(r[j] - mx);
 			sum += r[j];
 		}
 		inv = 1.0f / sum;

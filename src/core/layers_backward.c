@@ -54,7 +54,7 @@ hrm_swiglu_backward(float *dgu, const float *da, const float *gu, int M, int Iw)
 
 		for (int i = 0; i < Iw; i++)
 		{
-			float		sg = 1.0f / (1.0f + expf(-g[i]));
+			float		sg = 1.0f / (1.0f + hrm_expf(-g[i]));
 			float		silu = g[i] * sg;
 
 			du[i] = a[i] * silu;

@@ -896,7 +896,7 @@ hrm_st_read_f64(const hrm_safetensors *st, const hrm_st_tensor *t, double *dst, 
 	}
 	for (size_t i = 0; i < t->numel; i++)
 	{
-		int64_t		v;
+		int64_t		v = 0;
 
 		rc = int_elem(t, src, i, &v, err);
 		if (rc != HRM_OK)
@@ -921,7 +921,7 @@ hrm_st_read_i32(const hrm_safetensors *st, const hrm_st_tensor *t, int32_t *dst,
 	src = st->data + t->begin;
 	for (size_t i = 0; i < t->numel; i++)
 	{
-		int64_t		v;
+		int64_t		v = 0;
 
 		rc = int_elem(t, src, i, &v, err);
 		if (rc != HRM_OK)

@@ -17,6 +17,7 @@
  */
 #include "train.h"
 #include "hrm_internal.h"
+#include "json.h"
 #include "layers.h"
 
 #include <math.h>
@@ -1052,4 +1053,379 @@ hrm_train_step(hrm_trainer *t, const int32_t *inputs, const int32_t *labels,
 	if (st != HRM_OK)
 		return st;
 	return hrm_train_apply(t, mt, err);
+}
+
+/* ------------------------------------------------------------------------- */
+/* checkpoints */
+
+/*
+ * Layout of a saved state (all little-endian):
+ *   "HRMSTATE" | u32 version | u32 header bytes | header JSON |
+ *   sections in the header's order | u64 FNV-1a of everything before it
+ * The header names the configuration, the options, the step, the RNG state
+ * and each section's byte length, so a damaged or foreign buffer is refused.
+ */
+#define STATE_MAGIC "HRMSTATE"
+#define STATE_VERSION 1
+
+static uint64_t
+fnv1a(const uint8_t *p, size_t n)
+{
+	uint64_t	h = 1469598103934665603ULL;
+
+	for (size_t i = 0; i < n; i++)
+	{
+		h ^= p[i];
+		h *= 1099511628211ULL;
+	}
+	return h;
+}
+
+typedef struct state_section
+{
+	const char *name;
+	void	   *ptr;
+	size_t		bytes;
+} state_section;
+
+/* The sections of a trainer, in order (pointers into t). */
+static int
+state_sections(hrm_trainer *t, state_section *s, const void *extra, size_t extra_len)
+{
+	const hrm_layout *lay = &t->lay;
+	size_t		dense = lay->dense_end - lay->dense_begin;
+	size_t		BSD = (size_t) t->B * lay->cfg.S * lay->cfg.hidden_size;
+	size_t		BT = (size_t) t->B * lay->cfg.seq_len;
+	int			n = 0;
+
+	s[n++] = (state_section) {"params", t->params, lay->n_params * sizeof(float)};
+	s[n++] = (state_section) {"adam_m", t->adam_m + lay->dense_begin, dense * sizeof(float)};
+	s[n++] = (state_section) {"adam_v", t->adam_v + lay->dense_begin, dense * sizeof(float)};
+	s[n++] = (state_section) {"carry_z_H", t->carry.z_H, BSD * sizeof(float)};
+	s[n++] = (state_section) {"carry_z_L", t->carry.z_L, BSD * sizeof(float)};
+	s[n++] = (state_section) {"carry_steps", t->carry.steps, (size_t) t->B * sizeof(int32_t)};
+	s[n++] = (state_section) {"carry_halted", t->carry.halted, (size_t) t->B};
+	s[n++] = (state_section) {"current_inputs", t->cur_inputs, BT * sizeof(int32_t)};
+	s[n++] = (state_section) {"current_labels", t->cur_labels, BT * sizeof(int32_t)};
+	s[n++] = (state_section) {"current_puzzle_ids", t->cur_pids, (size_t) t->B * sizeof(int32_t)};
+	s[n++] = (state_section) {"extra", (void *) extra, extra_len};
+	return n;
+}
+
+static void
+opts_json(hrm_strbuf *sb, const hrm_train_opts *o)
+{
+	hrm_strbuf_printf(sb,
+					  "{\"loss_type\": \"%s\", \"lr\": %.17g, \"lr_warmup_steps\": %lld, "
+					  "\"lr_min_ratio\": %.17g, \"total_steps\": %lld, \"beta1\": %.17g, \"beta2\": %.17g, "
+					  "\"weight_decay\": %.17g, \"puzzle_emb_lr\": %.17g, \"puzzle_emb_weight_decay\": %.17g, "
+					  "\"batch_size\": %d, \"chunk_rows\": %d, \"seed\": \"%llu\"}",
+					  o->loss_type == HRM_LOSS_SOFTMAX ? "softmax_cross_entropy" : "stablemax_cross_entropy",
+					  o->lr, (long long) o->lr_warmup_steps, o->lr_min_ratio, (long long) o->total_steps,
+					  o->beta1, o->beta2, o->weight_decay, o->puzzle_emb_lr, o->puzzle_emb_weight_decay,
+					  o->batch_size, o->chunk_rows, (unsigned long long) o->seed);
+}
+
+hrm_status
+hrm_trainer_save(const hrm_trainer *tc, const void *extra, size_t extra_len,
+				 uint8_t **out, size_t *out_len, hrm_error *err)
+{
+	hrm_trainer *t = (hrm_trainer *) tc;
+	state_section sec[16];
+	int			n = state_sections(t, sec, extra, extra_len);
+	hrm_strbuf	sb;
+	char	   *cfg = hrm_config_to_json(&t->lay.cfg);
+	size_t		total,
+				off;
+	uint8_t    *buf;
+	uint32_t	u32;
+	uint64_t	h;
+
+	*out = NULL;
+	*out_len = 0;
+	if (cfg == NULL)
+		return hrm_fail(err, HRM_ERR_NOMEM, "out of memory");
+	hrm_strbuf_init(&sb);
+	hrm_strbuf_printf(&sb, "{\"config\": %s, \"options\": ", cfg);
+	free(cfg);
+	opts_json(&sb, &t->opts);
+	hrm_strbuf_printf(&sb, ", \"step\": %lld, \"rng\": [\"%llu\", \"%llu\", \"%llu\", \"%llu\"], \"sections\": [",
+					  (long long) t->step,
+					  (unsigned long long) t->rng.s[0], (unsigned long long) t->rng.s[1],
+					  (unsigned long long) t->rng.s[2], (unsigned long long) t->rng.s[3]);
+	for (int i = 0; i < n; i++)
+		hrm_strbuf_printf(&sb, "%s{\"name\": \"%s\", \"bytes\": %zu}", i ? ", " : "", sec[i].name, sec[i].bytes);
+	hrm_strbuf_append(&sb, "]}", 2);
+	if (sb.failed)
+	{
+		hrm_strbuf_free(&sb);
+		return hrm_fail(err, HRM_ERR_NOMEM, "out of memory");
+	}
+	total = 8 + 4 + 4 + sb.len + 8;
+	for (int i = 0; i < n; i++)
+		total += sec[i].bytes;
+	buf = malloc(total);
+	if (buf == NULL)
+	{
+		hrm_strbuf_free(&sb);
+		return hrm_fail(err, HRM_ERR_NOMEM, "out of memory for a training state of %zu MB", total >> 20);
+	}
+	memcpy(buf, STATE_MAGIC, 8);
+	u32 = STATE_VERSION;
+	memcpy(buf + 8, &u32, 4);
+	u32 = (uint32_t) sb.len;
+	memcpy(buf + 12, &u32, 4);
+	memcpy(buf + 16, sb.data, sb.len);
+	off = 16 + sb.len;
+	hrm_strbuf_free(&sb);
+	for (int i = 0; i < n; i++)
+	{
+		if (sec[i].bytes > 0)
+			memcpy(buf + off, sec[i].ptr, sec[i].bytes);
+		off += sec[i].bytes;
+	}
+	h = fnv1a(buf, off);
+	memcpy(buf + off, &h, 8);
+	*out = buf;
+	*out_len = total;
+	return HRM_OK;
+}
+
+static bool
+json_u64(const hrm_json *v, uint64_t *out)
+{
+	char	   *end;
+
+	if (v == NULL || v->type != HRM_JSON_STRING)
+		return false;
+	*out = strtoull(v->string, &end, 10);
+	return end != v->string && *end == '\0';
+}
+
+static hrm_status
+opts_from_json(const hrm_json *o, hrm_train_opts *opts, hrm_error *err)
+{
+	const hrm_json *v;
+
+	hrm_train_opts_defaults(opts);
+	if (o == NULL || o->type != HRM_JSON_OBJECT)
+		return hrm_fail(err, HRM_ERR_FORMAT, "training state: options missing");
+#define NUMF(key, dst) do { \
+		v = hrm_json_get(o, key); \
+		if (v == NULL || v->type != HRM_JSON_NUMBER) \
+		{ \
+			return hrm_fail(err, HRM_ERR_FORMAT, "training state: option %s missing", key); \
+		} \
+		dst = v->number; \
+	} while (0)
+#define INTF(key, dst) do { \
+		v = hrm_json_get(o, key); \
+		if (v == NULL || !v->is_int) \
+		{ \
+			return hrm_fail(err, HRM_ERR_FORMAT, "training state: option %s missing", key); \
+		} \
+		dst = v->integer; \
+	} while (0)
+	NUMF("lr", opts->lr);
+	INTF("lr_warmup_steps", opts->lr_warmup_steps);
+	NUMF("lr_min_ratio", opts->lr_min_ratio);
+	INTF("total_steps", opts->total_steps);
+	NUMF("beta1", opts->beta1);
+	NUMF("beta2", opts->beta2);
+	NUMF("weight_decay", opts->weight_decay);
+	NUMF("puzzle_emb_lr", opts->puzzle_emb_lr);
+	NUMF("puzzle_emb_weight_decay", opts->puzzle_emb_weight_decay);
+	INTF("batch_size", opts->batch_size);
+	INTF("chunk_rows", opts->chunk_rows);
+#undef NUMF
+#undef INTF
+	v = hrm_json_get(o, "loss_type");
+	opts->loss_type = (v && v->type == HRM_JSON_STRING && strstr(v->string, "softmax") != NULL)
+		? HRM_LOSS_SOFTMAX : HRM_LOSS_STABLEMAX;
+	if (!json_u64(hrm_json_get(o, "seed"), &opts->seed))
+		return hrm_fail(err, HRM_ERR_FORMAT, "training state: seed missing");
+	return HRM_OK;
+}
+
+hrm_status
+hrm_trainer_load(hrm_trainer **out, const uint8_t *buf, size_t len,
+				 void **extra, size_t *extra_len, hrm_error *err)
+{
+	uint32_t	version,
+				hlen;
+	uint64_t	h_stored;
+	hrm_json   *root = NULL;
+	hrm_config	cfg;
+	hrm_train_opts opts;
+	hrm_trainer *t = NULL;
+	hrm_status	st;
+	const hrm_json *v,
+			   *secs;
+	state_section sec[16];
+	int			n;
+	size_t		off;
+	char	   *cfg_text = NULL;
+	hrm_strbuf	sb;
+
+	*out = NULL;
+	if (extra)
+		*extra = NULL;
+	if (extra_len)
+		*extra_len = 0;
+	if (len < 24 || memcmp(buf, STATE_MAGIC, 8) != 0)
+		return hrm_fail(err, HRM_ERR_FORMAT, "not an hrm training state (bad magic)");
+	memcpy(&version, buf + 8, 4);
+	memcpy(&hlen, buf + 12, 4);
+	if (version != STATE_VERSION)
+		return hrm_fail(err, HRM_ERR_FORMAT, "training state version %u is not supported (expected %d)",
+						version, STATE_VERSION);
+	if ((size_t) hlen > len - 24)
+		return hrm_fail(err, HRM_ERR_FORMAT, "training state truncated (header of %u bytes)", hlen);
+	memcpy(&h_stored, buf + len - 8, 8);
+	if (fnv1a(buf, len - 8) != h_stored)
+		return hrm_fail(err, HRM_ERR_FORMAT, "training state is damaged (checksum mismatch)");
+	st = hrm_json_parse((const char *) buf + 16, hlen, &root, err);
+	if (st != HRM_OK)
+		return hrm_fail(err, HRM_ERR_FORMAT, "training state header: %s", err ? err->msg : "");
+
+	/* configuration: re-serialise the object and read it back */
+	v = hrm_json_get(root, "config");
+	if (v == NULL || v->type != HRM_JSON_OBJECT)
+	{
+		st = hrm_fail(err, HRM_ERR_FORMAT, "training state: config missing");
+		goto done;
+	}
+	hrm_strbuf_init(&sb);
+	hrm_strbuf_append(&sb, "{", 1);
+	for (size_t i = 0; i < v->count; i++)
+	{
+		const hrm_json *m = &v->items[i];
+
+		hrm_strbuf_printf(&sb, "%s", i ? ", " : "");
+		hrm_json_append_string(&sb, v->keys[i], strlen(v->keys[i]));
+		hrm_strbuf_append(&sb, ": ", 2);
+		if (m->type == HRM_JSON_STRING)
+			hrm_json_append_string(&sb, m->string, m->string_len);
+		else if (m->type == HRM_JSON_BOOL)
+			hrm_strbuf_printf(&sb, "%s", m->boolean ? "true" : "false");
+		else if (m->type == HRM_JSON_NUMBER && m->is_int)
+			hrm_strbuf_printf(&sb, "%lld", (long long) m->integer);
+		else if (m->type == HRM_JSON_NUMBER)
+			hrm_strbuf_printf(&sb, "%.17g", m->number);
+		else
+			hrm_strbuf_printf(&sb, "null");
+	}
+	hrm_strbuf_append(&sb, "}", 1);
+	cfg_text = sb.failed ? NULL : sb.data;
+	if (cfg_text == NULL)
+	{
+		hrm_strbuf_free(&sb);
+		st = hrm_fail(err, HRM_ERR_NOMEM, "out of memory");
+		goto done;
+	}
+	st = hrm_config_from_json(cfg_text, strlen(cfg_text), &cfg, err);
+	free(cfg_text);
+	if (st != HRM_OK)
+		goto done;
+	st = opts_from_json(hrm_json_get(root, "options"), &opts, err);
+	if (st != HRM_OK)
+		goto done;
+	st = hrm_trainer_create(&t, &cfg, NULL, &opts, err);
+	if (st != HRM_OK)
+		goto done;
+	v = hrm_json_get(root, "step");
+	if (v == NULL || !v->is_int || v->integer < 0)
+	{
+		st = hrm_fail(err, HRM_ERR_FORMAT, "training state: step missing");
+		goto done;
+	}
+	t->step = v->integer;
+	v = hrm_json_get(root, "rng");
+	if (v == NULL || v->type != HRM_JSON_ARRAY || v->count != 4 ||
+		!json_u64(&v->items[0], &t->rng.s[0]) || !json_u64(&v->items[1], &t->rng.s[1]) ||
+		!json_u64(&v->items[2], &t->rng.s[2]) || !json_u64(&v->items[3], &t->rng.s[3]))
+	{
+		st = hrm_fail(err, HRM_ERR_FORMAT, "training state: rng missing");
+		goto done;
+	}
+
+	/* sections: names and sizes must match this configuration exactly */
+	secs = hrm_json_get(root, "sections");
+	n = state_sections(t, sec, NULL, 0);
+	if (secs == NULL || secs->type != HRM_JSON_ARRAY || secs->count != (size_t) n)
+	{
+		st = hrm_fail(err, HRM_ERR_FORMAT, "training state: section list does not match");
+		goto done;
+	}
+	off = 16 + hlen;
+	for (int i = 0; i < n; i++)
+	{
+		const hrm_json *nm = hrm_json_get(&secs->items[i], "name");
+		const hrm_json *by = hrm_json_get(&secs->items[i], "bytes");
+		size_t		bytes;
+
+		if (nm == NULL || nm->type != HRM_JSON_STRING || strcmp(nm->string, sec[i].name) != 0 ||
+			by == NULL || !by->is_int || by->integer < 0)
+		{
+			st = hrm_fail(err, HRM_ERR_FORMAT, "training state: section %d should be \"%s\"", i, sec[i].name);
+			goto done;
+		}
+		bytes = (size_t) by->integer;
+		if (strcmp(sec[i].name, "extra") != 0 && bytes != sec[i].bytes)
+		{
+			st = hrm_fail(err, HRM_ERR_FORMAT, "training state: section \"%s\" has %zu bytes, expected %zu",
+						  sec[i].name, bytes, sec[i].bytes);
+			goto done;
+		}
+		if (bytes > len - 8 - off)
+		{
+			st = hrm_fail(err, HRM_ERR_FORMAT, "training state truncated in section \"%s\"", sec[i].name);
+			goto done;
+		}
+		if (strcmp(sec[i].name, "extra") == 0)
+		{
+			if (extra != NULL && bytes > 0)
+			{
+				*extra = malloc(bytes);
+				if (*extra == NULL)
+				{
+					st = hrm_fail(err, HRM_ERR_NOMEM, "out of memory");
+					goto done;
+				}
+				memcpy(*extra, buf + off, bytes);
+			}
+			if (extra_len)
+				*extra_len = bytes;
+		}
+		else
+			memcpy(sec[i].ptr, buf + off, bytes);
+		off += bytes;
+	}
+	if (off != len - 8)
+	{
+		st = hrm_fail(err, HRM_ERR_FORMAT, "training state has %zu unexpected trailing bytes", len - 8 - off);
+		goto done;
+	}
+	/* every carry row must be a valid state */
+	for (int b = 0; b < t->B; b++)
+		if (t->carry.halted[b] > 1 || t->carry.steps[b] < 0)
+		{
+			st = hrm_fail(err, HRM_ERR_FORMAT, "training state: carry row %d is invalid", b);
+			goto done;
+		}
+
+done:
+	hrm_json_free(root);
+	if (st != HRM_OK)
+	{
+		hrm_trainer_free(t);
+		if (extra && *extra)
+		{
+			free(*extra);
+			*extra = NULL;
+		}
+		return st;
+	}
+	*out = t;
+	return HRM_OK;
 }

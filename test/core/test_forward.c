@@ -42,7 +42,7 @@ HRM_TEST(config_full_size_counts)
 	HRM_CHECK(lay.dense_end - lay.dense_begin == 27275266, "dense params %zu",
 			  lay.dense_end - lay.dense_begin);
 	HRM_CHECK(lay.n_params == 27275266 + 2 * 512 + 512, "total %zu", lay.n_params);
-	HRM_CHECK(lay.n_tensors == 38, "tensors %d", lay.n_tensors);
+	HRM_CHECK(lay.n_tensors == 39, "tensors %d (38 trained + puzzle_emb)", lay.n_tensors);
 	HRM_CHECK(hrm_layout_find(&lay, "_orig_mod.model.inner.L_level.layers.3.mlp.down_proj.weight") != NULL,
 			  "prefixed lookup");
 	HRM_CHECK(hrm_layout_find(&lay, "L_level.layers.4.mlp.down_proj.weight") == NULL, "no layer 4");
