@@ -26,7 +26,8 @@ ISOLATION = $(patsubst test/specs/%.spec,%,$(ISOLATION_SPECS))
 ISOLATION_OPTS = --inputdir=test
 
 EXTRA_CLEAN = test/core/hrm_test test/core/hrm_parity results regression.diffs regression.out \
-	output_iso bench/bench_forward bench/bench_train test/fuzz/fuzz_* tools/hrm_tool
+	output_iso bench/bench_forward bench/bench_train tools/hrm_tool \
+	$(patsubst %.c,%,$(wildcard test/fuzz/fuzz_*.c))
 
 BLAS_CFLAGS := $(shell pkg-config --cflags openblas 2>/dev/null)
 BLAS_LIBS := $(shell pkg-config --libs openblas 2>/dev/null || echo -lopenblas)
