@@ -42,6 +42,8 @@ _PG_init(void)
 							0,
 							NULL, NULL, NULL);
 
+	HrmShmemInit();
+
 	MarkGUCPrefixReserved("hrm");
 }
 

@@ -9,10 +9,16 @@
  * hrm.model.generation comes from a sequence, so (name, generation) never
  * names two different sets of weights, even across drop and re-import.
  *
- * This is the per-backend implementation: each backend keeps up to
- * HRM_CACHE_SLOTS models in malloc'd memory, least recently used first out.
- * The shared-memory implementation replaces this file behind the same API
- * (hrm_cache_get / hrm_cache_forget in hrm_pg.h).
+ * Each backend keeps handles for up to HRM_CACHE_SLOTS models (least
+ * recently used first out).  A handle's weights normally live in the shared
+ * registry of hrm_shmem.c: the first backend to use a model generation reads
+ * the large object and publishes the weights once; every other backend maps
+ * the same segment, reading only the small header (the configuration) to
+ * build its own layout.  With hrm.shared_cache = off the handle keeps a
+ * private malloc'd copy instead.
+ *
+ * Shared segment layout: HrmSegmentHeader, the configuration JSON, then
+ * the flat parameters at data_offset (64-byte aligned).
  *
  *-------------------------------------------------------------------------
  */
@@ -20,11 +26,47 @@
 
 #include "catalog/pg_largeobject.h"
 #include "miscadmin.h"
+#include "funcapi.h"
+#include "utils/builtins.h"
 #include "utils/memutils.h"
 
 #include "hrm_pg.h"
 
 #define HRM_CACHE_SLOTS 8
+
+#define HRM_SEGMENT_MAGIC 0x48524d57	/* "HRMW" */
+
+typedef struct HrmSegmentHeader
+{
+	uint32		magic;
+	uint32		config_len;		/* bytes of JSON after the header, without NUL */
+	uint64		n_params;
+	uint64		data_offset;	/* of the parameters, from the segment start */
+} HrmSegmentHeader;
+
+/* What the fill callback copies into a new segment. */
+typedef struct HrmFillArg
+{
+	const char *config;
+	size_t		config_len;
+	const float *params;
+	size_t		n_params;
+	size_t		data_offset;
+} HrmFillArg;
+
+static void
+HrmFillSegment(void *dst, void *arg)
+{
+	HrmFillArg *a = (HrmFillArg *) arg;
+	HrmSegmentHeader *hdr = (HrmSegmentHeader *) dst;
+
+	hdr->magic = HRM_SEGMENT_MAGIC;
+	hdr->config_len = (uint32) a->config_len;
+	hdr->n_params = a->n_params;
+	hdr->data_offset = a->data_offset;
+	memcpy((char *) dst + sizeof(HrmSegmentHeader), a->config, a->config_len);
+	memcpy((char *) dst + a->data_offset, a->params, a->n_params * sizeof(float));
+}
 
 static HrmModelHandle *cache_slots[HRM_CACHE_SLOTS];
 static uint64 cache_last_used[HRM_CACHE_SLOTS];
@@ -40,9 +82,82 @@ HrmFreeHandle(void *ptr)
 		return;
 	hrm_model_free(&h->model);
 	hrm_layout_free(&h->layout);
-	hrm_free(h->params);
+	if (h->seg != NULL)
+		HrmShmemDetach(h->seg);
+	else
+		hrm_free(h->params);
 	free(h->task);
 	free(h);
+}
+
+/*
+ * Map the shared copy of the entry's generation if one is published, and
+ * bind the handle to it; false if there is none (or the cache is off).
+ */
+static bool
+HrmAttachShared(HrmModelHandle *h, const HrmCatalogEntry *entry, const char *what, hrm_error *err)
+{
+	dsm_segment *seg;
+	char	   *base;
+	HrmSegmentHeader *hdr;
+	hrm_config	cfg;
+
+	base = HrmShmemAcquire(entry->name, entry->generation, 0, NULL, NULL, &seg);
+	if (base == NULL)
+		return false;
+	h->seg = seg;
+	hdr = (HrmSegmentHeader *) base;
+	if (hdr->magic != HRM_SEGMENT_MAGIC)
+		elog(ERROR, "shared segment of model \"%s\" is corrupted", entry->name);
+	HrmCheck(hrm_config_from_json(base + sizeof(HrmSegmentHeader), hdr->config_len, &cfg, err), err, what);
+	HrmCheck(hrm_layout_init(&h->layout, &cfg, err), err, what);
+	if (h->layout.n_params != hdr->n_params)
+		elog(ERROR, "shared segment of model \"%s\" does not match its configuration", entry->name);
+	h->params = (float *) (base + hdr->data_offset);
+	h->bytes = h->layout.n_params * sizeof(float);
+	h->shared = true;
+	HrmCheck(hrm_model_init(&h->model, &h->layout, h->params, err), err, what);
+	return true;
+}
+
+/*
+ * Publish the handle's private weights in shared memory and switch the
+ * handle over to the shared copy (no-op when the shared cache is off).
+ */
+static void
+HrmPublishShared(HrmModelHandle *h, const HrmCatalogEntry *entry)
+{
+	HrmFillArg	arg;
+	char	   *config = hrm_config_to_json(&h->layout.cfg);
+	char	   *base;
+	dsm_segment *seg;
+	Size		total;
+
+	if (config == NULL)
+		ereport(ERROR,
+				(errcode(ERRCODE_OUT_OF_MEMORY),
+				 errmsg("out of memory")));
+	arg.config = config;
+	arg.config_len = strlen(config);
+	arg.params = h->params;
+	arg.n_params = h->layout.n_params;
+	arg.data_offset = TYPEALIGN(64, sizeof(HrmSegmentHeader) + arg.config_len);
+	total = arg.data_offset + arg.n_params * sizeof(float);
+	PG_TRY();
+	{
+		base = HrmShmemAcquire(entry->name, entry->generation, total, HrmFillSegment, &arg, &seg);
+	}
+	PG_FINALLY();
+	{
+		free(config);
+	}
+	PG_END_TRY();
+	if (base == NULL)
+		return;
+	hrm_free(h->params);
+	h->seg = seg;
+	h->params = (float *) (base + ((HrmSegmentHeader *) base)->data_offset);
+	h->shared = true;
 }
 
 /*
@@ -87,6 +202,15 @@ HrmLoadHandle(const HrmCatalogEntry *entry)
 					 errmsg("out of memory")));
 	}
 
+	/* published by another backend already: map it, read nothing else */
+	if (HrmAttachShared(h, entry, what, &err))
+	{
+		HrmDisown(hres);
+		MemoryContextSwitchTo(oldcxt);
+		MemoryContextDelete(scratch);
+		return h;
+	}
+
 	if (!LargeObjectExists(entry->weights))
 		ereport(ERROR,
 				(errcode(ERRCODE_DATA_CORRUPTED),
@@ -109,6 +233,7 @@ HrmLoadHandle(const HrmCatalogEntry *entry)
 				 errdetail("The model has %zu parameters.", h->layout.n_params)));
 	h->bytes = h->layout.n_params * sizeof(float);
 	HrmCheck(hrm_load_params(&h->layout, st, h->params, &err), &err, what);
+	HrmPublishShared(h, entry);
 	HrmCheck(hrm_model_init(&h->model, &h->layout, h->params, &err), &err, what);
 
 	/* success: the handle outlives the scratch context */
@@ -175,6 +300,8 @@ hrm_cache_forget(const char *name)
 {
 	int			i;
 
+	HrmShmemForget(name);
+
 	for (i = 0; i < HRM_CACHE_SLOTS; i++)
 	{
 		if (cache_slots[i] != NULL && strcmp(cache_slots[i]->name, name) == 0)
@@ -182,5 +309,31 @@ hrm_cache_forget(const char *name)
 			HrmFreeHandle(cache_slots[i]);
 			cache_slots[i] = NULL;
 		}
+	}
+}
+
+/*
+ * Rows of hrm_cache_info() for models this backend holds privately (shared
+ * cache off): mode "backend".
+ */
+void
+HrmCachePrivateRows(ReturnSetInfo *rsinfo)
+{
+	for (int i = 0; i < HRM_CACHE_SLOTS; i++)
+	{
+		HrmModelHandle *h = cache_slots[i];
+		Datum		values[7];
+		bool		nulls[7] = {false, false, false, false, false, true, true};
+
+		if (h == NULL || h->shared)
+			continue;
+		values[0] = CStringGetTextDatum(h->name);
+		values[1] = Int64GetDatum(h->generation);
+		values[2] = Int64GetDatum((int64) h->bytes);
+		values[3] = CStringGetTextDatum("backend");
+		values[4] = BoolGetDatum(true);
+		values[5] = (Datum) 0;
+		values[6] = (Datum) 0;
+		tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
 	}
 }

@@ -137,7 +137,9 @@ typedef struct HrmModelHandle
 	size_t		bytes;			/* parameter bytes */
 	hrm_layout	layout;
 	hrm_model	model;			/* bound to layout and params */
-	float	   *params;			/* layout.n_params floats */
+	float	   *params;			/* layout.n_params floats (in seg when shared) */
+	bool		shared;			/* params live in a shared segment */
+	struct dsm_segment *seg;	/* this backend's mapping of it */
 } HrmModelHandle;
 
 /*
@@ -149,5 +151,35 @@ extern HrmModelHandle *hrm_cache_get(const char *name);
 
 /* Drop this backend's copy of a model (after drop / replace / rename). */
 extern void hrm_cache_forget(const char *name);
+
+/* Rows of hrm_cache_info() for this backend's private copies. */
+struct ReturnSetInfo;
+extern void HrmCachePrivateRows(struct ReturnSetInfo *rsinfo);
+
+/* ---------------------------------------------------------------------
+ * hrm_shmem.c: one copy of each model's weights per cluster
+ * --------------------------------------------------------------------- */
+
+extern int	hrm_shared_memory_limit_mb;
+extern bool hrm_shared_cache;
+
+/* GUCs and, under shared_preload_libraries, the shared memory hooks. */
+extern void HrmShmemInit(void);
+
+/* "preload", "dynamic" or "backend". */
+extern const char *HrmShmemMode(void);
+
+/*
+ * Map the shared copy of (name, generation); if it is not published and fill
+ * is given, create a segment of `bytes`, fill it and publish it.  NULL when
+ * the shared cache is off, or (fill NULL) when nothing is published.
+ */
+extern void *HrmShmemAcquire(const char *name, int64 generation, Size bytes,
+							 void (*fill) (void *dst, void *arg), void *arg,
+							 struct dsm_segment **seg_out);
+extern void HrmShmemDetach(struct dsm_segment *seg);
+
+/* Unpublish every generation of a model. */
+extern void HrmShmemForget(const char *name);
 
 #endif							/* HRM_PG_H */

@@ -1,0 +1,30 @@
+-- Shared model cache: one copy of each model's weights per cluster.
+
+CREATE FUNCTION hrm_cache_info(
+    OUT model text,
+    OUT generation bigint,
+    OUT bytes bigint,
+    OUT mode text,
+    OUT mapped_here boolean,
+    OUT published timestamptz,
+    OUT uses bigint)
+RETURNS SETOF record
+AS 'MODULE_PATHNAME', 'hrm_cache_info'
+LANGUAGE C VOLATILE STRICT PARALLEL SAFE;
+
+COMMENT ON FUNCTION hrm_cache_info() IS
+'Models loaded in shared memory (mode preload or dynamic) or, with hrm.shared_cache off, in this backend (mode backend): generation, bytes, whether this backend maps them';
+
+CREATE FUNCTION hrm_cache_mode()
+RETURNS text
+AS 'MODULE_PATHNAME', 'hrm_cache_mode'
+LANGUAGE C VOLATILE STRICT PARALLEL SAFE;
+
+COMMENT ON FUNCTION hrm_cache_mode() IS
+'How model weights are held: preload (shared_preload_libraries = hrm), dynamic (shared memory set up on demand) or backend (hrm.shared_cache = off: a copy per backend)';
+
+CREATE VIEW hrm.cache AS
+    SELECT model, generation, bytes, pg_size_pretty(bytes) AS size, mode, mapped_here, published, uses
+    FROM hrm_cache_info();
+
+COMMENT ON VIEW hrm.cache IS 'Models whose weights are loaded, with their generation, size and sharing mode';
