@@ -24,6 +24,10 @@ REGRESS_OPTS = --inputdir=test
 ISOLATION_SPECS = $(sort $(wildcard test/specs/*.spec))
 ISOLATION = $(patsubst test/specs/%.spec,%,$(ISOLATION_SPECS))
 ISOLATION_OPTS = --inputdir=test
+# Isolation specs cannot run psql commands: they find the fixtures through a
+# custom setting passed to every test connection.
+HRM_FIXTURES ?= $(abspath ../shared/fixtures)
+export PGOPTIONS = -c hrm_test.fixtures=$(HRM_FIXTURES)
 
 EXTRA_CLEAN = test/core/hrm_test test/core/hrm_parity results regression.diffs regression.out \
 	output_iso bench/bench_forward bench/bench_train tools/hrm_tool \
@@ -115,3 +119,10 @@ bench-forward: bench/bench_forward
 
 bench/bench_forward: bench/bench_forward.c $(CORE_SRCS) $(CORE_HDRS)
 	$(ENGINE_CC) $(ENGINE_CFLAGS) -o $@ bench/bench_forward.c $(CORE_SRCS) $(ENGINE_LIBS)
+
+# bench: training throughput (bench/run_train.sh runs it next to PyTorch).
+.PHONY: bench-train
+bench-train: bench/bench_train
+
+bench/bench_train: bench/bench_train.c $(CORE_SRCS) $(CORE_HDRS)
+	$(ENGINE_CC) $(ENGINE_CFLAGS) -o $@ bench/bench_train.c $(CORE_SRCS) $(ENGINE_LIBS)

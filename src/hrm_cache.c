@@ -262,7 +262,8 @@ hrm_cache_get(const char *name)
 
 		if (h != NULL && strcmp(h->name, name) == 0)
 		{
-			if (h->generation == entry.generation)
+			/* current generation, held the way hrm.shared_cache asks */
+			if (h->generation == entry.generation && h->shared == hrm_shared_cache)
 			{
 				cache_last_used[i] = ++cache_clock;
 				return h;
