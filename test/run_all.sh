@@ -7,7 +7,8 @@
 # Steps: strict build (-Werror) and install, engine unit tests, parity on
 # every shared fixture pair, fuzzing (when the Makefile has the target), then
 # the pg_regress + pgTAP suites on throwaway clusters (pg_virtualenv), once
-# plain and once with shared_preload_libraries=hrm, and the README's demo.
+# plain and once with shared_preload_libraries=hrm, a pg_dump / pg_restore
+# round trip, and the README's demo.
 # Every step runs even when an earlier one failed; the last line is
 # "N passed, N failed" and the exit status is non-zero on any failure.
 #
@@ -72,6 +73,45 @@ installcheck() {
     return 1
 }
 
+# pg_dump / pg_restore of a database with a model and a checkpoint: the
+# restored copy exports the same bytes, computes the same outputs and keeps
+# the generation sequence; dropping it leaves no large object.
+dump_restore_inner() {
+    set -euo pipefail
+    local dir
+    dir=$(mktemp -d)
+    createdb hrm_dump_a
+    psql -X -q -v ON_ERROR_STOP=1 -d hrm_dump_a <<'SQL'
+SET client_min_messages = warning;
+CREATE EXTENSION hrm;
+\set w `base64 -w0 "$HRM_FIXTURES/sudoku-tiny.weights.safetensors"`
+SELECT hrm_import('sudoku', decode(:'w', 'base64'), task => 'sudoku');
+INSERT INTO hrm.checkpoint (model, step, state) VALUES ('sudoku', 5, lo_from_bytea(0, '\x0102'));
+SQL
+    pg_dump -Fc -d hrm_dump_a -f "$dir/a.dump"
+    createdb hrm_dump_b
+    pg_restore -d hrm_dump_b "$dir/a.dump"
+    local q="SELECT md5(hrm_export('sudoku')), (SELECT generation FROM hrm.model),
+                    (SELECT last_value FROM hrm.generation_seq), (SELECT count(*) FROM hrm.checkpoint),
+                    (SELECT count(*) FROM pg_largeobject_metadata),
+                    (SELECT md5(string_agg(logits::text || q_halt || q_continue, ',' ORDER BY segment))
+                       FROM hrm_forward('sudoku', array_fill(1, ARRAY[81])))"
+    local a b
+    a=$(psql -X -At -v ON_ERROR_STOP=1 -d hrm_dump_a -c "$q")
+    b=$(psql -X -At -v ON_ERROR_STOP=1 -d hrm_dump_b -c "$q")
+    echo "original: $a"
+    echo "restored: $b"
+    [ "$a" = "$b" ]
+    [ "$(psql -X -At -v ON_ERROR_STOP=1 -d hrm_dump_b \
+        -c "SELECT hrm_drop_model('sudoku')" -c "SELECT count(*) FROM pg_largeobject_metadata" | tail -1)" = 0 ]
+    rm -rf "$dir"
+}
+
+dump_restore() {
+    export -f dump_restore_inner
+    pg_virtualenv -t bash -c dump_restore_inner
+}
+
 has_target() {
     grep -qE "^$1:" Makefile
 }
@@ -87,6 +127,7 @@ if has_target fuzz && [ "${SKIP_FUZZ:-0}" != 1 ]; then
 fi
 step "pg_regress + pgTAP" installcheck
 step "pg_regress + pgTAP, shared_preload_libraries=hrm" installcheck -o shared_preload_libraries=hrm
+step "pg_dump / pg_restore keeps models" dump_restore
 if [ "${SKIP_DEMO:-0}" != 1 ]; then
     step "demo (tools/demo.sh)" bash tools/demo.sh
 fi
