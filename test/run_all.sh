@@ -58,14 +58,42 @@ install() {
     $SUDO make install
 }
 
+# A TCP port nobody listens on (and no socket in /var/run/postgresql), so
+# throwaway clusters do not race other pg_virtualenv runs for 5433.
+free_port() {
+    local p i
+    for i in $(seq 100); do
+        p=$((20000 + RANDOM % 20000))
+        if [ ! -e "/var/run/postgresql/.s.PGSQL.$p" ] &&
+            ! (exec 3<>"/dev/tcp/127.0.0.1/$p") 2>/dev/null; then
+            echo "$p"
+            return 0
+        fi
+    done
+    echo 5433
+}
+
+# pg_virtualenv on a free port; -t keeps the cluster in a temporary directory
+# even as root, so concurrent runs do not collide on /etc/postgresql/15/regress.
+pgv() {
+    PGPORT=$(free_port) pg_virtualenv -t "$@"
+}
+
 # pg_regress + pgTAP on a throwaway cluster; extra arguments go to
-# pg_virtualenv.  -t keeps the cluster in a temporary directory even as
-# root, so concurrent runs do not collide on /etc/postgresql/15/regress.
+# pg_virtualenv.  If the cluster could not even start (pg_regress never ran),
+# try again on another port, up to three times.
 installcheck() {
-    rm -f regression.diffs regression.out
-    if pg_virtualenv -t "$@" make installcheck; then
-        return 0
-    fi
+    local attempt
+    for attempt in 1 2 3; do
+        rm -f regression.diffs regression.out
+        if pgv "$@" make installcheck; then
+            return 0
+        fi
+        if [ -f regression.out ]; then
+            break
+        fi
+        echo "--- the throwaway cluster did not start (attempt $attempt), retrying"
+    done
     if [ -f regression.diffs ]; then
         echo "--- regression.diffs"
         cat regression.diffs
@@ -109,7 +137,7 @@ SQL
 
 dump_restore() {
     export -f dump_restore_inner
-    pg_virtualenv -t bash -c dump_restore_inner
+    pgv bash -c dump_restore_inner
 }
 
 has_target() {

@@ -21,7 +21,17 @@ if [ "${1:-}" != "--inside" ]; then
     fi
     make -s >/dev/null
     $SUDO make -s install >/dev/null
-    exec pg_virtualenv -t bash "$0" --inside
+    # a port nobody listens on, so the demo does not race other clusters for 5433
+    port=5433
+    for i in $(seq 100); do
+        p=$((20000 + RANDOM % 20000))
+        if [ ! -e "/var/run/postgresql/.s.PGSQL.$p" ] &&
+            ! (exec 3<>"/dev/tcp/127.0.0.1/$p") 2>/dev/null; then
+            port=$p
+            break
+        fi
+    done
+    PGPORT=$port exec pg_virtualenv -t bash "$0" --inside
 fi
 
 psql -X -q -v ON_ERROR_STOP=1 <<'SQL'
