@@ -182,4 +182,11 @@ extern void HrmShmemDetach(struct dsm_segment *seg);
 /* Unpublish every generation of a model. */
 extern void HrmShmemForget(const char *name);
 
+/* ---------------------------------------------------------------------
+ * hrm_train_sql.c, hrm_jobs.c, hrm_worker.c: training (private: hrm_train.h)
+ * --------------------------------------------------------------------- */
+
+/* GUCs (hrm.max_training_data, hrm.max_training_jobs, hrm.default_model) and the job slots. */
+extern void HrmTrainInit(void);
+
 #endif							/* HRM_PG_H */

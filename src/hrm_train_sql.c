@@ -1,0 +1,1444 @@
+/*-------------------------------------------------------------------------
+ *
+ * hrm_train_sql.c
+ *		Training from SQL: hrm_train, hrm_wait, hrm_evaluate, the training
+ *		options and the reading of sources into compact token arrays.
+ *
+ * hrm_train(model, source, options) runs in two processes.  The calling
+ * backend does everything that can fail because of what the caller asked:
+ * it checks the options (unknown names and bad values are errors listing
+ * what is accepted), reads the source once through a cursor into an
+ * hrm_dataset (capped by hrm.max_training_data), sorts the rows into a
+ * canonical order (so a table's physical order never changes a run, and a
+ * resumed run sees exactly the rows it was checkpointed with), resolves
+ * the model (new: architecture from the options over the recipe defaults
+ * of run.h; existing: its configuration and weights; resume: its last
+ * checkpoint) and claims a job slot.  It then hands the data and the
+ * resolved options to a dynamic background worker (hrm_worker.c) in one
+ * DSM segment and, unless told not to wait, follows the job's slot,
+ * streaming NOTICE progress lines, until the job ends.
+ *
+ * Cancelling the waiting call (statement timeout, pg_cancel_backend, ^C,
+ * or the session ending) asks the worker to stop: it commits a last
+ * checkpoint and exits, so {"resume": true} continues from there.
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "postgres.h"
+
+#include <math.h>
+
+#include "access/xact.h"
+#include "catalog/namespace.h"
+#include "catalog/pg_type.h"
+#include "executor/spi.h"
+#include "funcapi.h"
+#include "lib/stringinfo.h"
+#include "miscadmin.h"
+#include "nodes/makefuncs.h"
+#include "pgstat.h"
+#include "storage/ipc.h"
+#include "storage/latch.h"
+#include "utils/acl.h"
+#include "utils/array.h"
+#include "utils/builtins.h"
+#include "utils/guc.h"
+#include "utils/json.h"
+#include "utils/jsonb.h"
+#include "utils/lsyscache.h"
+#include "utils/memutils.h"
+#include "utils/regproc.h"
+#include "utils/timestamp.h"
+#include "utils/wait_event.h"
+
+#include "arc.h"
+#include "maze.h"
+#include "sudoku.h"
+
+#include "hrm_train.h"
+
+PG_FUNCTION_INFO_V1(hrm_train_pg);
+PG_FUNCTION_INFO_V1(hrm_train_default_pg);
+PG_FUNCTION_INFO_V1(hrm_wait_pg);
+PG_FUNCTION_INFO_V1(hrm_evaluate_pg);
+
+/* GUCs */
+int			hrm_max_training_data_mb = 1024;
+static char *hrm_default_model = NULL;
+
+/* Budget when the options give none. */
+#define HRM_DEFAULT_MAX_MINUTES 10.0
+/* Default NOTICE interval (seconds). */
+#define HRM_DEFAULT_PROGRESS 5.0
+
+/* ---------------------------------------------------------------------
+ * Initialisation (called from _PG_init)
+ * --------------------------------------------------------------------- */
+
+void
+HrmTrainInit(void)
+{
+	const char *dm;
+
+	DefineCustomIntVariable("hrm.max_training_data",
+							"Caps the memory that hrm_train and hrm_evaluate use to hold their data.",
+							"Megabytes of token arrays read from the source; a larger source is refused.",
+							&hrm_max_training_data_mb,
+							1024, 1, INT_MAX / 2,
+							PGC_SUSET,
+							GUC_UNIT_MB,
+							NULL, NULL, NULL);
+	DefineCustomIntVariable("hrm.max_training_jobs",
+							"Sets how many hrm training jobs may run at the same time.",
+							"Each job is a background worker and counts against max_worker_processes.",
+							&hrm_max_training_jobs,
+							4, 1, HRM_JOB_SLOTS,
+							PGC_SUSET,
+							0,
+							NULL, NULL, NULL);
+
+	/*
+	 * hrm.default_model names the model of hrm_train(regclass) and of
+	 * hrm_solve(grid); hrm_solve.c defines it, this is only a fallback.
+	 */
+	dm = GetConfigOption("hrm.default_model", true, false);
+	if (dm == NULL || (GetConfigOptionFlags("hrm.default_model", true) & GUC_CUSTOM_PLACEHOLDER))
+		DefineCustomStringVariable("hrm.default_model",
+								   "Sets the model that hrm_train(table) and hrm_solve(grid) use.",
+								   NULL,
+								   &hrm_default_model,
+								   "",
+								   PGC_USERSET,
+								   0,
+								   NULL, NULL, NULL);
+
+	HrmJobsShmemInit();
+}
+
+/* ---------------------------------------------------------------------
+ * Options
+ * --------------------------------------------------------------------- */
+
+typedef enum HrmOptType
+{
+	OT_INT,
+	OT_FLOAT,
+	OT_BOOL,
+	OT_STRING,
+	OT_EVERY					/* steps (a number) or a duration ("30s", "5min", "1h") */
+} HrmOptType;
+
+/* flags */
+#define OF_ARCH		0x01		/* architecture of a new model */
+#define OF_FROZEN	0x02		/* fixed by the checkpoint when resuming */
+#define OF_RUNTIME	0x04		/* about this call only; not stored with the job */
+#define OF_OPTIM	0x08		/* optimizer knob a resume may change */
+
+typedef enum HrmOptId
+{
+	O_AUGMENT,
+	O_BATCH_SIZE,
+	O_BETA1,
+	O_BETA2,
+	O_CHECKPOINT_EVERY,
+	O_CURRICULUM_START,
+	O_CURRICULUM_STEPS,
+	O_EPOCHS,
+	O_EVAL_FRACTION,
+	O_EVAL_ROWS,
+	O_EVAL_SOURCE,
+	O_EXPANSION,
+	O_H_CYCLES,
+	O_H_LAYERS,
+	O_HALT_EXPLORATION_PROB,
+	O_HALT_MAX_STEPS,
+	O_HIDDEN_SIZE,
+	O_IGNORE_GIVENS,
+	O_INPUT,
+	O_KEEP,
+	O_L_CYCLES,
+	O_L_LAYERS,
+	O_LOG_EVERY,
+	O_LOSS_TYPE,
+	O_LR,
+	O_LR_MIN_RATIO,
+	O_LR_WARMUP_STEPS,
+	O_MAX_MINUTES,
+	O_NUM_HEADS,
+	O_POS_ENCODINGS,
+	O_PROGRESS,
+	O_PUZZLE_EMB_LR,
+	O_PUZZLE_EMB_NDIM,
+	O_PUZZLE_EMB_WEIGHT_DECAY,
+	O_PUZZLE_ID,
+	O_RESUME,
+	O_SEED,
+	O_STEPS,
+	O_TARGET,
+	O_TASK,
+	O_THREADS,
+	O_VOCAB_SIZE,
+	O_WAIT,
+	O_WEIGHT_DECAY,
+	O_COUNT
+} HrmOptId;
+
+typedef struct HrmOptDef
+{
+	const char *name;
+	HrmOptId	id;
+	HrmOptType	type;
+	double		min;
+	double		max;
+	int			flags;
+	const char *choices;		/* OT_STRING: accepted values, comma-separated; NULL = any */
+} HrmOptDef;
+
+#define BIG 1e15
+
+/* Sorted by name (the order of the hint). */
+static const HrmOptDef train_opts[] = {
+	{"augment", O_AUGMENT, OT_BOOL, 0, 0, OF_FROZEN, NULL},
+	{"batch_size", O_BATCH_SIZE, OT_INT, 1, 65536, OF_FROZEN, NULL},
+	{"beta1", O_BETA1, OT_FLOAT, 0, 0.999999, OF_OPTIM, NULL},
+	{"beta2", O_BETA2, OT_FLOAT, 0, 0.999999, OF_OPTIM, NULL},
+	{"checkpoint_every", O_CHECKPOINT_EVERY, OT_EVERY, 0, BIG, 0, NULL},
+	{"curriculum_start", O_CURRICULUM_START, OT_FLOAT, 0, 1, OF_FROZEN, NULL},
+	{"curriculum_steps", O_CURRICULUM_STEPS, OT_INT, 0, BIG, OF_FROZEN, NULL},
+	{"epochs", O_EPOCHS, OT_FLOAT, 1e-9, 1e9, 0, NULL},
+	{"eval_fraction", O_EVAL_FRACTION, OT_FLOAT, 0, 0.999999, OF_FROZEN, NULL},
+	{"eval_rows", O_EVAL_ROWS, OT_INT, 0, BIG, 0, NULL},
+	{"eval_source", O_EVAL_SOURCE, OT_STRING, 0, 0, 0, NULL},
+	{"expansion", O_EXPANSION, OT_FLOAT, 0.01, 64, OF_ARCH | OF_FROZEN, NULL},
+	{"H_cycles", O_H_CYCLES, OT_INT, 1, 64, OF_ARCH | OF_FROZEN, NULL},
+	{"H_layers", O_H_LAYERS, OT_INT, 1, 64, OF_ARCH | OF_FROZEN, NULL},
+	{"halt_exploration_prob", O_HALT_EXPLORATION_PROB, OT_FLOAT, 0, 1, OF_ARCH | OF_FROZEN, NULL},
+	{"halt_max_steps", O_HALT_MAX_STEPS, OT_INT, 1, 1024, OF_ARCH | OF_FROZEN, NULL},
+	{"hidden_size", O_HIDDEN_SIZE, OT_INT, 1, 65536, OF_ARCH | OF_FROZEN, NULL},
+	{"ignore_givens", O_IGNORE_GIVENS, OT_FLOAT, 0, 1, OF_FROZEN, NULL},
+	{"input", O_INPUT, OT_STRING, 0, 0, OF_FROZEN, NULL},
+	{"keep", O_KEEP, OT_INT, 0, 1000000, 0, NULL},
+	{"L_cycles", O_L_CYCLES, OT_INT, 1, 64, OF_ARCH | OF_FROZEN, NULL},
+	{"L_layers", O_L_LAYERS, OT_INT, 1, 64, OF_ARCH | OF_FROZEN, NULL},
+	{"log_every", O_LOG_EVERY, OT_EVERY, 0, BIG, 0, NULL},
+	{"loss_type", O_LOSS_TYPE, OT_STRING, 0, 0, OF_OPTIM, "stablemax,softmax"},
+	{"lr", O_LR, OT_FLOAT, 1e-12, 100, OF_OPTIM, NULL},
+	{"lr_min_ratio", O_LR_MIN_RATIO, OT_FLOAT, 0, 1, OF_OPTIM, NULL},
+	{"lr_warmup_steps", O_LR_WARMUP_STEPS, OT_INT, 0, BIG, OF_OPTIM, NULL},
+	{"max_minutes", O_MAX_MINUTES, OT_FLOAT, 1e-6, 1e7, 0, NULL},
+	{"num_heads", O_NUM_HEADS, OT_INT, 1, 1024, OF_ARCH | OF_FROZEN, NULL},
+	{"pos_encodings", O_POS_ENCODINGS, OT_STRING, 0, 0, OF_ARCH | OF_FROZEN, "rope,learned,none"},
+	{"progress", O_PROGRESS, OT_FLOAT, 0, 86400, OF_RUNTIME, NULL},
+	{"puzzle_emb_lr", O_PUZZLE_EMB_LR, OT_FLOAT, 0, 100, OF_OPTIM, NULL},
+	{"puzzle_emb_ndim", O_PUZZLE_EMB_NDIM, OT_INT, 0, 65536, OF_ARCH | OF_FROZEN, NULL},
+	{"puzzle_emb_weight_decay", O_PUZZLE_EMB_WEIGHT_DECAY, OT_FLOAT, 0, 100, OF_OPTIM, NULL},
+	{"puzzle_id", O_PUZZLE_ID, OT_STRING, 0, 0, OF_FROZEN, NULL},
+	{"resume", O_RESUME, OT_BOOL, 0, 0, OF_RUNTIME, NULL},
+	{"seed", O_SEED, OT_INT, 0, 9007199254740992.0, OF_FROZEN, NULL},
+	{"steps", O_STEPS, OT_INT, 1, BIG, 0, NULL},
+	{"target", O_TARGET, OT_STRING, 0, 0, OF_FROZEN, NULL},
+	{"task", O_TASK, OT_STRING, 0, 0, OF_FROZEN, "sudoku,maze,arc,generic"},
+	{"threads", O_THREADS, OT_INT, 1, 256, 0, NULL},
+	{"vocab_size", O_VOCAB_SIZE, OT_INT, 2, 32767, OF_ARCH | OF_FROZEN, NULL},
+	{"wait", O_WAIT, OT_BOOL, 0, 0, OF_RUNTIME, NULL},
+	{"weight_decay", O_WEIGHT_DECAY, OT_FLOAT, 0, 100, OF_OPTIM, NULL},
+};
+
+/* hrm_evaluate's options */
+typedef enum HrmEvalOptId
+{
+	E_BATCH_ROWS,
+	E_HALT,
+	E_INPUT,
+	E_MAX_ROWS,
+	E_PUZZLE_ID,
+	E_SEGMENTS,
+	E_TARGET,
+	E_COUNT
+} HrmEvalOptId;
+
+static const HrmOptDef eval_opts[] = {
+	{"batch_rows", (HrmOptId) E_BATCH_ROWS, OT_INT, 1, 65536, 0, NULL},
+	{"halt", (HrmOptId) E_HALT, OT_BOOL, 0, 0, 0, NULL},
+	{"input", (HrmOptId) E_INPUT, OT_STRING, 0, 0, 0, NULL},
+	{"max_rows", (HrmOptId) E_MAX_ROWS, OT_INT, 1, BIG, 0, NULL},
+	{"puzzle_id", (HrmOptId) E_PUZZLE_ID, OT_STRING, 0, 0, 0, NULL},
+	{"segments", (HrmOptId) E_SEGMENTS, OT_INT, 1, 1024, 0, NULL},
+	{"target", (HrmOptId) E_TARGET, OT_STRING, 0, 0, 0, NULL},
+};
+
+typedef struct HrmOptVal
+{
+	bool		given;
+	double		num;			/* OT_INT, OT_FLOAT */
+	bool		b;				/* OT_BOOL */
+	char	   *str;			/* OT_STRING; OT_EVERY's text */
+	int64		every_steps;	/* OT_EVERY */
+	double		every_seconds;
+	char	   *json;			/* the value as JSON text, to store it */
+} HrmOptVal;
+
+typedef struct HrmOpts
+{
+	HrmOptVal	v[O_COUNT];
+} HrmOpts;
+
+/* "a, b, c" of a table's names */
+static char *
+HrmOptNames(const HrmOptDef *defs, int n)
+{
+	StringInfoData buf;
+	int			i;
+
+	initStringInfo(&buf);
+	for (i = 0; i < n; i++)
+		appendStringInfo(&buf, "%s%s", i > 0 ? ", " : "", defs[i].name);
+	return buf.data;
+}
+
+/* What a definition accepts, for messages. */
+static char *
+HrmOptExpects(const HrmOptDef *d)
+{
+	switch (d->type)
+	{
+		case OT_INT:
+			if (d->max >= BIG)
+				return psprintf("an integer of at least %.0f", d->min);
+			return psprintf("an integer between %.0f and %.0f", d->min, d->max);
+		case OT_FLOAT:
+			return psprintf("a number between %g and %g", d->min, d->max);
+		case OT_BOOL:
+			return pstrdup("true or false");
+		case OT_STRING:
+			if (d->choices)
+				return psprintf("one of %s", d->choices);
+			return pstrdup("a string");
+		case OT_EVERY:
+			return pstrdup("a number of steps (e.g. 500) or a duration such as \"30s\", \"5min\" or \"1h\"");
+	}
+	return pstrdup("?");
+}
+
+static void
+HrmBadOption(const char *context, const HrmOptDef *d, const char *got)
+{
+	ereport(ERROR,
+			(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+			 errmsg("invalid value for %s option \"%s\": %s", context, d->name, got),
+			 errhint("\"%s\" takes %s.", d->name, HrmOptExpects(d))));
+}
+
+/* Parse "30s", "5min", "1.5h", "500" (steps). */
+static bool
+HrmParseEvery(const char *s, int64 *steps, double *seconds)
+{
+	char	   *end;
+	double		x;
+
+	errno = 0;
+	x = strtod(s, &end);
+	if (end == s || errno != 0 || !(x >= 0) || isinf(x))
+		return false;
+	while (*end == ' ')
+		end++;
+	*steps = 0;
+	*seconds = 0;
+	if (*end == '\0' || pg_strcasecmp(end, "steps") == 0 || pg_strcasecmp(end, "step") == 0)
+	{
+		if (x != floor(x) || x > BIG)
+			return false;
+		*steps = (int64) x;
+	}
+	else if (pg_strcasecmp(end, "s") == 0 || pg_strcasecmp(end, "sec") == 0 ||
+			 pg_strcasecmp(end, "seconds") == 0 || pg_strcasecmp(end, "second") == 0)
+		*seconds = x;
+	else if (pg_strcasecmp(end, "min") == 0 || pg_strcasecmp(end, "m") == 0 ||
+			 pg_strcasecmp(end, "minutes") == 0 || pg_strcasecmp(end, "minute") == 0)
+		*seconds = x * 60.0;
+	else if (pg_strcasecmp(end, "h") == 0 || pg_strcasecmp(end, "hours") == 0 ||
+			 pg_strcasecmp(end, "hour") == 0)
+		*seconds = x * 3600.0;
+	else
+		return false;
+	return true;
+}
+
+static bool
+HrmChoiceOk(const char *choices, const char *s)
+{
+	char	   *list = pstrdup(choices);
+	char	   *tok;
+	char	   *save = NULL;
+
+	for (tok = strtok_r(list, ",", &save); tok; tok = strtok_r(NULL, ",", &save))
+		if (strcmp(tok, s) == 0)
+			return true;
+	return false;
+}
+
+/*
+ * Parse an options object against a table; vals[id] of every option found.
+ * context names the function in messages ("training", "evaluation").
+ */
+static void
+HrmParseOptions(Jsonb *jb, const HrmOptDef *defs, int ndefs, HrmOptVal *vals, const char *context)
+{
+	JsonbIterator *it;
+	JsonbValue	v;
+	JsonbIteratorToken tok;
+	char	   *key = NULL;
+
+	if (jb == NULL)
+		return;
+	if (!JB_ROOT_IS_OBJECT(jb))
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("%s options must be a JSON object", context),
+				 errhint("Pass options such as '{\"steps\": 1000}'; accepted names: %s.",
+						 HrmOptNames(defs, ndefs))));
+
+	it = JsonbIteratorInit(&jb->root);
+	while ((tok = JsonbIteratorNext(&it, &v, true)) != WJB_DONE)
+	{
+		const HrmOptDef *d = NULL;
+		HrmOptVal  *o;
+		int			i;
+
+		if (tok == WJB_KEY)
+		{
+			key = pnstrdup(v.val.string.val, v.val.string.len);
+			continue;
+		}
+		if (tok != WJB_VALUE)
+			continue;
+
+		for (i = 0; i < ndefs; i++)
+			if (strcmp(defs[i].name, key) == 0)
+				d = &defs[i];
+		if (d == NULL)
+			ereport(ERROR,
+					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+					 errmsg("unknown %s option \"%s\"", context, key),
+					 errhint("Accepted options: %s.", HrmOptNames(defs, ndefs))));
+		o = &vals[d->id];
+		memset(o, 0, sizeof(*o));
+
+		if (v.type == jbvNull)
+			continue;			/* null = the default */
+		switch (d->type)
+		{
+			case OT_INT:
+			case OT_FLOAT:
+				{
+					char	   *txt;
+
+					if (v.type != jbvNumeric)
+						HrmBadOption(context, d, "not a number");
+					txt = DatumGetCString(DirectFunctionCall1(numeric_out, NumericGetDatum(v.val.numeric)));
+					o->num = DatumGetFloat8(DirectFunctionCall1(numeric_float8, NumericGetDatum(v.val.numeric)));
+					if (d->type == OT_INT && o->num != floor(o->num))
+						HrmBadOption(context, d, txt);
+					if (!(o->num >= d->min && o->num <= d->max))
+						HrmBadOption(context, d, txt);
+					o->json = txt;
+					break;
+				}
+			case OT_BOOL:
+				if (v.type != jbvBool)
+					HrmBadOption(context, d, "not a boolean");
+				o->b = v.val.boolean;
+				o->json = pstrdup(o->b ? "true" : "false");
+				break;
+			case OT_STRING:
+				{
+					StringInfoData buf;
+
+					if (v.type != jbvString)
+						HrmBadOption(context, d, "not a string");
+					o->str = pnstrdup(v.val.string.val, v.val.string.len);
+					if (d->choices && !HrmChoiceOk(d->choices, o->str))
+						HrmBadOption(context, d, psprintf("\"%s\"", o->str));
+					if (o->str[0] == '\0')
+						HrmBadOption(context, d, "an empty string");
+					initStringInfo(&buf);
+					escape_json(&buf, o->str);
+					o->json = buf.data;
+					break;
+				}
+			case OT_EVERY:
+				{
+					StringInfoData buf;
+
+					if (v.type == jbvNumeric)
+						o->str = DatumGetCString(DirectFunctionCall1(numeric_out, NumericGetDatum(v.val.numeric)));
+					else if (v.type == jbvString)
+						o->str = pnstrdup(v.val.string.val, v.val.string.len);
+					else
+						HrmBadOption(context, d, "neither a number nor a string");
+					if (!HrmParseEvery(o->str, &o->every_steps, &o->every_seconds))
+						HrmBadOption(context, d, psprintf("\"%s\"", o->str));
+					initStringInfo(&buf);
+					escape_json(&buf, o->str);
+					o->json = buf.data;
+					break;
+				}
+		}
+		o->given = true;
+	}
+}
+
+static bool
+HrmOptEqual(const HrmOptVal *a, const HrmOptVal *b)
+{
+	if (a->given != b->given)
+		return false;
+	if (!a->given)
+		return true;
+	return strcmp(a->json, b->json) == 0;
+}
+
+/* The options to store with a job: every given one but the runtime ones. */
+static char *
+HrmOptionsJson(const HrmOpts *o)
+{
+	StringInfoData buf;
+	bool		first = true;
+	int			i;
+
+	initStringInfo(&buf);
+	appendStringInfoChar(&buf, '{');
+	for (i = 0; i < lengthof(train_opts); i++)
+	{
+		const HrmOptDef *d = &train_opts[i];
+		const HrmOptVal *v = &o->v[d->id];
+
+		if (!v->given || (d->flags & OF_RUNTIME))
+			continue;
+		appendStringInfo(&buf, "%s\"%s\": %s", first ? "" : ", ", d->name, v->json);
+		first = false;
+	}
+	appendStringInfoChar(&buf, '}');
+	return buf.data;
+}
+
+/* ---------------------------------------------------------------------
+ * Models and checkpoints in the catalog
+ * --------------------------------------------------------------------- */
+
+typedef struct HrmModelInfo
+{
+	bool		exists;
+	hrm_config	cfg;
+	bool		has_task;
+	hrm_task	task;
+	char	   *task_name;
+	char		owner[NAMEDATALEN];
+	Oid			weights;
+} HrmModelInfo;
+
+static void
+HrmSpiExecArgs(const char *sql, int nargs, Oid *types, Datum *values, bool read_only, long limit)
+{
+	int			ret = SPI_execute_with_args(sql, nargs, types, values, NULL, read_only, limit);
+
+	if (ret < 0)
+		elog(ERROR, "SPI_execute_with_args failed: %s", SPI_result_code_string(ret));
+}
+
+/* Look a model up with its configuration. */
+static void
+HrmGetModelInfo(const char *name, HrmModelInfo *info)
+{
+	MemoryContext callercxt = CurrentMemoryContext;
+	HrmUserState us;
+	Oid			types[1] = {TEXTOID};
+	Datum		values[1];
+
+	memset(info, 0, sizeof(*info));
+	values[0] = CStringGetTextDatum(name);
+	HrmBecomeCatalogOwner(&us);
+	if (SPI_connect() != SPI_OK_CONNECT)
+		elog(ERROR, "SPI_connect failed");
+	HrmSpiExecArgs("SELECT config::pg_catalog.text, task, owner::pg_catalog.text, weights FROM hrm.model"
+				   " WHERE name OPERATOR(pg_catalog.=) $1", 1, types, values, true, 1);
+	if (SPI_processed == 1)
+	{
+		HeapTuple	tup = SPI_tuptable->vals[0];
+		TupleDesc	desc = SPI_tuptable->tupdesc;
+		char	   *cfg = SPI_getvalue(tup, desc, 1);
+		char	   *task = SPI_getvalue(tup, desc, 2);
+		char	   *owner = SPI_getvalue(tup, desc, 3);
+		bool		isnull;
+		hrm_error	err;
+		hrm_status	st;
+
+		info->exists = true;
+		hrm_error_clear(&err);
+		st = hrm_config_from_json(cfg, strlen(cfg), &info->cfg, &err);
+		if (st != HRM_OK)
+			HrmThrow(st, &err, psprintf("invalid configuration of model \"%s\"", name));
+		if (task != NULL)
+		{
+			info->task_name = MemoryContextStrdup(callercxt, task);
+			info->has_task = hrm_task_from_name(task, &info->task);
+		}
+		strlcpy(info->owner, owner ? owner : "", sizeof(info->owner));
+		info->weights = DatumGetObjectId(SPI_getbinval(tup, desc, 4, &isnull));
+	}
+	SPI_finish();
+	HrmRestoreUser(&us);
+}
+
+static void
+HrmCheckOwner(const char *model, const char *owner)
+{
+	Oid			ownerid = get_role_oid(owner, true);
+
+	if (superuser())
+		return;
+	if (OidIsValid(ownerid) && has_privs_of_role(GetUserId(), ownerid))
+		return;
+	ereport(ERROR,
+			(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
+			 errmsg("must be owner of model \"%s\" to train it", model),
+			 errdetail("Model \"%s\" belongs to role \"%s\".", model, owner)));
+}
+
+/* The last checkpoint of a model and the options stored with it. */
+static bool
+HrmLastCheckpoint(const char *model, int64 *step, Oid *state, char **options)
+{
+	MemoryContext callercxt = CurrentMemoryContext;
+	HrmUserState us;
+	Oid			types[1] = {TEXTOID};
+	Datum		values[1];
+	bool		found = false;
+
+	values[0] = CStringGetTextDatum(model);
+	HrmBecomeCatalogOwner(&us);
+	if (SPI_connect() != SPI_OK_CONNECT)
+		elog(ERROR, "SPI_connect failed");
+	HrmSpiExecArgs("SELECT step, state, (metrics OPERATOR(pg_catalog.->) 'options')::pg_catalog.text"
+				   " FROM hrm.checkpoint WHERE model OPERATOR(pg_catalog.=) $1"
+				   " ORDER BY step DESC LIMIT 1", 1, types, values, true, 1);
+	if (SPI_processed == 1)
+	{
+		HeapTuple	tup = SPI_tuptable->vals[0];
+		TupleDesc	desc = SPI_tuptable->tupdesc;
+		bool		isnull;
+		char	   *o;
+
+		*step = DatumGetInt64(SPI_getbinval(tup, desc, 1, &isnull));
+		*state = DatumGetObjectId(SPI_getbinval(tup, desc, 2, &isnull));
+		o = SPI_getvalue(tup, desc, 3);
+		*options = o ? MemoryContextStrdup(callercxt, o) : NULL;
+		found = true;
+	}
+	SPI_finish();
+	HrmRestoreUser(&us);
+	return found;
+}
+
+static int64
+HrmNextJobId(void)
+{
+	HrmUserState us;
+	bool		isnull;
+	int64		id;
+
+	HrmBecomeCatalogOwner(&us);
+	if (SPI_connect() != SPI_OK_CONNECT)
+		elog(ERROR, "SPI_connect failed");
+	HrmSpiExecArgs("SELECT pg_catalog.nextval('hrm.job_seq'::pg_catalog.regclass)", 0, NULL, NULL, false, 1);
+	id = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
+	SPI_finish();
+	HrmRestoreUser(&us);
+	return id;
+}
+
+/* ---------------------------------------------------------------------
+ * Resolving a training run
+ * --------------------------------------------------------------------- */
+
+/* Apply the given architecture options to a configuration. */
+static void
+HrmApplyArch(const HrmOpts *o, hrm_config *c)
+{
+	const HrmOptVal *v = o->v;
+
+	if (v[O_HIDDEN_SIZE].given)
+		c->hidden_size = (int) v[O_HIDDEN_SIZE].num;
+	if (v[O_NUM_HEADS].given)
+		c->num_heads = (int) v[O_NUM_HEADS].num;
+	if (v[O_H_LAYERS].given)
+		c->H_layers = (int) v[O_H_LAYERS].num;
+	if (v[O_L_LAYERS].given)
+		c->L_layers = (int) v[O_L_LAYERS].num;
+	if (v[O_H_CYCLES].given)
+		c->H_cycles = (int) v[O_H_CYCLES].num;
+	if (v[O_L_CYCLES].given)
+		c->L_cycles = (int) v[O_L_CYCLES].num;
+	if (v[O_EXPANSION].given)
+		c->expansion = v[O_EXPANSION].num;
+	if (v[O_HALT_MAX_STEPS].given)
+		c->halt_max_steps = (int) v[O_HALT_MAX_STEPS].num;
+	if (v[O_HALT_EXPLORATION_PROB].given)
+		c->halt_exploration_prob = v[O_HALT_EXPLORATION_PROB].num;
+	if (v[O_POS_ENCODINGS].given)
+		c->pos_encodings = strcmp(v[O_POS_ENCODINGS].str, "learned") == 0 ? HRM_POS_LEARNED :
+			strcmp(v[O_POS_ENCODINGS].str, "none") == 0 ? HRM_POS_NONE : HRM_POS_ROPE;
+	if (v[O_PUZZLE_EMB_NDIM].given)
+		c->puzzle_emb_ndim = (int) v[O_PUZZLE_EMB_NDIM].num;
+	if (v[O_VOCAB_SIZE].given)
+		c->vocab_size = (int) v[O_VOCAB_SIZE].num;
+}
+
+/* Architecture options given for an existing model must match it. */
+static void
+HrmCheckArchUnchanged(const HrmOpts *o, const hrm_config *cfg, const char *model)
+{
+	int			i;
+
+	for (i = 0; i < lengthof(train_opts); i++)
+	{
+		const HrmOptDef *d = &train_opts[i];
+		hrm_config	one = *cfg;
+		HrmOpts		single;
+
+		if (!(d->flags & OF_ARCH) || !o->v[d->id].given)
+			continue;
+		memset(&single, 0, sizeof(single));
+		single.v[d->id] = o->v[d->id];
+		HrmApplyArch(&single, &one);
+		if (memcmp(&one, cfg, sizeof(hrm_config)) != 0)
+			ereport(ERROR,
+					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+					 errmsg("model \"%s\" already exists with another %s", model, d->name),
+					 errdetail("Architecture options apply to new models; an existing model continues from its weights."),
+					 errhint("Drop the option, train under a new model name, or drop the model first (hrm_drop_model).")));
+	}
+}
+
+static void
+HrmApplyOptim(const HrmOpts *o, hrm_train_opts *t)
+{
+	const HrmOptVal *v = o->v;
+
+	if (v[O_LR].given)
+		t->lr = v[O_LR].num;
+	if (v[O_LR_WARMUP_STEPS].given)
+		t->lr_warmup_steps = (int64) v[O_LR_WARMUP_STEPS].num;
+	if (v[O_LR_MIN_RATIO].given)
+		t->lr_min_ratio = v[O_LR_MIN_RATIO].num;
+	if (v[O_BETA1].given)
+		t->beta1 = v[O_BETA1].num;
+	if (v[O_BETA2].given)
+		t->beta2 = v[O_BETA2].num;
+	if (v[O_WEIGHT_DECAY].given)
+		t->weight_decay = v[O_WEIGHT_DECAY].num;
+	if (v[O_PUZZLE_EMB_LR].given)
+		t->puzzle_emb_lr = v[O_PUZZLE_EMB_LR].num;
+	if (v[O_PUZZLE_EMB_WEIGHT_DECAY].given)
+		t->puzzle_emb_weight_decay = v[O_PUZZLE_EMB_WEIGHT_DECAY].num;
+	if (v[O_LOSS_TYPE].given)
+		t->loss_type = strcmp(v[O_LOSS_TYPE].str, "softmax") == 0 ? HRM_LOSS_SOFTMAX : HRM_LOSS_STABLEMAX;
+}
+
+/*
+ * Resume: the options stored with the checkpoint, with those of this call
+ * on top; options the checkpoint fixes may not change.
+ */
+static void
+HrmMergeResumeOptions(HrmOpts *o, const char *stored_json, const char *model)
+{
+	HrmOpts		stored;
+	int			i;
+
+	memset(&stored, 0, sizeof(stored));
+	if (stored_json != NULL)
+	{
+		Jsonb	   *jb = DatumGetJsonbP(DirectFunctionCall1(jsonb_in, CStringGetDatum(stored_json)));
+
+		HrmParseOptions(jb, train_opts, lengthof(train_opts), stored.v, "training");
+	}
+	for (i = 0; i < lengthof(train_opts); i++)
+	{
+		const HrmOptDef *d = &train_opts[i];
+		HrmOptVal  *nv = &o->v[d->id];
+		HrmOptVal  *sv = &stored.v[d->id];
+
+		if (d->flags & OF_RUNTIME)
+			continue;
+		if (nv->given && (d->flags & OF_FROZEN) && !HrmOptEqual(nv, sv))
+			ereport(ERROR,
+					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+					 errmsg("option \"%s\" cannot change when resuming model \"%s\"", d->name, model),
+					 errdetail("The checkpoint was trained with %s %s.", d->name,
+							   sv->given ? sv->json : "at its default"),
+					 errhint("Drop the option to keep the checkpoint's value.")));
+		if (!nv->given && sv->given)
+			*nv = *sv;
+	}
+}
+
+/* Everything the job was resolved to, as a JSON object (hrm.model.hyperparameters). */
+static char *
+HrmHyperJson(const HrmTrainTask *t, const char *task_name)
+{
+	StringInfoData b;
+	const hrm_train_opts *o = &t->ro.train;
+	const hrm_sampler_opts *s = &t->ro.sampler;
+
+	initStringInfo(&b);
+	appendStringInfo(&b, "{\"task\": \"%s\", \"lr\": %.9g, \"lr_warmup_steps\": " INT64_FORMAT
+					 ", \"lr_min_ratio\": %.9g, \"beta1\": %.9g, \"beta2\": %.9g, \"weight_decay\": %.9g"
+					 ", \"puzzle_emb_lr\": %.9g, \"puzzle_emb_weight_decay\": %.9g, \"loss_type\": \"%s\""
+					 ", \"batch_size\": %d, \"seed\": " UINT64_FORMAT ", \"augment\": %s"
+					 ", \"curriculum_steps\": " INT64_FORMAT ", \"curriculum_start\": %.9g"
+					 ", \"ignore_givens\": %.9g, \"eval_fraction\": %.9g, \"threads\": %d",
+					 task_name, o->lr, (int64) o->lr_warmup_steps, o->lr_min_ratio, o->beta1, o->beta2,
+					 o->weight_decay, o->puzzle_emb_lr, o->puzzle_emb_weight_decay,
+					 o->loss_type == HRM_LOSS_SOFTMAX ? "softmax" : "stablemax",
+					 o->batch_size, (uint64) o->seed, s->augment ? "true" : "false",
+					 (int64) s->curriculum_steps, s->curriculum_start, s->ignore_givens,
+					 t->ro.eval_fraction, t->threads);
+	if (t->steps > 0)
+		appendStringInfo(&b, ", \"steps\": " INT64_FORMAT, t->steps);
+	if (t->epochs > 0)
+		appendStringInfo(&b, ", \"epochs\": %.9g", t->epochs);
+	if (t->max_seconds > 0)
+		appendStringInfo(&b, ", \"max_minutes\": %.9g", t->max_seconds / 60.0);
+	appendStringInfoChar(&b, '}');
+	return b.data;
+}
+
+/* Parameters of a configuration (for messages). */
+static size_t
+HrmParamCount(const hrm_config *cfg)
+{
+	hrm_layout	lay;
+	size_t		n = 0;
+
+	if (hrm_layout_init(&lay, cfg, NULL) == HRM_OK)
+	{
+		n = lay.n_params;
+		hrm_layout_free(&lay);
+	}
+	return n;
+}
+
+/* ---------------------------------------------------------------------
+ * Waiting for a job
+ * --------------------------------------------------------------------- */
+
+typedef struct HrmWaitArg
+{
+	int			slot;
+	int64		job_id;
+	bool		cancel_job;
+} HrmWaitArg;
+
+/* ERROR or FATAL while waiting: stop the job if this call owns it. */
+static void
+HrmWaitCleanup(int code, Datum arg)
+{
+	HrmWaitArg *w = (HrmWaitArg *) DatumGetPointer(arg);
+
+	if (w->cancel_job)
+		HrmJobRequestCancel(w->slot, w->job_id);
+}
+
+static void
+HrmFormatDuration(StringInfo b, double s)
+{
+	int64		t = (int64) (s + 0.5);
+
+	if (t >= 3600)
+		appendStringInfo(b, INT64_FORMAT ":%02d:%02d", t / 3600, (int) ((t / 60) % 60), (int) (t % 60));
+	else
+		appendStringInfo(b, "%d:%02d", (int) (t / 60), (int) (t % 60));
+}
+
+static void
+HrmProgressNotice(const HrmJobSlot *s)
+{
+	StringInfoData b;
+	const HrmJobProgress *p = &s->p;
+
+	initStringInfo(&b);
+	appendStringInfo(&b, "job " INT64_FORMAT ": step " INT64_FORMAT, s->job_id, p->step);
+	if (p->total_steps > 0)
+		appendStringInfo(&b, "/" INT64_FORMAT, p->total_steps);
+	if (p->step > p->start_step)
+		appendStringInfo(&b, "  loss %.4f  accuracy %.1f%%  exact %.1f%%  %.0f examples/s",
+						 p->loss, 100.0 * p->accuracy, 100.0 * p->exact_accuracy, p->examples_per_second);
+	if (!isnan(p->eval_exact_accuracy))
+		appendStringInfo(&b, "  eval exact %.1f%%", 100.0 * p->eval_exact_accuracy);
+	appendStringInfoString(&b, "  elapsed ");
+	HrmFormatDuration(&b, p->elapsed);
+	if (p->eta >= 0)
+	{
+		appendStringInfoString(&b, "  ETA ");
+		HrmFormatDuration(&b, p->eta);
+	}
+	if (p->last_checkpoint >= 0)
+		appendStringInfo(&b, "  checkpoint " INT64_FORMAT, p->last_checkpoint);
+	ereport(NOTICE, (errmsg_internal("%s", b.data)));
+}
+
+/*
+ * Follow a job until it ends, with a NOTICE every progress seconds (0 =
+ * none).  With cancel_job, an ERROR or FATAL here (a cancelled query, the
+ * session ending) asks the job to stop.
+ */
+static void
+HrmWaitJob(int slot, int64 job_id, double progress, bool cancel_job, HrmJobSlot *out)
+{
+	HrmWaitArg	w;
+	TimestampTz last_notice = GetCurrentTimestamp();
+	TimestampTz last_seen = 0;
+
+	w.slot = slot;
+	w.job_id = job_id;
+	w.cancel_job = cancel_job;
+
+	PG_ENSURE_ERROR_CLEANUP(HrmWaitCleanup, PointerGetDatum(&w));
+	{
+		for (;;)
+		{
+			TimestampTz now;
+
+			CHECK_FOR_INTERRUPTS();
+			if (!HrmJobRead(slot, job_id, out))
+				ereport(ERROR,
+						(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+						 errmsg("training job " INT64_FORMAT " is no longer in shared memory", job_id),
+						 errhint("SELECT * FROM hrm.job WHERE id = " INT64_FORMAT " shows how it ended.", job_id)));
+			if (out->state != HRM_JOB_STARTING && out->state != HRM_JOB_RUNNING)
+				break;
+			now = GetCurrentTimestamp();
+			if (progress > 0 && out->p.updated != last_seen && out->state == HRM_JOB_RUNNING &&
+				TimestampDifferenceExceeds(last_notice, now, (int) (progress * 1000)))
+			{
+				HrmProgressNotice(out);
+				last_notice = now;
+				last_seen = out->p.updated;
+			}
+			(void) WaitLatch(MyLatch, WL_LATCH_SET | WL_TIMEOUT | WL_EXIT_ON_PM_DEATH, 100,
+							 PG_WAIT_EXTENSION);
+			ResetLatch(MyLatch);
+		}
+	}
+	PG_END_ENSURE_ERROR_CLEANUP(HrmWaitCleanup, PointerGetDatum(&w));
+}
+
+#define HRM_RESULT_COLS 9
+
+/* The result row of hrm_train / hrm_wait from a slot; ERROR for a failed job. */
+static Datum
+HrmJobResult(FunctionCallInfo fcinfo, const HrmJobSlot *s)
+{
+	TupleDesc	desc;
+	Datum		values[HRM_RESULT_COLS];
+	bool		nulls[HRM_RESULT_COLS];
+	bool		trained = s->p.step > s->p.start_step;
+
+	if (s->state == HRM_JOB_FAILED)
+		ereport(ERROR,
+				(errcode(s->sqlerrcode ? s->sqlerrcode : ERRCODE_INTERNAL_ERROR),
+				 errmsg("training job " INT64_FORMAT " of model \"%s\" failed: %s", s->job_id, s->model,
+						s->error),
+				 s->p.last_checkpoint >= 0 ?
+				 errhint("The checkpoint at step " INT64_FORMAT " is kept; {\"resume\": true} continues from it.",
+						 s->p.last_checkpoint) : 0));
+
+	if (get_call_result_type(fcinfo, NULL, &desc) != TYPEFUNC_COMPOSITE)
+		elog(ERROR, "return type must be a row type");
+	desc = BlessTupleDesc(desc);
+	memset(nulls, 0, sizeof(nulls));
+	values[0] = Int64GetDatum(s->job_id);
+	values[1] = Int64GetDatum(s->p.step);
+	values[2] = Int64GetDatum(s->p.examples);
+	if (trained && !isnan(s->p.loss))
+	{
+		values[3] = Float8GetDatum(s->p.loss);
+		values[4] = Float8GetDatum(s->p.exact_accuracy);
+	}
+	else
+		nulls[3] = nulls[4] = true;
+	if (!isnan(s->p.eval_exact_accuracy))
+		values[5] = Float8GetDatum(s->p.eval_exact_accuracy);
+	else
+		nulls[5] = true;
+	values[6] = Float8GetDatum(s->p.elapsed);
+	if (s->p.last_checkpoint >= 0)
+		values[7] = Int64GetDatum(s->p.last_checkpoint);
+	else
+		nulls[7] = true;
+	values[8] = CStringGetTextDatum(HrmJobStateName(s->state));
+	return HeapTupleGetDatum(heap_form_tuple(desc, values, nulls));
+}
+
+/* ---------------------------------------------------------------------
+ * hrm_train
+ * --------------------------------------------------------------------- */
+
+/* Start the worker of a claimed slot; a failure frees the slot. */
+static void
+HrmLaunch(int slot, int64 job_id, dsm_segment *seg)
+{
+	PG_TRY();
+	{
+		HrmStartWorker(slot, job_id, seg);
+	}
+	PG_CATCH();
+	{
+		HrmJobFinish(slot, job_id, HRM_JOB_FAILED, ERRCODE_INTERNAL_ERROR, "the job could not start");
+		PG_RE_THROW();
+	}
+	PG_END_TRY();
+}
+
+static Datum
+HrmTrain(FunctionCallInfo fcinfo, const char *model, const char *source, Jsonb *options, int wait_arg)
+{
+	MemoryContext cxt = CurrentMemoryContext;
+	HrmOpts		o;
+	HrmOptVal  *v = o.v;
+	HrmModelInfo info;
+	HrmShape	shape;
+	HrmColumns	cols;
+	hrm_dataset *train = NULL;
+	hrm_dataset *eval = NULL;
+	HrmTrainTask *t;
+	hrm_run_opts ro;
+	hrm_task	task;
+	int64		resume_step = 0;
+	Oid			resume_state = InvalidOid;
+	char	   *stored_options = NULL;
+	char	   *options_json;
+	char	   *hyper_json;
+	size_t		cap = (size_t) hrm_max_training_data_mb * 1024 * 1024;
+	hrm_error	err;
+	hrm_status	st;
+	bool		wait;
+	double		progress;
+	int64		job_id;
+	int			slot;
+	dsm_segment *seg;
+	Size		size,
+				off;
+	char	   *base;
+	HrmJobSlot	final;
+	bool		optim_given = false;
+	int			i;
+
+	HrmCheckModelName(model);
+	if (RecoveryInProgress())
+		ereport(ERROR,
+				(errcode(ERRCODE_READ_ONLY_SQL_TRANSACTION),
+				 errmsg("cannot train a model during recovery"),
+				 errhint("Train on the primary server; the models replicate to standbys.")));
+
+	memset(&o, 0, sizeof(o));
+	HrmParseOptions(options, train_opts, lengthof(train_opts), o.v, "training");
+	wait = wait_arg >= 0 ? wait_arg != 0 : (v[O_WAIT].given ? v[O_WAIT].b : true);
+	progress = v[O_PROGRESS].given ? v[O_PROGRESS].num : HRM_DEFAULT_PROGRESS;
+
+	/* the model, and the checkpoint to resume from */
+	HrmGetModelInfo(model, &info);
+	if (info.exists)
+		HrmCheckOwner(model, info.owner);
+	HrmJobCheckIdle(MyDatabaseId, model);
+	for (i = 0; i < lengthof(train_opts); i++)
+		if ((train_opts[i].flags & OF_OPTIM) && v[train_opts[i].id].given)
+			optim_given = true;
+	if (v[O_RESUME].given && v[O_RESUME].b)
+	{
+		if (!info.exists || !HrmLastCheckpoint(model, &resume_step, &resume_state, &stored_options))
+			ereport(ERROR,
+					(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+					 errmsg("model \"%s\" has no checkpoint to resume from", model),
+					 errhint("Start a run without \"resume\"; it writes checkpoints as it trains.")));
+		HrmMergeResumeOptions(&o, stored_options, model);
+	}
+	else if (info.exists)
+		HrmCheckArchUnchanged(&o, &info.cfg, model);
+
+	/* the data */
+	memset(&shape, 0, sizeof(shape));
+	if (v[O_TASK].given)
+	{
+		shape.task_known = true;
+		hrm_task_from_name(v[O_TASK].str, &shape.task);
+		if (info.exists && (info.has_task ? info.task : HRM_TASK_GENERIC) != shape.task)
+			ereport(ERROR,
+					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+					 errmsg("model \"%s\" is a %s model, not %s", model,
+							info.has_task ? info.task_name : "generic", v[O_TASK].str)));
+	}
+	else if (info.exists)
+	{
+		shape.task_known = true;
+		shape.task = info.has_task ? info.task : HRM_TASK_GENERIC;
+	}
+	if (info.exists)
+	{
+		shape.seq_len = info.cfg.seq_len;
+		shape.vocab_size = info.cfg.vocab_size;
+	}
+	else if (v[O_VOCAB_SIZE].given)
+		shape.vocab_size = (int) v[O_VOCAB_SIZE].num;
+	cols.input = v[O_INPUT].given ? v[O_INPUT].str : NULL;
+	cols.target = v[O_TARGET].given ? v[O_TARGET].str : NULL;
+	cols.puzzle_id = v[O_PUZZLE_ID].given ? v[O_PUZZLE_ID].str : NULL;
+
+	train = HrmReadSource(source, "source", &cols, &shape, cap, 0);
+	if (v[O_EVAL_SOURCE].given)
+		eval = HrmReadSource(v[O_EVAL_SOURCE].str, "eval_source", &cols, &shape,
+							 Max(cap - Min(cap, hrm_dataset_bytes(train)), 1), 0);
+	task = shape.task;
+
+	/* the engine's options: the recipe for the task, then the options */
+	hrm_run_opts_defaults(&ro, task, shape.seq_len, shape.vocab_size);
+	if (info.exists)
+	{
+		if (info.cfg.seq_len != train->seq_len || info.cfg.vocab_size < train->vocab_size)
+			ereport(ERROR,
+					(errcode(ERRCODE_DATA_EXCEPTION),
+					 errmsg("the data does not fit model \"%s\"", model),
+					 errdetail("The model takes %d tokens over a vocabulary of %d; the data has %d tokens.",
+							   info.cfg.seq_len, info.cfg.vocab_size, train->seq_len)));
+		ro.model = info.cfg;
+	}
+	else
+	{
+		HrmApplyArch(&o, &ro.model);
+		ro.model.seq_len = train->seq_len;
+		ro.model.vocab_size = Max(train->vocab_size, ro.model.vocab_size);
+		if (v[O_VOCAB_SIZE].given)
+			ro.model.vocab_size = (int) v[O_VOCAB_SIZE].num;
+		ro.model.num_puzzle_identifiers = 1;
+		if (ro.model.puzzle_emb_ndim > 0)
+			ro.model.num_puzzle_identifiers = Max(train->max_puzzle_id, eval ? eval->max_puzzle_id : 0) + 1;
+	}
+	if (ro.model.puzzle_emb_ndim > 0 &&
+		(train->max_puzzle_id >= ro.model.num_puzzle_identifiers ||
+		 (eval && eval->max_puzzle_id >= ro.model.num_puzzle_identifiers)))
+		ereport(ERROR,
+				(errcode(ERRCODE_NUMERIC_VALUE_OUT_OF_RANGE),
+				 errmsg("puzzle ids of the data go past the %d of model \"%s\"",
+						ro.model.num_puzzle_identifiers, model)));
+	hrm_error_clear(&err);
+	st = hrm_config_validate(&ro.model, &err);
+	if (st != HRM_OK)
+		HrmThrow(st, &err, psprintf("invalid architecture for model \"%s\"", model));
+
+	HrmApplyOptim(&o, &ro.train);
+	if (v[O_BATCH_SIZE].given)
+		ro.train.batch_size = (int) v[O_BATCH_SIZE].num;
+	if (v[O_SEED].given)
+		ro.train.seed = (uint64) v[O_SEED].num;
+	ro.sampler.batch_size = ro.train.batch_size;
+	ro.sampler.seed = ro.train.seed;
+	ro.sampler.task = task;
+	if (v[O_AUGMENT].given)
+		ro.sampler.augment = v[O_AUGMENT].b;
+	if (v[O_CURRICULUM_STEPS].given)
+		ro.sampler.curriculum_steps = (int64) v[O_CURRICULUM_STEPS].num;
+	if (v[O_CURRICULUM_START].given)
+		ro.sampler.curriculum_start = v[O_CURRICULUM_START].num;
+	if (v[O_IGNORE_GIVENS].given)
+		ro.sampler.ignore_givens = v[O_IGNORE_GIVENS].num;
+	if (task != HRM_TASK_SUDOKU && (ro.sampler.curriculum_steps > 0 || ro.sampler.ignore_givens > 0))
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("options \"curriculum_steps\" and \"ignore_givens\" apply to the sudoku task only")));
+	if (eval != NULL)
+		ro.eval_fraction = 0.0;
+	if (v[O_EVAL_FRACTION].given)
+		ro.eval_fraction = v[O_EVAL_FRACTION].num;
+	if (eval == NULL && ro.eval_fraction > 0 && train->n < 2)
+		ro.eval_fraction = 0.0;
+
+	/* the task for the worker */
+	job_id = HrmNextJobId();
+	options_json = HrmOptionsJson(&o);
+
+	t = palloc0(sizeof(HrmTrainTask));
+	t->magic = HRM_TASK_MAGIC;
+	t->job_id = job_id;
+	t->dboid = MyDatabaseId;
+	t->login_roleid = GetSessionUserId();
+	t->roleid = GetUserId();
+	strlcpy(t->model, model, sizeof(t->model));
+	strlcpy(t->owner, info.exists ? info.owner : GetUserNameFromId(GetUserId(), false), sizeof(t->owner));
+	t->model_exists = info.exists;
+	t->resume = OidIsValid(resume_state);
+	t->resume_state = resume_state;
+	t->resume_step = resume_step;
+	t->init_weights = info.exists && !t->resume ? info.weights : InvalidOid;
+	t->ro = ro;
+	t->ro.eval.progress = NULL;
+	t->ro.eval.progress_arg = NULL;
+	t->split_seed = ro.train.seed;
+	t->eval_separate = eval != NULL;
+	t->override_train = t->resume && optim_given;
+	t->steps = v[O_STEPS].given ? (int64) v[O_STEPS].num : 0;
+	t->epochs = v[O_EPOCHS].given ? v[O_EPOCHS].num : 0;
+	t->max_seconds = v[O_MAX_MINUTES].given ? v[O_MAX_MINUTES].num * 60.0 : 0;
+	if (t->steps == 0 && t->epochs == 0 && t->max_seconds == 0)
+		t->max_seconds = HRM_DEFAULT_MAX_MINUTES * 60.0;
+	/* the cosine schedule's horizon: the step budget */
+	if (t->steps > 0)
+		t->ro.train.total_steps = t->steps;
+	else if (t->epochs > 0)
+		t->ro.train.total_steps = Max((int64) ceil(t->epochs * train->n * (1.0 - ro.eval_fraction) /
+												   ro.train.batch_size), 1);
+	if (v[O_CHECKPOINT_EVERY].given)
+	{
+		t->checkpoint_steps = v[O_CHECKPOINT_EVERY].every_steps;
+		t->checkpoint_seconds = v[O_CHECKPOINT_EVERY].every_seconds;
+	}
+	else
+		t->checkpoint_seconds = 60.0;
+	t->keep = v[O_KEEP].given ? (int) v[O_KEEP].num : 3;
+	if (v[O_LOG_EVERY].given)
+	{
+		t->log_steps = v[O_LOG_EVERY].every_steps;
+		t->log_seconds = v[O_LOG_EVERY].every_seconds;
+	}
+	else
+		t->log_seconds = 10.0;
+	t->eval_rows = v[O_EVAL_ROWS].given ? (int64) v[O_EVAL_ROWS].num : 1000;
+	t->threads = v[O_THREADS].given ? (int) v[O_THREADS].num : hrm_threads;
+	hyper_json = HrmHyperJson(t, hrm_task_name(task));
+
+	/* one segment: the task, its texts, the token arrays */
+	size = MAXALIGN(sizeof(HrmTrainTask));
+	size = add_size(size, MAXALIGN(strlen(options_json) + 1));
+	size = add_size(size, MAXALIGN(strlen(source) + 1));
+	size = add_size(size, MAXALIGN(strlen(hyper_json) + 1));
+	size = add_size(size, HrmDataSegBytes(train));
+	size = add_size(size, HrmDataSegBytes(eval));
+
+	seg = dsm_create(size, 0);
+	base = dsm_segment_address(seg);
+	off = MAXALIGN(sizeof(HrmTrainTask));
+	t->options_off = off;
+	strcpy(base + off, options_json);
+	off += MAXALIGN(strlen(options_json) + 1);
+	t->source_off = off;
+	strcpy(base + off, source);
+	off += MAXALIGN(strlen(source) + 1);
+	t->hyper_off = off;
+	strcpy(base + off, hyper_json);
+	off += MAXALIGN(strlen(hyper_json) + 1);
+	HrmDataToSeg(train, base, &off, &t->train);
+	if (eval)
+		HrmDataToSeg(eval, base, &off, &t->eval);
+	Assert(off <= size);
+	memcpy(base, t, sizeof(HrmTrainTask));
+
+	slot = HrmJobClaim(job_id, MyDatabaseId, GetUserId(), model);
+	HrmLaunch(slot, job_id, seg);
+
+	/* the worker has mapped the data: ours can go */
+	dsm_detach(seg);
+	MemoryContextSwitchTo(cxt);
+
+	if (progress > 0 && wait)
+	{
+		if (t->resume)
+			ereport(NOTICE,
+					(errmsg("job " INT64_FORMAT ": resuming model \"%s\" from step " INT64_FORMAT " on " INT64_FORMAT " rows",
+							job_id, model, resume_step, train->n),
+					 errdetail("SELECT * FROM hrm.training shows the job from any session.")));
+		else
+			ereport(NOTICE,
+					(errmsg("job " INT64_FORMAT ": training %s %s model \"%s\" (%zu parameters) on " INT64_FORMAT " rows%s",
+							job_id, info.exists ? "existing" : "new", hrm_task_name(task), model,
+							HrmParamCount(&ro.model), train->n,
+							eval ? " plus an eval_source" :
+							ro.eval_fraction > 0 ? psprintf(" (" INT64_FORMAT " held out)",
+															Max((int64) llround(train->n * ro.eval_fraction), 1)) : ""),
+					 errdetail("SELECT * FROM hrm.training shows the job from any session.")));
+	}
+
+	if (!wait)
+	{
+		if (!HrmJobRead(slot, job_id, &final))
+			elog(ERROR, "training job " INT64_FORMAT " vanished", job_id);
+		return HrmJobResult(fcinfo, &final);
+	}
+	HrmWaitJob(slot, job_id, progress, true, &final);
+	return HrmJobResult(fcinfo, &final);
+}
+
+/* hrm_train(model text, source text, options jsonb DEFAULT '{}', wait boolean DEFAULT NULL) */
+Datum
+hrm_train_pg(PG_FUNCTION_ARGS)
+{
+	char	   *model;
+	char	   *source;
+	Jsonb	   *options = PG_ARGISNULL(2) ? NULL : PG_GETARG_JSONB_P(2);
+	int			wait = PG_ARGISNULL(3) ? -1 : (PG_GETARG_BOOL(3) ? 1 : 0);
+
+	if (PG_ARGISNULL(0))
+		ereport(ERROR,
+				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
+				 errmsg("model name must not be null")));
+	if (PG_ARGISNULL(1))
+		ereport(ERROR,
+				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
+				 errmsg("source must not be null"),
+				 errhint("Pass a table or view name, or a query.")));
+	model = text_to_cstring(PG_GETARG_TEXT_PP(0));
+	source = text_to_cstring(PG_GETARG_TEXT_PP(1));
+	return HrmTrain(fcinfo, model, source, options, wait);
+}
+
+/* hrm_train(source regclass): the model named by hrm.default_model */
+Datum
+hrm_train_default_pg(PG_FUNCTION_ARGS)
+{
+	Oid			relid = PG_GETARG_OID(0);
+	const char *model = GetConfigOption("hrm.default_model", true, false);
+	char	   *relname = get_rel_name(relid);
+	char	   *source;
+
+	if (relname == NULL)
+		ereport(ERROR,
+				(errcode(ERRCODE_UNDEFINED_TABLE),
+				 errmsg("relation with OID %u does not exist", relid)));
+	source = quote_qualified_identifier(get_namespace_name(get_rel_namespace(relid)), relname);
+	if (model == NULL || model[0] == '\0')
+	{
+		/* no default model: name it after the task of the data */
+		HrmShape	shape;
+		HrmColumns	cols;
+
+		memset(&shape, 0, sizeof(shape));
+		memset(&cols, 0, sizeof(cols));
+		(void) HrmReadSource(source, "source", &cols, &shape, (size_t) hrm_max_training_data_mb * 1024 * 1024, 1);
+		model = hrm_task_name(shape.task);
+		ereport(NOTICE,
+				(errmsg("hrm.default_model is not set: training model \"%s\"", model),
+				 errhint("SET hrm.default_model = 'name' to train (and solve with) another model.")));
+	}
+	return HrmTrain(fcinfo, model, source, NULL, -1);
+}
+
+/* ---------------------------------------------------------------------
+ * hrm_wait(job bigint)
+ * --------------------------------------------------------------------- */
+
+Datum
+hrm_wait_pg(PG_FUNCTION_ARGS)
+{
+	int64		job_id = PG_GETARG_INT64(0);
+	double		progress = PG_ARGISNULL(1) ? 0 : PG_GETARG_FLOAT8(1);
+	int			slot = HrmJobFind(job_id, MyDatabaseId);
+	HrmJobSlot	s;
+
+	if (slot < 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_UNDEFINED_OBJECT),
+				 errmsg("training job " INT64_FORMAT " is not in shared memory", job_id),
+				 errhint("Finished jobs stay in hrm.training until their slot is reused; hrm.job keeps every job.")));
+	HrmWaitJob(slot, job_id, progress, false, &s);
+	return HrmJobResult(fcinfo, &s);
+}
+
+/* ---------------------------------------------------------------------
+ * hrm_evaluate(model text, source text, options jsonb DEFAULT '{}')
+ * --------------------------------------------------------------------- */
+
+/* Between chunks of the evaluation: stop (cleanly) when an interrupt is pending. */
+static int
+HrmEvalProgress(void *arg, int64_t done, int64_t total)
+{
+	return (QueryCancelPending || ProcDiePending) ? 1 : 0;
+}
+
+Datum
+hrm_evaluate_pg(PG_FUNCTION_ARGS)
+{
+	char	   *model;
+	char	   *source;
+	Jsonb	   *options = PG_ARGISNULL(2) ? NULL : PG_GETARG_JSONB_P(2);
+	HrmOptVal	v[E_COUNT];
+	HrmModelInfo info;
+	HrmShape	shape;
+	HrmColumns	cols;
+	hrm_dataset *ds;
+	HrmModelHandle *h;
+	hrm_eval_opts eo;
+	hrm_eval_result res;
+	hrm_error	err;
+	hrm_status	st;
+	TupleDesc	desc;
+	Datum		values[5];
+	bool		nulls[5] = {false, false, false, false, false};
+	char	   *what;
+
+	if (PG_ARGISNULL(0) || PG_ARGISNULL(1))
+		ereport(ERROR,
+				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
+				 errmsg("model and source must not be null")));
+	model = text_to_cstring(PG_GETARG_TEXT_PP(0));
+	source = text_to_cstring(PG_GETARG_TEXT_PP(1));
+	what = psprintf("could not evaluate model \"%s\"", model);
+
+	memset(v, 0, sizeof(v));
+	HrmParseOptions(options, eval_opts, lengthof(eval_opts), v, "evaluation");
+
+	HrmGetModelInfo(model, &info);
+	if (!info.exists)
+		HrmUnknownModel(model);
+	memset(&shape, 0, sizeof(shape));
+	shape.task_known = true;
+	shape.task = info.has_task ? info.task : HRM_TASK_GENERIC;
+	shape.seq_len = info.cfg.seq_len;
+	shape.vocab_size = info.cfg.vocab_size;
+	cols.input = v[E_INPUT].given ? v[E_INPUT].str : NULL;
+	cols.target = v[E_TARGET].given ? v[E_TARGET].str : NULL;
+	cols.puzzle_id = v[E_PUZZLE_ID].given ? v[E_PUZZLE_ID].str : NULL;
+
+	/* the data first: the source may run anything, the model handle must stay valid */
+	ds = HrmReadSource(source, "source", &cols, &shape, (size_t) hrm_max_training_data_mb * 1024 * 1024, 0);
+	if (ds->max_puzzle_id >= info.cfg.num_puzzle_identifiers)
+		ereport(ERROR,
+				(errcode(ERRCODE_NUMERIC_VALUE_OUT_OF_RANGE),
+				 errmsg("puzzle ids of the data go past the %d of model \"%s\"",
+						info.cfg.num_puzzle_identifiers, model)));
+
+	h = hrm_cache_get(model);
+	HrmApplyThreads();
+	hrm_eval_opts_defaults(&eo);
+	if (v[E_SEGMENTS].given)
+		eo.segments = (int) v[E_SEGMENTS].num;
+	if (v[E_HALT].given)
+		eo.adaptive = v[E_HALT].b;
+	if (v[E_MAX_ROWS].given)
+		eo.max_rows = (int64) v[E_MAX_ROWS].num;
+	if (v[E_BATCH_ROWS].given)
+		eo.batch_rows = (int) v[E_BATCH_ROWS].num;
+	eo.progress = HrmEvalProgress;
+	hrm_error_clear(&err);
+	st = hrm_evaluate(&h->model, ds, NULL, ds->n, &eo, &res, &err);
+	if (st == HRM_ERR_CANCELLED)
+		CHECK_FOR_INTERRUPTS();
+	HrmCheck(st, &err, what);
+
+	if (get_call_result_type(fcinfo, NULL, &desc) != TYPEFUNC_COMPOSITE)
+		elog(ERROR, "return type must be a row type");
+	desc = BlessTupleDesc(desc);
+	values[0] = Int64GetDatum(res.rows);
+	values[1] = Float8GetDatum(res.exact_accuracy);
+	values[2] = Float8GetDatum(res.token_accuracy);
+	values[3] = Float8GetDatum(res.mean_segments);
+	values[4] = Float8GetDatum(res.rows_per_second);
+	PG_RETURN_DATUM(HeapTupleGetDatum(heap_form_tuple(desc, values, nulls)));
+}
