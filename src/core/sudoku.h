@@ -100,14 +100,17 @@ void		hrm_sudoku_check(const uint8_t puzzle[HRM_SUDOKU_CELLS],
 
 /* ---- generator ---- */
 
-/* A uniformly shuffled complete grid (randomised solver on the empty grid). */
+/* A random complete grid (randomised depth-first fill of the empty grid). */
 void		hrm_sudoku_random_solution(hrm_rng *rng, uint8_t grid[HRM_SUDOKU_CELLS]);
 
 /*
- * One attempt: a random complete grid, then cells removed in random order,
+ * One attempt: a random complete grid, then cells blanked in random order,
  * each removal kept only if the solution stays unique, until exactly
- * blanks cells are blank.  Returns false when the grid ran out of
- * removable cells first (the caller tries again).
+ * blanks cells are blank.  When that greedy pass reaches a minimal puzzle
+ * first, up to 20 rounds of local search put one blank back and blank
+ * greedily again.  Returns false when the target was not reached (the
+ * caller tries again).  The outcome depends only on the generator state:
+ * uniqueness is a fact, whatever solver decides it.
  */
 bool		hrm_sudoku_generate_attempt(hrm_rng *rng, int blanks,
 										uint8_t puzzle[HRM_SUDOKU_CELLS],

@@ -5,9 +5,9 @@
 #include "check.h"
 #include "sudoku.h"
 
-/* Accessors to the solver's tables (not in sudoku.h: test-only). */
+/* Accessors to internal tables (not in sudoku.h: test-only). */
 const uint8_t *hrm_sudoku_unit_table_(void);
-const uint8_t *hrm_sudoku_peer_table_(void);
+const uint16_t *hrm_sudoku_allowed_table_(void);
 
 /* tdoku_forum_hardest_1106.txt line 1 and its solution (from the .csv). */
 static const char *HARD_PUZZLE =
@@ -43,10 +43,9 @@ solves(const uint8_t puzzle[81], const uint8_t grid[81])
 	return v.valid && v.keeps_givens;
 }
 
-HRM_TEST(sudoku_tables_match_definitions)
+HRM_TEST(sudoku_unit_table_matches_definitions)
 {
 	const uint8_t *units = hrm_sudoku_unit_table_();
-	const uint8_t *peers = hrm_sudoku_peer_table_();
 
 	for (int u = 0; u < 27; u++)
 		for (int k = 0; k < 9; k++)
@@ -65,22 +64,28 @@ HRM_TEST(sudoku_tables_match_definitions)
 			}
 			HRM_CHECK(units[u * 9 + k] == want, "unit %d cell %d: %d != %d", u, k, units[u * 9 + k], want);
 		}
-	for (int c = 0; c < 81; c++)
+}
+
+HRM_TEST(sudoku_segment_table_matches_definition)
+{
+	/* the six ways to pick one of 3x3 segments per line and per box */
+	static const int perms[6][3] = {{0, 1, 2}, {0, 2, 1}, {1, 0, 2}, {1, 2, 0}, {2, 0, 1}, {2, 1, 0}};
+	const uint16_t *table = hrm_sudoku_allowed_table_();
+
+	for (unsigned seg = 0; seg < 512; seg++)
 	{
-		int			n = 0;
+		unsigned	want = 0;
 
-		for (int p = 0; p < 81; p++)
+		for (int p = 0; p < 6; p++)
 		{
-			bool		peer = p != c && (p / 9 == c / 9 || p % 9 == c % 9 ||
-										  (p / 27 == c / 27 && (p % 9) / 3 == (c % 9) / 3));
+			unsigned	m = 0;
 
-			if (peer)
-			{
-				HRM_CHECK(n < 20 && peers[c * 20 + n] == p, "cell %d peer %d", c, n);
-				n++;
-			}
+			for (int line = 0; line < 3; line++)
+				m |= 1u << (3 * line + perms[p][line]);
+			if ((seg & m) == m)
+				want |= m;
 		}
-		HRM_CHECK(n == 20, "cell %d has %d peers", c, n);
+		HRM_CHECK(table[seg] == want, "segments %03x: %03x != %03x", seg, table[seg], want);
 	}
 }
 
