@@ -26,7 +26,11 @@
  *
  * Output: a human-readable table, or with --csv one line per measurement:
  *   engine,<model>,<threads>,<B>,<seg/s>,<ex*seg/s>,<GFLOP/s>,<sgemm GFLOP/s>,<ratio>,<corename>,
- *          <sgemm qkv>,<o>,<gate_up>,<down>,<best-repetition GFLOP/s>
+ *          <sgemm qkv>,<o>,<gate_up>,<down>,<best-repetition GFLOP/s>,
+ *          <engine GFLOP per CPU-s>,<sgemm GFLOP per CPU-s>,<CPU-time ratio>,<engine CPU share>
+ * The CPU-time figures (process CPU time, all threads) do not count the time
+ * the process waits for a core on a shared machine; at 1 thread they are the
+ * rate the engine runs at when it has the core.
  * Engine and sgemm repetitions alternate, so both see the same machine load;
  * the ratio is the median of the per-repetition ratios.
  */
@@ -72,6 +76,16 @@ now(void)
 	struct timespec ts;
 
 	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec + ts.tv_nsec * 1e-9;
+}
+
+/* CPU seconds of the whole process (all threads). */
+static double
+cpu_now(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
 	return ts.tv_sec + ts.tv_nsec * 1e-9;
 }
 
@@ -344,14 +358,20 @@ calibrate_engine(run_state *rs, const opts *o, double *per_out)
 	return per < o->min_time ? (int) ceil(o->min_time / fmax(per, 1e-7)) : 1;
 }
 
+/* Wall seconds per segment; CPU seconds per segment in *cpu (may be NULL). */
 static double
-time_engine_rep(run_state *rs, int n)
+time_engine_rep(run_state *rs, int n, double *cpu)
 {
-	double		t0 = now();
+	double		c0 = cpu_now(),
+				t0 = now(),
+				t;
 
 	for (int i = 0; i < n; i++)
 		run_segment(rs);
-	return (now() - t0) / n;
+	t = (now() - t0) / n;
+	if (cpu)
+		*cpu = (cpu_now() - c0) / n;
+	return t;
 }
 
 /* ------------------------------------------------------------------------- */
@@ -424,17 +444,19 @@ gemm_ops_free(gemm_op *g)
 	}
 }
 
-/* One repetition: seconds per call of each shape into t[4]. */
+/* One repetition: wall seconds per call of each shape into t[4], CPU seconds into c[4]. */
 static void
-time_gemm_rep(const gemm_op *g, double *t)
+time_gemm_rep(const gemm_op *g, double *t, double *c)
 {
 	for (int i = 0; i < 4; i++)
 	{
-		double		t0 = now();
+		double		c0 = cpu_now(),
+					t0 = now();
 
 		for (int k = 0; k < g[i].n; k++)
 			gemm_call(&g[i]);
 		t[i] = (now() - t0) / g[i].n;
+		c[i] = (cpu_now() - c0) / g[i].n;
 	}
 }
 
@@ -457,10 +479,15 @@ typedef struct pair_result
 	double		sgemm;			/* GFLOP/s (median over repetitions of the weighted rate) */
 	double		shape[4];		/* GFLOP/s per shape (median) */
 	double		ratio;			/* median of per-repetition engine/sgemm */
+	/* the same on process CPU time (robust to a shared machine at 1 thread) */
+	double		cpu_gf;			/* engine GFLOP per CPU second (median) */
+	double		cpu_sgemm;		/* sgemm GFLOP per CPU second (median) */
+	double		cpu_ratio;		/* median of per-repetition engine/sgemm on CPU time */
+	double		cpu_share;		/* engine CPU seconds / (wall seconds * threads) (median) */
 } pair_result;
 
 static void
-time_pair(run_state *rs, const hrm_config *c, int B, const opts *o, pair_result *res)
+time_pair(run_state *rs, const hrm_config *c, int B, int threads, const opts *o, pair_result *res)
 {
 	gemm_op		g[4];
 	double		seg[64],
@@ -468,6 +495,10 @@ time_pair(run_state *rs, const hrm_config *c, int B, const opts *o, pair_result 
 				sg[64],
 				ratio[64],
 				shape[4][64],
+				cgf[64],
+				csg[64],
+				cratio[64],
+				cshare[64],
 				per;
 	double		fseg = hrm_segment_flops(c, B),
 				fg = 0;
@@ -482,27 +513,40 @@ time_pair(run_state *rs, const hrm_config *c, int B, const opts *o, pair_result 
 	}
 	for (int r = 0; r < o->reps; r++)
 	{
-		seg[r] = time_engine_rep(rs, n);
+		double		cpu;
+
+		seg[r] = time_engine_rep(rs, n, &cpu);
+		cgf[r] = fseg / cpu * 1e-9;
+		cshare[r] = cpu / (seg[r] * threads);
 		if (!o->no_sgemm)
 		{
 			double		t[4],
-						tt = 0;
+						ct[4],
+						tt = 0,
+						ctt = 0;
 
-			time_gemm_rep(g, t);
+			time_gemm_rep(g, t, ct);
 			for (int i = 0; i < 4; i++)
 			{
 				tt += t[i];
+				ctt += ct[i];
 				shape[i][r] = gemm_flops(&g[i]) / t[i] * 1e-9;
 			}
 			sg[r] = fg / tt * 1e-9;
 			ratio[r] = (fseg / seg[r] * 1e-9) / sg[r];
+			csg[r] = fg / ctt * 1e-9;
+			cratio[r] = cgf[r] / csg[r];
 		}
 	}
 	memcpy(seg_sorted, seg, sizeof(double) * o->reps);
 	res->seg = median(seg_sorted, o->reps);
 	res->seg_min = seg_sorted[0];
+	res->cpu_gf = median(cgf, o->reps);
+	res->cpu_share = median(cshare, o->reps);
 	if (!o->no_sgemm)
 	{
+		res->cpu_sgemm = median(csg, o->reps);
+		res->cpu_ratio = median(cratio, o->reps);
 		res->sgemm = median(sg, o->reps);
 		res->ratio = median(ratio, o->reps);
 		for (int i = 0; i < 4; i++)
@@ -668,7 +712,7 @@ run_profile(const bench_model *bm, int threads, int B, const opts *o)
 			prof_segment(&p, &rs);
 		for (int k = 0; k < N_OPS; k++)
 			op_t[k][r] = p.t[k] / n;
-		segs[r] = time_engine_rep(&rs, n);
+		segs[r] = time_engine_rep(&rs, n, NULL);
 	}
 	seg = median(segs, o->reps);
 	for (int k = 0; k < N_OPS; k++)
@@ -732,8 +776,9 @@ bench_model_run(const bench_model *bm, const opts *o)
 			   bm->name, c->hidden_size, c->num_heads, c->H_layers, c->L_layers, c->H_cycles,
 			   c->L_cycles, c->seq_len, c->P, c->vocab_size, c->inter_size,
 			   bm->from_fixture ? "fixture" : "random", hrm_segment_flops(c, 1) * 1e-6);
-		printf("%-8s %4s %10s %12s %10s %10s %7s   %s\n", "threads", "B", "seg/s", "ex*seg/s",
-			   "GFLOP/s", "sgemm", "ratio", "sgemm by shape qkv/o/gate_up/down (GFLOP/s)");
+		printf("%-8s %4s %10s %12s %10s %10s %7s   %s%s\n", "threads", "B", "seg/s", "ex*seg/s",
+			   "GFLOP/s", "sgemm", "ratio", "sgemm by shape qkv/o/gate_up/down (GFLOP/s)",
+			   "   per CPU-s: engine/sgemm GFLOP, ratio, engine CPU share");
 	}
 	for (int ti = 0; ti < o->n_threads && !o->profile; ti++)
 	{
@@ -748,18 +793,22 @@ bench_model_run(const bench_model *bm, const opts *o)
 			double		gf;
 
 			run_init(&rs, &bm->m, B);
-			time_pair(&rs, c, B, o, &pr);
+			time_pair(&rs, c, B, th, o, &pr);
 			run_free(&rs);
 			gf = hrm_segment_flops(c, B) / pr.seg * 1e-9;
 			if (o->csv)
-				printf("engine,%s,%d,%d,%.6f,%.6f,%.4f,%.4f,%.4f,%s,%.3f,%.3f,%.3f,%.3f,%.4f\n",
+				printf("engine,%s,%d,%d,%.6f,%.6f,%.4f,%.4f,%.4f,%s,%.3f,%.3f,%.3f,%.3f,%.4f,"
+					   "%.4f,%.4f,%.4f,%.4f\n",
 					   bm->name, th, B, 1.0 / pr.seg, B / pr.seg, gf, pr.sgemm, pr.ratio,
 					   openblas_get_corename(), pr.shape[0], pr.shape[1], pr.shape[2], pr.shape[3],
-					   hrm_segment_flops(c, B) / pr.seg_min * 1e-9);
+					   hrm_segment_flops(c, B) / pr.seg_min * 1e-9,
+					   pr.cpu_gf, pr.cpu_sgemm, pr.cpu_ratio, pr.cpu_share);
 			else
-				printf("%-8d %4d %10.2f %12.2f %10.2f %10.2f %6.0f%%   %.0f/%.0f/%.0f/%.0f\n",
+				printf("%-8d %4d %10.2f %12.2f %10.2f %10.2f %6.0f%%   %.0f/%.0f/%.0f/%.0f"
+					   "   %.1f/%.1f %4.0f%% %5.0f%%\n",
 					   th, B, 1.0 / pr.seg, B / pr.seg, gf, pr.sgemm, 100.0 * pr.ratio,
-					   pr.shape[0], pr.shape[1], pr.shape[2], pr.shape[3]);
+					   pr.shape[0], pr.shape[1], pr.shape[2], pr.shape[3],
+					   pr.cpu_gf, pr.cpu_sgemm, 100.0 * pr.cpu_ratio, 100.0 * pr.cpu_share);
 			fflush(stdout);
 		}
 	}

@@ -16,7 +16,7 @@
 # phases of a shared machine hit all of them; the table is the median over rounds
 # of each run's median (each run: >= REPS timed repetitions after warm-up).
 #
-# Environment: ROUNDS (3), BATCHES (1,8,32,64), THREADS (1,2), REPS (5), MIN_TIME (0.25 s),
+# Environment: ROUNDS (3), BATCHES (1,8,32,64), BATCHES_FULL (= BATCHES; the full-size model's), THREADS (1,2), REPS (5), MIN_TIME (0.25 s),
 # MODELS (all | tiny | full), TORCH (1; 0 skips PyTorch), PYTHON (/usr/bin/python3),
 # TORCH_IMPL (auto: tools/hrm_torch.py when committed, else the script's compact forward),
 # HRM_FIXTURES (../shared/fixtures: sudoku-tiny's configuration),
@@ -28,6 +28,7 @@ cd "$(dirname "$0")/.."
 
 ROUNDS=${ROUNDS:-3}
 BATCHES=${BATCHES:-1,8,32,64}
+BATCHES_FULL=${BATCHES_FULL:-$BATCHES}
 THREADS=${THREADS:-1,2}
 REPS=${REPS:-5}
 MIN_TIME=${MIN_TIME:-0.25}
@@ -65,25 +66,36 @@ run() {
 }
 
 # what was measured: the commit, and whether the engine sources differ from it
-REV=$(git rev-parse --short HEAD 2>/dev/null || echo "not a git checkout")
+# (SOURCE_REV names it when this is not a git checkout, e.g. a `git archive` snapshot)
+REV=${SOURCE_REV:-$(git rev-parse --short HEAD 2>/dev/null || echo "not a git checkout")}
 if [ -n "$(git status --porcelain src/core 2>/dev/null)" ]; then REV="$REV + uncommitted src/core changes"; fi
 echo "source,0,rev,$REV" >> "$RAW"
 
-ARGS="--model $MODELS --batches $BATCHES --threads $THREADS --reps $REPS --min-time $MIN_TIME --csv"
+COMMON="--threads $THREADS --reps $REPS --min-time $MIN_TIME --csv"
+case $MODELS in
+	tiny) RUNS="tiny:$BATCHES" ;;
+	full) RUNS="full:$BATCHES_FULL" ;;
+	*) RUNS="tiny:$BATCHES full:$BATCHES_FULL" ;;
+esac
 echo "raw results: $RAW ($ROUNDS rounds; coretype setting: OPENBLAS_CORETYPE=$CORETYPE${L2:+ OPENBLAS_L2_SIZE=$L2})" >&2
 round=1
 while [ "$round" -le "$ROUNDS" ]; do
 	# alternate the order of the settings from round to round
 	if [ $((round % 2)) -eq 1 ]; then order="coretype native"; else order="native coretype"; fi
 	for s in $order; do
-		echo "round $round/$ROUNDS: $s: engine" >&2
-		# shellcheck disable=SC2086
-		run "$s" ./bench/bench_forward $ARGS
-		if [ "$TORCH" = 1 ]; then
-			echo "round $round/$ROUNDS: $s: pytorch" >&2
+		for r in $RUNS; do
+			model=${r%%:*}
+			batches=${r#*:}
+			echo "round $round/$ROUNDS: $s: $model: engine" >&2
 			# shellcheck disable=SC2086
-			run "$s" env OMP_WAIT_POLICY="$TORCH_OMP_WAIT_POLICY" "$PYTHON" bench/torch_forward.py --impl "$TORCH_IMPL" $ARGS
-		fi
+			run "$s" ./bench/bench_forward --model "$model" --batches "$batches" $COMMON
+			if [ "$TORCH" = 1 ]; then
+				echo "round $round/$ROUNDS: $s: $model: pytorch" >&2
+				# shellcheck disable=SC2086
+				run "$s" env OMP_WAIT_POLICY="$TORCH_OMP_WAIT_POLICY" "$PYTHON" bench/torch_forward.py \
+					--impl "$TORCH_IMPL" --model "$model" --batches "$batches" $COMMON
+			fi
+		done
 	done
 	round=$((round + 1))
 done
@@ -143,15 +155,34 @@ print()
 hdr = ("%-8s %-11s %3s %3s %2s %9s %10s %8s %8s %6s %9s %8s %7s" %
        ("setting", "model", "thr", "B", "n", "seg/s", "ex*seg/s", "GFLOP/s", "sgemm", "ratio",
         "torch s/s", "torch GF", "eng/pt"))
+keys = sorted(eng, key=lambda k: (k[1] != "sudoku-tiny", order.get(k[0], 9), k[2], k[3]))
+print("wall clock")
 print(hdr)
 print("-" * len(hdr))
-for k in sorted(eng, key=lambda k: (k[1] != "sudoku-tiny", order.get(k[0], 9), k[2], k[3])):
+for k in keys:
     rows = eng[k]
     seg, ex, gf, sg, ratio = (med(rows, i) for i in range(5))
     t = tch.get(k)
     ts = "%9.2f %8.2f %6.2fx" % (med(t, 0), med(t, 2), seg / med(t, 0)) if t else "%9s %8s %7s" % ("-", "-", "-")
     print("%-8s %-11s %3d %3d %2d %9.2f %10.2f %8.2f %8.2f %5.0f%% %s" %
           (k[0], k[1], k[2], k[3], len(rows), seg, ex, gf, sg, 100 * ratio, ts))
+print()
+print("process CPU time (GFLOP per CPU second, all threads; CPU% = CPU s / (wall s x threads):")
+print("the share of the cores the run actually got on this shared machine)")
+hdr = ("%-8s %-11s %3s %3s %2s %8s %8s %6s %5s %9s %5s %7s" %
+       ("setting", "model", "thr", "B", "n", "eng GF", "sgemm", "ratio", "CPU%", "torch GF", "CPU%", "eng/pt"))
+print(hdr)
+print("-" * len(hdr))
+for k in keys:
+    rows = eng[k]
+    if len(rows[0]) < 15:
+        continue
+    cg, cs, cr, csh = (med(rows, i) for i in range(11, 15))
+    t = tch.get(k)
+    ts = ("%9.2f %4.0f%% %6.2fx" % (med(t, 6), 100 * med(t, 7), cg / med(t, 6))
+          if t and len(t[0]) >= 8 else "%9s %5s %7s" % ("-", "-", "-"))
+    print("%-8s %-11s %3d %3d %2d %8.2f %8.2f %5.0f%% %4.0f%% %s" %
+          (k[0], k[1], k[2], k[3], len(rows), cg, cs, 100 * cr, 100 * csh, ts))
 if prof:
     print()
     print("profile (full-size; ms per segment, share of the instrumented total, GFLOP/s)")

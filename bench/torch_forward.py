@@ -17,7 +17,8 @@ this torch build (BLAS_INFO=generic) sends float32 F.linear / matmul to the
 system libblas.so.3, i.e. OpenBLAS, so OPENBLAS_CORETYPE applies to it too.
 
 Output: a table, or with --csv one line per measurement:
-  torch,<model>,<threads>,<B>,<seg/s>,<ex*seg/s>,<GFLOP/s>,<impl>,<openblas corename>,<best-rep GFLOP/s>
+  torch,<model>,<threads>,<B>,<seg/s>,<ex*seg/s>,<GFLOP/s>,<impl>,<openblas corename>,<best-rep GFLOP/s>,
+        <GFLOP per process CPU second>,<CPU share = CPU s / (wall s * threads)>
 """
 import argparse
 import ctypes
@@ -286,13 +287,15 @@ def time_model(model, B, reps, min_time, seed=7):
                 seg()
             per = (time.perf_counter() - t0) / n
         n = int(math.ceil(min_time / max(per, 1e-7))) if per < min_time else 1
-        times = []
+        times, cpus = [], []
         for _ in range(reps):
+            c0 = time.process_time()
             t0 = time.perf_counter()
             for _ in range(n):
                 seg()
             times.append((time.perf_counter() - t0) / n)
-    return statistics.median(times), min(times)
+            cpus.append((time.process_time() - c0) / n)
+    return statistics.median(times), min(times), statistics.median(cpus)
 
 
 def main():
@@ -333,18 +336,22 @@ def main():
             print("\n%s (%s): hidden %d, %d heads, %d+%d layers, S = %d, %.1f MFLOP per example-segment"
                   % (name, impl, c["hidden_size"], c["num_heads"], c["H_layers"], c["L_layers"],
                      c["S"], segment_flops(c, 1) * 1e-6))
-            print("%-8s %4s %10s %12s %10s" % ("threads", "B", "seg/s", "ex*seg/s", "GFLOP/s"))
+            print("%-8s %4s %10s %12s %10s %12s %7s" % ("threads", "B", "seg/s", "ex*seg/s", "GFLOP/s",
+                                                     "GFLOP/CPU-s", "CPU%"))
         for th in threads:
             set_threads(blas, th)
             for B in batches:
-                med, best = time_model(model, B, a.reps, a.min_time)
+                med, best, cpu = time_model(model, B, a.reps, a.min_time)
                 gf = segment_flops(c, B) / med * 1e-9
                 if a.csv:
-                    print("torch,%s,%d,%d,%.6f,%.6f,%.4f,%s,%s,%.4f" %
+                    print("torch,%s,%d,%d,%.6f,%.6f,%.4f,%s,%s,%.4f,%.4f,%.4f" %
                           (name, th, B, 1.0 / med, B / med, gf, impl, blas.corename(),
-                           segment_flops(c, B) / best * 1e-9))
+                           segment_flops(c, B) / best * 1e-9, segment_flops(c, B) / cpu * 1e-9,
+                           cpu / (med * th)))
                 else:
-                    print("%-8d %4d %10.2f %12.2f %10.2f" % (th, B, 1.0 / med, B / med, gf))
+                    print("%-8d %4d %10.2f %12.2f %10.2f %12.1f %6.0f%%" %
+                          (th, B, 1.0 / med, B / med, gf, segment_flops(c, B) / cpu * 1e-9,
+                           100.0 * cpu / (med * th)))
                 sys.stdout.flush()
 
 
