@@ -43,6 +43,7 @@ _PG_init(void)
 							NULL, NULL, NULL);
 
 	HrmShmemInit();
+	HrmSolveInit();
 	HrmTrainInit();
 
 	MarkGUCPrefixReserved("hrm");

@@ -189,4 +189,7 @@ extern void HrmShmemForget(const char *name);
 /* GUCs (hrm.max_training_data, hrm.max_training_jobs, hrm.default_model) and the job slots. */
 extern void HrmTrainInit(void);
 
+/* hrm_solve.c: GUCs of hrm_solve (hrm.default_model, default_max_steps, default_halt) */
+extern void HrmSolveInit(void);
+
 #endif							/* HRM_PG_H */
