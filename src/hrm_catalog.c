@@ -2,8 +2,8 @@
  *
  * hrm_catalog.c
  *		The model catalog: hrm_import, hrm_export, hrm_drop_model,
- *		hrm_rename_model, the safetensors inspection helpers and the trigger
- *		that unlinks large objects.
+ *		hrm_rename_model, hrm_grant / hrm_revoke, the safetensors inspection
+ *		helpers and the trigger that unlinks large objects.
  *
  * A model is one row of hrm.model plus one large object holding its
  * parameters as an F32 safetensors file with canonical tensor names and the
@@ -16,6 +16,15 @@
  * hrm.checkpoint (hrm.lo_unlink_trigger), so deleting a row by any route
  * (hrm_drop_model, a replace, ON DELETE CASCADE, a superuser's DELETE)
  * leaves no orphan.
+ *
+ * Permissions: the owner of a model (hrm.model.owner, or a member of that
+ * role) or a superuser replaces, renames, drops, grants and revokes it.
+ * Using its weights (hrm_forward, hrm_solve, hrm_evaluate, hrm_export: every
+ * path that goes through HrmCatalogLookup without for_update, which includes
+ * hrm_cache_get) is allowed to the owner, superusers, and the roles listed in
+ * hrm.model.readers (members of a listed role included; 'public' means every
+ * role).  The check runs on every lookup, so hrm_revoke takes effect at the
+ * next call of every backend.
  *
  *-------------------------------------------------------------------------
  */
@@ -43,6 +52,8 @@ PG_FUNCTION_INFO_V1(hrm_import);
 PG_FUNCTION_INFO_V1(hrm_export);
 PG_FUNCTION_INFO_V1(hrm_drop_model);
 PG_FUNCTION_INFO_V1(hrm_rename_model);
+PG_FUNCTION_INFO_V1(hrm_grant);
+PG_FUNCTION_INFO_V1(hrm_revoke);
 PG_FUNCTION_INFO_V1(hrm_safetensors_info);
 PG_FUNCTION_INFO_V1(hrm_safetensors_metadata);
 PG_FUNCTION_INFO_V1(hrm_lo_unlink_trigger);
@@ -107,7 +118,7 @@ HrmUnknownModel(const char *name)
 
 /*
  * Only the model's owner (or a member of the owning role) or a superuser may
- * replace, rename or drop a model.
+ * replace, rename, drop, grant or revoke a model.
  */
 static void
 HrmCheckModelOwner(const HrmCatalogEntry *entry, const char *action)
@@ -120,8 +131,38 @@ HrmCheckModelOwner(const HrmCatalogEntry *entry, const char *action)
 		return;
 	ereport(ERROR,
 			(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
-			 errmsg("must be owner of model \"%s\" to %s it", entry->name, action),
+			 errmsg("must be owner of model \"%s\" to %s", entry->name, action),
 			 errdetail("Model \"%s\" belongs to role \"%s\".", entry->name, entry->owner)));
+}
+
+/*
+ * May role roleid use (run or export) a model owned by owner_name whose
+ * readers are the names in readers[0..n_readers)?  Owner, members of the
+ * owning role, superusers, and members of any listed role ('public': every
+ * role).  Names of roles that no longer exist are ignored.
+ */
+static bool
+HrmMayUseModel(Oid roleid, const char *owner_name, Datum *readers, int n_readers)
+{
+	Oid			owner = get_role_oid(owner_name, true);
+	int			i;
+
+	if (superuser_arg(roleid))
+		return true;
+	if (OidIsValid(owner) && has_privs_of_role(roleid, owner))
+		return true;
+	for (i = 0; i < n_readers; i++)
+	{
+		const char *reader = NameStr(*DatumGetName(readers[i]));
+		Oid			grantee;
+
+		if (strcmp(reader, "public") == 0)
+			return true;
+		grantee = get_role_oid(reader, true);
+		if (OidIsValid(grantee) && has_privs_of_role(roleid, grantee))
+			return true;
+	}
+	return false;
 }
 
 /* ---------------------------------------------------------------------
@@ -148,6 +189,11 @@ HrmSpiExec(const char *sql, int nargs, Oid *types, Datum *values, const char *nu
 
 /*
  * Look a model up; copies the row into entry (in the caller's context).
+ *
+ * for_update: lock the row for a change (replace, rename, drop, grant); the
+ * caller checks ownership.  Otherwise the lookup is for using the model's
+ * weights (the cache, hrm_export): a role that may not use it gets
+ * insufficient_privilege here, so every such path is covered at once.
  */
 bool
 HrmCatalogLookup(const char *name, bool for_update, HrmCatalogEntry *entry)
@@ -157,15 +203,16 @@ HrmCatalogLookup(const char *name, bool for_update, HrmCatalogEntry *entry)
 	Oid			types[1] = {TEXTOID};
 	Datum		values[1];
 	bool		found = false;
+	bool		allowed = true;
 
 	values[0] = CStringGetTextDatum(name);
 
 	HrmBecomeCatalogOwner(&us);
 	HrmSpiConnect();
 	HrmSpiExec(for_update ?
-			   "SELECT weights, generation, owner::pg_catalog.text, task, arch FROM hrm.model"
+			   "SELECT weights, generation, owner::pg_catalog.text, task, arch, readers FROM hrm.model"
 			   " WHERE name OPERATOR(pg_catalog.=) $1 FOR UPDATE" :
-			   "SELECT weights, generation, owner::pg_catalog.text, task, arch FROM hrm.model"
+			   "SELECT weights, generation, owner::pg_catalog.text, task, arch, readers FROM hrm.model"
 			   " WHERE name OPERATOR(pg_catalog.=) $1",
 			   1, types, values, NULL, !for_update, 1);
 
@@ -187,10 +234,33 @@ HrmCatalogLookup(const char *name, bool for_update, HrmCatalogEntry *entry)
 		s = SPI_getvalue(tup, desc, 5);
 		entry->arch = MemoryContextStrdup(callercxt, s ? s : "hrm");
 		found = true;
+
+		if (!for_update)
+		{
+			Datum		d = SPI_getbinval(tup, desc, 6, &isnull);
+			Datum	   *readers = NULL;
+			int			n_readers = 0;
+
+			if (!isnull)
+				deconstruct_array(DatumGetArrayTypeP(d), NAMEOID, NAMEDATALEN, false,
+								  TYPALIGN_CHAR, &readers, NULL, &n_readers);
+			/* the caller's identity, not the catalog owner's */
+			allowed = HrmMayUseModel(us.saved_userid, entry->owner, readers, n_readers);
+		}
 	}
 
 	SPI_finish();
 	HrmRestoreUser(&us);
+
+	if (!allowed)
+		ereport(ERROR,
+				(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
+				 errmsg("permission denied for model \"%s\"", name),
+				 errdetail("Model \"%s\" belongs to role \"%s\" and has not been granted to role \"%s\".",
+						   name, entry->owner, GetUserNameFromId(GetUserId(), false)),
+				 errhint("The owner or a superuser can allow it with SELECT hrm_grant(%s, %s);",
+						 quote_literal_cstr(name),
+						 quote_literal_cstr(GetUserNameFromId(GetUserId(), false)))));
 	return found;
 }
 
@@ -343,7 +413,7 @@ hrm_import(PG_FUNCTION_ARGS)
 	/* Catalog: lock an existing row, check ownership, write. */
 	replacing = HrmCatalogLookup(name, true, &old);
 	if (replacing)
-		HrmCheckModelOwner(&old, "replace");
+		HrmCheckModelOwner(&old, "replace it");
 
 	loid = HrmLoWrite(file, file_len);
 	HrmRelease(fres);
@@ -518,7 +588,7 @@ hrm_drop_model(PG_FUNCTION_ARGS)
 				(errmsg("model \"%s\" does not exist, skipping", name)));
 		PG_RETURN_BOOL(false);
 	}
-	HrmCheckModelOwner(&entry, "drop");
+	HrmCheckModelOwner(&entry, "drop it");
 
 	/* ON DELETE CASCADE removes the checkpoints; triggers unlink the large objects */
 	values[0] = CStringGetTextDatum(name);
@@ -547,7 +617,7 @@ hrm_rename_model(PG_FUNCTION_ARGS)
 	HrmCheckModelName(new_name);
 	if (!HrmCatalogLookup(name, true, &entry))
 		HrmUnknownModel(name);
-	HrmCheckModelOwner(&entry, "rename");
+	HrmCheckModelOwner(&entry, "rename it");
 	if (strcmp(name, new_name) == 0)
 		PG_RETURN_TEXT_P(cstring_to_text(new_name));
 	if (HrmCatalogLookup(new_name, true, &other))
@@ -570,6 +640,72 @@ hrm_rename_model(PG_FUNCTION_ARGS)
 	hrm_cache_forget(name);
 	hrm_cache_forget(new_name);
 	PG_RETURN_TEXT_P(cstring_to_text(new_name));
+}
+
+/* ---------------------------------------------------------------------
+ * hrm_grant(model text, role name) → boolean
+ * hrm_revoke(model text, role name) → boolean
+ *
+ * The roles allowed to use a model besides its owner are the names in
+ * hrm.model.readers.  Names (not OIDs), like hrm.model.owner: a dump restores
+ * into a cluster whatever roles it has, and a name that matches no role
+ * grants nothing.
+ * --------------------------------------------------------------------- */
+
+/* Change a model's readers (owner or superuser); true if the list changed. */
+static bool
+HrmChangeReaders(const char *name, const char *role, bool grant)
+{
+	HrmCatalogEntry entry;
+	HrmUserState us;
+	Oid			types[2] = {TEXTOID, NAMEOID};
+	Datum		values[2];
+	NameData	rolename;
+	uint64		changed;
+
+	/* like GRANT: the grantee must exist ('public' is every role) */
+	if (grant && strcmp(role, "public") != 0)
+		(void) get_role_oid(role, false);
+
+	if (!HrmCatalogLookup(name, true, &entry))
+		HrmUnknownModel(name);
+	HrmCheckModelOwner(&entry, grant ? "grant access to it" : "revoke access to it");
+
+	namestrcpy(&rolename, role);
+	values[0] = CStringGetTextDatum(name);
+	values[1] = NameGetDatum(&rolename);
+	HrmBecomeCatalogOwner(&us);
+	HrmSpiConnect();
+	HrmSpiExec(grant ?
+			   "UPDATE hrm.model SET readers = pg_catalog.array_append(readers, $2)"
+			   " WHERE name OPERATOR(pg_catalog.=) $1"
+			   " AND NOT ($2 OPERATOR(pg_catalog.=) ANY (readers))" :
+			   "UPDATE hrm.model SET readers = pg_catalog.array_remove(readers, $2)"
+			   " WHERE name OPERATOR(pg_catalog.=) $1"
+			   " AND $2 OPERATOR(pg_catalog.=) ANY (readers)",
+			   2, types, values, NULL, false, 0);
+	changed = SPI_processed;
+	SPI_finish();
+	HrmRestoreUser(&us);
+	return changed > 0;
+}
+
+Datum
+hrm_grant(PG_FUNCTION_ARGS)
+{
+	char	   *name = text_to_cstring(PG_GETARG_TEXT_PP(0));
+	Name		role = PG_GETARG_NAME(1);
+
+	PG_RETURN_BOOL(HrmChangeReaders(name, NameStr(*role), true));
+}
+
+Datum
+hrm_revoke(PG_FUNCTION_ARGS)
+{
+	char	   *name = text_to_cstring(PG_GETARG_TEXT_PP(0));
+	Name		role = PG_GETARG_NAME(1);
+
+	PG_RETURN_BOOL(HrmChangeReaders(name, NameStr(*role), false));
 }
 
 /* ---------------------------------------------------------------------

@@ -25,7 +25,9 @@ CREATE TABLE hrm.model (
     generation      bigint      NOT NULL DEFAULT nextval('hrm.generation_seq'),
     created         timestamptz NOT NULL DEFAULT now(),
     updated         timestamptz NOT NULL DEFAULT now(),
-    owner           name        NOT NULL DEFAULT current_user
+    owner           name        NOT NULL DEFAULT current_user,
+    readers         name[]      NOT NULL DEFAULT '{}'
+                                CHECK (array_position(readers, NULL) IS NULL)
 );
 COMMENT ON TABLE hrm.model IS 'hrm: one row per model; the parameters live in the large object "weights"';
 COMMENT ON COLUMN hrm.model.name IS 'model name (1 to 63 bytes)';
@@ -39,7 +41,8 @@ COMMENT ON COLUMN hrm.model.source IS 'where the weights came from: import, trai
 COMMENT ON COLUMN hrm.model.hyperparameters IS 'training hyperparameters, for trained models';
 COMMENT ON COLUMN hrm.model.metrics IS 'evaluation or training metrics';
 COMMENT ON COLUMN hrm.model.generation IS 'bumped whenever new weights are published under this name';
-COMMENT ON COLUMN hrm.model.owner IS 'role that may replace, rename or drop the model (besides superusers)';
+COMMENT ON COLUMN hrm.model.owner IS 'role that may replace, rename, drop, grant or revoke the model (besides superusers)';
+COMMENT ON COLUMN hrm.model.readers IS 'roles granted the use of the model (hrm_grant / hrm_revoke) besides its owner and superusers; public = every role';
 
 CREATE TABLE hrm.checkpoint (
     model       text        NOT NULL REFERENCES hrm.model (name) ON UPDATE CASCADE ON DELETE CASCADE,
@@ -74,7 +77,8 @@ CREATE TRIGGER checkpoint_unlink_state
     FOR EACH ROW EXECUTE FUNCTION hrm.lo_unlink_trigger('state');
 
 -- Everyone may read the catalog; writes go through the hrm_* functions,
--- which check ownership.
+-- which check ownership.  Using a model's weights (hrm_forward, hrm_solve,
+-- hrm_export, ...) needs ownership or a grant (hrm.model.readers).
 REVOKE ALL ON hrm.model, hrm.checkpoint FROM PUBLIC;
 GRANT SELECT ON hrm.model, hrm.checkpoint TO PUBLIC;
 REVOKE ALL ON FUNCTION hrm.lo_unlink_trigger() FROM PUBLIC;
@@ -95,6 +99,7 @@ SELECT m.name,
        m.generation,
        m.source,
        m.owner,
+       m.readers,
        m.created,
        m.updated
   FROM hrm.model m
@@ -116,7 +121,7 @@ CREATE FUNCTION hrm_export(name text)
     AS 'MODULE_PATHNAME', 'hrm_export'
     LANGUAGE C STABLE STRICT PARALLEL RESTRICTED;
 COMMENT ON FUNCTION hrm_export(text) IS
-    'hrm: a model as an F32 safetensors file with the reference''s tensor names (model.inner.*) and hrm_config metadata; hrm_import reads it back identically';
+    'hrm: a model you own or were granted, as an F32 safetensors file with the reference''s tensor names (model.inner.*) and hrm_config metadata; hrm_import reads it back identically';
 
 CREATE FUNCTION hrm_drop_model(name text, if_exists boolean DEFAULT false)
     RETURNS boolean
@@ -131,6 +136,22 @@ CREATE FUNCTION hrm_rename_model(name text, new_name text)
     LANGUAGE C VOLATILE STRICT PARALLEL UNSAFE;
 COMMENT ON FUNCTION hrm_rename_model(text, text) IS
     'hrm: rename a model you own (its checkpoints follow)';
+
+-- Permissions ----------------------------------------------------------------
+
+CREATE FUNCTION hrm_grant(model text, role name)
+    RETURNS boolean
+    AS 'MODULE_PATHNAME', 'hrm_grant'
+    LANGUAGE C VOLATILE STRICT PARALLEL UNSAFE;
+COMMENT ON FUNCTION hrm_grant(text, name) IS
+    'hrm: let role (and its members; ''public'': every role) use a model you own (hrm_forward, hrm_solve, hrm_export, ...); false if the grant already existed';
+
+CREATE FUNCTION hrm_revoke(model text, role name)
+    RETURNS boolean
+    AS 'MODULE_PATHNAME', 'hrm_revoke'
+    LANGUAGE C VOLATILE STRICT PARALLEL UNSAFE;
+COMMENT ON FUNCTION hrm_revoke(text, name) IS
+    'hrm: withdraw a grant made with hrm_grant (effective at the next call of every session); false if there was none';
 
 -- Inference ------------------------------------------------------------------
 

@@ -171,10 +171,12 @@ SELECT count(*) AS visible_inside FROM hrm.model WHERE name = 'rolled-back';
 ROLLBACK;
 SELECT pg_temp.footprint() AS after_rollback;
 
--- Permissions: another role can use a model, but only the owner (or a
--- superuser) replaces, renames or drops it.
+-- Permissions (in detail: permissions.sql): another role can use a model
+-- it was granted, but only the owner (or a superuser) replaces, renames or
+-- drops it.
 CREATE ROLE regress_hrm_alice;
 GRANT SELECT ON fx TO regress_hrm_alice;
+SELECT hrm_grant('sudoku-tiny', 'regress_hrm_alice');
 SET ROLE regress_hrm_alice;
 SELECT hrm_import('alice-model', file) FROM fx WHERE name = 'grid-puzzle-ids';
 SELECT name, owner FROM hrm.models WHERE name = 'alice-model';

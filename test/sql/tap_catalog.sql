@@ -12,7 +12,7 @@ CREATE EXTENSION IF NOT EXISTS hrm;
 -- error codes.  Everything happens in one transaction that is rolled back.
 BEGIN;
 CREATE EXTENSION IF NOT EXISTS pgtap;
-SELECT plan(69);
+SELECT plan(91);
 
 \set w `base64 -w0 "${HRM_FIXTURES:-../shared/fixtures}/sudoku-tiny.weights.safetensors"`
 CREATE TEMP TABLE fx (name text PRIMARY KEY, file bytea);
@@ -30,10 +30,10 @@ SELECT has_table('hrm', 'checkpoint', 'table hrm.checkpoint exists');
 SELECT has_view('hrm', 'models', 'view hrm.models exists');
 SELECT has_sequence('hrm', 'generation_seq', 'sequence hrm.generation_seq exists');
 SELECT columns_are('hrm', 'model', ARRAY['name', 'arch', 'task', 'config', 'weights', 'weights_bytes',
-    'n_params', 'source', 'hyperparameters', 'metrics', 'generation', 'created', 'updated', 'owner']);
+    'n_params', 'source', 'hyperparameters', 'metrics', 'generation', 'created', 'updated', 'owner', 'readers']);
 SELECT columns_are('hrm', 'checkpoint', ARRAY['model', 'step', 'metrics', 'state', 'state_bytes', 'created']);
 SELECT columns_are('hrm', 'models', ARRAY['name', 'arch', 'task', 'n_params', 'size', 'config', 'generation',
-    'source', 'owner', 'created', 'updated']);
+    'source', 'owner', 'readers', 'created', 'updated']);
 SELECT col_is_pk('hrm'::name, 'model'::name, 'name'::name, 'hrm.model primary key is name');
 SELECT col_is_pk('hrm'::name, 'checkpoint'::name, ARRAY['model', 'step']::name[], 'hrm.checkpoint primary key is (model, step)');
 SELECT fk_ok('hrm'::name, 'checkpoint'::name, 'model'::name, 'hrm'::name, 'model'::name, 'name'::name);
@@ -41,6 +41,8 @@ SELECT col_type_is('hrm'::name, 'model'::name, 'weights'::name, 'oid', 'hrm.mode
 SELECT col_type_is('hrm'::name, 'model'::name, 'config'::name, 'jsonb', 'hrm.model.config is jsonb');
 SELECT col_type_is('hrm'::name, 'model'::name, 'generation'::name, 'bigint', 'hrm.model.generation is bigint');
 SELECT col_type_is('hrm'::name, 'checkpoint'::name, 'state'::name, 'oid', 'hrm.checkpoint.state is oid');
+SELECT col_type_is('hrm'::name, 'model'::name, 'readers'::name, 'name[]', 'hrm.model.readers is name[]');
+SELECT col_not_null('hrm'::name, 'model'::name, 'readers'::name, 'hrm.model.readers is NOT NULL');
 SELECT has_trigger('hrm'::name, 'model'::name, 'model_unlink_weights'::name, 'trigger model_unlink_weights on hrm.model');
 SELECT has_trigger('hrm'::name, 'checkpoint'::name, 'checkpoint_unlink_state'::name, 'trigger checkpoint_unlink_state on hrm.checkpoint');
 SELECT ok(ARRAY['hrm.model'::regclass, 'hrm.checkpoint'::regclass, 'hrm.generation_seq'::regclass]::oid[]
@@ -53,12 +55,18 @@ SELECT has_function('hrm_export', ARRAY['text']);
 SELECT has_function('hrm_drop_model', ARRAY['text', 'boolean']);
 SELECT has_function('hrm_rename_model', ARRAY['text', 'text']);
 SELECT has_function('hrm_forward', ARRAY['text', 'integer[]', 'integer', 'integer']);
+SELECT has_function('hrm_grant', ARRAY['text', 'name']);
+SELECT has_function('hrm_revoke', ARRAY['text', 'name']);
 SELECT has_function('hrm_safetensors_info', ARRAY['bytea']);
 SELECT has_function('hrm_safetensors_metadata', ARRAY['bytea']);
 SELECT function_returns('hrm_import', ARRAY['text', 'bytea', 'jsonb', 'text'], 'text');
 SELECT function_returns('hrm_export', ARRAY['text'], 'bytea');
 SELECT function_returns('hrm_drop_model', ARRAY['text', 'boolean'], 'boolean');
 SELECT function_returns('hrm_forward', ARRAY['text', 'integer[]', 'integer', 'integer'], 'setof record');
+SELECT function_returns('hrm_grant', ARRAY['text', 'name'], 'boolean');
+SELECT function_returns('hrm_revoke', ARRAY['text', 'name'], 'boolean');
+SELECT volatility_is('hrm_grant', ARRAY['text', 'name'], 'volatile');
+SELECT is_strict('hrm_revoke', ARRAY['text', 'name']);
 SELECT volatility_is('hrm_import', ARRAY['text', 'bytea', 'jsonb', 'text'], 'volatile');
 SELECT volatility_is('hrm_export', ARRAY['text'], 'stable');
 SELECT volatility_is('hrm_forward', ARRAY['text', 'integer[]', 'integer', 'integer'], 'stable');
@@ -78,6 +86,7 @@ SELECT is(
 SELECT function_privs_are('hrm_import', ARRAY['text', 'bytea', 'jsonb', 'text'], 'regress_hrm_tap', ARRAY['EXECUTE']);
 SELECT function_privs_are('hrm_forward', ARRAY['text', 'integer[]', 'integer', 'integer'], 'regress_hrm_tap', ARRAY['EXECUTE']);
 SELECT function_privs_are('hrm_export', ARRAY['text'], 'regress_hrm_tap', ARRAY['EXECUTE']);
+SELECT function_privs_are('hrm_grant', ARRAY['text', 'name'], 'regress_hrm_tap', ARRAY['EXECUTE']);
 SELECT function_privs_are('hrm', 'lo_unlink_trigger', ARRAY[]::name[], 'regress_hrm_tap', ARRAY[]::name[]);
 SELECT table_privs_are('hrm', 'model', 'regress_hrm_tap', ARRAY['SELECT']);
 SELECT table_privs_are('hrm', 'checkpoint', 'regress_hrm_tap', ARRAY['SELECT']);
@@ -129,6 +138,34 @@ SELECT throws_ok($$SELECT hrm_import(repeat('m', 64), file) FROM fx WHERE name =
                  '42602', NULL, 'name too long: invalid_name');
 SELECT throws_ok($$SELECT hrm_rename_model('tap-model', 'tap-model-2') FROM (SELECT hrm_import('tap-model-2', file) FROM fx WHERE name = 'sudoku-tiny') s$$,
                  '42710', NULL, 'rename onto an existing model: duplicate_object');
+
+-- Per-model grants (in detail: permissions.sql) --------------------------------
+-- tap-model belongs to the superuser running the suite; regress_hrm_tap was
+-- not granted it.  Each statement list ends with RESET ROLE so that a
+-- statement that succeeds does not leave the role set.
+SELECT throws_ok($$SET LOCAL ROLE regress_hrm_tap; SELECT * FROM hrm_forward('tap-model', array_fill(0, ARRAY[81]))$$,
+                 '42501', 'permission denied for model "tap-model"', 'an ungranted role cannot run a model');
+SELECT throws_ok($$SET LOCAL ROLE regress_hrm_tap; SELECT hrm_export('tap-model')$$,
+                 '42501', 'permission denied for model "tap-model"', 'an ungranted role cannot export a model');
+SELECT throws_ok($$SET LOCAL ROLE regress_hrm_tap; SELECT hrm_grant('tap-model', 'regress_hrm_tap')$$,
+                 '42501', NULL, 'a non-owner cannot grant a model');
+SELECT ok(hrm_grant('tap-model', 'regress_hrm_tap'), 'the owner grants a model');
+SELECT is((SELECT readers FROM hrm.model WHERE name = 'tap-model'), ARRAY['regress_hrm_tap']::name[], 'the grant is in hrm.model.readers');
+SELECT lives_ok($$SET LOCAL ROLE regress_hrm_tap; SELECT * FROM hrm_forward('tap-model', array_fill(0, ARRAY[81])); RESET ROLE$$,
+                'a granted role runs the model');
+SELECT lives_ok($$SET LOCAL ROLE regress_hrm_tap; SELECT hrm_export('tap-model'); RESET ROLE$$,
+                'a granted role exports the model');
+SELECT throws_ok($$SET LOCAL ROLE regress_hrm_tap; SELECT hrm_rename_model('tap-model', 'tap-mine')$$,
+                 '42501', NULL, 'a granted role still cannot rename the model');
+SELECT throws_ok($$SET LOCAL ROLE regress_hrm_tap; SELECT hrm_revoke('tap-model', 'regress_hrm_tap')$$,
+                 '42501', NULL, 'a granted role cannot revoke');
+SELECT ok(hrm_revoke('tap-model', 'regress_hrm_tap'), 'the owner revokes the grant');
+SELECT throws_ok($$SET LOCAL ROLE regress_hrm_tap; SELECT * FROM hrm_forward('tap-model', array_fill(0, ARRAY[81]))$$,
+                 '42501', NULL, 'after hrm_revoke the role cannot run the model');
+SELECT throws_ok($$SELECT hrm_grant('tap-model', 'regress_hrm_tap_nobody')$$,
+                 '42704', NULL, 'grant to an unknown role: undefined_object');
+SELECT throws_ok($$SELECT hrm_grant('tap-no-such-model', 'regress_hrm_tap')$$,
+                 '42704', NULL, 'grant on an unknown model: undefined_object');
 
 SELECT * FROM finish();
 ROLLBACK;
