@@ -1211,7 +1211,7 @@ HrmTrain(FunctionCallInfo fcinfo, const char *model, const char *source, Jsonb *
 	}
 	else
 		t->log_seconds = 10.0;
-	t->eval_rows = v[O_EVAL_ROWS].given ? (int64) v[O_EVAL_ROWS].num : 1000;
+	t->eval_rows = v[O_EVAL_ROWS].given ? (int64) v[O_EVAL_ROWS].num : 200;
 	t->threads = v[O_THREADS].given ? (int) v[O_THREADS].num : hrm_threads;
 	hyper_json = HrmHyperJson(t, hrm_task_name(task));
 

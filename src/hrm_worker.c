@@ -90,6 +90,7 @@ typedef struct HrmWorker
 
 	HrmJobProgress p;
 	double		t0;				/* monotonic seconds when training began */
+	double		train_seconds;	/* in training steps (the max_minutes budget) */
 	double		step_ema;		/* seconds per step */
 
 	double		ring_loss[HRM_RING];
@@ -273,7 +274,7 @@ HrmUpdateProgress(HrmWorker *w)
 		eta = Max(total - p->step, 0) * w->step_ema;
 	if (t->max_seconds > 0)
 	{
-		double		left = Max(t->max_seconds - elapsed, 0);
+		double		left = Max(t->max_seconds - w->train_seconds, 0);
 
 		if (eta < 0 || left < eta)
 		{
@@ -422,10 +423,10 @@ HrmUpdateJobRow(HrmWorker *w, const char *state, const char *error)
 static void
 HrmLogRow(HrmWorker *w, bool checkpoint)
 {
-	Oid			types[14] = {INT8OID, TEXTOID, INT8OID, FLOAT8OID, INT8OID, FLOAT8OID, FLOAT8OID,
-		FLOAT8OID, FLOAT8OID, FLOAT8OID, FLOAT8OID, FLOAT8OID, FLOAT8OID, BOOLOID};
-	Datum		values[14];
-	char		nulls[14];
+	Oid			types[15] = {INT8OID, TEXTOID, INT8OID, FLOAT8OID, INT8OID, FLOAT8OID, FLOAT8OID,
+		FLOAT8OID, FLOAT8OID, FLOAT8OID, FLOAT8OID, FLOAT8OID, FLOAT8OID, BOOLOID, FLOAT8OID};
+	Datum		values[15];
+	char		nulls[15];
 	const HrmJobProgress *p = &w->p;
 	hrm_train_opts o = *hrm_trainer_opts(w->tr);
 	int			i;
@@ -456,15 +457,16 @@ HrmLogRow(HrmWorker *w, bool checkpoint)
 	if (!checkpoint)
 		nulls[11] = nulls[12] = 'n';
 	values[13] = BoolGetDatum(checkpoint);
+	values[14] = Float8GetDatum(w->train_seconds);
 	HrmExec("INSERT INTO hrm.training_log (job, model, step, elapsed, examples, loss, accuracy,"
 			" exact_accuracy, lr, epochs, examples_per_second, eval_exact_accuracy,"
-			" eval_token_accuracy, checkpoint)"
-			" VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)"
+			" eval_token_accuracy, checkpoint, train_seconds)"
+			" VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)"
 			" ON CONFLICT (job, step) DO UPDATE SET logged = pg_catalog.now(), elapsed = EXCLUDED.elapsed,"
 			" eval_exact_accuracy = COALESCE(EXCLUDED.eval_exact_accuracy, hrm.training_log.eval_exact_accuracy),"
 			" eval_token_accuracy = COALESCE(EXCLUDED.eval_token_accuracy, hrm.training_log.eval_token_accuracy),"
 			" checkpoint = EXCLUDED.checkpoint OR hrm.training_log.checkpoint",
-			14, types, values, nulls);
+			15, types, values, nulls);
 	w->log_loss = w->log_acc = w->log_exact = 0;
 	w->log_n = 0;
 	w->last_log_step = p->step;
@@ -855,7 +857,7 @@ HrmTrainLoop(HrmWorker *w)
 		hrm_sampler_position(w->smp, &pos);
 		if ((t->steps > 0 && step >= t->steps) ||
 			(t->epochs > 0 && pos.epochs >= t->epochs) ||
-			(t->max_seconds > 0 && HrmMono() - w->t0 >= t->max_seconds))
+			(t->max_seconds > 0 && w->train_seconds >= t->max_seconds))
 			break;
 
 		t_step = HrmMono();
@@ -864,6 +866,7 @@ HrmTrainLoop(HrmWorker *w)
 		HrmCheck(st, &err, "training step failed");
 		now = HrmMono();
 		t_step = now - t_step;
+		w->train_seconds += t_step;
 		w->step_ema = w->step_ema > 0 ? 0.9 * w->step_ema + 0.1 * t_step : t_step;
 		if (isnan(mt.loss) || isinf(mt.loss))
 			ereport(ERROR,

@@ -42,6 +42,7 @@ CREATE TABLE hrm.training_log (
     step                bigint      NOT NULL,
     logged              timestamptz NOT NULL DEFAULT now(),
     elapsed             double precision,
+    train_seconds       double precision,
     examples            bigint,
     loss                double precision,
     accuracy            double precision,
@@ -55,7 +56,8 @@ CREATE TABLE hrm.training_log (
     PRIMARY KEY (job, step)
 );
 COMMENT ON TABLE hrm.training_log IS 'hrm: training curves: one row every log_every and at every checkpoint (loss and accuracies are means since the previous row; eval_* at checkpoints)';
-COMMENT ON COLUMN hrm.training_log.elapsed IS 'seconds since the job began training';
+COMMENT ON COLUMN hrm.training_log.elapsed IS 'seconds since the job began training (wall clock)';
+COMMENT ON COLUMN hrm.training_log.train_seconds IS 'seconds spent in training steps (without checkpoints and their evaluations: what max_minutes counts)';
 COMMENT ON COLUMN hrm.training_log.accuracy IS 'token accuracy of the training batches';
 COMMENT ON COLUMN hrm.training_log.exact_accuracy IS 'fraction of training examples entirely right';
 COMMENT ON COLUMN hrm.training_log.eval_exact_accuracy IS 'held-out exact accuracy (checkpoint rows)';
