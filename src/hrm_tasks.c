@@ -691,7 +691,7 @@ hrm_maze_generate_pg(PG_FUNCTION_ARGS)
 					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 					 errmsg("maze size must be between 2 and 30, got %d", size)));
 		cells = size * size;
-		most = cells - (3 * cells) / 10;
+		most = cells - (3 * cells + 9) / 10;
 		if (min_length < 0 || min_length > most)
 			ereport(ERROR,
 					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),

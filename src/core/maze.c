@@ -510,7 +510,8 @@ hrm_maze_generate(hrm_rng *rng, int size, int min_length, int max_layouts,
 		return hrm_fail(err, HRM_ERR_INVALID,
 						"maze size must be between 2 and %d, got %d", HRM_MAZE_MAX, size);
 	n = size * size;
-	wall_lo = (3 * n) / 10;
+	/* 30% to 50% walls, rounded inward: 270..450 for 30x30 as in the recipe */
+	wall_lo = (3 * n + 9) / 10;
 	wall_hi = n / 2;
 	if (min_length < 0 || min_length > n - wall_lo)
 		return hrm_fail(err, HRM_ERR_INVALID,

@@ -108,14 +108,16 @@ hrm_status	hrm_maze_check(const hrm_maze *maze, const hrm_maze *answer,
 
 /*
  * Generator (Lehnert et al.): shuffle the size x size cells and make the
- * first k walls, k uniform in [0.3, 0.5] * cells; up to 100 times pick S
+ * first k walls, k uniform in ceil(0.3 * cells)..floor(0.5 * cells)
+ * (270..450 for 30x30); up to 100 times pick S
  * and G as two distinct random free cells and keep the first pair whose
  * shortest path has at least min_length cells.  One maze per wall layout.
  * Tries up to max_layouts layouts; HRM_ERR_LIMIT if none qualified (the
  * generator state then continues exactly where it stopped, so calling
  * again with the remaining budget gives the same result as one call).
  * HRM_ERR_INVALID for size outside 2..30 or min_length outside
- * 2..size*size.  *layouts (may be NULL) receives the layouts used.
+ * 0..cells - ceil(0.3 * cells) (a path cannot be longer than the free
+ * cells); lengths up to 2 accept any reachable pair.  *layouts (may be NULL) receives the layouts used.
  */
 hrm_status	hrm_maze_generate(hrm_rng *rng, int size, int min_length, int max_layouts,
 							  hrm_maze *maze, hrm_maze *solution, int *length,

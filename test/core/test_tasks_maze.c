@@ -276,7 +276,7 @@ HRM_TEST(maze_generator_recipe)
 			g += m1.cell[k] == HRM_MAZE_GOAL;
 		}
 		HRM_CHECK(s == 1 && g == 1, "one S and one G");
-		HRM_CHECK(walls >= (3 * size * size) / 10 && walls <= size * size / 2,
+		HRM_CHECK(walls >= (3 * size * size + 9) / 10 && walls <= size * size / 2,
 				  "walls %d of %d", walls, size * size);
 		HRM_REQUIRE(hrm_maze_check(&m1, &s1, &v, &err) == HRM_OK, "%s", err.msg);
 		HRM_CHECK(v.valid && v.shortest && v.length == len1, "solution is a shortest path: %s", v.reason);
