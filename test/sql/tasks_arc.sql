@@ -1,8 +1,8 @@
 -- Task toolkit, ARC and grids: dihedral transforms, colour permutations,
 -- the 30x30 token layout with EOS borders, the evaluator crop, augmentation,
 -- the ARC-AGI JSON loader, and bad input with its SQLSTATE.
-CREATE EXTENSION IF NOT EXISTS hrm;
 SET client_min_messages = warning;
+CREATE EXTENSION IF NOT EXISTS hrm;
 
 CREATE FUNCTION pg_temp.sqlstate(q text) RETURNS text LANGUAGE plpgsql AS $$
 BEGIN

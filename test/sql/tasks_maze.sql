@@ -1,8 +1,8 @@
 -- Task toolkit, mazes: codec (top-left on a 30x30 PAD canvas), BFS solver,
 -- rule checker, generator (Lehnert et al. recipe), dihedral transforms,
 -- and bad input with its SQLSTATE.
-CREATE EXTENSION IF NOT EXISTS hrm;
 SET client_min_messages = warning;
+CREATE EXTENSION IF NOT EXISTS hrm;
 
 CREATE FUNCTION pg_temp.sqlstate(q text) RETURNS text LANGUAGE plpgsql AS $$
 BEGIN

@@ -1,7 +1,7 @@
 -- Task toolkit, Sudoku: codec, exact solver and solution counter, rule
 -- checker, generator, augmentation, and bad input with its SQLSTATE.
-CREATE EXTENSION IF NOT EXISTS hrm;
 SET client_min_messages = warning;
+CREATE EXTENSION IF NOT EXISTS hrm;
 
 -- Run a statement and report 'ok' or the SQLSTATE and message it raised.
 CREATE FUNCTION pg_temp.sqlstate(q text) RETURNS text LANGUAGE plpgsql AS $$
