@@ -126,3 +126,20 @@ bench-train: bench/bench_train
 
 bench/bench_train: bench/bench_train.c $(CORE_SRCS) $(CORE_HDRS)
 	$(ENGINE_CC) $(ENGINE_CFLAGS) -o $@ bench/bench_train.c $(CORE_SRCS) $(ENGINE_LIBS)
+
+# ---------------------------------------------------------------------------
+# bench-tasks: speed of the task toolkit (Sudoku generator, exact solver on
+# the public collections in $(HRM_DATA)/sudoku, maze generator, token
+# augmentation); docs/tasks.md quotes its numbers.  BENCH_TASKS_ARGS
+# passes options (--runs N, --quick, extra puzzle files).
+HRM_DATA ?= $(abspath ../shared/data)
+export HRM_DATA
+BENCH_TASKS_ARGS ?=
+.PHONY: bench-tasks
+bench-tasks: bench/bench_tasks
+	./bench/bench_tasks $(BENCH_TASKS_ARGS)
+
+bench/bench_tasks: bench/bench_tasks.c $(CORE_SRCS) $(CORE_HDRS)
+	$(ENGINE_CC) $(ENGINE_CFLAGS) -o $@ bench/bench_tasks.c $(CORE_SRCS) $(ENGINE_LIBS)
+
+EXTRA_CLEAN += bench/bench_tasks
