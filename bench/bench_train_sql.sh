@@ -52,7 +52,7 @@ CREATE EXTENSION hrm;
 \timing on
 CREATE TABLE puzzles AS SELECT * FROM hrm_sudoku_generate(:puzzles, 20, 1);
 CREATE TABLE held_out AS
-SELECT * FROM hrm_sudoku_generate(1100, 20, 2) h WHERE h.puzzle NOT IN (SELECT puzzle FROM puzzles) LIMIT 1000;
+SELECT * FROM hrm_sudoku_generate(1100, 20, 2) h WHERE NOT EXISTS (SELECT FROM puzzles p WHERE p.puzzle = h.puzzle) LIMIT 1000;
 \timing off
 SELECT (SELECT count(*) FROM puzzles) AS training_puzzles, (SELECT count(*) FROM held_out) AS held_out_puzzles;
 

@@ -144,32 +144,55 @@ HrmJobActive(const HrmJobSlot *s)
 	return s->state == HRM_JOB_STARTING || s->state == HRM_JOB_RUNNING;
 }
 
-/*
- * A slot whose worker is gone without saying so (it was killed before its
- * exit callback ran, which normally means a crash and a restart that
- * empties the registry anyway).  Only the caller_pid / pid liveness is
- * checked, so this is cheap.  Caller holds the mutex.
- */
+/* Is a process gone?  (Only ever called outside the spinlock.) */
 static bool
-HrmJobOrphaned(const HrmJobSlot *s)
+HrmProcessGone(int pid)
 {
-	if (!HrmJobActive(s))
-		return false;
-	if (s->state == HRM_JOB_RUNNING && s->pid > 0 && kill(s->pid, 0) != 0 && errno == ESRCH)
-		return true;
-	if (s->state == HRM_JOB_STARTING && s->pid == 0 && s->caller_pid > 0 &&
-		kill(s->caller_pid, 0) != 0 && errno == ESRCH)
-		return true;
-	return false;
+	return pid > 0 && kill(pid, 0) != 0 && errno == ESRCH;
 }
 
+/*
+ * Mark jobs whose process is gone without saying so as failed: a worker
+ * killed before its exit callback ran (normally a crash, after which the
+ * restart empties the registry anyway), or a caller that died before its
+ * worker started.  The liveness checks run outside the spinlock.
+ */
 static void
-HrmJobMarkOrphaned(HrmJobSlot *s)
+HrmJobsReap(HrmJobRegistry *r)
 {
-	s->state = HRM_JOB_FAILED;
-	s->sqlerrcode = ERRCODE_ADMIN_SHUTDOWN;
-	strlcpy(s->error, "the training worker exited unexpectedly", sizeof(s->error));
-	s->finished = GetCurrentTimestamp();
+	int64		ids[HRM_JOB_SLOTS];
+	int			pids[HRM_JOB_SLOTS];
+	int			i;
+
+	SpinLockAcquire(&r->mutex);
+	for (i = 0; i < HRM_JOB_SLOTS; i++)
+	{
+		HrmJobSlot *s = &r->slots[i];
+
+		ids[i] = HrmJobActive(s) ? s->job_id : 0;
+		pids[i] = s->pid > 0 ? s->pid : s->caller_pid;
+	}
+	SpinLockRelease(&r->mutex);
+
+	for (i = 0; i < HRM_JOB_SLOTS; i++)
+	{
+		if (ids[i] == 0 || !HrmProcessGone(pids[i]))
+			continue;
+		SpinLockAcquire(&r->mutex);
+		{
+			HrmJobSlot *s = &r->slots[i];
+
+			if (s->job_id == ids[i] && HrmJobActive(s) &&
+				(s->pid > 0 ? s->pid : s->caller_pid) == pids[i])
+			{
+				s->state = HRM_JOB_FAILED;
+				s->sqlerrcode = ERRCODE_ADMIN_SHUTDOWN;
+				strlcpy(s->error, "the training worker exited unexpectedly", sizeof(s->error));
+				s->finished = GetCurrentTimestamp();
+			}
+		}
+		SpinLockRelease(&r->mutex);
+	}
 }
 
 void
@@ -179,13 +202,12 @@ HrmJobCheckIdle(Oid dboid, const char *model)
 	int64		busy = 0;
 	int			i;
 
+	HrmJobsReap(r);
 	SpinLockAcquire(&r->mutex);
 	for (i = 0; i < HRM_JOB_SLOTS; i++)
 	{
 		HrmJobSlot *s = &r->slots[i];
 
-		if (HrmJobOrphaned(s))
-			HrmJobMarkOrphaned(s);
 		if (HrmJobActive(s) && s->dboid == dboid && strcmp(s->model, model) == 0)
 			busy = s->job_id;
 	}
@@ -209,13 +231,12 @@ HrmJobClaim(int64 job_id, Oid dboid, Oid roleid, const char *model)
 	TimestampTz oldest = 0;
 	int			i;
 
+	HrmJobsReap(r);
 	SpinLockAcquire(&r->mutex);
 	for (i = 0; i < HRM_JOB_SLOTS; i++)
 	{
 		HrmJobSlot *s = &r->slots[i];
 
-		if (HrmJobOrphaned(s))
-			HrmJobMarkOrphaned(s);
 		if (HrmJobActive(s))
 		{
 			running++;
@@ -277,12 +298,11 @@ HrmJobRead(int slot, int64 job_id, HrmJobSlot *out)
 	HrmJobRegistry *r = HrmJobs();
 	bool		ok;
 
+	HrmJobsReap(r);
 	SpinLockAcquire(&r->mutex);
 	ok = r->slots[slot].job_id == job_id && r->slots[slot].state != HRM_JOB_FREE;
 	if (ok)
 	{
-		if (HrmJobOrphaned(&r->slots[slot]))
-			HrmJobMarkOrphaned(&r->slots[slot]);
 		memcpy(out, &r->slots[slot], sizeof(HrmJobSlot));
 	}
 	SpinLockRelease(&r->mutex);
@@ -423,13 +443,10 @@ hrm_training_jobs_pg(PG_FUNCTION_ARGS)
 
 	InitMaterializedSRF(fcinfo, 0);
 
+	HrmJobsReap(r);
 	SpinLockAcquire(&r->mutex);
 	for (i = 0; i < HRM_JOB_SLOTS; i++)
-	{
-		if (HrmJobOrphaned(&r->slots[i]))
-			HrmJobMarkOrphaned(&r->slots[i]);
 		copy[i] = r->slots[i];
-	}
 	SpinLockRelease(&r->mutex);
 
 	for (i = 0; i < HRM_JOB_SLOTS; i++)

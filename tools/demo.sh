@@ -69,7 +69,7 @@ $$;
 \timing on
 CREATE TABLE puzzles AS SELECT * FROM hrm_sudoku_generate(20000, 20, 1);
 CREATE TABLE held_out AS
-SELECT * FROM hrm_sudoku_generate(500, 20, 2) h WHERE h.puzzle NOT IN (SELECT puzzle FROM puzzles);
+SELECT * FROM hrm_sudoku_generate(500, 20, 2) h WHERE NOT EXISTS (SELECT FROM puzzles p WHERE p.puzzle = h.puzzle);
 \timing off
 SELECT (SELECT count(*) FROM puzzles) AS training_puzzles, (SELECT count(*) FROM held_out) AS held_out_puzzles,
        (SELECT puzzle FROM puzzles LIMIT 1) AS "first puzzle (. = blank)";
