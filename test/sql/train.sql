@@ -116,7 +116,7 @@ SELECT steps, state FROM hrm_train('t_c', 'train_sudoku', '{"resume": true}');
 SELECT md5(hrm_export('t_a')) = md5(hrm_export('t_c')) AS resumed_equals_uninterrupted;
 
 -- 5. Cancelling the waiting caller cancels the job (it keeps a checkpoint).
-SET statement_timeout = '1500ms';
+SET statement_timeout = '2500ms';
 SELECT steps FROM hrm_train('t_d', 'train_sudoku', ('{' || :'tiny' || ', "steps": 1000000}')::jsonb);
 RESET statement_timeout;
 SELECT pg_temp.wait_idle('t_d') AS job_state;
