@@ -99,7 +99,7 @@ bench_generator(void)
 					n;
 	}			cases[] = {
 		{40, 55, 2000}, {40, 40, 2000}, {45, 45, 2000}, {50, 50, 2000},
-		{55, 55, 1000}, {56, 56, 500}, {58, 58, 100}, {60, 60, 20},
+		{55, 55, 1000}, {56, 56, 500}, {58, 58, 200}, {60, 60, 100},
 	};
 
 	printf("\nSudoku generator (unique solution verified by the exact solver), median of %d runs\n", runs);
@@ -268,7 +268,7 @@ bench_maze(void)
 					min_len,
 					n;
 	}			cases[] = {
-		{30, 30, 500}, {30, 60, 200}, {30, 90, 40}, {30, 110, 8}, {10, 20, 2000},
+		{30, 30, 500}, {30, 60, 200}, {30, 90, 40}, {30, 110, 20}, {10, 20, 2000},
 	};
 
 	printf("\nMaze generator (Lehnert et al. recipe, BFS), median of %d runs\n", runs);
