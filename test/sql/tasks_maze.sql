@@ -94,6 +94,11 @@ SELECT count(*) AS checks,
                               = hrm_maze_transform(maze, t)) AS codec_round_trip
 FROM hrm_maze_generate(5, 12, 15, 3), generate_series(0, 7) t;
 
+-- A hopeless search can be cancelled (checked every 100 wall layouts).
+SET statement_timeout = '300ms';
+SELECT * FROM hrm_maze_generate(1, 30, 600, 1);
+RESET statement_timeout;
+
 -- ---------------------------------------------------------------------------
 -- Bad input raises an ERROR with a specific SQLSTATE.
 SELECT q, pg_temp.sqlstate(q) FROM (VALUES

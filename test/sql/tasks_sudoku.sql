@@ -140,6 +140,11 @@ FROM generate_series(1, 1000) s, hrm_sudoku_augmentation(s);
 SELECT a.solution IS NULL AS no_solution, a.puzzle = (hrm_sudoku_augment(k.puzzle, k.answer, 3)).puzzle AS same_puzzle
 FROM known k, hrm_sudoku_augment(k.puzzle, NULL, 3) a ORDER BY k.puzzle LIMIT 1;
 
+-- A long count can be cancelled (the solver polls for interrupts).
+SET statement_timeout = '300ms';
+SELECT hrm_sudoku_count_solutions(repeat('.', 81), 2000000000);
+RESET statement_timeout;
+
 -- ---------------------------------------------------------------------------
 -- Bad input raises an ERROR with a specific SQLSTATE.
 SELECT q, pg_temp.sqlstate(q) FROM (VALUES
