@@ -417,8 +417,9 @@ SolveGetArgs(FunctionCallInfo fcinfo, bool is_text, SolveArgs *a)
 	if (a->max_steps < 0 || a->max_steps > SOLVE_MAX_STEPS)
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-				 errmsg("max_steps must be between 1 and %d, not %d", SOLVE_MAX_STEPS, a->max_steps),
-				 errhint("Pass 0 for the default (hrm.default_max_steps, else the model's halt_max_steps).")));
+				 errmsg("max_steps must be between 1 and %d (or 0 for the default), not %d",
+						SOLVE_MAX_STEPS, a->max_steps),
+				 errhint("0 means hrm.default_max_steps, and when that is 0 too the model's halt_max_steps.")));
 
 	halt = text_to_cstring(PG_GETARG_TEXT_PP(off + 2));
 	if (strcmp(halt, "fixed") == 0)
