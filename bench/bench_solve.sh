@@ -21,7 +21,7 @@
 #
 # Environment: REPS, N_TINY, N_FULL (puzzles for the full model, default 5),
 # REPS_FULL (default 3), BACKENDS (default 8), PRELOAD=1 (run the cluster
-# with shared_preload_libraries = hrm), NO_BUILD=1, SKIP_FULL=1,
+# with shared_preload_libraries = hrm), NO_BUILD=1, SKIP_TINY=1, SKIP_FULL=1,
 # SKIP_MEMORY=1, WORK (scratch directory; default a new /tmp directory),
 # HRM_FIXTURES.  The summary is printed and kept in $WORK/summary.txt.
 set -eu
@@ -30,7 +30,7 @@ ROOT=$(cd "$(dirname "$0")/.." && pwd)
 export HRM_FIXTURES=${HRM_FIXTURES:-$(cd "$ROOT/.." && pwd)/shared/fixtures}
 export WORK=${WORK:-$(mktemp -d /tmp/hrm-bench-solve.XXXXXX)}
 export ROOT REPS=${REPS:-5} N_TINY=${N_TINY:-200} N_FULL=${N_FULL:-5} REPS_FULL=${REPS_FULL:-3}
-export BACKENDS=${BACKENDS:-8} SKIP_FULL=${SKIP_FULL:-} SKIP_MEMORY=${SKIP_MEMORY:-}
+export BACKENDS=${BACKENDS:-8} SKIP_TINY=${SKIP_TINY:-} SKIP_FULL=${SKIP_FULL:-} SKIP_MEMORY=${SKIP_MEMORY:-}
 PY=/usr/bin/python3
 mkdir -p "$WORK"
 

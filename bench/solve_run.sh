@@ -1,7 +1,7 @@
 #!/bin/sh
 # bench/solve_run.sh — the part of bench/bench_solve.sh that runs inside
 # pg_virtualenv (PGHOST, PGPORT, ... set).  Expects ROOT, WORK, HRM_FIXTURES,
-# REPS, N_TINY, N_FULL, REPS_FULL, BACKENDS, SKIP_FULL, SKIP_MEMORY.
+# REPS, N_TINY, N_FULL, REPS_FULL, BACKENDS, SKIP_TINY, SKIP_FULL, SKIP_MEMORY.
 set -eu
 
 S="$WORK/summary.txt"
@@ -105,11 +105,13 @@ compare() {
 	}' | tee -a "$S"
 }
 
-say "== sudoku-tiny (hidden 64, 2+2 layers; $(q -c "SELECT n_params FROM hrm.model WHERE name = 'tiny'") parameters)"
-compare tiny "$HRM_FIXTURES/sudoku-tiny.weights.safetensors" 16 fixed "$N_TINY" "$REPS" "fixed halting, 16 segments"
-compare tiny "$HRM_FIXTURES/sudoku-tiny.weights.safetensors" 1 fixed "$N_TINY" "$REPS" "fixed halting, 1 segment (fixed cost per call)"
-compare tiny "$HRM_FIXTURES/sudoku-tiny.weights.safetensors" 16 adaptive "$N_TINY" "$REPS" "adaptive halting, at most 16 segments"
-say ""
+if [ -z "${SKIP_TINY:-}" ]; then
+	say "== sudoku-tiny (hidden 64, 2+2 layers; $(q -c "SELECT n_params FROM hrm.model WHERE name = 'tiny'") parameters)"
+	compare tiny "$HRM_FIXTURES/sudoku-tiny.weights.safetensors" 16 fixed "$N_TINY" "$REPS" "fixed halting, 16 segments"
+	compare tiny "$HRM_FIXTURES/sudoku-tiny.weights.safetensors" 1 fixed "$N_TINY" "$REPS" "fixed halting, 1 segment (fixed cost per call)"
+	compare tiny "$HRM_FIXTURES/sudoku-tiny.weights.safetensors" 16 adaptive "$N_TINY" "$REPS" "adaptive halting, at most 16 segments"
+	say ""
+fi
 
 if [ -z "$SKIP_FULL" ]; then
 	say "== full-size model (hidden 512, 8 heads, 4+4 layers, 2x2 cycles; $(q -c "SELECT n_params FROM hrm.model WHERE name = 'full'") parameters, $(q -c "SELECT pg_size_pretty(weights_bytes) FROM hrm.model WHERE name = 'full'"))"
@@ -135,6 +137,9 @@ if [ -z "$SKIP_MEMORY" ]; then
 		echo "timed out waiting for $1" >&2
 		return 1
 	}
+	# publish the model first: the backends below attach to it (steady state), rather than all
+	# reading the large object at once on a cold start
+	q -c "SELECT length(hrm_solve('full', '$P', 1))" >/dev/null
 	for cache in on off; do
 		for i in $(seq "$BACKENDS"); do
 			# no ON_ERROR_STOP: the cancelled first sleep is an error, then it solves
