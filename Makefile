@@ -128,6 +128,15 @@ bench/bench_train: bench/bench_train.c $(CORE_SRCS) $(CORE_HDRS)
 	$(ENGINE_CC) $(ENGINE_CFLAGS) -o $@ bench/bench_train.c $(CORE_SRCS) $(ENGINE_LIBS)
 
 # ---------------------------------------------------------------------------
+# bench: the Sudoku training recipe (issue 6): generated 20-blank puzzles,
+# a time-budgeted run of run.h with a held-out curve (docs/training.md).
+.PHONY: bench-recipe
+bench-recipe: bench/train_recipe
+
+bench/train_recipe: bench/train_recipe.c $(CORE_SRCS) $(CORE_HDRS)
+	$(ENGINE_CC) $(ENGINE_CFLAGS) -o $@ bench/train_recipe.c $(CORE_SRCS) $(ENGINE_LIBS)
+
+# ---------------------------------------------------------------------------
 # bench-tasks: speed of the task toolkit (Sudoku generator, exact solver on
 # the public collections in $(HRM_DATA)/sudoku, maze generator, token
 # augmentation); docs/tasks.md quotes its numbers.  BENCH_TASKS_ARGS

@@ -1037,6 +1037,70 @@ done:
 }
 
 /* ------------------------------------------------------------------------- */
+/* initialisation */
+
+hrm_status
+hrm_run_init_params(const hrm_layout *lay, hrm_task task, bool grid_pos, uint64_t seed, float *params,
+					hrm_error *err)
+{
+	const hrm_config *c = &lay->cfg;
+	int			rows = 0,
+				cols = 0,
+				box = 0,
+				D = c->hidden_size,
+				ncodes;
+	float	   *codes;
+	hrm_rng		r;
+	double		std = 1.0 / sqrt((double) D);
+
+	hrm_rng_seed(&r, seed);
+	hrm_init_params(lay, params, &r);
+	if (!grid_pos || lay->embed_pos == HRM_NO_OFFSET)
+		return HRM_OK;
+	switch (task)
+	{
+		case HRM_TASK_SUDOKU:
+			rows = cols = 9;
+			box = 3;
+			break;
+		case HRM_TASK_MAZE:
+		case HRM_TASK_ARC:
+			rows = cols = 30;
+			break;
+		default:
+			return HRM_OK;
+	}
+	if (c->seq_len != rows * cols)
+		return hrm_fail(err, HRM_ERR_CONFIG, "task %s needs seq_len %d for grid positions, not %d",
+						hrm_task_name(task), rows * cols, c->seq_len);
+	/* codes: rows, then columns, then boxes; each vector ~ std / sqrt(parts) */
+	ncodes = rows + cols + (box > 0 ? (rows / box) * (cols / box) : 0);
+	codes = malloc(sizeof(float) * (size_t) ncodes * D);
+	if (codes == NULL)
+		return hrm_fail(err, HRM_ERR_NOMEM, "out of memory");
+	{
+		int			parts = box > 0 ? 3 : 2;
+		double		s = std / sqrt((double) parts);
+
+		for (size_t k = 0; k < (size_t) ncodes * D; k++)
+			codes[k] = (float) hrm_trunc_normal(&r, s);
+	}
+	for (int i = 0; i < rows; i++)
+		for (int j = 0; j < cols; j++)
+		{
+			float	   *e = params + lay->embed_pos + (size_t) (c->P + i * cols + j) * D;
+			const float *rc = codes + (size_t) i * D;
+			const float *cc = codes + (size_t) (rows + j) * D;
+			const float *bc = box > 0 ? codes + (size_t) (rows + cols + (i / box) * (cols / box) + j / box) * D : NULL;
+
+			for (int k = 0; k < D; k++)
+				e[k] = rc[k] + cc[k] + (bc ? bc[k] : 0.0f);
+		}
+	free(codes);
+	return HRM_OK;
+}
+
+/* ------------------------------------------------------------------------- */
 /* the recipe */
 
 void

@@ -253,6 +253,25 @@ hrm_status	hrm_evaluate(const hrm_model *m, const hrm_dataset *ds, const int64_t
 						 const hrm_eval_opts *opts, hrm_eval_result *res, hrm_error *err);
 
 /* ------------------------------------------------------------------------- */
+/* initialisation */
+
+/*
+ * Starting weights for a new model of a task (lay->n_params floats): the
+ * engine's truncated LeCun initialisation (hrm_init_params) from a
+ * generator seeded with seed, and, for grid tasks (Sudoku 9x9 with 3x3
+ * boxes, maze and ARC 30x30) with learned positions, a grid-aware
+ * position table when grid_pos is set: the embedding of cell (r, c) is
+ * the sum of a row code, a column code and (Sudoku) a box code, each a
+ * truncated-normal vector, scaled so the table keeps the default std
+ * 1/sqrt(D).  Cells of one row, column or box then start with correlated
+ * positions, which attention can use from the first step; the table is
+ * trained like any other weight.  Generic tasks, RoPE or no positions:
+ * the plain initialisation.
+ */
+hrm_status	hrm_run_init_params(const hrm_layout *lay, hrm_task task, bool grid_pos, uint64_t seed,
+								float *params, hrm_error *err);
+
+/* ------------------------------------------------------------------------- */
 /* the recipe */
 
 /*
@@ -265,6 +284,7 @@ typedef struct hrm_run_opts
 	hrm_config	model;			/* architecture of a new model */
 	hrm_train_opts train;		/* optimizer, schedule, batch */
 	hrm_sampler_opts sampler;	/* task, augmentation, curriculum, label masking */
+	bool		grid_pos;		/* hrm_run_init_params: grid-aware positions for a new model */
 	double		eval_fraction;	/* held out of the data (default 0.05) */
 	hrm_eval_opts eval;
 } hrm_run_opts;

@@ -1,0 +1,416 @@
+/*
+ * train_recipe.c — the Sudoku training bench (issue 6): generate puzzles
+ * with the engine's generator (unique solution, --blanks blanks), train
+ * with run.h for a time budget (or a step count), evaluate on held-out
+ * generated puzzles every --eval-every seconds of training, and print the
+ * curve.  Evaluation time is not counted as training time.
+ *
+ *   make bench/train_recipe
+ *   ./bench/train_recipe --minutes 20 --csv /tmp/curve.csv
+ *   ./bench/train_recipe --steps 3000 --hidden 64 ...     (equal-step comparisons)
+ *
+ * --clock cpu measures the budget and the evaluation interval in process
+ * CPU seconds instead of wall-clock seconds: at --threads 1 that is the
+ * time a dedicated core would take, whatever else runs on the machine.
+ * Both clocks are printed either way.
+ *
+ * Defaults are hrm_run_opts_defaults(HRM_TASK_SUDOKU); every knob can be
+ * overridden (--help).  Output lines:
+ *   curve  <minutes> <steps> <train loss> <eval exact> <eval token acc> ...
+ *   final  ...
+ */
+#include "run.h"
+#include "sudoku.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+static double
+now(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec + ts.tv_nsec * 1e-9;
+}
+
+/* Process CPU seconds (all threads). */
+static double
+cpu_now(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
+	return ts.tv_sec + ts.tv_nsec * 1e-9;
+}
+
+static void
+die(const char *what, const hrm_error *err)
+{
+	fprintf(stderr, "train_recipe: %s: %s\n", what, err ? err->msg : "");
+	exit(1);
+}
+
+typedef struct bench_opts
+{
+	double		minutes;		/* training-time budget (0 = none) */
+	int64_t		steps;			/* step budget (0 = none) */
+	double		eval_every;		/* seconds of training between evaluations */
+	int64_t		eval_every_steps;	/* or steps */
+	int			train_puzzles;
+	int			eval_puzzles;
+	int			blanks;
+	uint64_t	data_seed;
+	int			threads;
+	int			eval_segments;	/* 0 = halt_max_steps */
+	bool		eval_adaptive;
+	const char *csv;
+	const char *tag;
+	bool		auto_total;		/* set total_steps from the measured rate (cosine over the budget) */
+	const char *save;			/* write the final weights (safetensors) here */
+	bool		cpu_clock;		/* budget and eval schedule in process CPU time */
+} bench_opts;
+
+static void
+usage(void)
+{
+	fprintf(stderr,
+			"usage: train_recipe [options]\n"
+			"  budget:   --minutes M  --steps N  --eval-every SEC  --eval-every-steps N\n"
+			"  data:     --blanks 20 --train-puzzles N --eval-puzzles 1000 --data-seed S\n"
+			"  model:    --hidden D --heads H --H-layers n --L-layers n --H-cycles n --L-cycles n\n"
+			"            --expansion x --halt-max-steps M --explore p --pos rope|learned|none\n"
+			"  optim:    --lr x --warmup n --lr-min-ratio r --total-steps n|auto --wd x --beta2 x\n"
+			"            --batch B --loss stablemax|softmax --seed S --threads n\n"
+			"  init:     --grid-pos 0|1 (grid-aware learned positions)\n"
+			"  sampler:  --augment 0|1 --curriculum-steps n --curriculum-start f --ignore-givens f\n"
+			"  eval:     --eval-segments n --eval-adaptive 0|1\n"
+			"  output:   --csv FILE --tag NAME --save FILE.safetensors\n"
+			"  clock:    --clock wall|cpu (budget and eval interval; default wall)\n");
+	exit(2);
+}
+
+int
+main(int argc, char **argv)
+{
+	hrm_run_opts ro;
+	bench_opts bo;
+	hrm_error	err;
+	hrm_dataset train_ds,
+				eval_ds;
+	hrm_trainer *tr = NULL;
+	hrm_sampler *smp = NULL;
+	hrm_rng		gen;
+	FILE	   *csv = NULL;
+	double		t_train = 0.0,
+				c_train = 0.0,
+				next_eval,
+				t_gen;
+	int64_t		next_eval_step;
+	double		loss_acc = 0.0,
+				tok_acc = 0.0;
+	int			loss_n = 0;
+	double		best_exact = 0.0;
+
+	hrm_run_opts_defaults(&ro, HRM_TASK_SUDOKU, 0, 0);
+	memset(&bo, 0, sizeof(bo));
+	bo.minutes = 20.0;
+	bo.eval_every = 60.0;
+	bo.train_puzzles = 100000;
+	bo.eval_puzzles = 1000;
+	bo.blanks = 20;
+	bo.data_seed = 1;
+	bo.threads = 2;
+	bo.tag = "run";
+
+	for (int i = 1; i < argc; i++)
+	{
+		const char *a = argv[i];
+		const char *v = i + 1 < argc ? argv[i + 1] : NULL;
+
+#define ARG(name) (strcmp(a, name) == 0 && v != NULL && (++i, 1))
+		if (ARG("--minutes"))
+			bo.minutes = atof(v);
+		else if (ARG("--steps"))
+			bo.steps = atoll(v);
+		else if (ARG("--eval-every"))
+			bo.eval_every = atof(v);
+		else if (ARG("--eval-every-steps"))
+			bo.eval_every_steps = atoll(v);
+		else if (ARG("--blanks"))
+			bo.blanks = atoi(v);
+		else if (ARG("--train-puzzles"))
+			bo.train_puzzles = atoi(v);
+		else if (ARG("--eval-puzzles"))
+			bo.eval_puzzles = atoi(v);
+		else if (ARG("--data-seed"))
+			bo.data_seed = strtoull(v, NULL, 10);
+		else if (ARG("--threads"))
+			bo.threads = atoi(v);
+		else if (ARG("--eval-segments"))
+			bo.eval_segments = atoi(v);
+		else if (ARG("--eval-adaptive"))
+			bo.eval_adaptive = atoi(v) != 0;
+		else if (ARG("--csv"))
+			bo.csv = v;
+		else if (ARG("--tag"))
+			bo.tag = v;
+		else if (ARG("--save"))
+			bo.save = v;
+		else if (ARG("--clock"))
+			bo.cpu_clock = strcmp(v, "cpu") == 0;
+		else if (ARG("--hidden"))
+			ro.model.hidden_size = atoi(v);
+		else if (ARG("--heads"))
+			ro.model.num_heads = atoi(v);
+		else if (ARG("--H-layers"))
+			ro.model.H_layers = atoi(v);
+		else if (ARG("--L-layers"))
+			ro.model.L_layers = atoi(v);
+		else if (ARG("--H-cycles"))
+			ro.model.H_cycles = atoi(v);
+		else if (ARG("--L-cycles"))
+			ro.model.L_cycles = atoi(v);
+		else if (ARG("--expansion"))
+			ro.model.expansion = atof(v);
+		else if (ARG("--halt-max-steps"))
+			ro.model.halt_max_steps = atoi(v);
+		else if (ARG("--explore"))
+			ro.model.halt_exploration_prob = atof(v);
+		else if (ARG("--pos"))
+			ro.model.pos_encodings = strcmp(v, "learned") == 0 ? HRM_POS_LEARNED :
+				strcmp(v, "none") == 0 ? HRM_POS_NONE : HRM_POS_ROPE;
+		else if (ARG("--lr"))
+			ro.train.lr = atof(v);
+		else if (ARG("--warmup"))
+			ro.train.lr_warmup_steps = atoll(v);
+		else if (ARG("--lr-min-ratio"))
+			ro.train.lr_min_ratio = atof(v);
+		else if (ARG("--total-steps"))
+		{
+			if (strcmp(v, "auto") == 0)
+				bo.auto_total = true;
+			else
+				ro.train.total_steps = atoll(v);
+		}
+		else if (ARG("--wd"))
+			ro.train.weight_decay = atof(v);
+		else if (ARG("--beta2"))
+			ro.train.beta2 = atof(v);
+		else if (ARG("--batch"))
+			ro.train.batch_size = atoi(v);
+		else if (ARG("--loss"))
+			ro.train.loss_type = strcmp(v, "softmax") == 0 ? HRM_LOSS_SOFTMAX : HRM_LOSS_STABLEMAX;
+		else if (ARG("--seed"))
+			ro.train.seed = strtoull(v, NULL, 10);
+		else if (ARG("--augment"))
+			ro.sampler.augment = atoi(v) != 0;
+		else if (ARG("--curriculum-steps"))
+			ro.sampler.curriculum_steps = atoll(v);
+		else if (ARG("--curriculum-start"))
+			ro.sampler.curriculum_start = atof(v);
+		else if (ARG("--grid-pos"))
+			ro.grid_pos = atoi(v) != 0;
+		else if (ARG("--ignore-givens"))
+			ro.sampler.ignore_givens = atof(v);
+		else
+			usage();
+#undef ARG
+	}
+	ro.sampler.batch_size = ro.train.batch_size;
+	ro.sampler.seed = ro.train.seed;
+	if (bo.steps > 0 && !bo.auto_total && ro.train.lr_min_ratio < 1.0 && ro.train.total_steps == 100000)
+		ro.train.total_steps = bo.steps;
+	if (hrm_config_validate(&ro.model, &err) != HRM_OK)
+		die("model configuration", &err);
+	hrm_set_threads(bo.threads);
+
+	/* ---- data: generated puzzles, train and held-out from different streams ---- */
+	t_gen = now();
+	if (hrm_dataset_init(&train_ds, HRM_SUDOKU_CELLS, HRM_SUDOKU_VOCAB, 0, &err) != HRM_OK ||
+		hrm_dataset_init(&eval_ds, HRM_SUDOKU_CELLS, HRM_SUDOKU_VOCAB, 0, &err) != HRM_OK)
+		die("dataset", &err);
+	hrm_rng_seed(&gen, bo.data_seed);
+	for (int set = 0; set < 2; set++)
+	{
+		hrm_dataset *ds = set == 0 ? &train_ds : &eval_ds;
+		int			n = set == 0 ? bo.train_puzzles : bo.eval_puzzles;
+		hrm_rng		r = hrm_rng_split(&gen);
+
+		if (hrm_dataset_reserve(ds, n, &err) != HRM_OK)
+			die("reserve", &err);
+		for (int i = 0; i < n; i++)
+		{
+			uint8_t		puz[HRM_SUDOKU_CELLS],
+						sol[HRM_SUDOKU_CELLS];
+			int32_t		in[HRM_SUDOKU_CELLS],
+						lb[HRM_SUDOKU_CELLS];
+
+			if (hrm_sudoku_generate(&r, bo.blanks, 100, puz, sol, NULL, &err) != HRM_OK)
+				die("generate", &err);
+			hrm_sudoku_to_tokens(puz, in);
+			hrm_sudoku_to_tokens(sol, lb);
+			if (hrm_dataset_append(ds, in, lb, 0, &err) != HRM_OK)
+				die("append", &err);
+		}
+	}
+	t_gen = now() - t_gen;
+
+	/* ---- model, trainer, sampler ---- */
+	{
+		hrm_layout	lay;
+		float	   *init;
+
+		if (hrm_layout_init(&lay, &ro.model, &err) != HRM_OK)
+			die("layout", &err);
+		init = hrm_alloc(lay.n_params, sizeof(float));
+		if (init == NULL)
+			die("alloc", NULL);
+		if (hrm_run_init_params(&lay, HRM_TASK_SUDOKU, ro.grid_pos, ro.train.seed, init, &err) != HRM_OK)
+			die("init", &err);
+		if (hrm_trainer_create(&tr, &ro.model, init, &ro.train, &err) != HRM_OK)
+			die("trainer", &err);
+		hrm_free(init);
+		hrm_layout_free(&lay);
+	}
+	if (hrm_sampler_create(&smp, &train_ds, NULL, train_ds.n, &ro.sampler, &err) != HRM_OK)
+		die("sampler", &err);
+
+	{
+		const hrm_config *c = &ro.model;
+
+		printf("# tag=%s blanks=%d train_puzzles=%d eval_puzzles=%d gen_seconds=%.1f threads=%d\n",
+			   bo.tag, bo.blanks, bo.train_puzzles, bo.eval_puzzles, t_gen, bo.threads);
+		printf("# model hidden=%d heads=%d H_layers=%d L_layers=%d H_cycles=%d L_cycles=%d expansion=%g "
+			   "halt_max_steps=%d explore=%g pos=%s params=%zu\n",
+			   c->hidden_size, c->num_heads, c->H_layers, c->L_layers, c->H_cycles, c->L_cycles,
+			   c->expansion, c->halt_max_steps, c->halt_exploration_prob, hrm_pos_enc_name(c->pos_encodings),
+			   hrm_trainer_layout(tr)->dense_end - hrm_trainer_layout(tr)->dense_begin);
+		printf("# optim lr=%g warmup=%lld lr_min_ratio=%g total_steps=%s%lld wd=%g beta2=%g batch=%d loss=%s seed=%llu\n",
+			   ro.train.lr, (long long) ro.train.lr_warmup_steps, ro.train.lr_min_ratio,
+			   bo.auto_total ? "auto/" : "", (long long) ro.train.total_steps, ro.train.weight_decay,
+			   ro.train.beta2, ro.train.batch_size,
+			   ro.train.loss_type == HRM_LOSS_SOFTMAX ? "softmax" : "stablemax",
+			   (unsigned long long) ro.train.seed);
+		printf("# grid_pos=%d sampler augment=%d curriculum_steps=%lld curriculum_start=%g ignore_givens=%g "
+			   "eval_segments=%d eval_adaptive=%d\n",
+			   ro.grid_pos, ro.sampler.augment, (long long) ro.sampler.curriculum_steps, ro.sampler.curriculum_start,
+			   ro.sampler.ignore_givens, bo.eval_segments, bo.eval_adaptive);
+		printf("# columns: curve minutes steps train_loss train_token_acc eval_exact eval_token steps_per_s "
+			   "lr curriculum epochs eval_seconds cpu_minutes (clock %s)\n", bo.cpu_clock ? "cpu" : "wall");
+		fflush(stdout);
+	}
+	if (bo.csv)
+	{
+		csv = fopen(bo.csv, "w");
+		if (csv == NULL)
+		{
+			perror(bo.csv);
+			return 1;
+		}
+		fprintf(csv, "tag,minutes,steps,train_loss,train_token_acc,eval_exact,eval_token,steps_per_s,lr,curriculum,epochs,cpu_minutes\n");
+	}
+
+	next_eval = bo.eval_every;
+	next_eval_step = bo.eval_every_steps;
+	for (;;)
+	{
+		hrm_run_metrics mt;
+		double		t0 = now(),
+					c0 = cpu_now(),
+					clk;
+		int64_t		step;
+		bool		stop,
+					do_eval;
+
+		if (hrm_run_step(tr, smp, &mt, &err) != HRM_OK)
+			die("step", &err);
+		t_train += now() - t0;
+		c_train += cpu_now() - c0;
+		clk = bo.cpu_clock ? c_train : t_train;
+		step = hrm_trainer_step(tr);
+		loss_acc += mt.loss;
+		tok_acc += mt.token_accuracy_all;
+		loss_n++;
+
+		if (bo.auto_total && step == 30)
+		{
+			/* cosine over the whole budget: estimate the steps the budget allows */
+			hrm_train_opts o = *hrm_trainer_opts(tr);
+
+			o.total_steps = (int64_t) (bo.minutes * 60.0 / (clk / step));
+			hrm_trainer_set_opts(tr, &o);
+			printf("# total_steps set to %lld (%.2f steps/s)\n", (long long) o.total_steps, step / clk);
+		}
+		stop = (bo.minutes > 0 && clk >= bo.minutes * 60.0) || (bo.steps > 0 && step >= bo.steps);
+		do_eval = stop || (bo.eval_every_steps > 0 ? step >= next_eval_step : clk >= next_eval);
+		if (do_eval)
+		{
+			hrm_model	m;
+			hrm_eval_opts eo;
+			hrm_eval_result res;
+
+			if (hrm_model_init(&m, hrm_trainer_layout(tr), hrm_trainer_params(tr), &err) != HRM_OK)
+				die("model", &err);
+			hrm_eval_opts_defaults(&eo);
+			eo.segments = bo.eval_segments;
+			eo.adaptive = bo.eval_adaptive;
+			if (hrm_evaluate(&m, &eval_ds, NULL, eval_ds.n, &eo, &res, &err) != HRM_OK)
+				die("evaluate", &err);
+			hrm_model_free(&m);
+			if (res.exact_accuracy > best_exact)
+				best_exact = res.exact_accuracy;
+			printf("curve %6.2f %7lld %.4f %.4f %.4f %.4f %.2f %.2e %.3f %.2f %.1f %6.2f\n",
+				   t_train / 60.0, (long long) step, loss_acc / loss_n, tok_acc / loss_n,
+				   res.exact_accuracy, res.token_accuracy, step / t_train, mt.lr, mt.curriculum,
+				   mt.epochs, res.seconds, c_train / 60.0);
+			fflush(stdout);
+			if (csv)
+			{
+				fprintf(csv, "%s,%.3f,%lld,%.5f,%.5f,%.5f,%.5f,%.3f,%.3e,%.3f,%.3f,%.3f\n", bo.tag,
+						t_train / 60.0, (long long) step, loss_acc / loss_n, tok_acc / loss_n,
+						res.exact_accuracy, res.token_accuracy, step / t_train, mt.lr, mt.curriculum,
+						mt.epochs, c_train / 60.0);
+				fflush(csv);
+			}
+			loss_acc = tok_acc = 0.0;
+			loss_n = 0;
+			while (next_eval <= clk)
+				next_eval += bo.eval_every;
+			while (bo.eval_every_steps > 0 && next_eval_step <= step)
+				next_eval_step += bo.eval_every_steps;
+			if (stop)
+			{
+				printf("final tag=%s minutes=%.2f cpu_minutes=%.2f steps=%lld exact=%.4f token=%.4f "
+					   "best_exact=%.4f steps_per_s=%.2f\n", bo.tag, t_train / 60.0, c_train / 60.0,
+					   (long long) step, res.exact_accuracy, res.token_accuracy, best_exact, step / t_train);
+				break;
+			}
+		}
+	}
+	if (bo.save)
+	{
+		uint8_t    *buf;
+		size_t		len;
+		FILE	   *f;
+
+		if (hrm_save_params(hrm_trainer_layout(tr), hrm_trainer_params(tr), "", &buf, &len, &err) != HRM_OK)
+			die("save", &err);
+		f = fopen(bo.save, "wb");
+		if (f == NULL || fwrite(buf, 1, len, f) != len)
+			perror(bo.save);
+		if (f)
+			fclose(f);
+		hrm_free(buf);
+	}
+	if (csv)
+		fclose(csv);
+	hrm_sampler_free(smp);
+	hrm_trainer_free(tr);
+	hrm_dataset_free(&train_ds);
+	hrm_dataset_free(&eval_ds);
+	return 0;
+}
