@@ -33,8 +33,8 @@ typedef struct fixture
 				have_lay;
 } fixture;
 
-static uint8_t *
-read_file(const char *path, size_t *len)
+uint8_t *
+hrm_parity_read_file(const char *path, size_t *len)
 {
 	FILE	   *f = fopen(path, "rb");
 	uint8_t    *buf;
@@ -84,7 +84,7 @@ fixture_load(const char *prefix, fixture *fx, FILE *out)
 	memset(fx, 0, sizeof(*fx));
 	hrm_error_clear(&err);
 	snprintf(path, sizeof(path), "%s.weights.safetensors", prefix);
-	fx->wbuf = read_file(path, &fx->wlen);
+	fx->wbuf = hrm_parity_read_file(path, &fx->wlen);
 	if (fx->wbuf == NULL)
 	{
 		if (out)
@@ -92,7 +92,7 @@ fixture_load(const char *prefix, fixture *fx, FILE *out)
 		return PARITY_ERROR;
 	}
 	snprintf(path, sizeof(path), "%s.expected.safetensors", prefix);
-	fx->ebuf = read_file(path, &fx->elen);
+	fx->ebuf = hrm_parity_read_file(path, &fx->elen);
 	if (fx->ebuf == NULL)
 	{
 		if (out)
@@ -126,18 +126,18 @@ fail:
 	return err.code == HRM_ERR_UNSUPPORTED ? PARITY_SKIP : PARITY_ERROR;
 }
 
-/* Read a named tensor of the expected file as doubles (malloc'd); NULL if absent. */
-static double *
-get_f64(const fixture *fx, const char *name, size_t *numel)
+/* Read a named tensor as doubles (malloc'd); NULL if absent or unreadable. */
+double *
+hrm_parity_tensor_f64(const hrm_safetensors *st, const char *name, size_t *numel)
 {
-	const hrm_st_tensor *t = hrm_st_find(&fx->e, name);
+	const hrm_st_tensor *t = hrm_st_find(st, name);
 	double	   *d;
 	hrm_error	err;
 
 	if (t == NULL)
 		return NULL;
 	d = malloc(sizeof(double) * (t->numel > 0 ? t->numel : 1));
-	if (d == NULL || hrm_st_read_f64(&fx->e, t, d, &err) != HRM_OK)
+	if (d == NULL || hrm_st_read_f64(st, t, d, &err) != HRM_OK)
 	{
 		free(d);
 		return NULL;
@@ -147,17 +147,18 @@ get_f64(const fixture *fx, const char *name, size_t *numel)
 	return d;
 }
 
-static int32_t *
-get_i32(const fixture *fx, const char *name, size_t *numel)
+/* Read a named integer tensor as int32 (malloc'd); NULL if absent or unreadable. */
+int32_t *
+hrm_parity_tensor_i32(const hrm_safetensors *st, const char *name, size_t *numel)
 {
-	const hrm_st_tensor *t = hrm_st_find(&fx->e, name);
+	const hrm_st_tensor *t = hrm_st_find(st, name);
 	int32_t    *d;
 	hrm_error	err;
 
 	if (t == NULL)
 		return NULL;
 	d = malloc(sizeof(int32_t) * (t->numel > 0 ? t->numel : 1));
-	if (d == NULL || hrm_st_read_i32(&fx->e, t, d, &err) != HRM_OK)
+	if (d == NULL || hrm_st_read_i32(st, t, d, &err) != HRM_OK)
 	{
 		free(d);
 		return NULL;
@@ -165,6 +166,18 @@ get_i32(const fixture *fx, const char *name, size_t *numel)
 	if (numel)
 		*numel = t->numel;
 	return d;
+}
+
+static double *
+get_f64(const fixture *fx, const char *name, size_t *numel)
+{
+	return hrm_parity_tensor_f64(&fx->e, name, numel);
+}
+
+static int32_t *
+get_i32(const fixture *fx, const char *name, size_t *numel)
+{
+	return hrm_parity_tensor_i32(&fx->e, name, numel);
 }
 
 parity_result
@@ -404,7 +417,7 @@ hrm_parity_run(const char *prefix, FILE *out)
 				is_infer = false;
 
 	snprintf(path, sizeof(path), "%s.expected.safetensors", prefix);
-	buf = read_file(path, &len);
+	buf = hrm_parity_read_file(path, &len);
 	if (buf == NULL)
 	{
 		if (out)

@@ -8,6 +8,8 @@
 
 #include <stdio.h>
 
+#include "safetensors.h"
+
 typedef enum parity_result
 {
 	PARITY_PASS = 0,
@@ -24,5 +26,10 @@ parity_result hrm_parity_inference(const char *prefix, FILE *out);
 
 /* Training fixtures (stepK.* tensors). */
 parity_result hrm_parity_training(const char *prefix, FILE *out);
+
+/* Helpers shared by the parity files: a whole file (malloc'd), a tensor as doubles / int32 (malloc'd). */
+uint8_t    *hrm_parity_read_file(const char *path, size_t *len);
+double	   *hrm_parity_tensor_f64(const hrm_safetensors *st, const char *name, size_t *numel);
+int32_t    *hrm_parity_tensor_i32(const hrm_safetensors *st, const char *name, size_t *numel);
 
 #endif

@@ -21,75 +21,10 @@
 #include <stdlib.h>
 #include <string.h>
 
-static uint8_t *
-slurp(const char *path, size_t *len)
-{
-	FILE	   *f = fopen(path, "rb");
-	uint8_t    *buf;
-	long		n;
-
-	if (f == NULL)
-		return NULL;
-	if (fseek(f, 0, SEEK_END) != 0 || (n = ftell(f)) < 0 || fseek(f, 0, SEEK_SET) != 0)
-	{
-		fclose(f);
-		return NULL;
-	}
-	buf = malloc((size_t) n + 1);
-	if (buf != NULL && fread(buf, 1, (size_t) n, f) != (size_t) n)
-	{
-		free(buf);
-		buf = NULL;
-	}
-	fclose(f);
-	*len = (size_t) n;
-	return buf;
-}
-
-static double *
-tensor_f64(const hrm_safetensors *st, const char *name, size_t *numel)
-{
-	const hrm_st_tensor *t = hrm_st_find(st, name);
-	double	   *d;
-	hrm_error	err;
-
-	if (t == NULL)
-		return NULL;
-	d = malloc(sizeof(double) * (t->numel ? t->numel : 1));
-	if (d == NULL || hrm_st_read_f64(st, t, d, &err) != HRM_OK)
-	{
-		free(d);
-		return NULL;
-	}
-	if (numel)
-		*numel = t->numel;
-	return d;
-}
-
-static int32_t *
-tensor_i32(const hrm_safetensors *st, const char *name, size_t *numel)
-{
-	const hrm_st_tensor *t = hrm_st_find(st, name);
-	int32_t    *d;
-	hrm_error	err;
-
-	if (t == NULL)
-		return NULL;
-	d = malloc(sizeof(int32_t) * (t->numel ? t->numel : 1));
-	if (d == NULL || hrm_st_read_i32(st, t, d, &err) != HRM_OK)
-	{
-		free(d);
-		return NULL;
-	}
-	if (numel)
-		*numel = t->numel;
-	return d;
-}
-
 static double
 scalar(const hrm_safetensors *st, const char *name, bool *ok)
 {
-	double	   *d = tensor_f64(st, name, NULL);
+	double	   *d = hrm_parity_tensor_f64(st, name, NULL);
 	double		v;
 
 	if (d == NULL)
@@ -160,7 +95,7 @@ compare_params(const hrm_trainer *t, const hrm_safetensors *e, int k, const floa
 		double		gmax = pmax[i];
 
 		snprintf(name, sizeof(name), "step%d.param.model.inner.%s", k, ti->name);
-		ref = tensor_f64(e, name, &n);
+		ref = hrm_parity_tensor_f64(e, name, &n);
 		if (ref == NULL || n != ti->numel)
 		{
 			if (out)
@@ -271,7 +206,7 @@ rebuild_initial(const hrm_layout *lay, const hrm_safetensors *e, const hrm_train
 		double	   *last;
 
 		snprintf(nm, sizeof(nm), "step%d.param.model.inner.%s", n_steps, ti->name);
-		last = tensor_f64(e, nm, &n);
+		last = hrm_parity_tensor_f64(e, nm, &n);
 		if (last == NULL || n != ti->numel)
 		{
 			free(last);
@@ -305,7 +240,7 @@ rebuild_initial(const hrm_layout *lay, const hrm_safetensors *e, const hrm_train
 		float	   *dst = params + ti->offset;
 
 		snprintf(nm, sizeof(nm), "step1.param.model.inner.%s", ti->name);
-		p1 = tensor_f64(e, nm, &n);
+		p1 = hrm_parity_tensor_f64(e, nm, &n);
 		if (p1 == NULL || n != ti->numel)
 		{
 			free(p1);
@@ -319,7 +254,7 @@ rebuild_initial(const hrm_layout *lay, const hrm_safetensors *e, const hrm_train
 		else if (ti->kind == HRM_PK_DENSE)
 		{
 			snprintf(nm, sizeof(nm), "step1.grad.model.inner.%s", ti->name);
-			g = tensor_f64(e, nm, NULL);
+			g = hrm_parity_tensor_f64(e, nm, NULL);
 			if (g == NULL)
 			{
 				free(p1);
@@ -340,8 +275,8 @@ rebuild_initial(const hrm_layout *lay, const hrm_safetensors *e, const hrm_train
 		{
 			/* SignSGD rows: summed gradient per id; untouched rows did not move */
 			int			ndim = lay->cfg.puzzle_emb_ndim;
-			double	   *rows = tensor_f64(e, "step1.grad.puzzle_emb_rows", NULL);
-			int32_t    *ids = tensor_i32(e, "step1.puzzle_identifiers", NULL);
+			double	   *rows = hrm_parity_tensor_f64(e, "step1.grad.puzzle_emb_rows", NULL);
+			int32_t    *ids = hrm_parity_tensor_i32(e, "step1.puzzle_identifiers", NULL);
 			float	   *sum = calloc(n, sizeof(float));
 			uint8_t    *touched = calloc(lay->cfg.num_puzzle_identifiers, 1);
 
@@ -414,9 +349,9 @@ hrm_parity_training(const char *prefix, FILE *out)
 
 	hrm_error_clear(&err);
 	snprintf(path, sizeof(path), "%s.weights.safetensors", prefix);
-	wbuf = slurp(path, &wlen);
+	wbuf = hrm_parity_read_file(path, &wlen);
 	snprintf(path, sizeof(path), "%s.expected.safetensors", prefix);
-	ebuf = slurp(path, &elen);
+	ebuf = hrm_parity_read_file(path, &elen);
 	if (wbuf == NULL || ebuf == NULL)
 	{
 		if (out)
@@ -493,7 +428,7 @@ hrm_parity_training(const char *prefix, FILE *out)
 			"lm_loss", "q_halt_loss", "q_continue_loss"
 		};
 
-#define GETI(var, suffix) do { snprintf(nm, sizeof(nm), "step%d.%s", k, suffix); var = tensor_i32(&e, nm, &n_in); } while (0)
+#define GETI(var, suffix) do { snprintf(nm, sizeof(nm), "step%d.%s", k, suffix); var = hrm_parity_tensor_i32(&e, nm, &n_in); } while (0)
 		GETI(in, "inputs");
 		GETI(lb, "labels");
 		GETI(pid, "puzzle_identifiers");
@@ -601,7 +536,7 @@ hrm_parity_training(const char *prefix, FILE *out)
 					/* rows gathered for the batch: [B, ndim] */
 					const float *pg = hrm_trainer_puzzle_grads(t);
 
-					ref = tensor_f64(&e, "step1.grad.puzzle_emb_rows", &n);
+					ref = hrm_parity_tensor_f64(&e, "step1.grad.puzzle_emb_rows", &n);
 					if (ref == NULL || n != (size_t) B * cfg.puzzle_emb_ndim)
 					{
 						free(ref);
@@ -619,7 +554,7 @@ hrm_parity_training(const char *prefix, FILE *out)
 						g1[ti->offset + j] = 0.0f;
 					{
 						/* summed gradient per id, for the excuse rule */
-						int32_t    *p1 = tensor_i32(&e, "step1.puzzle_identifiers", NULL);
+						int32_t    *p1 = hrm_parity_tensor_i32(&e, "step1.puzzle_identifiers", NULL);
 
 						if (p1 != NULL)
 						{
@@ -635,7 +570,7 @@ hrm_parity_training(const char *prefix, FILE *out)
 					char		nm2[256];
 
 					snprintf(nm2, sizeof(nm2), "step1.grad.model.inner.%s", ti->name);
-					ref = tensor_f64(&e, nm2, &n);
+					ref = hrm_parity_tensor_f64(&e, nm2, &n);
 					if (ref == NULL || n != ti->numel)
 					{
 						if (out)
