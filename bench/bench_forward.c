@@ -22,7 +22,8 @@
  * --profile (instead of the table) times every op of the segment separately
  * (the same kernel calls as src/core/forward.c and layers.c, with timers
  * around them), alternating with plain segments, and prints where the time
- * goes.
+ * goes.  --whatif (instead of the table) times variants of the segment
+ * that each change one thing (see struct whatif), against the plain one.
  *
  * Output: a human-readable table, or with --csv one line per measurement:
  *   engine,<model>,<threads>,<B>,<seg/s>,<ex*seg/s>,<GFLOP/s>,<sgemm GFLOP/s>,<ratio>,<corename>,
@@ -64,6 +65,7 @@ typedef struct opts
 	double		min_time;		/* seconds per timed repetition (at least one segment) */
 	bool		csv;
 	bool		profile;
+	bool		whatif;
 	bool		do_tiny;
 	bool		do_full;
 	bool		no_sgemm;
@@ -568,16 +570,106 @@ static const char *op_names[N_OPS] = {
 	"gemm o", "residual add", "rmsnorm", "gemm gate_up", "swiglu (expf)", "gemm down", "heads"
 };
 
+/*
+ * What-if variants of the segment (--whatif), for the engine owner: the same
+ * calls with one change each, to measure a proposal before it is made.
+ *   attn1    the attention's per-head sgemm calls at 1 BLAS thread
+ *            (openblas_set_num_threads(1) around the attention loop);
+ *   beta1    o_proj and down_proj accumulate into the residual with beta = 1
+ *            (no proj buffer, no separate residual add pass);
+ *   vred     softmax and RMSNorm with their reductions (max, sum, sum of
+ *            squares) over 16 independent partial accumulators, so they
+ *            vectorise without -ffast-math (layers.c's single accumulators
+ *            leave a sequential dependency chain of float adds).
+ */
+typedef struct whatif
+{
+	bool		attn1;
+	bool		beta1;
+	bool		vred;
+} whatif;
+
+#define VL 16
+
+/* hrm_softmax_rows with lane-parallel reductions (same math, other summation order). */
+static void
+softmax_rows_vred(float *x, int M, int N)
+{
+	for (int m = 0; m < M; m++)
+	{
+		float	   *r = x + (size_t) m * N;
+		float		mxv[VL],
+					sv[VL],
+					mx,
+					sum = 0.0f,
+					inv;
+		int			j;
+
+		for (int l = 0; l < VL; l++)
+			mxv[l] = r[0];
+		for (j = 0; j + VL <= N; j += VL)
+			for (int l = 0; l < VL; l++)
+				mxv[l] = r[j + l] > mxv[l] ? r[j + l] : mxv[l];
+		mx = mxv[0];
+		for (int l = 1; l < VL; l++)
+			mx = mxv[l] > mx ? mxv[l] : mx;
+		for (; j < N; j++)
+			mx = r[j] > mx ? r[j] : mx;
+		for (j = 0; j < N; j++)
+			r[j] = hrm_expf(r[j] - mx);
+		for (int l = 0; l < VL; l++)
+			sv[l] = 0.0f;
+		for (j = 0; j + VL <= N; j += VL)
+			for (int l = 0; l < VL; l++)
+				sv[l] += r[j + l];
+		for (int l = 0; l < VL; l++)
+			sum += sv[l];
+		for (; j < N; j++)
+			sum += r[j];
+		inv = 1.0f / sum;
+		for (j = 0; j < N; j++)
+			r[j] *= inv;
+	}
+}
+
+/* hrm_rmsnorm_forward (rstd not kept) with a lane-parallel sum of squares. */
+static void
+rmsnorm_vred(float *out, const float *inp, int M, int D, float eps)
+{
+	for (int m = 0; m < M; m++)
+	{
+		const float *x = inp + (size_t) m * D;
+		float	   *y = out + (size_t) m * D;
+		float		sv[VL] = {0},
+					ss = 0.0f,
+					r;
+		int			i;
+
+		for (i = 0; i + VL <= D; i += VL)
+			for (int l = 0; l < VL; l++)
+				sv[l] += x[i + l] * x[i + l];
+		for (int l = 0; l < VL; l++)
+			ss += sv[l];
+		for (; i < D; i++)
+			ss += x[i] * x[i];
+		r = 1.0f / sqrtf(ss / (float) D + eps);
+		for (i = 0; i < D; i++)
+			y[i] = x[i] * r;
+	}
+}
+
 typedef struct prof
 {
 	double		t[N_OPS];
 	double		flops[N_OPS];
+	whatif		w;
+	int			threads;
 } prof;
 
 #define TIMED(p, op, stmt) do { double t__ = now(); stmt; (p)->t[op] += now() - t__; } while (0)
 
 static void
-prof_attention(prof *p, float *out, float *probs, const float *qkv, int B, int S, int NH, int hd)
+prof_attention(prof *p, bool vred, float *out, float *probs, const float *qkv, int B, int S, int NH, int hd)
 {
 	int			D = NH * hd;
 	int			ld = 3 * D;
@@ -596,7 +688,10 @@ prof_attention(prof *p, float *out, float *probs, const float *qkv, int B, int S
 
 			TIMED(p, OP_QK, cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, S, S, hd,
 										scale, Q, ld, K, ld, 0.0f, probs, S));
-			TIMED(p, OP_SOFTMAX, hrm_softmax_rows(probs, S, S));
+			if (vred)
+				TIMED(p, OP_SOFTMAX, softmax_rows_vred(probs, S, S));
+			else
+				TIMED(p, OP_SOFTMAX, hrm_softmax_rows(probs, S, S));
 			TIMED(p, OP_PV, cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, S, hd, S,
 										1.0f, probs, S, V, ld, 0.0f, O, D));
 		}
@@ -622,15 +717,35 @@ prof_block(prof *p, const hrm_model *m, const hrm_block_offsets *bo, float *h, i
 	TIMED(p, OP_QKV, hrm_matmul_forward(ws->qkv, h, W + bo->qkv, M, 3 * D, D, 0.0f));
 	if (c->pos_encodings == HRM_POS_ROPE)
 		TIMED(p, OP_ROPE, hrm_rope_forward(ws->qkv, m->rope_cos, m->rope_sin, B, S, NH, hd));
-	prof_attention(p, ws->attn, ws->probs, ws->qkv, B, S, NH, hd);
-	TIMED(p, OP_O, hrm_matmul_forward(ws->proj, ws->attn, W + bo->o, M, D, D, 0.0f));
-	TIMED(p, OP_ADD, hrm_add_forward(h, h, ws->proj, MD));
-	TIMED(p, OP_NORM, hrm_rmsnorm_forward(h, NULL, h, M, D, eps));
+	if (p->w.attn1 && p->threads > 1)
+		openblas_set_num_threads(1);
+	prof_attention(p, p->w.vred, ws->attn, ws->probs, ws->qkv, B, S, NH, hd);
+	if (p->w.attn1 && p->threads > 1)
+		openblas_set_num_threads(p->threads);
+	if (p->w.beta1)
+		TIMED(p, OP_O, hrm_matmul_forward(h, ws->attn, W + bo->o, M, D, D, 1.0f));
+	else
+	{
+		TIMED(p, OP_O, hrm_matmul_forward(ws->proj, ws->attn, W + bo->o, M, D, D, 0.0f));
+		TIMED(p, OP_ADD, hrm_add_forward(h, h, ws->proj, MD));
+	}
+	if (p->w.vred)
+		TIMED(p, OP_NORM, rmsnorm_vred(h, h, M, D, eps));
+	else
+		TIMED(p, OP_NORM, hrm_rmsnorm_forward(h, NULL, h, M, D, eps));
 	TIMED(p, OP_GATE_UP, hrm_matmul_forward(ws->gu, h, W + bo->gate_up, M, 2 * Iw, D, 0.0f));
 	TIMED(p, OP_SWIGLU, hrm_swiglu_forward(ws->act, ws->gu, M, Iw));
-	TIMED(p, OP_DOWN, hrm_matmul_forward(ws->proj, ws->act, W + bo->down, M, D, Iw, 0.0f));
-	TIMED(p, OP_ADD, hrm_add_forward(h, h, ws->proj, MD));
-	TIMED(p, OP_NORM, hrm_rmsnorm_forward(h, NULL, h, M, D, eps));
+	if (p->w.beta1)
+		TIMED(p, OP_DOWN, hrm_matmul_forward(h, ws->act, W + bo->down, M, D, Iw, 1.0f));
+	else
+	{
+		TIMED(p, OP_DOWN, hrm_matmul_forward(ws->proj, ws->act, W + bo->down, M, D, Iw, 0.0f));
+		TIMED(p, OP_ADD, hrm_add_forward(h, h, ws->proj, MD));
+	}
+	if (p->w.vred)
+		TIMED(p, OP_NORM, rmsnorm_vred(h, h, M, D, eps));
+	else
+		TIMED(p, OP_NORM, hrm_rmsnorm_forward(h, NULL, h, M, D, eps));
 	p->flops[OP_QKV] += 2.0 * M * D * 3 * D;
 	p->flops[OP_O] += 2.0 * M * D * D;
 	p->flops[OP_GATE_UP] += 2.0 * M * D * 2 * Iw;
@@ -679,9 +794,29 @@ prof_segment(prof *p, run_state *rs)
 	TIMED(p, OP_HEADS, hrm_heads_forward(m, c->z_H, B, rs->logits, rs->q, ws));
 }
 
+/* The block shape (gemm_op index) an op runs, or -1. */
+static int
+op_shape(int op)
+{
+	switch (op)
+	{
+		case OP_QKV:
+			return 0;
+		case OP_O:
+			return 1;
+		case OP_GATE_UP:
+			return 2;
+		case OP_DOWN:
+			return 3;
+		default:
+			return -1;
+	}
+}
+
 /*
- * Instrumented and plain segments alternate (o->reps repetitions each, after
- * a warm-up); every op's time is the median over the repetitions.
+ * Instrumented and plain segments and the isolated sgemm calls on the block's
+ * shapes alternate (o->reps repetitions each, after a warm-up); every op's
+ * time is the median over the repetitions.
  */
 static void
 run_profile(const bench_model *bm, int threads, int B, const opts *o)
@@ -692,29 +827,46 @@ run_profile(const bench_model *bm, int threads, int B, const opts *o)
 	double		per,
 				seg,
 				segs[64],
+				iso[4][64],
+				iso_med[4],
 				op_t[N_OPS][64],
 				total = 0,
 				gemm_t = 0,
 				gemm_f = 0;
 	int			n;
+	gemm_op		g[4];
 
 	if (c->arch != HRM_ARCH_HRM)
 		return;
 	hrm_set_threads(threads);
 	run_init(&rs, &bm->m, B);
 	n = calibrate_engine(&rs, o, &per);
+	gemm_ops_init(g, c, B, o);
 	memset(&p, 0, sizeof(p));
+	p.threads = threads;
 	prof_segment(&p, &rs);		/* warm-up of the instrumented path */
 	for (int r = 0; r < o->reps; r++)
 	{
 		memset(&p, 0, sizeof(p));
+		p.threads = threads;
 		for (int i = 0; i < n; i++)
 			prof_segment(&p, &rs);
 		for (int k = 0; k < N_OPS; k++)
 			op_t[k][r] = p.t[k] / n;
 		segs[r] = time_engine_rep(&rs, n, NULL);
+		{
+			double		t[4],
+						ct[4];
+
+			time_gemm_rep(g, t, ct);
+			for (int i = 0; i < 4; i++)
+				iso[i][r] = gemm_flops(&g[i]) / t[i] * 1e-9;
+		}
 	}
 	seg = median(segs, o->reps);
+	for (int i = 0; i < 4; i++)
+		iso_med[i] = median(iso[i], o->reps);
+	gemm_ops_free(g);
 	for (int k = 0; k < N_OPS; k++)
 	{
 		p.t[k] = median(op_t[k], o->reps);
@@ -729,9 +881,10 @@ run_profile(const bench_model *bm, int threads, int B, const opts *o)
 	if (o->csv)
 	{
 		for (int k = 0; k < N_OPS; k++)
-			printf("profile,%s,%d,%d,%s,%.6f,%.2f,%.3f\n", bm->name, threads, B, op_names[k],
+			printf("profile,%s,%d,%d,%s,%.6f,%.2f,%.3f,%.3f\n", bm->name, threads, B, op_names[k],
 				   p.t[k] * 1e3, 100.0 * p.t[k] / total,
-				   p.flops[k] > 0 ? p.flops[k] / p.t[k] * 1e-9 : 0.0);
+				   p.flops[k] > 0 ? p.flops[k] / p.t[k] * 1e-9 : 0.0,
+				   op_shape(k) >= 0 ? iso_med[op_shape(k)] : 0.0);
 		printf("profile,%s,%d,%d,all gemms,%.6f,%.2f,%.3f\n", bm->name, threads, B, gemm_t * 1e3,
 			   100.0 * gemm_t / total, gemm_f / gemm_t * 1e-9);
 		printf("profile,%s,%d,%d,instrumented total,%.6f,100,%.3f\n", bm->name, threads, B,
@@ -743,12 +896,15 @@ run_profile(const bench_model *bm, int threads, int B, const opts *o)
 	{
 		printf("\nprofile: %s, %d thread(s), B = %d, median of %d x %d segment(s) (kernel %s)\n",
 			   bm->name, threads, B, o->reps, n, openblas_get_corename());
-		printf("  %-18s %12s %7s %10s\n", "op", "ms/segment", "share", "GFLOP/s");
+		printf("  %-18s %12s %7s %10s %16s\n", "op", "ms/segment", "share", "GFLOP/s",
+			   "isolated sgemm");
 		for (int k = 0; k < N_OPS; k++)
 		{
 			printf("  %-18s %12.3f %6.1f%%", op_names[k], p.t[k] * 1e3, 100.0 * p.t[k] / total);
 			if (p.flops[k] > 0)
 				printf(" %10.1f", p.flops[k] / p.t[k] * 1e-9);
+			if (op_shape(k) >= 0)
+				printf(" %16.1f", iso_med[op_shape(k)]);
 			printf("\n");
 		}
 		printf("  %-18s %12.3f %6.1f%% %10.1f\n", "all gemms", gemm_t * 1e3, 100.0 * gemm_t / total,
@@ -762,6 +918,75 @@ run_profile(const bench_model *bm, int threads, int B, const opts *o)
 	run_free(&rs);
 }
 
+/* The what-if variants against the plain segment, repetitions interleaved. */
+static void
+run_whatif(const bench_model *bm, int threads, int B, const opts *o)
+{
+#define NV 5
+	static const whatif variants[NV] = {{false, false, false}, {true, false, false},
+	{false, true, false}, {false, false, true}, {true, true, true}};
+	static const char *names[NV] = {"as committed (profiled)", "attention at 1 BLAS thread",
+	"o/down gemm beta=1 into residual", "vectorised reductions", "all three"};
+	const hrm_config *c = bm->m.cfg;
+	double		t[NV][64],
+				plain[64],
+				per,
+				base;
+	run_state	rs;
+	int			n;
+
+	if (c->arch != HRM_ARCH_HRM)
+		return;
+	hrm_set_threads(threads);
+	run_init(&rs, &bm->m, B);
+	n = calibrate_engine(&rs, o, &per);
+	for (int r = 0; r < o->reps; r++)
+	{
+		plain[r] = time_engine_rep(&rs, n, NULL);
+		for (int v = 0; v < NV; v++)
+		{
+			prof		p;
+			double		t0;
+
+			memset(&p, 0, sizeof(p));
+			p.w = variants[v];
+			p.threads = threads;
+			t0 = now();
+			for (int i = 0; i < n; i++)
+				prof_segment(&p, &rs);
+			t[v][r] = (now() - t0) / n;
+		}
+	}
+	base = median(t[0], o->reps);
+	if (o->csv)
+	{
+		printf("whatif,%s,%d,%d,plain hrm_segment_forward,%.6f,1.0000\n", bm->name, threads, B,
+			   median(plain, o->reps) * 1e3);
+		for (int v = 0; v < NV; v++)
+		{
+			double		m = median(t[v], o->reps);
+
+			printf("whatif,%s,%d,%d,%s,%.6f,%.4f\n", bm->name, threads, B, names[v], m * 1e3, base / m);
+		}
+	}
+	else
+	{
+		printf("\nwhat-if: %s, %d thread(s), B = %d, median of %d x %d segment(s) (kernel %s)\n",
+			   bm->name, threads, B, o->reps, n, openblas_get_corename());
+		printf("  %-34s %12.3f ms %10.1f GFLOP/s\n", "plain hrm_segment_forward",
+			   median(plain, o->reps) * 1e3, hrm_segment_flops(c, B) / median(plain, o->reps) * 1e-9);
+		for (int v = 0; v < NV; v++)
+		{
+			double		m = median(t[v], o->reps);
+
+			printf("  %-34s %12.3f ms %10.1f GFLOP/s  x%.3f\n", names[v], m * 1e3,
+				   hrm_segment_flops(c, B) / m * 1e-9, base / m);
+		}
+	}
+	fflush(stdout);
+	run_free(&rs);
+}
+
 /* ------------------------------------------------------------------------- */
 
 static void
@@ -769,7 +994,7 @@ bench_model_run(const bench_model *bm, const opts *o)
 {
 	const hrm_config *c = bm->m.cfg;
 
-	if (!o->csv && !o->profile)
+	if (!o->csv && !o->profile && !o->whatif)
 	{
 		printf("\n%s: hidden %d, %d heads, %d+%d layers, %dx%d cycles, S = %d + %d, vocab %d, "
 			   "SwiGLU %d, %s weights; %.1f MFLOP per example-segment\n",
@@ -780,7 +1005,7 @@ bench_model_run(const bench_model *bm, const opts *o)
 			   "GFLOP/s", "sgemm", "ratio", "sgemm by shape qkv/o/gate_up/down (GFLOP/s)",
 			   "   per CPU-s: engine/sgemm GFLOP, ratio, engine CPU share");
 	}
-	for (int ti = 0; ti < o->n_threads && !o->profile; ti++)
+	for (int ti = 0; ti < o->n_threads && !o->profile && !o->whatif; ti++)
 	{
 		int			th = o->threads[ti];
 
@@ -816,6 +1041,10 @@ bench_model_run(const bench_model *bm, const opts *o)
 		for (int ti = 0; ti < o->n_threads; ti++)
 			for (int bi = 0; bi < o->n_batches; bi++)
 				run_profile(bm, o->threads[ti], o->batches[bi], o);
+	if (o->whatif)
+		for (int ti = 0; ti < o->n_threads; ti++)
+			for (int bi = 0; bi < o->n_batches; bi++)
+				run_whatif(bm, o->threads[ti], o->batches[bi], o);
 }
 
 static void
@@ -824,7 +1053,7 @@ usage(void)
 	fprintf(stderr,
 			"usage: bench_forward [--model tiny|full|all] [--batches 1,8,32,64] [--threads 1,2]\n"
 			"                     [--reps N (>=5)] [--min-time SECONDS] [--fixture PATH]\n"
-			"                     [--csv] [--profile] [--no-sgemm]\n");
+			"                     [--csv] [--profile] [--whatif] [--no-sgemm]\n");
 	exit(2);
 }
 
@@ -854,6 +1083,8 @@ main(int argc, char **argv)
 			o.csv = true;
 		else if (strcmp(a, "--profile") == 0)
 			o.profile = true;
+		else if (strcmp(a, "--whatif") == 0)
+			o.whatif = true;
 		else if (strcmp(a, "--no-sgemm") == 0)
 			o.no_sgemm = true;
 		else if (v == NULL)
