@@ -167,7 +167,7 @@ for line in open(raw):
                                                          gf=float(f[8]), cpu=float(f[15]))
     elif kind == "memory":
         # memory,sudoku-full,<threads>,<B>,<peak RSS MiB>,<trainer MiB>,<step s>,<rss before>,<rss after create>,<loss>
-        mem.append(f[3:])
+        mem.append(f[4:])
     elif kind == "rev":
         rev = f[3]
     elif kind == "cpus":
