@@ -44,6 +44,7 @@
 
 #include <cblas.h>
 #include <math.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -577,6 +578,7 @@ static const char *op_names[N_OPS] = {
  *            (openblas_set_num_threads(1) around the attention loop);
  *   beta1    o_proj and down_proj accumulate into the residual with beta = 1
  *            (no proj buffer, no separate residual add pass);
+ *   (and, at 2+ threads, the rows split over threads: see split_part)
  *   vred     softmax and RMSNorm with their reductions (max, sum, sum of
  *            squares) over 16 independent partial accumulators, so they
  *            vectorise without -ffast-math (layers.c's single accumulators
@@ -918,6 +920,138 @@ run_profile(const bench_model *bm, int threads, int B, const opts *o)
 	run_free(&rs);
 }
 
+/*
+ * What-if "row split": the B rows cut into `threads` contiguous parts, each
+ * run by its own thread through hrm_segment_forward (own workspace, a view of
+ * the carry) with OpenBLAS at 1 thread, i.e. data parallelism over rows
+ * instead of OpenBLAS splitting every sgemm call.
+ */
+typedef struct split_part
+{
+	const hrm_model *m;
+	hrm_workspace *ws;
+	hrm_carry	view;
+	const int32_t *inputs;
+	const int32_t *pids;
+	float	   *logits;
+	float	   *q;
+	int			n;				/* segments to run */
+	hrm_status	st;
+} split_part;
+
+static void *
+split_worker(void *arg)
+{
+	split_part *sp = arg;
+	hrm_error	err;
+
+	sp->st = HRM_OK;
+	for (int i = 0; i < sp->n && sp->st == HRM_OK; i++)
+		sp->st = hrm_segment_forward(sp->m, sp->ws, &sp->view, sp->inputs, sp->pids, sp->logits,
+									 sp->q, &err);
+	return NULL;
+}
+
+#define MAX_SPLIT 16
+
+typedef struct split_state
+{
+	int			parts;
+	split_part	sp[MAX_SPLIT];
+} split_state;
+
+static void
+split_init(split_state *ss, run_state *rs, int parts)
+{
+	const hrm_config *c = rs->m->cfg;
+	int			B = rs->carry.B,
+				b0 = 0;
+	size_t		SD = (size_t) c->S * c->hidden_size;
+	hrm_error	err;
+
+	ss->parts = parts < B ? parts : B;
+	for (int k = 0; k < ss->parts; k++)
+	{
+		int			rows = B / ss->parts + (k < B % ss->parts);
+		split_part *sp = &ss->sp[k];
+
+		memset(sp, 0, sizeof(*sp));
+		sp->m = rs->m;
+		sp->ws = hrm_workspace_create(rs->m, rows, &err);
+		if (sp->ws == NULL)
+			die("workspace", &err);
+		sp->view = rs->carry;
+		sp->view.B = rows;
+		sp->view.z_H = rs->carry.z_H + (size_t) b0 * SD;
+		sp->view.z_L = rs->carry.z_L + (size_t) b0 * SD;
+		sp->inputs = rs->inputs + (size_t) b0 * c->seq_len;
+		sp->pids = rs->pids + b0;
+		sp->logits = rs->logits + (size_t) b0 * c->seq_len * c->vocab_size;
+		sp->q = rs->q + (size_t) b0 * 2;
+		b0 += rows;
+	}
+}
+
+static void
+split_free(split_state *ss)
+{
+	for (int k = 0; k < ss->parts; k++)
+		hrm_workspace_free(ss->sp[k].ws);
+}
+
+/* n segments on all rows, split over the parts; wall seconds per segment. */
+static double
+split_run(split_state *ss, int n, int threads)
+{
+	pthread_t	th[MAX_SPLIT];
+	double		t0;
+
+	openblas_set_num_threads(1);
+	t0 = now();
+	for (int k = 0; k < ss->parts; k++)
+	{
+		ss->sp[k].n = n;
+		if (pthread_create(&th[k], NULL, split_worker, &ss->sp[k]) != 0)
+			die("pthread_create", NULL);
+	}
+	for (int k = 0; k < ss->parts; k++)
+		pthread_join(th[k], NULL);
+	t0 = (now() - t0) / n;
+	openblas_set_num_threads(threads);
+	for (int k = 0; k < ss->parts; k++)
+		if (ss->sp[k].st != HRM_OK)
+			die("segment (row split)", NULL);
+	return t0;
+}
+
+/* Max |difference| between one plain segment and one row-split segment from the same carry. */
+static double
+split_check(run_state *rs, split_state *ss, int threads)
+{
+	const hrm_config *c = rs->m->cfg;
+	size_t		n = (size_t) rs->carry.B * c->S * c->hidden_size;
+	float	   *zh = malloc(sizeof(float) * n),
+			   *zl = malloc(sizeof(float) * n),
+			   *ref = malloc(sizeof(float) * n);
+	double		d = 0;
+
+	if (!zh || !zl || !ref)
+		die("out of memory", NULL);
+	memcpy(zh, rs->carry.z_H, sizeof(float) * n);
+	memcpy(zl, rs->carry.z_L, sizeof(float) * n);
+	run_segment(rs);
+	memcpy(ref, rs->carry.z_H, sizeof(float) * n);
+	memcpy(rs->carry.z_H, zh, sizeof(float) * n);
+	memcpy(rs->carry.z_L, zl, sizeof(float) * n);
+	split_run(ss, 1, threads);
+	for (size_t i = 0; i < n; i++)
+		d = fmax(d, fabs((double) ref[i] - rs->carry.z_H[i]));
+	free(zh);
+	free(zl);
+	free(ref);
+	return d;
+}
+
 /* The what-if variants against the plain segment, repetitions interleaved. */
 static void
 run_whatif(const bench_model *bm, int threads, int B, const opts *o)
@@ -930,9 +1064,13 @@ run_whatif(const bench_model *bm, int threads, int B, const opts *o)
 	const hrm_config *c = bm->m.cfg;
 	double		t[NV][64],
 				plain[64],
+				split[64],
+				split_diff = 0,
 				per,
 				base;
 	run_state	rs;
+	split_state ss;
+	bool		do_split = threads > 1 && B > 1;
 	int			n;
 
 	if (c->arch != HRM_ARCH_HRM)
@@ -940,9 +1078,17 @@ run_whatif(const bench_model *bm, int threads, int B, const opts *o)
 	hrm_set_threads(threads);
 	run_init(&rs, &bm->m, B);
 	n = calibrate_engine(&rs, o, &per);
+	if (do_split)
+	{
+		split_init(&ss, &rs, threads);
+		split_diff = split_check(&rs, &ss, threads);
+		split_run(&ss, 1, threads);		/* warm-up */
+	}
 	for (int r = 0; r < o->reps; r++)
 	{
 		plain[r] = time_engine_rep(&rs, n, NULL);
+		if (do_split)
+			split[r] = split_run(&ss, n, threads);
 		for (int v = 0; v < NV; v++)
 		{
 			prof		p;
@@ -968,6 +1114,10 @@ run_whatif(const bench_model *bm, int threads, int B, const opts *o)
 
 			printf("whatif,%s,%d,%d,%s,%.6f,%.4f\n", bm->name, threads, B, names[v], m * 1e3, base / m);
 		}
+		if (do_split)
+			printf("whatif,%s,%d,%d,rows split over threads (1 BLAS thread each),%.6f,%.4f,%.3g\n",
+				   bm->name, threads, B, median(split, o->reps) * 1e3,
+				   median(plain, o->reps) / median(split, o->reps), split_diff);
 	}
 	else
 	{
@@ -982,8 +1132,18 @@ run_whatif(const bench_model *bm, int threads, int B, const opts *o)
 			printf("  %-34s %12.3f ms %10.1f GFLOP/s  x%.3f\n", names[v], m * 1e3,
 				   hrm_segment_flops(c, B) / m * 1e-9, base / m);
 		}
+		if (do_split)
+		{
+			double		m = median(split, o->reps);
+
+			printf("  %-34s %12.3f ms %10.1f GFLOP/s  x%.3f vs plain (max |dz_H| %.3g)\n",
+				   "rows split over threads, 1 BLAS", m * 1e3, hrm_segment_flops(c, B) / m * 1e-9,
+				   median(plain, o->reps) / m, split_diff);
+		}
 	}
 	fflush(stdout);
+	if (do_split)
+		split_free(&ss);
 	run_free(&rs);
 }
 
