@@ -72,6 +72,7 @@ typedef struct bench_opts
 	bool		auto_total;		/* set total_steps from the measured rate (cosine over the budget) */
 	const char *save;			/* write the final weights (safetensors) here */
 	bool		cpu_clock;		/* budget and eval schedule in process CPU time */
+	const char *final_segments; /* comma list: extra final evaluations with these segment counts */
 } bench_opts;
 
 static void
@@ -87,7 +88,7 @@ usage(void)
 			"            --batch B --loss stablemax|softmax --seed S --threads n\n"
 			"  init:     --grid-pos 0|1 (grid-aware learned positions)\n"
 			"  sampler:  --augment 0|1 --curriculum-steps n --curriculum-start f --ignore-givens f\n"
-			"  eval:     --eval-segments n --eval-adaptive 0|1\n"
+			"  eval:     --eval-segments n --eval-adaptive 0|1 --final-segments 1,2,4 (extra final evaluations)\n"
 			"  output:   --csv FILE --tag NAME --save FILE.safetensors\n"
 			"  clock:    --clock wall|cpu (budget and eval interval; default wall)\n");
 	exit(2);
@@ -160,6 +161,8 @@ main(int argc, char **argv)
 			bo.tag = v;
 		else if (ARG("--save"))
 			bo.save = v;
+		else if (ARG("--final-segments"))
+			bo.final_segments = v;
 		else if (ARG("--clock"))
 			bo.cpu_clock = strcmp(v, "cpu") == 0;
 		else if (ARG("--hidden"))
@@ -387,6 +390,27 @@ main(int argc, char **argv)
 				printf("final tag=%s minutes=%.2f cpu_minutes=%.2f steps=%lld exact=%.4f token=%.4f "
 					   "best_exact=%.4f steps_per_s=%.2f\n", bo.tag, t_train / 60.0, c_train / 60.0,
 					   (long long) step, res.exact_accuracy, res.token_accuracy, best_exact, step / t_train);
+				for (const char *p = bo.final_segments; p != NULL && *p;)
+				{
+					int			segs = atoi(p);
+
+					if (segs > 0 && hrm_model_init(&m, hrm_trainer_layout(tr), hrm_trainer_params(tr), &err) == HRM_OK)
+					{
+						for (int adaptive = 0; adaptive <= (ro.model.halt_max_steps > 1 ? 1 : 0); adaptive++)
+						{
+							eo.segments = segs;
+							eo.adaptive = adaptive;
+							if (hrm_evaluate(&m, &eval_ds, NULL, eval_ds.n, &eo, &res, &err) != HRM_OK)
+								die("evaluate", &err);
+							printf("segments %d adaptive=%d exact=%.4f token=%.4f mean_segments=%.2f\n",
+								   segs, adaptive, res.exact_accuracy, res.token_accuracy, res.mean_segments);
+						}
+						hrm_model_free(&m);
+					}
+					p = strchr(p, ',');
+					if (p)
+						p++;
+				}
 				break;
 			}
 		}
