@@ -17,6 +17,7 @@
  * z_L = net(z_L, z_H + x) and one answer update z_H = net(z_H, z_L).
  */
 #include "hrm_internal.h"
+#include "gemm.h"
 #include "layers.h"
 
 #include <cblas.h>
@@ -74,6 +75,103 @@ hrm_model_free(hrm_model *m)
 	hrm_free(m->rope_cos);
 	hrm_free(m->rope_sin);
 	m->rope_cos = m->rope_sin = NULL;
+	hrm_free(m->wpack);
+	free(m->H_packs);
+	free(m->L_packs);
+	m->wpack = NULL;
+	m->H_packs = m->L_packs = NULL;
+	m->wpack_floats = 0;
+}
+
+/* Floats of one block's packs; with buf != NULL also packs and sets *pk. */
+static size_t
+pack_block(const hrm_model *m, const hrm_block_offsets *bo, bool bwd, float *buf,
+		   hrm_block_packs *pk)
+{
+	const hrm_config *c = m->cfg;
+	const float *W = m->params;
+	int			D = c->hidden_size,
+				Iw = c->inter_size;
+	struct
+	{
+		size_t		off;
+		int			N,
+					K;
+		const float **fwd,
+				  **back;
+	}			w[4] = {
+		{bo->qkv, 3 * D, D, &pk->qkv, &pk->qkv_bwd},
+		{bo->o, D, D, &pk->o, &pk->o_bwd},
+		{bo->gate_up, 2 * Iw, D, &pk->gate_up, &pk->gate_up_bwd},
+		{bo->down, D, Iw, &pk->down, &pk->down_bwd},
+	};
+	size_t		n = 0;
+
+	for (int i = 0; i < 4; i++)
+	{
+		/* forward: out[M, N] = x[M, K] W^T; backward: dx[M, K] = dy[M, N] W */
+		if (buf != NULL)
+		{
+			hrm_gemm_pack(buf + n, W + w[i].off, w[i].K, w[i].K, w[i].N, true);
+			*w[i].fwd = buf + n;
+		}
+		n += hrm_gemm_pack_size(w[i].K, w[i].N);
+		if (bwd)
+		{
+			if (buf != NULL)
+			{
+				hrm_gemm_pack(buf + n, W + w[i].off, w[i].K, w[i].N, w[i].K, false);
+				*w[i].back = buf + n;
+			}
+			n += hrm_gemm_pack_size(w[i].N, w[i].K);
+		}
+	}
+	return n;
+}
+
+hrm_status
+hrm_model_pack(hrm_model *m, bool backward, hrm_error *err)
+{
+	const hrm_config *c = m->cfg;
+	const hrm_layout *lay = m->lay;
+	hrm_block_packs dummy;
+	size_t		n = 0;
+
+	if (!hrm_gemm_available() || c->mlp_t)
+		return HRM_OK;
+	if (m->wpack != NULL && (m->wpack_bwd || !backward))
+		backward = m->wpack_bwd;	/* repack what is there */
+	else
+	{
+		hrm_free(m->wpack);
+		free(m->H_packs);
+		free(m->L_packs);
+		m->wpack = NULL;
+		m->H_packs = calloc(c->H_layers > 0 ? c->H_layers : 1, sizeof(hrm_block_packs));
+		m->L_packs = calloc(c->L_layers, sizeof(hrm_block_packs));
+		for (int i = 0; i < c->H_layers; i++)
+			n += pack_block(m, &lay->H_blocks[i], backward, NULL, &dummy);
+		for (int i = 0; i < c->L_layers; i++)
+			n += pack_block(m, &lay->L_blocks[i], backward, NULL, &dummy);
+		if (m->H_packs != NULL && m->L_packs != NULL)
+			m->wpack = hrm_alloc(n, sizeof(float));
+		if (m->wpack == NULL)
+		{
+			free(m->H_packs);
+			free(m->L_packs);
+			m->H_packs = m->L_packs = NULL;
+			return hrm_fail(err, HRM_ERR_NOMEM, "out of memory for the packed weights (%zu MB)",
+							(n * sizeof(float)) >> 20);
+		}
+		m->wpack_floats = n;
+		m->wpack_bwd = backward;
+	}
+	n = 0;
+	for (int i = 0; i < c->H_layers; i++)
+		n += pack_block(m, &lay->H_blocks[i], backward, m->wpack + n, &m->H_packs[i]);
+	for (int i = 0; i < c->L_layers; i++)
+		n += pack_block(m, &lay->L_blocks[i], backward, m->wpack + n, &m->L_packs[i]);
+	return HRM_OK;
 }
 
 /* ------------------------------------------------------------------------- */
@@ -157,6 +255,7 @@ hrm_workspace_bytes(const hrm_model *m, int B)
 	f += BSD * 2;				/* x, inj */
 	f += BSD * 3;				/* qkv */
 	f += (size_t) c->S * c->S;	/* probs */
+	f += hrm_gemm_pack_size(c->head_dim, c->S) + hrm_gemm_pack_size(c->S, c->head_dim);	/* kvp */
 	f += BSD * 2;				/* attn, proj */
 	f += ws_floats_gu(m->cfg, B) * 3 / 2;	/* gu, act */
 	f += BSD * 2;				/* tbuf, tbuf2 */
@@ -190,6 +289,8 @@ hrm_workspace_create(const hrm_model *m, int max_B, hrm_error *err)
 	ws->inj = hrm_alloc(BSD, sizeof(float));
 	ws->qkv = hrm_alloc(BSD * 3, sizeof(float));
 	ws->probs = hrm_alloc((size_t) c->S * c->S, sizeof(float));
+	ws->kvp = hrm_alloc(hrm_gemm_pack_size(c->head_dim, c->S) + hrm_gemm_pack_size(c->S, c->head_dim),
+						sizeof(float));
 	ws->attn = hrm_alloc(BSD, sizeof(float));
 	ws->proj = hrm_alloc(BSD, sizeof(float));
 	ws->gu = hrm_alloc(ws_floats_gu(c, max_B), sizeof(float));
@@ -203,7 +304,7 @@ hrm_workspace_create(const hrm_model *m, int max_B, hrm_error *err)
 	ws->sub_pids = hrm_alloc(max_B, sizeof(int32_t));
 	ws->sub_logits = hrm_alloc((size_t) max_B * c->seq_len * c->vocab_size, sizeof(float));
 	ws->sub_q = hrm_alloc((size_t) max_B * 2, sizeof(float));
-	if (!ws->x || !ws->inj || !ws->qkv || !ws->probs || !ws->attn || !ws->proj || !ws->gu ||
+	if (!ws->x || !ws->inj || !ws->qkv || !ws->probs || !ws->kvp || !ws->attn || !ws->proj || !ws->gu ||
 		!ws->act || !ws->tbuf || !ws->tbuf2 || !ws->qz || !ws->sub.z_H || !ws->sub.z_L ||
 		!ws->sub_inputs || !ws->sub_pids || !ws->sub_logits || !ws->sub_q)
 	{
@@ -224,6 +325,7 @@ hrm_workspace_free(hrm_workspace *ws)
 	hrm_free(ws->inj);
 	hrm_free(ws->qkv);
 	hrm_free(ws->probs);
+	hrm_free(ws->kvp);
 	hrm_free(ws->attn);
 	hrm_free(ws->proj);
 	hrm_free(ws->gu);
@@ -317,8 +419,8 @@ hrm_embed_forward(const hrm_model *m, const int32_t *inputs, const int32_t *puzz
 /* blocks */
 
 void
-hrm_block_forward(const hrm_model *m, const hrm_block_offsets *bo, float *h, int B,
-				  hrm_workspace *ws, hrm_block_acts *acts)
+hrm_block_forward(const hrm_model *m, const hrm_block_offsets *bo, const hrm_block_packs *pk,
+				  float *h, int B, hrm_workspace *ws, hrm_block_acts *acts)
 {
 	const hrm_config *c = m->cfg;
 	const float *W = m->params;
@@ -334,45 +436,136 @@ hrm_block_forward(const hrm_model *m, const hrm_block_offsets *bo, float *h, int
 	float	   *attn = acts ? acts->attn : ws->attn;
 	float	   *gu = acts ? acts->gu : ws->gu;
 	float	   *act = acts ? acts->act : ws->act;
+	float	   *probs = acts ? acts->probs : ws->probs;
 
 	if (acts)
 		memcpy(acts->h_in, h, sizeof(float) * MD);
 
 	/* ---- attention sublayer: h = norm(h + o_proj(attn(qkv_proj(h)))) ---- */
 	/* qkv[M, 3D] = h W_qkv^T */
-	hrm_matmul_forward(qkv, h, W + bo->qkv, M, 3 * D, D, 0.0f);
+	if (pk)
+		hrm_gemm_packed(M, 3 * D, D, 1.0f, h, D, pk->qkv, 0.0f, qkv, 3 * D);
+	else
+		hrm_matmul_forward(qkv, h, W + bo->qkv, M, 3 * D, D, 0.0f);
 	if (c->pos_encodings == HRM_POS_ROPE)
 		hrm_rope_forward(qkv, m->rope_cos, m->rope_sin, B, S, NH, hd);
-	hrm_attention_forward(attn, acts ? acts->probs : ws->probs, acts != NULL, qkv, B, S, NH, hd);
-	/* proj[M, D] = attn W_o^T */
-	hrm_matmul_forward(ws->proj, attn, W + bo->o, M, D, D, 0.0f);
-	hrm_add_forward(h, h, ws->proj, MD);
+	if (pk)
+		hrm_attention_forward_packed(attn, probs, acts != NULL, qkv, B, S, NH, hd, ws->kvp);
+	else
+		hrm_attention_forward(attn, probs, acts != NULL, qkv, B, S, NH, hd);
+	/* h += attn W_o^T (proj[M, D] then the residual add on the BLAS path) */
+	if (pk)
+		hrm_gemm_packed(M, D, D, 1.0f, attn, D, pk->o, 1.0f, h, D);
+	else
+	{
+		hrm_matmul_forward(ws->proj, attn, W + bo->o, M, D, D, 0.0f);
+		hrm_add_forward(h, h, ws->proj, MD);
+	}
 	hrm_rmsnorm_forward(h, acts ? acts->rstd1 : NULL, h, M, D, eps);
 	if (acts)
 		memcpy(acts->h_mid, h, sizeof(float) * MD);
 
 	/* ---- MLP sublayer: h = norm(h + down(silu(gate) * up)) ---- */
 	/* gu[M, 2I] = h W_gu^T */
-	hrm_matmul_forward(gu, h, W + bo->gate_up, M, 2 * Iw, D, 0.0f);
+	if (pk)
+		hrm_gemm_packed(M, 2 * Iw, D, 1.0f, h, D, pk->gate_up, 0.0f, gu, 2 * Iw);
+	else
+		hrm_matmul_forward(gu, h, W + bo->gate_up, M, 2 * Iw, D, 0.0f);
 	hrm_swiglu_forward(act, gu, M, Iw);
-	/* proj[M, D] = act W_down^T */
-	hrm_matmul_forward(ws->proj, act, W + bo->down, M, D, Iw, 0.0f);
-	hrm_add_forward(h, h, ws->proj, MD);
+	/* h += act W_down^T */
+	if (pk)
+		hrm_gemm_packed(M, D, Iw, 1.0f, act, Iw, pk->down, 1.0f, h, D);
+	else
+	{
+		hrm_matmul_forward(ws->proj, act, W + bo->down, M, D, Iw, 0.0f);
+		hrm_add_forward(h, h, ws->proj, MD);
+	}
 	hrm_rmsnorm_forward(h, acts ? acts->rstd2 : NULL, h, M, D, eps);
 	if (acts)
 		memcpy(acts->h_out, h, sizeof(float) * MD);
+}
+
+const hrm_block_packs *
+hrm_packs_for(const hrm_model *m, const hrm_block_offsets *blocks)
+{
+	if (m->wpack == NULL)
+		return NULL;
+	if (blocks == m->lay->H_blocks)
+		return m->H_packs;
+	if (blocks == m->lay->L_blocks)
+		return m->L_packs;
+	return NULL;
+}
+
+/* Examples per tile: about HRM_TILE_ROWS rows (env, default 256), at least one. */
+static int
+tile_examples(const hrm_config *c)
+{
+	static int	rows = 0;
+
+	if (rows == 0)
+	{
+		const char *e = getenv("HRM_TILE_ROWS");
+		int			v = e ? atoi(e) : 0;
+
+		rows = v > 0 ? v : 256;
+	}
+	return rows / c->S > 0 ? rows / c->S : 1;
+}
+
+/* acts of rows [b0, b0 + B) of a record laid out for the whole batch */
+static hrm_block_acts
+acts_at(const hrm_config *c, const hrm_block_acts *a, int b0)
+{
+	hrm_block_acts r = *a;
+	size_t		rows = (size_t) b0 * c->S;
+	size_t		MD = rows * c->hidden_size;
+
+	r.h_in += MD;
+	r.qkv += MD * 3;
+	r.probs += (size_t) b0 * c->num_heads * c->S * c->S;
+	r.attn += MD;
+	r.h_mid += MD;
+	r.rstd1 += rows;
+	r.gu += rows * 2 * c->inter_size;
+	r.act += rows * c->inter_size;
+	r.h_out += MD;
+	r.rstd2 += rows;
+	return r;
 }
 
 void
 hrm_module_forward(const hrm_model *m, const hrm_block_offsets *blocks, int n,
 				   float *z, const float *inj, int B, hrm_workspace *ws, hrm_block_acts *acts)
 {
-	size_t		n_el = (size_t) B * m->cfg->S * m->cfg->hidden_size;
+	const hrm_config *c = m->cfg;
+	size_t		SD = (size_t) c->S * c->hidden_size;
+	const hrm_block_packs *pk = hrm_packs_for(m, blocks);
+	int			G = pk ? tile_examples(c) : B;
 
-	/* input injection: a single add before the first block */
-	hrm_add_forward(z, z, inj, n_el);
-	for (int i = 0; i < n; i++)
-		hrm_block_forward(m, &blocks[i], z, B, ws, acts ? &acts[i] : NULL);
+	/*
+	 * With packed weights the batch runs in tiles of a few examples through
+	 * every block, so that each tile's activations stay in L2 from one
+	 * product to the next; rows are independent (attention is within an
+	 * example) and the packed GEMM's results do not depend on M, so tiling
+	 * does not change any value.
+	 */
+	for (int b0 = 0; b0 < B; b0 += G)
+	{
+		int			g = B - b0 < G ? B - b0 : G;
+		float	   *zt = z + (size_t) b0 * SD;
+
+		/* input injection: a single add before the first block */
+		hrm_add_forward(zt, zt, inj + (size_t) b0 * SD, (size_t) g * SD);
+		for (int i = 0; i < n; i++)
+		{
+			hrm_block_acts at;
+
+			if (acts)
+				at = acts_at(c, &acts[i], b0);
+			hrm_block_forward(m, &blocks[i], pk ? &pk[i] : NULL, zt, g, ws, acts ? &at : NULL);
+		}
+	}
 }
 
 void

@@ -10,6 +10,22 @@
 
 #include "model.h"
 
+/*
+ * One block's weights packed for the engine's GEMM (gemm.h): forward
+ * operands (x W^T) and, when packed for training, backward ones (dy W).
+ */
+typedef struct hrm_block_packs
+{
+	const float *qkv,
+			   *o,
+			   *gate_up,
+			   *down;
+	const float *qkv_bwd,		/* NULL unless packed with backward = true */
+			   *o_bwd,
+			   *gate_up_bwd,
+			   *down_bwd;
+} hrm_block_packs;
+
 typedef struct hrm_model
 {
 	const hrm_layout *lay;
@@ -17,11 +33,27 @@ typedef struct hrm_model
 	const float *params;		/* lay->n_params floats; may live in shared memory */
 	float	   *rope_cos;		/* [S, head_dim] (NULL unless rope) */
 	float	   *rope_sin;		/* [S, head_dim] */
+	/* packed block weights (hrm_model_pack); NULL: every product via cblas_sgemm */
+	float	   *wpack;
+	size_t		wpack_floats;
+	bool		wpack_bwd;
+	hrm_block_packs *H_packs;	/* H_layers entries */
+	hrm_block_packs *L_packs;	/* L_layers entries */
 } hrm_model;
 
 /* Bind a layout and a parameter buffer; computes the RoPE tables. */
 hrm_status	hrm_model_init(hrm_model *m, const hrm_layout *lay, const float *params, hrm_error *err);
 void		hrm_model_free(hrm_model *m);
+
+/*
+ * Pack the block weights for the engine's GEMM (a private copy of the
+ * dense block weights, twice that with backward = true).  Does nothing
+ * when the kernel is not available (gemm.h); the forward pass then uses
+ * cblas_sgemm.  Call again after the parameters change: it repacks in
+ * place.  The results differ from the unpacked path by summation order
+ * only (float rounding).
+ */
+hrm_status	hrm_model_pack(hrm_model *m, bool backward, hrm_error *err);
 
 /* The recurrent state of B rows. */
 typedef struct hrm_carry

@@ -37,6 +37,7 @@ struct hrm_workspace
 	float	   *inj;			/* [B, S, D] injection */
 	float	   *qkv;			/* [B, S, 3D] */
 	float	   *probs;			/* [S, S] scratch */
+	float	   *kvp;			/* packed K and V of one head (packed attention) */
 	float	   *attn;			/* [B, S, D] */
 	float	   *proj;			/* [B, S, D] */
 	float	   *gu;				/* [B, S, 2I] (mlp_t: max with [B*D, 2It]) */
@@ -52,9 +53,16 @@ struct hrm_workspace
 	float	   *sub_q;
 };
 
-/* One block (attention or mlp_t) on h [B, S, D] in place; acts may be NULL. */
-void		hrm_block_forward(const hrm_model *m, const hrm_block_offsets *bo, float *h, int B,
+/*
+ * One attention block on h [B, S, D] in place; acts may be NULL.  pk: the
+ * block's packed weights (hrm_model_pack), or NULL for cblas_sgemm.
+ */
+void		hrm_block_forward(const hrm_model *m, const hrm_block_offsets *bo,
+							  const hrm_block_packs *pk, float *h, int B,
 							  hrm_workspace *ws, hrm_block_acts *acts);
+
+/* The packed weights of a module's blocks (blocks = lay->H_blocks or L_blocks), or NULL. */
+const hrm_block_packs *hrm_packs_for(const hrm_model *m, const hrm_block_offsets *blocks);
 
 /*
  * A module call: h = z + inj, then n blocks; z is overwritten with the

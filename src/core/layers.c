@@ -4,6 +4,7 @@
  * products through BLAS.
  */
 #include "layers.h"
+#include "gemm.h"
 
 #include <cblas.h>
 #include <math.h>
@@ -24,11 +25,9 @@ hrm_rmsnorm_forward(float *out, float *rstd, const float *inp, int M, int D, flo
 	{
 		const float *x = inp + (size_t) m * D;
 		float	   *y = out + (size_t) m * D;
-		float		ss = 0.0f;
+		float		ss = hrm_dot_lanes(x, x, D);
 		float		r;
 
-		for (int i = 0; i < D; i++)
-			ss += x[i] * x[i];
 		r = 1.0f / sqrtf(ss / (float) D + eps);
 		for (int i = 0; i < D; i++)
 			y[i] = x[i] * r;
@@ -52,8 +51,21 @@ hrm_swiglu_forward(float *out, const float *gu, int M, int Iw)
 		const float *g = gu + (size_t) m * 2 * Iw;
 		const float *u = g + Iw;
 		float	   *o = out + (size_t) m * Iw;
+		int			i = 0;
 
-		for (int i = 0; i < Iw; i++)
+#ifdef __AVX512F__
+		for (; i < Iw; i += 16)
+		{
+			__mmask16	k = hrm_tail_mask(Iw, i);
+			__m512		vg = _mm512_maskz_loadu_ps(k, g + i);
+			__m512		vu = _mm512_maskz_loadu_ps(k, u + i);
+			__m512		e = hrm_exp16(_mm512_sub_ps(_mm512_setzero_ps(), vg));
+			__m512		silu = _mm512_div_ps(vg, _mm512_add_ps(_mm512_set1_ps(1.0f), e));
+
+			_mm512_mask_storeu_ps(o + i, k, _mm512_mul_ps(silu, vu));
+		}
+#endif
+		for (; i < Iw; i++)
 			o[i] = g[i] / (1.0f + hrm_expf(-g[i])) * u[i];
 	}
 }
@@ -94,18 +106,44 @@ hrm_softmax_rows(float *x, int M, int N)
 	for (int m = 0; m < M; m++)
 	{
 		float	   *r = x + (size_t) m * N;
-		float		mx = r[0];
-		float		sum = 0.0f;
-		float		inv;
+		float		mx,
+					inv;
 
-		for (int j = 1; j < N; j++)
-			mx = r[j] > mx ? r[j] : mx;
-		for (int j = 0; j < N; j++)
+#ifdef __AVX512F__
 		{
-			r[j] = hrm_expf(r[j] - mx);
-			sum += r[j];
+			__m512		vmax = _mm512_set1_ps(r[0]);
+			__m512		vsum = _mm512_setzero_ps();
+			__m512		vinv;
+
+			for (int j = 0; j < N; j += 16)
+				vmax = _mm512_mask_max_ps(vmax, hrm_tail_mask(N, j), vmax,
+										  _mm512_maskz_loadu_ps(hrm_tail_mask(N, j), r + j));
+			mx = _mm512_reduce_max_ps(vmax);
+			vmax = _mm512_set1_ps(mx);
+			for (int j = 0; j < N; j += 16)
+			{
+				__mmask16	k = hrm_tail_mask(N, j);
+				__m512		e = hrm_exp16(_mm512_sub_ps(_mm512_maskz_loadu_ps(k, r + j), vmax));
+
+				e = _mm512_maskz_mov_ps(k, e);
+				_mm512_mask_storeu_ps(r + j, k, e);
+				vsum = _mm512_add_ps(vsum, e);
+			}
+			inv = 1.0f / _mm512_reduce_add_ps(vsum);
+			vinv = _mm512_set1_ps(inv);
+			for (int j = 0; j < N; j += 16)
+			{
+				__mmask16	k = hrm_tail_mask(N, j);
+
+				_mm512_mask_storeu_ps(r + j, k, _mm512_mul_ps(_mm512_maskz_loadu_ps(k, r + j), vinv));
+			}
+			continue;
 		}
-		inv = 1.0f / sum;
+#endif
+		mx = hrm_max_lanes(r, N);
+		for (int j = 0; j < N; j++)
+			r[j] = hrm_expf(r[j] - mx);
+		inv = 1.0f / hrm_sum_lanes(r, N);
 		for (int j = 0; j < N; j++)
 			r[j] *= inv;
 	}
@@ -138,6 +176,38 @@ hrm_attention_forward(float *out, float *probs, bool keep_probs, const float *qk
 			/* O[S,hd] = P V */
 			cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, S, hd, S,
 						1.0f, P, S, V, ld, 0.0f, O, D);
+		}
+	}
+}
+
+void
+hrm_attention_forward_packed(float *out, float *probs, bool keep_probs, const float *qkv,
+							 int B, int S, int NH, int hd, float *kvp)
+{
+	int			D = NH * hd;
+	int			ld = 3 * D;
+	float		scale = 1.0f / sqrtf((float) hd);
+	float	   *Kp = kvp;
+	float	   *Vp = kvp + hrm_gemm_pack_size(hd, S);
+
+	for (int b = 0; b < B; b++)
+	{
+		const float *base = qkv + (size_t) b * S * ld;
+
+		for (int h = 0; h < NH; h++)
+		{
+			const float *Q = base + (size_t) h * hd;
+			float	   *P = keep_probs ? probs + ((size_t) b * NH + h) * S * S : probs;
+			float	   *O = out + (size_t) b * S * D + (size_t) h * hd;
+
+			/* K^T as [hd, S] panels, V as [S, hd] panels */
+			hrm_gemm_pack(Kp, base + D + (size_t) h * hd, ld, hd, S, true);
+			hrm_gemm_pack(Vp, base + 2 * D + (size_t) h * hd, ld, S, hd, false);
+			/* P[S,S] = scale * Q K^T */
+			hrm_gemm_packed(S, S, hd, scale, Q, ld, Kp, 0.0f, P, S);
+			hrm_softmax_rows(P, S, S);
+			/* O[S,hd] = P V */
+			hrm_gemm_packed(S, hd, S, 1.0f, P, S, Vp, 0.0f, O, D);
 		}
 	}
 }

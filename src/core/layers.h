@@ -38,6 +38,110 @@ hrm_expf(float x)
 	return p * u.f;
 }
 
+#ifdef __AVX512F__
+#include <immintrin.h>
+
+/* hrm_expf on 16 lanes: the same clamp, reduction and polynomial; 2^k by scalef */
+static inline __m512
+hrm_exp16(__m512 x)
+{
+	__m512		k,
+				r,
+				p;
+
+	x = _mm512_max_ps(_mm512_min_ps(x, _mm512_set1_ps(88.7f)), _mm512_set1_ps(-87.3f));
+	k = _mm512_roundscale_ps(_mm512_mul_ps(x, _mm512_set1_ps(1.44269504088896341f)),
+							 _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
+	r = _mm512_fnmadd_ps(k, _mm512_set1_ps(0.693145751953125f), x);
+	r = _mm512_fnmadd_ps(k, _mm512_set1_ps(1.42860682030941723e-06f), r);
+	p = _mm512_set1_ps(0.000198412701f);
+	p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(0.00138888892f));
+	p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(0.00833333377f));
+	p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(0.0416666679f));
+	p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(0.166666672f));
+	p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(0.5f));
+	p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(1.0f));
+	p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(1.0f));
+	return _mm512_scalef_ps(p, k);
+}
+
+/* lanes [0, n - j) of a 16-wide step starting at j */
+static inline __mmask16
+hrm_tail_mask(int n, int j)
+{
+	int			w = n - j;
+
+	return w >= 16 ? (__mmask16) 0xFFFF : (__mmask16) ((1u << w) - 1);
+}
+#endif
+
+/*
+ * Reductions in 16 fixed lanes: lane l sums the elements l, l + 16, ...,
+ * then the lanes combine pairwise (8, 4, 2, 1).  The order is fixed, so
+ * the result is deterministic and independent of the vector width the
+ * compiler picks, and the loops vectorise without reassociation flags.
+ */
+#define HRM_LANES 16
+
+static inline float
+hrm_lanes_fold(float *acc)
+{
+	for (int w = HRM_LANES / 2; w >= 1; w /= 2)
+		for (int l = 0; l < w; l++)
+			acc[l] += acc[l + w];
+	return acc[0];
+}
+
+/* sum of x[0..n) */
+static inline float
+hrm_sum_lanes(const float *x, int n)
+{
+	float		acc[HRM_LANES] = {0};
+	int			j = 0;
+
+	for (; j + HRM_LANES <= n; j += HRM_LANES)
+		for (int l = 0; l < HRM_LANES; l++)
+			acc[l] += x[j + l];
+	for (int l = 0; j + l < n; l++)
+		acc[l] += x[j + l];
+	return hrm_lanes_fold(acc);
+}
+
+/* sum of x[i] * y[i] */
+static inline float
+hrm_dot_lanes(const float *x, const float *y, int n)
+{
+	float		acc[HRM_LANES] = {0};
+	int			j = 0;
+
+	for (; j + HRM_LANES <= n; j += HRM_LANES)
+		for (int l = 0; l < HRM_LANES; l++)
+			acc[l] += x[j + l] * y[j + l];
+	for (int l = 0; j + l < n; l++)
+		acc[l] += x[j + l] * y[j + l];
+	return hrm_lanes_fold(acc);
+}
+
+/* max of x[0..n), n >= 1 (exact: any order gives the same value) */
+static inline float
+hrm_max_lanes(const float *x, int n)
+{
+	float		acc[HRM_LANES];
+	int			j = 0;
+
+	for (int l = 0; l < HRM_LANES; l++)
+		acc[l] = x[0];
+	for (; j + HRM_LANES <= n; j += HRM_LANES)
+		for (int l = 0; l < HRM_LANES; l++)
+			acc[l] = x[j + l] > acc[l] ? x[j + l] : acc[l];
+	for (int l = 0; j + l < n; l++)
+		acc[l] = x[j + l] > acc[l] ? x[j + l] : acc[l];
+	for (int w = HRM_LANES / 2; w >= 1; w /= 2)
+		for (int l = 0; l < w; l++)
+			acc[l] = acc[l + w] > acc[l] ? acc[l + w] : acc[l];
+	return acc[0];
+}
+
 /* out[M, N] = inp[M, K] @ W[N, K]^T   (beta = 0: overwrite; 1: accumulate) */
 void		hrm_matmul_forward(float *out, const float *inp, const float *W, int M, int N, int K,
 							   float beta);
@@ -65,6 +169,14 @@ void		hrm_rope_forward(float *qkv, const float *cos, const float *sin, int B, in
  */
 void		hrm_attention_forward(float *out, float *probs, bool keep_probs, const float *qkv,
 								  int B, int S, int NH, int hd);
+
+/*
+ * The same with the engine's GEMM (gemm.h): per (row, head) K and V are
+ * packed into kvp (hrm_gemm_pack_size(hd, S) + hrm_gemm_pack_size(S, hd)
+ * floats) and both products run on the packed kernel.
+ */
+void		hrm_attention_forward_packed(float *out, float *probs, bool keep_probs, const float *qkv,
+										 int B, int S, int NH, int hd, float *kvp);
 
 /* Row-wise softmax of x [M, N] in place. */
 void		hrm_softmax_rows(float *x, int M, int N);

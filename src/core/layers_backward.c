@@ -29,12 +29,10 @@ hrm_rmsnorm_backward(float *dx, const float *dy, const float *y, const float *rs
 		const float *g = dy + (size_t) m * D;
 		const float *o = y + (size_t) m * D;
 		float	   *d = dx + (size_t) m * D;
-		float		dot = 0.0f;
+		float		dot = hrm_dot_lanes(g, o, D);
 		float		r = rstd[m];
 		float		mean;
 
-		for (int i = 0; i < D; i++)
-			dot += g[i] * o[i];
 		mean = dot / (float) D;
 		for (int i = 0; i < D; i++)
 			d[i] = r * (g[i] - o[i] * mean);
@@ -51,8 +49,28 @@ hrm_swiglu_backward(float *dgu, const float *da, const float *gu, int M, int Iw)
 		const float *a = da + (size_t) m * Iw;
 		float	   *dg = dgu + (size_t) m * 2 * Iw;
 		float	   *du = dg + Iw;
+		int			i = 0;
 
-		for (int i = 0; i < Iw; i++)
+#ifdef __AVX512F__
+		for (; i < Iw; i += 16)
+		{
+			__mmask16	k = hrm_tail_mask(Iw, i);
+			__m512		one = _mm512_set1_ps(1.0f);
+			__m512		vg = _mm512_maskz_loadu_ps(k, g + i);
+			__m512		vu = _mm512_maskz_loadu_ps(k, u + i);
+			__m512		va = _mm512_maskz_loadu_ps(k, a + i);
+			__m512		e = hrm_exp16(_mm512_sub_ps(_mm512_setzero_ps(), vg));
+			__m512		sg = _mm512_div_ps(one, _mm512_add_ps(one, e));
+			__m512		silu = _mm512_mul_ps(vg, sg);
+			__m512		t;
+
+			_mm512_mask_storeu_ps(du + i, k, _mm512_mul_ps(va, silu));
+			/* a * u * sg * (1 + g * (1 - sg)) */
+			t = _mm512_fmadd_ps(vg, _mm512_sub_ps(one, sg), one);
+			_mm512_mask_storeu_ps(dg + i, k, _mm512_mul_ps(_mm512_mul_ps(_mm512_mul_ps(va, vu), sg), t));
+		}
+#endif
+		for (; i < Iw; i++)
 		{
 			float		sg = 1.0f / (1.0f + hrm_expf(-g[i]));
 			float		silu = g[i] * sg;
@@ -128,10 +146,8 @@ hrm_attention_backward(float *dqkv, float *dP, const float *dout, const float *q
 			{
 				const float *p = P + (size_t) i * S;
 				float	   *g = dP + (size_t) i * S;
-				float		dot = 0.0f;
+				float		dot = hrm_dot_lanes(g, p, S);
 
-				for (int j = 0; j < S; j++)
-					dot += g[j] * p[j];
 				for (int j = 0; j < S; j++)
 					g[j] = scale * p[j] * (g[j] - dot);
 			}

@@ -17,6 +17,7 @@
  */
 #include "train.h"
 #include "hrm_internal.h"
+#include "gemm.h"
 #include "json.h"
 #include "layers.h"
 
@@ -435,6 +436,8 @@ hrm_trainer_create(hrm_trainer **out, const hrm_config *cfg, const float *params
 	}
 	st = hrm_model_init(&t->model, &t->lay, t->params, err);
 	if (st == HRM_OK)
+		st = hrm_model_pack(&t->model, true, err);
+	if (st == HRM_OK)
 		st = hrm_carry_init(&t->carry, &t->model, B, err);
 	R = opts->chunk_rows > 0 ? (opts->chunk_rows < B ? opts->chunk_rows : B) : auto_chunk(&t->lay.cfg, B);
 	if (st == HRM_OK)
@@ -540,7 +543,7 @@ hrm_trainer_bytes(const hrm_trainer *t)
 
 	return t->lay.n_params * sizeof(float) * 4 +
 		block_act_floats(c, t->ch.R) * nblocks * sizeof(float) +
-		hrm_workspace_bytes(&t->model, t->ch.R) +
+		hrm_workspace_bytes(&t->model, t->ch.R) + t->model.wpack_floats * sizeof(float) +
 		(size_t) t->B * c->S * c->hidden_size * sizeof(float) * 2;
 }
 
@@ -548,8 +551,8 @@ hrm_trainer_bytes(const hrm_trainer *t)
 /* backward through a block and a module */
 
 static void
-block_backward(const hrm_model *m, const hrm_block_offsets *bo, const hrm_block_acts *a,
-			   float *dh, float *grads, train_chunk *ch, int B)
+block_backward(const hrm_model *m, const hrm_block_offsets *bo, const hrm_block_packs *pk,
+			   const hrm_block_acts *a, float *dh, float *grads, train_chunk *ch, int B)
 {
 	/* dh: in = d(block output) [M, D]; out = d(block input) */
 	const hrm_config *c = m->cfg;
@@ -562,22 +565,55 @@ block_backward(const hrm_model *m, const hrm_block_offsets *bo, const hrm_block_
 	int			M = B * S;
 	size_t		MD = (size_t) M * D;
 
+	if (pk != NULL && pk->qkv_bwd == NULL)
+		pk = NULL;
+
 	/* h_out = norm(h_mid + down(act)) */
 	hrm_rmsnorm_backward(dh, dh, a->h_out, a->rstd2, M, D);
-	hrm_matmul_backward(ch->dact, grads + bo->down, dh, a->act, W + bo->down, M, D, Iw, 0.0f);
+	/* dact[M, I] = dh W_down; dW_down += dh^T act */
+	if (pk)
+	{
+		hrm_gemm_packed(M, Iw, D, 1.0f, dh, D, pk->down_bwd, 0.0f, ch->dact, Iw);
+		hrm_gemm_tn_acc(D, Iw, M, dh, D, a->act, Iw, grads + bo->down, Iw);
+	}
+	else
+		hrm_matmul_backward(ch->dact, grads + bo->down, dh, a->act, W + bo->down, M, D, Iw, 0.0f);
 	hrm_swiglu_backward(ch->dgu, ch->dact, a->gu, M, Iw);
-	/* dtmp = dgu W_gu (input grad of the MLP); dh += dtmp */
-	hrm_matmul_backward(ch->dtmp, grads + bo->gate_up, ch->dgu, a->h_mid, W + bo->gate_up, M, 2 * Iw, D, 0.0f);
-	hrm_add_forward(dh, dh, ch->dtmp, MD);
+	/* dh += dgu W_gu (input grad of the MLP) */
+	if (pk)
+	{
+		hrm_gemm_tn_acc(2 * Iw, D, M, ch->dgu, 2 * Iw, a->h_mid, D, grads + bo->gate_up, D);
+		hrm_gemm_packed(M, D, 2 * Iw, 1.0f, ch->dgu, 2 * Iw, pk->gate_up_bwd, 1.0f, dh, D);
+	}
+	else
+	{
+		hrm_matmul_backward(ch->dtmp, grads + bo->gate_up, ch->dgu, a->h_mid, W + bo->gate_up, M, 2 * Iw, D, 0.0f);
+		hrm_add_forward(dh, dh, ch->dtmp, MD);
+	}
 
 	/* h_mid = norm(h_in + o(attn)) */
 	hrm_rmsnorm_backward(dh, dh, a->h_mid, a->rstd1, M, D);
-	hrm_matmul_backward(ch->dattn, grads + bo->o, dh, a->attn, W + bo->o, M, D, D, 0.0f);
+	if (pk)
+	{
+		hrm_gemm_packed(M, D, D, 1.0f, dh, D, pk->o_bwd, 0.0f, ch->dattn, D);
+		hrm_gemm_tn_acc(D, D, M, dh, D, a->attn, D, grads + bo->o, D);
+	}
+	else
+		hrm_matmul_backward(ch->dattn, grads + bo->o, dh, a->attn, W + bo->o, M, D, D, 0.0f);
 	hrm_attention_backward(ch->dqkv, ch->dP, ch->dattn, a->qkv, a->probs, B, S, NH, hd);
 	if (c->pos_encodings == HRM_POS_ROPE)
 		hrm_rope_backward(ch->dqkv, m->rope_cos, m->rope_sin, B, S, NH, hd);
-	hrm_matmul_backward(ch->dtmp, grads + bo->qkv, ch->dqkv, a->h_in, W + bo->qkv, M, 3 * D, D, 0.0f);
-	hrm_add_forward(dh, dh, ch->dtmp, MD);
+	/* dh += dqkv W_qkv */
+	if (pk)
+	{
+		hrm_gemm_tn_acc(3 * D, D, M, ch->dqkv, 3 * D, a->h_in, D, grads + bo->qkv, D);
+		hrm_gemm_packed(M, D, 3 * D, 1.0f, ch->dqkv, 3 * D, pk->qkv_bwd, 1.0f, dh, D);
+	}
+	else
+	{
+		hrm_matmul_backward(ch->dtmp, grads + bo->qkv, ch->dqkv, a->h_in, W + bo->qkv, M, 3 * D, D, 0.0f);
+		hrm_add_forward(dh, dh, ch->dtmp, MD);
+	}
 }
 
 /* Backward through a module call: dz in = d(output), out = d(z + injection). */
@@ -585,8 +621,10 @@ static void
 module_backward(const hrm_model *m, const hrm_block_offsets *blocks, const hrm_block_acts *acts,
 				int n, float *dz, float *grads, train_chunk *ch, int B)
 {
+	const hrm_block_packs *pk = hrm_packs_for(m, blocks);
+
 	for (int i = n - 1; i >= 0; i--)
-		block_backward(m, &blocks[i], &acts[i], dz, grads, ch, B);
+		block_backward(m, &blocks[i], pk ? &pk[i] : NULL, &acts[i], dz, grads, ch, B);
 }
 
 /* ------------------------------------------------------------------------- */
@@ -746,6 +784,9 @@ hrm_train_backward(hrm_trainer *t, const int32_t *inputs, const int32_t *labels,
 		puzzle_ids = zero_pids;
 	}
 	st = check_batch(t, inputs, labels, puzzle_ids, err);
+	/* the packed weights follow the parameters (changed by the last apply, or by the caller) */
+	if (st == HRM_OK)
+		st = hrm_model_pack(&t->model, true, err);
 	if (st != HRM_OK)
 	{
 		free(zero_pids);

@@ -1,0 +1,354 @@
+/*
+ * gemm.c — packed-weight SGEMM (see gemm.h).
+ *
+ * Blocking: rows of A in blocks of MR = 12, packed k-major ([K][12], zero
+ * rows past M) into a per-thread buffer; for each block, every column panel
+ * of B ([K][32], resident in L2 for the engine's weights) runs the 12 x 32
+ * micro-kernel: per k two vector loads of B, twelve broadcasts of A, 24
+ * FMAs into 24 zmm accumulators.  Column tails are masked stores; row tails
+ * compute on the zero rows and store only the valid ones.
+ */
+#include "gemm.h"
+
+#include <cblas.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#ifdef __AVX512F__
+#include <immintrin.h>
+#endif
+
+#define MR 12
+#define NR HRM_GEMM_NR
+
+static int	gemm_state = -1;	/* -1 unknown, 0 off, 1 on */
+
+bool
+hrm_gemm_available(void)
+{
+#ifdef __AVX512F__
+	if (gemm_state < 0)
+	{
+		const char *e = getenv("HRM_GEMM");
+
+		gemm_state = (e != NULL && strcmp(e, "blas") == 0) ? 0 : 1;
+	}
+	return gemm_state == 1;
+#else
+	return false;
+#endif
+}
+
+void
+hrm_gemm_enable(bool on)
+{
+	gemm_state = on ? 1 : 0;
+}
+
+size_t
+hrm_gemm_pack_size(int K, int N)
+{
+	size_t		panels = ((size_t) N + NR - 1) / NR;
+
+	return panels * (size_t) K * NR;
+}
+
+void
+hrm_gemm_pack(float *Bp, const float *W, int ld, int K, int N, bool trans)
+{
+	int			panels = (N + NR - 1) / NR;
+
+	for (int p = 0; p < panels; p++)
+	{
+		float	   *dst = Bp + (size_t) p * K * NR;
+		int			n0 = p * NR;
+		int			nw = N - n0 < NR ? N - n0 : NR;
+
+		if (trans)
+		{
+			/* B[k][n] = W[n][k]: walk W's rows so reads are sequential */
+			if (nw < NR)
+				memset(dst, 0, sizeof(float) * (size_t) K * NR);
+			for (int j = 0; j < nw; j++)
+			{
+				const float *w = W + (size_t) (n0 + j) * ld;
+
+				for (int k = 0; k < K; k++)
+					dst[(size_t) k * NR + j] = w[k];
+			}
+		}
+		else
+		{
+			for (int k = 0; k < K; k++)
+			{
+				const float *w = W + (size_t) k * ld + n0;
+				float	   *d = dst + (size_t) k * NR;
+
+				memcpy(d, w, sizeof(float) * nw);
+				if (nw < NR)
+					memset(d + nw, 0, sizeof(float) * (NR - nw));
+			}
+		}
+	}
+}
+
+/*
+ * Per-thread buffers, grown on demand and kept for the thread's life: the
+ * packed row tail (a few KB) and, for hrm_gemm_tn_acc, the packed B.
+ */
+typedef struct grow_buf
+{
+	float	   *p;
+	size_t		cap;
+} grow_buf;
+
+static _Thread_local grow_buf abuf_tl;
+static _Thread_local grow_buf bbuf_tl;
+
+static float *
+buf_get(grow_buf *b, size_t n)
+{
+	if (n > b->cap)
+	{
+		float	   *p;
+
+		free(b->p);
+		b->p = NULL;
+		b->cap = 0;
+		/* 64-byte aligned, size rounded to the alignment */
+		p = aligned_alloc(64, ((n * sizeof(float)) + 63) & ~(size_t) 63);
+		if (p == NULL)
+			return NULL;
+		b->p = p;
+		b->cap = n;
+	}
+	return b->p;
+}
+
+static float *
+abuf_get(size_t n)
+{
+	return buf_get(&abuf_tl, n);
+}
+
+/* Ap[k][r] = A[r * rs + k * ks] for r < mr, 0 for mr <= r < MR */
+static void
+pack_rows(float *Ap, const float *A, size_t rs, size_t ks, int mr, int K)
+{
+	if (mr < MR)
+		memset(Ap, 0, sizeof(float) * (size_t) K * MR);
+	for (int r = 0; r < mr; r++)
+	{
+		const float *a = A + (size_t) r * rs;
+
+		for (int k = 0; k < K; k++)
+			Ap[(size_t) k * MR + r] = a[(size_t) k * ks];
+	}
+}
+
+#ifdef __AVX512F__
+
+/* C[mr, 32] (cols masked by m0, m1) = alpha * Ap^T Bp + beta * C */
+static inline __attribute__((always_inline)) void
+kernel_12x32(int K, const float *restrict A, size_t rs, size_t ks, const float *restrict Bp,
+			 float *C, int ldc, int mr, __mmask16 m0, __mmask16 m1, float alpha, float beta)
+{
+	__m512		c0a = _mm512_setzero_ps(), c0b = _mm512_setzero_ps();
+	__m512		c1a = _mm512_setzero_ps(), c1b = _mm512_setzero_ps();
+	__m512		c2a = _mm512_setzero_ps(), c2b = _mm512_setzero_ps();
+	__m512		c3a = _mm512_setzero_ps(), c3b = _mm512_setzero_ps();
+	__m512		c4a = _mm512_setzero_ps(), c4b = _mm512_setzero_ps();
+	__m512		c5a = _mm512_setzero_ps(), c5b = _mm512_setzero_ps();
+	__m512		c6a = _mm512_setzero_ps(), c6b = _mm512_setzero_ps();
+	__m512		c7a = _mm512_setzero_ps(), c7b = _mm512_setzero_ps();
+	__m512		c8a = _mm512_setzero_ps(), c8b = _mm512_setzero_ps();
+	__m512		c9a = _mm512_setzero_ps(), c9b = _mm512_setzero_ps();
+	__m512		cAa = _mm512_setzero_ps(), cAb = _mm512_setzero_ps();
+	__m512		cBa = _mm512_setzero_ps(), cBb = _mm512_setzero_ps();
+
+#define HRM_FMA_ROW(r, ca, cb) \
+	do { \
+		__m512 a_ = _mm512_set1_ps(a[(r) * rs]); \
+		ca = _mm512_fmadd_ps(a_, b0, ca); \
+		cb = _mm512_fmadd_ps(a_, b1, cb); \
+	} while (0)
+
+	for (int k = 0; k < K; k++)
+	{
+		const float *a = A + (size_t) k * ks;
+		__m512		b0 = _mm512_loadu_ps(Bp + (size_t) k * NR);
+		__m512		b1 = _mm512_loadu_ps(Bp + (size_t) k * NR + 16);
+
+		HRM_FMA_ROW(0, c0a, c0b);
+		HRM_FMA_ROW(1, c1a, c1b);
+		HRM_FMA_ROW(2, c2a, c2b);
+		HRM_FMA_ROW(3, c3a, c3b);
+		HRM_FMA_ROW(4, c4a, c4b);
+		HRM_FMA_ROW(5, c5a, c5b);
+		HRM_FMA_ROW(6, c6a, c6b);
+		HRM_FMA_ROW(7, c7a, c7b);
+		HRM_FMA_ROW(8, c8a, c8b);
+		HRM_FMA_ROW(9, c9a, c9b);
+		HRM_FMA_ROW(10, cAa, cAb);
+		HRM_FMA_ROW(11, cBa, cBb);
+	}
+#undef HRM_FMA_ROW
+
+	{
+		__m512		acc[MR][2] = {
+			{c0a, c0b}, {c1a, c1b}, {c2a, c2b}, {c3a, c3b}, {c4a, c4b}, {c5a, c5b},
+			{c6a, c6b}, {c7a, c7b}, {c8a, c8b}, {c9a, c9b}, {cAa, cAb}, {cBa, cBb}
+		};
+		__m512		va = _mm512_set1_ps(alpha);
+
+		for (int r = 0; r < mr; r++)
+		{
+			float	   *c = C + (size_t) r * ldc;
+			__m512		x0 = acc[r][0],
+						x1 = acc[r][1];
+
+			if (alpha != 1.0f)
+			{
+				x0 = _mm512_mul_ps(x0, va);
+				x1 = _mm512_mul_ps(x1, va);
+			}
+			if (beta != 0.0f)
+			{
+				x0 = _mm512_add_ps(_mm512_maskz_loadu_ps(m0, c), x0);
+				x1 = _mm512_add_ps(_mm512_maskz_loadu_ps(m1, c + 16), x1);
+			}
+			_mm512_mask_storeu_ps(c, m0, x0);
+			_mm512_mask_storeu_ps(c + 16, m1, x1);
+		}
+	}
+}
+
+/*
+ * C[M, N] = alpha * A Bp + beta * C with A's element (m, k) at
+ * A[m * rs + k * ks]: rs = lda, ks = 1 for a row-major A; rs = 1, ks = lda
+ * for A given transposed.  Full row blocks read A in place; the row tail is
+ * packed with zero rows.
+ */
+static void
+gemm_strided(int M, int N, int K, float alpha, const float *A, size_t rs, size_t ks,
+			 const float *Bp, float beta, float *C, int ldc)
+{
+	int			panels = (N + NR - 1) / NR;
+
+	for (int r0 = 0; r0 < M; r0 += MR)
+	{
+		int			mr = M - r0 < MR ? M - r0 : MR;
+		const float *a = A + (size_t) r0 * rs;
+		size_t		ars = rs,
+					aks = ks;
+
+		if (mr < MR)
+		{
+			float	   *Ap = abuf_get((size_t) K * MR);
+
+			if (Ap == NULL)
+				abort();		/* a few KB per thread; nothing sensible to continue with */
+			pack_rows(Ap, a, rs, ks, mr, K);
+			a = Ap;
+			ars = 1;
+			aks = MR;
+		}
+		for (int p = 0; p < panels; p++)
+		{
+			int			nw = N - p * NR < NR ? N - p * NR : NR;
+			__mmask16	m0 = nw >= 16 ? 0xFFFF : (__mmask16) ((1u << nw) - 1);
+			__mmask16	m1 = nw >= 32 ? 0xFFFF : nw <= 16 ? 0 : (__mmask16) ((1u << (nw - 16)) - 1);
+			const float *bp = Bp + (size_t) p * K * NR;
+			float	   *c = C + (size_t) r0 * ldc + (size_t) p * NR;
+
+			if (ks == 1 && aks == 1)
+				kernel_12x32(K, a, ars, 1, bp, c, ldc, mr, m0, m1, alpha, beta);
+			else if (ars == 1 && aks == MR)
+				kernel_12x32(K, a, 1, MR, bp, c, ldc, mr, m0, m1, alpha, beta);
+			else
+				kernel_12x32(K, a, ars, aks, bp, c, ldc, mr, m0, m1, alpha, beta);
+		}
+	}
+}
+
+static int
+tn_chunk(void)
+{
+	static int	kc = 0;
+
+	if (kc == 0)
+	{
+		const char *e = getenv("HRM_TN_KC");
+
+		kc = e && atoi(e) > 0 ? atoi(e) : 64;
+	}
+	return kc;
+}
+
+void
+hrm_gemm_packed(int M, int N, int K, float alpha, const float *A, int lda,
+				const float *Bp, float beta, float *C, int ldc)
+{
+	gemm_strided(M, N, K, alpha, A, (size_t) lda, 1, Bp, beta, C, ldc);
+}
+
+void
+hrm_gemm_tn_acc(int M, int N, int K, const float *At, int lda, const float *B, int ldb,
+				float *C, int ldc)
+{
+	/*
+	 * The contraction (K, the rows of a batch: thousands) runs in chunks of
+	 * KC so that the strided A block (KC lines) and a B panel stay in L1;
+	 * each chunk adds its partial sums to C.
+	 */
+	int			kc_max = tn_chunk();
+	float	   *Bp = buf_get(&bbuf_tl, hrm_gemm_pack_size(kc_max, N));
+
+	if (Bp == NULL)
+	{
+		/* no memory for the packed copy: the same product through BLAS */
+		cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, M, N, K,
+					1.0f, At, lda, B, ldb, 1.0f, C, ldc);
+		return;
+	}
+	for (int k0 = 0; k0 < K; k0 += kc_max)
+	{
+		int			kc = K - k0 < kc_max ? K - k0 : kc_max;
+
+		hrm_gemm_pack(Bp, B + (size_t) k0 * ldb, ldb, kc, N, false);
+		gemm_strided(M, N, kc, 1.0f, At + (size_t) k0 * lda, 1, (size_t) lda, Bp, 1.0f, C, ldc);
+	}
+}
+
+#else							/* !__AVX512F__: a plain version with the same summation order */
+
+void
+hrm_gemm_packed(int M, int N, int K, float alpha, const float *A, int lda,
+				const float *Bp, float beta, float *C, int ldc)
+{
+	for (int m = 0; m < M; m++)
+		for (int n = 0; n < N; n++)
+		{
+			const float *b = Bp + (size_t) (n / NR) * K * NR + n % NR;
+			float		s = 0.0f;
+
+			for (int k = 0; k < K; k++)
+				s += A[(size_t) m * lda + k] * b[(size_t) k * NR];
+			if (alpha != 1.0f)
+				s *= alpha;
+			C[(size_t) m * ldc + n] = beta != 0.0f ? C[(size_t) m * ldc + n] + s : s;
+		}
+	(void) abuf_get;
+	(void) pack_rows;
+}
+
+void
+hrm_gemm_tn_acc(int M, int N, int K, const float *At, int lda, const float *B, int ldb,
+				float *C, int ldc)
+{
+	cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, M, N, K,
+				1.0f, At, lda, B, ldb, 1.0f, C, ldc);
+}
+
+#endif

@@ -1,0 +1,63 @@
+/*
+ * gemm.h — the engine's own single-precision GEMM on pre-packed weights.
+ *
+ * A weight that feeds many products between two updates (each L block's
+ * weights feed 8 forward calls per training step, the H blocks' 4) is packed
+ * once into column panels; every product then streams only its activations.
+ * OpenBLAS repacks both operands and zero-fills C on every call, which on the
+ * engine's short contractions (K = 128..512) costs a third of the GEMM time.
+ *
+ *   C[M, N] = alpha * A[M, K] B[K, N] + beta * C        (beta 0 or 1)
+ *
+ * B is given packed: panels of HRM_GEMM_NR output columns, each [K][NR]
+ * (zero-padded past N), so the kernel loads one contiguous row of a panel
+ * per k.  Every element of C is one sequential sum over k = 0..K-1 (FMA, one
+ * accumulator), so results do not depend on M, on the row's position or on
+ * the thread count: a batch's rows come out bit-identical however the batch
+ * is split.
+ *
+ * The kernel needs AVX-512F at compile time (the default -march=native build
+ * on the target machines); hrm_gemm_available() says whether it was built,
+ * and callers fall back to cblas_sgemm on the unpacked weight when not.
+ * HRM_GEMM=blas in the environment (read once) disables it at run time.
+ */
+#ifndef HRM_GEMM_H
+#define HRM_GEMM_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#define HRM_GEMM_NR 32
+
+/* True when the packed kernel is built in and not disabled. */
+bool		hrm_gemm_available(void);
+
+/* Override the environment (tests): 1 = use the kernel when built, 0 = never. */
+void		hrm_gemm_enable(bool on);
+
+/* Floats needed to pack a K x N operand (N rounded up to HRM_GEMM_NR). */
+size_t		hrm_gemm_pack_size(int K, int N);
+
+/*
+ * Pack B for C = A B:
+ *   trans = true:  W is [N, K] row-major with row stride ld (an nn.Linear
+ *                  weight, C = A W^T), B[k][n] = W[n * ld + k];
+ *   trans = false: W is [K, N] row-major with row stride ld, B[k][n] = W[k * ld + n].
+ */
+void		hrm_gemm_pack(float *Bp, const float *W, int ld, int K, int N, bool trans);
+
+/* C[M, N] (row stride ldc) = alpha * A[M, K] (row stride lda) Bp + beta * C. */
+void		hrm_gemm_packed(int M, int N, int K, float alpha, const float *A, int lda,
+							const float *Bp, float beta, float *C, int ldc);
+
+/*
+ * C[M, N] += At^T B with At [K, M] (row stride lda) and B [K, N] (row
+ * stride ldb), both unpacked: the weight gradient dW += dy^T x of a linear
+ * layer (M = out features, N = in features, K = rows).  B is packed into a
+ * per-thread buffer on each call; BLAS when the kernel is not built or that
+ * buffer cannot be allocated.
+ */
+void		hrm_gemm_tn_acc(int M, int N, int K, const float *At, int lda, const float *B, int ldb,
+							float *C, int ldc);
+
+#endif							/* HRM_GEMM_H */
