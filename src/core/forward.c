@@ -138,7 +138,16 @@ hrm_model_pack(hrm_model *m, bool backward, hrm_error *err)
 	size_t		n = 0;
 
 	if (!hrm_gemm_available() || c->mlp_t)
+	{
+		/* kernel switched off: drop packs made earlier so nothing stale is used */
+		hrm_free(m->wpack);
+		free(m->H_packs);
+		free(m->L_packs);
+		m->wpack = NULL;
+		m->H_packs = m->L_packs = NULL;
+		m->wpack_floats = 0;
 		return HRM_OK;
+	}
 	if (m->wpack != NULL && (m->wpack_bwd || !backward))
 		backward = m->wpack_bwd;	/* repack what is there */
 	else
@@ -497,20 +506,26 @@ hrm_packs_for(const hrm_model *m, const hrm_block_offsets *blocks)
 	return NULL;
 }
 
-/* Examples per tile: about HRM_TILE_ROWS rows (env, default 256), at least one. */
+/* Rows per tile of the packed forward (0: not yet read from HRM_TILE_ROWS, default 256). */
+static int	tile_rows = 0;
+
+void
+hrm_set_tile_rows(int rows)
+{
+	tile_rows = rows > 0 ? rows : 256;
+}
+
+/* Examples per tile: about tile_rows rows, at least one. */
 static int
 tile_examples(const hrm_config *c)
 {
-	static int	rows = 0;
-
-	if (rows == 0)
+	if (tile_rows == 0)
 	{
 		const char *e = getenv("HRM_TILE_ROWS");
-		int			v = e ? atoi(e) : 0;
 
-		rows = v > 0 ? v : 256;
+		hrm_set_tile_rows(e ? atoi(e) : 0);
 	}
-	return rows / c->S > 0 ? rows / c->S : 1;
+	return tile_rows / c->S > 0 ? tile_rows / c->S : 1;
 }
 
 /* acts of rows [b0, b0 + B) of a record laid out for the whole batch */
@@ -534,9 +549,65 @@ acts_at(const hrm_config *c, const hrm_block_acts *a, int b0)
 	return r;
 }
 
-void
-hrm_module_forward(const hrm_model *m, const hrm_block_offsets *blocks, int n,
-				   float *z, const float *inj, int B, hrm_workspace *ws, hrm_block_acts *acts)
+/*
+ * The last block of the Q-target segment's final H call, for position 0
+ * only (the Q head reads z_H[:, 0] and nothing else of that call is used):
+ * keys and values of every position, one query, then the o and MLP rows of
+ * position 0.  Each step is the full block's computation restricted to
+ * those rows (the packed GEMM does not depend on M or row position), so
+ * z_H[:, 0] comes out bit-identical; the other positions of h are left
+ * holding the block's input.
+ */
+static void
+block_forward_row0(const hrm_model *m, const hrm_block_packs *pk, float *h, int B,
+				   hrm_workspace *ws)
+{
+	const hrm_config *c = m->cfg;
+	int			D = c->hidden_size,
+				S = c->S,
+				Iw = c->inter_size,
+				NH = c->num_heads,
+				hd = c->head_dim;
+	int			M = B * S;
+	int			SD = S * D;
+	float		eps = (float) c->rms_norm_eps;
+	float		scale = 1.0f / sqrtf((float) hd);
+	float	   *Kp = ws->kvp;
+	float	   *Vp = ws->kvp + hrm_gemm_pack_size(hd, S);
+
+	hrm_gemm_packed(M, 3 * D, D, 1.0f, h, D, pk->qkv, 0.0f, ws->qkv, 3 * D);
+	if (c->pos_encodings == HRM_POS_ROPE)
+		hrm_rope_forward(ws->qkv, m->rope_cos, m->rope_sin, B, S, NH, hd);
+	/* attn[B, D]: position 0's attention output of every example */
+	for (int b = 0; b < B; b++)
+	{
+		const float *base = ws->qkv + (size_t) b * S * 3 * D;
+
+		for (int hh = 0; hh < NH; hh++)
+		{
+			hrm_gemm_pack(Kp, base + D + (size_t) hh * hd, 3 * D, hd, S, true);
+			hrm_gemm_pack(Vp, base + 2 * D + (size_t) hh * hd, 3 * D, S, hd, false);
+			hrm_gemm_packed(1, S, hd, scale, base + (size_t) hh * hd, 3 * D, Kp, 0.0f, ws->probs, S);
+			hrm_softmax_rows(ws->probs, 1, S);
+			hrm_gemm_packed(1, hd, S, 1.0f, ws->probs, S, Vp, 0.0f,
+							ws->attn + (size_t) b * D + (size_t) hh * hd, D);
+		}
+	}
+	/* rows 0 of h are S * D apart */
+	hrm_gemm_packed(B, D, D, 1.0f, ws->attn, D, pk->o, 1.0f, h, SD);
+	for (int b = 0; b < B; b++)
+		hrm_rmsnorm_forward(h + (size_t) b * SD, NULL, h + (size_t) b * SD, 1, D, eps);
+	hrm_gemm_packed(B, 2 * Iw, D, 1.0f, h, SD, pk->gate_up, 0.0f, ws->gu, 2 * Iw);
+	hrm_swiglu_forward(ws->act, ws->gu, B, Iw);
+	hrm_gemm_packed(B, D, Iw, 1.0f, ws->act, Iw, pk->down, 1.0f, h, SD);
+	for (int b = 0; b < B; b++)
+		hrm_rmsnorm_forward(h + (size_t) b * SD, NULL, h + (size_t) b * SD, 1, D, eps);
+}
+
+static void
+module_forward(const hrm_model *m, const hrm_block_offsets *blocks, int n,
+			   float *z, const float *inj, int B, hrm_workspace *ws, hrm_block_acts *acts,
+			   bool row0_last)
 {
 	const hrm_config *c = m->cfg;
 	size_t		SD = (size_t) c->S * c->hidden_size;
@@ -563,9 +634,19 @@ hrm_module_forward(const hrm_model *m, const hrm_block_offsets *blocks, int n,
 
 			if (acts)
 				at = acts_at(c, &acts[i], b0);
-			hrm_block_forward(m, &blocks[i], pk ? &pk[i] : NULL, zt, g, ws, acts ? &at : NULL);
+			if (row0_last && pk && i == n - 1)
+				block_forward_row0(m, &pk[i], zt, g, ws);
+			else
+				hrm_block_forward(m, &blocks[i], pk ? &pk[i] : NULL, zt, g, ws, acts ? &at : NULL);
 		}
 	}
+}
+
+void
+hrm_module_forward(const hrm_model *m, const hrm_block_offsets *blocks, int n,
+				   float *z, const float *inj, int B, hrm_workspace *ws, hrm_block_acts *acts)
+{
+	module_forward(m, blocks, n, z, inj, B, ws, acts, false);
 }
 
 void
@@ -605,10 +686,10 @@ hrm_heads_forward(const hrm_model *m, const float *z_H, int B, float *logits, fl
 /* ------------------------------------------------------------------------- */
 /* segment */
 
-hrm_status
-hrm_segment_forward(const hrm_model *m, hrm_workspace *ws, hrm_carry *c,
-					const int32_t *inputs, const int32_t *puzzle_ids,
-					float *logits, float *q, hrm_error *err)
+static hrm_status
+segment_forward(const hrm_model *m, hrm_workspace *ws, hrm_carry *c,
+				const int32_t *inputs, const int32_t *puzzle_ids,
+				float *logits, float *q, bool q_only, hrm_error *err)
 {
 	const hrm_config *cfg = m->cfg;
 	const hrm_layout *lay = m->lay;
@@ -639,7 +720,7 @@ hrm_segment_forward(const hrm_model *m, hrm_workspace *ws, hrm_carry *c,
 		/* the final L and H calls (the ones that carry gradient in training) */
 		hrm_add_forward(ws->inj, c->z_H, ws->x, n_el);
 		hrm_module_forward(m, lay->L_blocks, cfg->L_layers, c->z_L, ws->inj, B, ws, NULL);
-		hrm_module_forward(m, lay->H_blocks, cfg->H_layers, c->z_H, c->z_L, B, ws, NULL);
+		module_forward(m, lay->H_blocks, cfg->H_layers, c->z_H, c->z_L, B, ws, NULL, q_only);
 	}
 	else
 	{
@@ -654,8 +735,23 @@ hrm_segment_forward(const hrm_model *m, hrm_workspace *ws, hrm_carry *c,
 			hrm_module_forward(m, lay->L_blocks, cfg->L_layers, c->z_H, c->z_L, B, ws, NULL);
 		}
 	}
-	hrm_heads_forward(m, c->z_H, B, logits, q, ws);
+	hrm_heads_forward(m, c->z_H, B, q_only ? NULL : logits, q, ws);
 	return HRM_OK;
+}
+
+hrm_status
+hrm_segment_forward(const hrm_model *m, hrm_workspace *ws, hrm_carry *c,
+					const int32_t *inputs, const int32_t *puzzle_ids,
+					float *logits, float *q, hrm_error *err)
+{
+	return segment_forward(m, ws, c, inputs, puzzle_ids, logits, q, false, err);
+}
+
+hrm_status
+hrm_segment_q(const hrm_model *m, hrm_workspace *ws, hrm_carry *c,
+			  const int32_t *inputs, const int32_t *puzzle_ids, float *q, hrm_error *err)
+{
+	return segment_forward(m, ws, c, inputs, puzzle_ids, NULL, q, true, err);
 }
 
 /* ------------------------------------------------------------------------- */

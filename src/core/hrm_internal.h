@@ -61,6 +61,9 @@ void		hrm_block_forward(const hrm_model *m, const hrm_block_offsets *bo,
 							  const hrm_block_packs *pk, float *h, int B,
 							  hrm_workspace *ws, hrm_block_acts *acts);
 
+/* Rows per tile of the packed forward pass (tests and benchmarks; default 256, env HRM_TILE_ROWS). */
+void		hrm_set_tile_rows(int rows);
+
 /* The packed weights of a module's blocks (blocks = lay->H_blocks or L_blocks), or NULL. */
 const hrm_block_packs *hrm_packs_for(const hrm_model *m, const hrm_block_offsets *blocks);
 
@@ -75,5 +78,14 @@ void		hrm_module_forward(const hrm_model *m, const hrm_block_offsets *blocks, in
 /* logits [B, T, V] from z_H [B, S, D] (positions P..S-1) and q [B, 2] from position 0. */
 void		hrm_heads_forward(const hrm_model *m, const float *z_H, int B, float *logits, float *q,
 							  hrm_workspace *ws);
+
+/*
+ * One segment for its Q values only (the trainer's Q-target segment): q
+ * [B, 2] as hrm_segment_forward computes them, bit for bit; c->z_L is the
+ * segment's result, c->z_H only at position 0 (with packed weights the last
+ * H block runs for position 0 alone).
+ */
+hrm_status	hrm_segment_q(const hrm_model *m, hrm_workspace *ws, hrm_carry *c,
+						  const int32_t *inputs, const int32_t *puzzle_ids, float *q, hrm_error *err);
 
 #endif							/* HRM_INTERNAL_H */

@@ -20,6 +20,7 @@
 #include "gemm.h"
 #include "json.h"
 #include "layers.h"
+#include "optim.h"
 
 #include <math.h>
 #include <stdio.h>
@@ -878,7 +879,7 @@ hrm_train_backward(hrm_trainer *t, const int32_t *inputs, const int32_t *labels,
 			tgt.B = R;
 			memcpy(tgt.z_H, view.z_H, sizeof(float) * n_el);
 			memcpy(tgt.z_L, view.z_L, sizeof(float) * n_el);
-			st = hrm_segment_forward(m, t->ws, &tgt, in, pid, NULL, ch->q_next, err);
+			st = hrm_segment_q(m, t->ws, &tgt, in, pid, ch->q_next, err);
 			if (st != HRM_OK)
 				return st;
 		}
@@ -1029,15 +1030,11 @@ hrm_train_apply(hrm_trainer *t, hrm_train_metrics *mt, hrm_error *err)
 	step_size = (float) (lr / bc1);
 	bc2_sqrt = (float) sqrt(bc2);
 	decay = (float) (1.0 - lr * o->weight_decay);
-	for (size_t i = lay->dense_begin; i < lay->dense_end; i++)
 	{
-		float		g = t->grads[i];
-		float		mm = t->adam_m[i] + w1 * (g - t->adam_m[i]);
-		float		vv = t->adam_v[i] + w2 * (g * g - t->adam_v[i]);
+		size_t		b = lay->dense_begin;
 
-		t->adam_m[i] = mm;
-		t->adam_v[i] = vv;
-		t->params[i] = t->params[i] * decay - step_size * atan2f(mm, sqrtf(vv) / bc2_sqrt);
+		hrm_adam_atan2_update(t->params + b, t->adam_m + b, t->adam_v + b, t->grads + b,
+							  lay->dense_end - b, w1, w2, decay, step_size, bc2_sqrt);
 	}
 
 	/* SignSGD on the touched puzzle rows (duplicates summed first), lazy decay */

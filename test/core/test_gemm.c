@@ -1,0 +1,628 @@
+/*
+ * test_gemm.c — the packed-weight SGEMM (gemm.h): values against a double
+ * reference over many shapes and both pack modes, strides and the cells they
+ * must leave alone, bitwise row independence, the beta = 1 accumulation, the
+ * packed layout and the run-time switch.
+ */
+#include "check.h"
+#include "gemm.h"
+
+#include <pthread.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+/* Bit patterns: a non-NaN sentinel for cells that must not be written, and a
+ * quiet NaN for inputs that must not be read (A/W stride padding, and C's
+ * block when beta = 0 — C is then output only, as in BLAS). */
+#define SENTINEL_BITS 0xC2A5A5A5u	/* about -82.8: any write changes the bits */
+#define POISON_BITS	  0x7FC0BEEFu
+
+static float
+from_bits(uint32_t u)
+{
+	float		f;
+
+	memcpy(&f, &u, sizeof f);
+	return f;
+}
+
+static uint32_t
+to_bits(float f)
+{
+	uint32_t	u;
+
+	memcpy(&u, &f, sizeof u);
+	return u;
+}
+
+static void
+fill_bits(float *p, size_t n, uint32_t bits)
+{
+	float		f = from_bits(bits);
+
+	for (size_t i = 0; i < n; i++)
+		p[i] = f;
+}
+
+/* splitmix64: a deterministic stream, uniform floats in [-1, 1). */
+static uint64_t rng_state;
+
+static void
+rng_seed(uint64_t s)
+{
+	rng_state = s;
+}
+
+static float
+rng_uniform(void)
+{
+	uint64_t	z = (rng_state += 0x9E3779B97F4A7C15ull);
+
+	z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
+	z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
+	z ^= z >> 31;
+	return (float) ((double) (z >> 40) / 8388608.0 - 1.0);	/* 24 bits */
+}
+
+static void *
+xmalloc(size_t bytes)
+{
+	void	   *p = malloc(bytes == 0 ? 1 : bytes);
+
+	if (p == NULL)
+	{
+		fprintf(stderr, "test_gemm: out of memory\n");
+		abort();
+	}
+	return p;
+}
+
+/*
+ * A random weight for a K x N product, W with row stride ld (padding
+ * poisoned), as the caller hands it to hrm_gemm_pack: [N, ld] when trans,
+ * [K, ld] otherwise.  Bd gets the logical B[k][n] in double, [K][N].
+ */
+static float *
+make_weight(int K, int N, bool trans, int ld, double *Bd)
+{
+	int			rows = trans ? N : K;
+	int			cols = trans ? K : N;
+	float	   *W = xmalloc(sizeof(float) * (size_t) rows * ld);
+
+	fill_bits(W, (size_t) rows * ld, POISON_BITS);
+	for (int r = 0; r < rows; r++)
+		for (int c = 0; c < cols; c++)
+			W[(size_t) r * ld + c] = rng_uniform();
+	for (int k = 0; k < K; k++)
+		for (int n = 0; n < N; n++)
+			Bd[(size_t) k * N + n] = trans ? W[(size_t) n * ld + k] : W[(size_t) k * ld + n];
+	return W;
+}
+
+/* A random A[M, K] with row stride lda, padding poisoned. */
+static float *
+make_act(int M, int K, int lda)
+{
+	float	   *A = xmalloc(sizeof(float) * (size_t) M * lda);
+
+	fill_bits(A, (size_t) M * lda, POISON_BITS);
+	for (int m = 0; m < M; m++)
+		for (int k = 0; k < K; k++)
+			A[(size_t) m * lda + k] = rng_uniform();
+	return A;
+}
+
+/*
+ * Reference: S[m][n] = sum_k A[m][k] B[k][n] and Sabs = sum_k |A||B|, both in
+ * double (k outer, n inner: each n is its own exact-order double sum).
+ */
+static void
+ref_products(int M, int N, int K, const float *A, int lda, const double *Bd,
+			 double *S, double *Sabs)
+{
+	for (int m = 0; m < M; m++)
+	{
+		double	   *s = S + (size_t) m * N;
+		double	   *sa = Sabs + (size_t) m * N;
+
+		for (int n = 0; n < N; n++)
+			s[n] = sa[n] = 0.0;
+		for (int k = 0; k < K; k++)
+		{
+			double		a = A[(size_t) m * lda + k];
+			double		aa = fabs(a);
+			const double *b = Bd + (size_t) k * N;
+
+			for (int n = 0; n < N; n++)
+			{
+				s[n] += a * b[n];
+				sa[n] += aa * fabs(b[n]);
+			}
+		}
+	}
+}
+
+/* Guard cells on each side of C's [M, ldc] storage. */
+#define GUARD 37
+
+/* Test 1 over one shape, both alphas and both betas.  Returns failures. */
+static int
+check_shape(int M, int N, int K, bool trans, const float *Bp, const double *Bd,
+			int lda, int ldc)
+{
+	static const float alphas[2] = {1.0f, 0.17677f};
+	float	   *A = make_act(M, K, lda);
+	double	   *S = xmalloc(sizeof(double) * (size_t) M * N);
+	double	   *Sabs = xmalloc(sizeof(double) * (size_t) M * N);
+	size_t		csz = (size_t) M * ldc + 2 * GUARD;
+	float	   *Cbuf = xmalloc(sizeof(float) * csz);
+	float	   *C0 = xmalloc(sizeof(float) * (size_t) M * N);
+	float	   *C = Cbuf + GUARD;	/* also makes C 4-byte (not 64-byte) aligned */
+	int			fails = 0;
+
+	ref_products(M, N, K, A, lda, Bd, S, Sabs);
+	for (size_t i = 0; i < (size_t) M * N; i++)
+		C0[i] = rng_uniform();
+
+	for (int ai = 0; ai < 2; ai++)
+		for (int beta = 0; beta <= 1; beta++)
+		{
+			float		alpha = alphas[ai];
+			int			bad = 0,
+						touched = 0;
+			double		worst = 0.0;
+			int			wm = -1,
+						wn = -1;
+
+			fill_bits(Cbuf, csz, SENTINEL_BITS);
+			for (int m = 0; m < M; m++)
+				for (int n = 0; n < N; n++)
+					C[(size_t) m * ldc + n] = beta ? C0[(size_t) m * N + n] : from_bits(POISON_BITS);
+
+			hrm_gemm_packed(M, N, K, alpha, A, lda, Bp, (float) beta, C, ldc);
+
+			for (int m = 0; m < M; m++)
+				for (int n = 0; n < N; n++)
+				{
+					size_t		i = (size_t) m * N + n;
+					double		c0 = beta ? (double) C0[i] : 0.0;
+					double		want = (double) alpha * S[i] + c0;
+					double		got = C[(size_t) m * ldc + n];
+
+					/*
+					 * Tolerance: |diff| <= 1e-5 * (|alpha| sum_k |a_k b_k| + |beta C0|) + 1e-30,
+					 * i.e. 1e-5 * sum_k |a||b| scaled by alpha, plus the final C0 + x
+					 * add, which rounds relative to |C0| (not to the products) when
+					 * beta = 1.  isnan(got) fails too (a read of poisoned input).
+					 */
+					double		tol = 1e-5 * (fabs((double) alpha) * Sabs[i] + fabs(c0)) + 1e-30;
+					double		d = fabs(got - want);
+
+					if (!(d <= tol))
+					{
+						if (bad == 0 || d / tol > worst)
+						{
+							worst = d / tol;
+							wm = m;
+							wn = n;
+						}
+						bad++;
+					}
+				}
+			for (size_t j = 0; j < csz; j++)
+			{
+				ptrdiff_t	off = (ptrdiff_t) j - GUARD;
+				bool		inside = off >= 0 && off < (ptrdiff_t) M * ldc &&
+					(off % ldc) < N;
+
+				if (!inside && to_bits(Cbuf[j]) != SENTINEL_BITS)
+					touched++;
+			}
+			if (bad != 0 || touched != 0)
+			{
+				fprintf(stderr, "  FAIL gemm M=%d N=%d K=%d trans=%d lda=%d ldc=%d alpha=%g beta=%d: "
+						"%d wrong (worst at [%d,%d], %.3g x tol), %d cells outside [M,N] written\n",
+						M, N, K, (int) trans, lda, ldc, alpha, beta, bad, wm, wn, worst, touched);
+				fails++;
+			}
+		}
+	free(A);
+	free(S);
+	free(Sabs);
+	free(Cbuf);
+	free(C0);
+	return fails;
+}
+
+static const int shape_M[] = {1, 5, 11, 12, 13, 25, 82, 246};
+static const int shape_N[] = {1, 7, 16, 17, 31, 32, 33, 64, 82, 96, 128, 384};
+static const int shape_K[] = {1, 3, 32, 82, 128, 512};
+
+#define COUNT(a) ((int) (sizeof(a) / sizeof((a)[0])))
+
+/*
+ * Test 1: every (M, N, K) of the lists above, both pack modes, alpha 1 and
+ * 0.17677, beta 0 and 1.  Strides cycle: the weight's ld is tight or padded,
+ * lda and ldc are padded by 0..3 and by 16 (the tight case included), and the
+ * packed buffer is sometimes offset by one float (no alignment assumed).
+ */
+HRM_TEST(gemm_matches_double_reference)
+{
+	int			shape = 0,
+				total_fail = 0,
+				runs = 0;
+
+	rng_seed(0x5EED0001);
+	for (int t = 0; t < 2; t++)
+	{
+		bool		trans = t == 0;
+
+		for (int ni = 0; ni < COUNT(shape_N); ni++)
+			for (int ki = 0; ki < COUNT(shape_K); ki++)
+			{
+				int			N = shape_N[ni],
+							K = shape_K[ki];
+				int			ldw = (trans ? K : N) + (ni + ki) % 3 * 5;	/* +0, +5, +10 */
+				double	   *Bd = xmalloc(sizeof(double) * (size_t) K * N);
+				float	   *W = make_weight(K, N, trans, ldw, Bd);
+				size_t		psz = hrm_gemm_pack_size(K, N);
+				int			boff = (ni + ki + t) % 2;
+				float	   *Pbuf = xmalloc(sizeof(float) * (psz + 1));
+				float	   *Bp = Pbuf + boff;
+
+				fill_bits(Pbuf, psz + 1, SENTINEL_BITS);
+				hrm_gemm_pack(Bp, W, ldw, K, N, trans);
+				for (int mi = 0; mi < COUNT(shape_M); mi++)
+				{
+					static const int pads[5] = {1, 0, 16, 3, 2};
+					int			lda = K + pads[shape % 5];
+					int			ldc = N + pads[(shape + 2) % 5];
+
+					total_fail += check_shape(shape_M[mi], N, K, trans, Bp, Bd, lda, ldc);
+					runs += 4;
+					shape++;
+				}
+				free(W);
+				free(Bd);
+				free(Pbuf);
+			}
+	}
+	HRM_CHECK(total_fail == 0, "%d of %d products wrong (details above)", total_fail, runs);
+}
+
+/* Pack W ([N, K] when trans, else [K, N], tight) into a fresh buffer. */
+static float *
+packed_of(const float *W, int K, int N, bool trans)
+{
+	float	   *Bp = xmalloc(sizeof(float) * hrm_gemm_pack_size(K, N));
+
+	hrm_gemm_pack(Bp, W, trans ? K : N, K, N, trans);
+	return Bp;
+}
+
+/*
+ * Test 2: rows do not depend on M or on their position.  All M rows in one
+ * call equal (bitwise) the same rows computed in splits [0,7), [7,30),
+ * [30,M), in splits of 12 offset by 5, and one row per call.
+ */
+HRM_TEST(gemm_rows_independent)
+{
+	static const int cases[][3] = {	/* M, N, K */
+		{82, 17, 3}, {82, 82, 82}, {246, 384, 128}, {41, 96, 512}, {31, 33, 1}
+	};
+
+	rng_seed(0x5EED0002);
+	for (int c = 0; c < COUNT(cases); c++)
+		for (int t = 0; t < 2; t++)
+			for (int beta = 0; beta <= 1; beta++)
+			{
+				int			M = cases[c][0],
+							N = cases[c][1],
+							K = cases[c][2];
+				bool		trans = t == 0;
+				float		alpha = (c % 2) ? 0.17677f : 1.0f;
+				int			lda = K + 3,
+							ldc = N + 5;
+				double	   *Bd = xmalloc(sizeof(double) * (size_t) K * N);
+				float	   *W = make_weight(K, N, trans, trans ? K : N, Bd);
+				float	   *Bp = packed_of(W, K, N, trans);
+				float	   *A = make_act(M, K, lda);
+				size_t		csz = (size_t) M * ldc + GUARD; /* slack: an overrun fails, not crashes */
+				float	   *C0 = xmalloc(sizeof(float) * csz);
+				float	   *Call = xmalloc(sizeof(float) * csz);
+				float	   *Csplit = xmalloc(sizeof(float) * csz);
+				float	   *Cby12 = xmalloc(sizeof(float) * csz);
+				float	   *Crow = xmalloc(sizeof(float) * csz);
+				int			cuts[4] = {0, 7, 30, M};
+				int			mism_split = 0,
+							mism_12 = 0,
+							mism_row = 0;
+
+				for (size_t i = 0; i < csz; i++)
+					C0[i] = rng_uniform();
+				memcpy(Call, C0, sizeof(float) * csz);
+				memcpy(Csplit, C0, sizeof(float) * csz);
+				memcpy(Cby12, C0, sizeof(float) * csz);
+				memcpy(Crow, C0, sizeof(float) * csz);
+
+				hrm_gemm_packed(M, N, K, alpha, A, lda, Bp, (float) beta, Call, ldc);
+				for (int s = 0; s < 3; s++)
+				{
+					int			r0 = cuts[s] < M ? cuts[s] : M;
+					int			r1 = cuts[s + 1] < M ? cuts[s + 1] : M;
+
+					if (r1 > r0)
+						hrm_gemm_packed(r1 - r0, N, K, alpha, A + (size_t) r0 * lda, lda, Bp,
+										(float) beta, Csplit + (size_t) r0 * ldc, ldc);
+				}
+				for (int r0 = 0; r0 < M;)
+				{
+					int			r1 = r0 == 0 ? 5 : r0 + 12;
+
+					if (r1 > M)
+						r1 = M;
+					hrm_gemm_packed(r1 - r0, N, K, alpha, A + (size_t) r0 * lda, lda, Bp,
+									(float) beta, Cby12 + (size_t) r0 * ldc, ldc);
+					r0 = r1;
+				}
+				/* single rows, in reverse order for good measure */
+				for (int m = M - 1; m >= 0; m--)
+					hrm_gemm_packed(1, N, K, alpha, A + (size_t) m * lda, lda, Bp,
+									(float) beta, Crow + (size_t) m * ldc, ldc);
+
+				for (int m = 0; m < M; m++)
+				{
+					size_t		o = (size_t) m * ldc;
+
+					mism_split += memcmp(Call + o, Csplit + o, sizeof(float) * N) != 0;
+					mism_12 += memcmp(Call + o, Cby12 + o, sizeof(float) * N) != 0;
+					mism_row += memcmp(Call + o, Crow + o, sizeof(float) * N) != 0;
+				}
+				HRM_CHECK(mism_split == 0 && mism_12 == 0 && mism_row == 0,
+						  "M=%d N=%d K=%d trans=%d beta=%d: rows differing from the one-call result: "
+						  "%d (split 0/7/30), %d (blocks of 12 from 5), %d (one row per call)",
+						  M, N, K, (int) trans, beta, mism_split, mism_12, mism_row);
+				free(Bd);
+				free(W);
+				free(Bp);
+				free(A);
+				free(C0);
+				free(Call);
+				free(Csplit);
+				free(Cby12);
+				free(Crow);
+			}
+}
+
+/*
+ * Test 3: beta = 1, alpha = 1 is C + (A B) rounded once in float: bitwise
+ * equal to a beta = 0 product into a temporary added to C elementwise.
+ */
+HRM_TEST(gemm_beta_one_is_float_add)
+{
+	static const int cases[][3] = {	/* M, N, K */
+		{1, 1, 1}, {13, 33, 82}, {25, 96, 512}, {82, 384, 32}, {12, 7, 128}
+	};
+
+	rng_seed(0x5EED0003);
+	for (int c = 0; c < COUNT(cases); c++)
+		for (int t = 0; t < 2; t++)
+		{
+			int			M = cases[c][0],
+						N = cases[c][1],
+						K = cases[c][2];
+			bool		trans = t == 0;
+			int			lda = K + 1,
+						ldc = N + 2;
+			double	   *Bd = xmalloc(sizeof(double) * (size_t) K * N);
+			float	   *W = make_weight(K, N, trans, trans ? K : N, Bd);
+			float	   *Bp = packed_of(W, K, N, trans);
+			float	   *A = make_act(M, K, lda);
+			size_t		csz = (size_t) M * ldc + GUARD; /* slack: an overrun fails, not crashes */
+			float	   *C = xmalloc(sizeof(float) * csz);
+			float	   *T = xmalloc(sizeof(float) * csz);
+			float	   *E = xmalloc(sizeof(float) * csz);
+			int			mism = 0;
+
+			for (size_t i = 0; i < csz; i++)
+			{
+				/* magnitudes from 1/64 to 64 so the add's rounding matters */
+				C[i] = rng_uniform() * ldexpf(1.0f, (int) (i % 13) - 6);
+				E[i] = C[i];
+			}
+			fill_bits(T, csz, POISON_BITS);
+			hrm_gemm_packed(M, N, K, 1.0f, A, lda, Bp, 0.0f, T, ldc);
+			hrm_gemm_packed(M, N, K, 1.0f, A, lda, Bp, 1.0f, C, ldc);
+			for (int m = 0; m < M; m++)
+				for (int n = 0; n < N; n++)
+				{
+					size_t		i = (size_t) m * ldc + n;
+					float		want = E[i] + T[i];
+
+					mism += to_bits(C[i]) != to_bits(want);
+				}
+			HRM_CHECK(mism == 0, "M=%d N=%d K=%d trans=%d: %d of %d cells differ from C + (beta=0 result)",
+					  M, N, K, (int) trans, mism, M * N);
+			free(Bd);
+			free(W);
+			free(Bp);
+			free(A);
+			free(C);
+			free(T);
+			free(E);
+		}
+}
+
+/*
+ * Test 4: hrm_gemm_pack_size(K, N) = ceil(N / 32) * 32 * K; the packed buffer
+ * is panels of 32 columns, each [K][32], B[k][n] at
+ * (n / 32) * K * 32 + k * 32 + n % 32, the padded columns exactly +0.0, and
+ * nothing past pack_size written.
+ */
+HRM_TEST(gemm_pack_layout)
+{
+	static const int Ks[] = {1, 3, 32, 82, 128, 512};
+	static const int Ns[] = {1, 7, 16, 17, 31, 32, 33, 64, 82, 96, 128, 384};
+	int			size_bad = 0,
+				val_bad = 0,
+				pad_bad = 0,
+				over_bad = 0,
+				reported = 0;
+
+	HRM_CHECK(HRM_GEMM_NR == 32, "HRM_GEMM_NR = %d", HRM_GEMM_NR);
+	rng_seed(0x5EED0004);
+	for (int ki = 0; ki < COUNT(Ks); ki++)
+		for (int ni = 0; ni < COUNT(Ns); ni++)
+			for (int t = 0; t < 2; t++)
+			{
+				int			K = Ks[ki],
+							N = Ns[ni];
+				bool		trans = t == 0;
+				int			ld = (trans ? K : N) + 4 * t + ki % 2;
+				size_t		want = (size_t) ((N + 31) / 32) * 32 * (size_t) K;
+				size_t		psz = hrm_gemm_pack_size(K, N);
+				double	   *Bd = xmalloc(sizeof(double) * (size_t) K * N);
+				float	   *W = make_weight(K, N, trans, ld, Bd);
+				float	   *Bp = xmalloc(sizeof(float) * (want + GUARD));
+				int			vb = 0,
+							pb = 0,
+							ob = 0;
+
+				if (psz != want)
+				{
+					size_bad++;
+					fprintf(stderr, "    pack_size(%d, %d) = %zu, want %zu\n", K, N, psz, want);
+				}
+				fill_bits(Bp, want + GUARD, SENTINEL_BITS);
+				hrm_gemm_pack(Bp, W, ld, K, N, trans);
+				for (int p = 0; p < (N + 31) / 32; p++)
+					for (int k = 0; k < K; k++)
+						for (int j = 0; j < 32; j++)
+						{
+							int			n = p * 32 + j;
+							float		v = Bp[(size_t) p * K * 32 + (size_t) k * 32 + j];
+
+							if (n < N)
+								vb += to_bits(v) != to_bits((float) Bd[(size_t) k * N + n]);
+							else
+								pb += to_bits(v) != 0u; /* +0.0 exactly */
+						}
+				for (size_t i = want; i < want + GUARD; i++)
+					ob += to_bits(Bp[i]) != SENTINEL_BITS;
+				if ((vb | pb | ob) != 0 && reported++ < 5)
+					fprintf(stderr, "    K=%d N=%d trans=%d ld=%d: %d values, %d pads, %d past the end wrong\n",
+							K, N, (int) trans, ld, vb, pb, ob);
+				val_bad += vb;
+				pad_bad += pb;
+				over_bad += ob;
+				free(Bd);
+				free(W);
+				free(Bp);
+			}
+	HRM_CHECK(size_bad == 0, "%d pack sizes wrong", size_bad);
+	HRM_CHECK(val_bad == 0, "%d packed values differ from B[k][n]", val_bad);
+	HRM_CHECK(pad_bad == 0, "%d padded columns not +0.0", pad_bad);
+	HRM_CHECK(over_bad == 0, "%d floats written past pack_size", over_bad);
+}
+
+/*
+ * Threads: the row-block buffer is per thread; four threads computing
+ * different products at once (different K, so buffers differ) reproduce the
+ * single-threaded results bitwise.
+ */
+typedef struct
+{
+	int			M,
+				N,
+				K,
+				reps;
+	const float *A,
+			   *Bp;
+	float	   *C;
+	const float *want;
+	int			mism;
+} gemm_job;
+
+static pthread_barrier_t gemm_job_start;
+
+static void *
+gemm_job_run(void *arg)
+{
+	gemm_job   *j = arg;
+
+	pthread_barrier_wait(&gemm_job_start);	/* all threads run together */
+	for (int r = 0; r < j->reps; r++)
+	{
+		memset(j->C, 0, sizeof(float) * (size_t) j->M * j->N);
+		hrm_gemm_packed(j->M, j->N, j->K, 1.0f, j->A, j->K, j->Bp, 0.0f, j->C, j->N);
+		j->mism += memcmp(j->C, j->want, sizeof(float) * (size_t) j->M * j->N) != 0;
+	}
+	return NULL;
+}
+
+HRM_TEST(gemm_threads_bitwise)
+{
+	enum
+	{
+		NJ = 4
+	};
+	static const int shp[NJ][3] = {{37, 82, 512}, {61, 130, 3}, {49, 96, 128}, {50, 33, 82}};
+	gemm_job	jobs[NJ];
+	pthread_t	th[NJ];
+	float	   *bufs[NJ][4];
+
+	rng_seed(0x5EED0005);
+	for (int i = 0; i < NJ; i++)
+	{
+		int			M = shp[i][0],
+					N = shp[i][1],
+					K = shp[i][2];
+		double	   *Bd = xmalloc(sizeof(double) * (size_t) K * N);
+		float	   *W = make_weight(K, N, false, N, Bd);
+
+		bufs[i][0] = make_act(M, K, K);
+		bufs[i][1] = packed_of(W, K, N, false);
+		bufs[i][2] = xmalloc(sizeof(float) * ((size_t) M * N + GUARD));
+		bufs[i][3] = xmalloc(sizeof(float) * ((size_t) M * N + GUARD));
+		hrm_gemm_packed(M, N, K, 1.0f, bufs[i][0], K, bufs[i][1], 0.0f, bufs[i][3], N);
+		/* about equal work per thread (~600M FMAs), so they overlap throughout */
+		jobs[i] = (gemm_job) {M, N, K, 1 + 600000000 / (M * N * K), bufs[i][0], bufs[i][1], bufs[i][2], bufs[i][3], 0};
+		free(Bd);
+		free(W);
+	}
+	HRM_REQUIRE(pthread_barrier_init(&gemm_job_start, NULL, NJ) == 0, "pthread_barrier_init");
+	for (int i = 0; i < NJ; i++)
+		HRM_REQUIRE(pthread_create(&th[i], NULL, gemm_job_run, &jobs[i]) == 0, "pthread_create");
+	for (int i = 0; i < NJ; i++)
+		pthread_join(th[i], NULL);
+	pthread_barrier_destroy(&gemm_job_start);
+	for (int i = 0; i < NJ; i++)
+	{
+		HRM_CHECK(jobs[i].mism == 0, "thread %d (M=%d N=%d K=%d): %d of %d runs differ",
+				  i, jobs[i].M, jobs[i].N, jobs[i].K, jobs[i].mism, jobs[i].reps);
+		for (int b = 0; b < 4; b++)
+			free(bufs[i][b]);
+	}
+}
+
+/*
+ * Test 5: hrm_gemm_enable overrides the environment.  When the kernel is
+ * available, enable(false) hides it and enable(true) brings it back; when it
+ * is not, enable(false) keeps it off.  The initial state is restored.
+ */
+HRM_TEST(gemm_enable_switch)
+{
+	bool		initial = hrm_gemm_available();
+
+	hrm_gemm_enable(false);
+	HRM_CHECK(!hrm_gemm_available(), "available after enable(false)");
+	if (initial)
+	{
+		hrm_gemm_enable(true);
+		HRM_CHECK(hrm_gemm_available(), "not available after enable(true)");
+		hrm_gemm_enable(false);
+		HRM_CHECK(!hrm_gemm_available(), "available after a second enable(false)");
+	}
+	hrm_gemm_enable(initial);
+	HRM_CHECK(hrm_gemm_available() == initial, "state not restored");
+}

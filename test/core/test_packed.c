@@ -1,0 +1,310 @@
+/*
+ * test_packed.c — the packed-weight forward and training paths (gemm.h,
+ * hrm_model_pack) against the cblas_sgemm paths, and their invariances.
+ *
+ * The model has hidden 48 (not a multiple of the 32-column panels), head
+ * dim 16 and S = 31, so every product has a column tail and row tails, and
+ * B = 20 runs as several tiles of 8 examples plus a partial one.
+ */
+#include "check.h"
+
+#include "forward.h"
+#include "gemm.h"
+#include "hrm_internal.h"
+#include "rng.h"
+#include "train.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+static const char packed_cfg[] =
+"{\"seq_len\": 30, \"vocab_size\": 9, \"num_puzzle_identifiers\": 3, \"puzzle_emb_ndim\": 48,"
+" \"H_cycles\": 2, \"L_cycles\": 2, \"H_layers\": 2, \"L_layers\": 2, \"hidden_size\": 48,"
+" \"num_heads\": 3, \"halt_max_steps\": 4, \"halt_exploration_prob\": 0.3}";
+
+#define PB 20					/* batch rows */
+#define PT 30					/* seq_len */
+
+typedef struct packed_fixture
+{
+	hrm_layout	lay;
+	float	   *params;
+	int32_t		inputs[PB * PT];
+	int32_t		labels[PB * PT];
+	int32_t		pids[PB];
+} packed_fixture;
+
+static bool
+fixture_init(packed_fixture *f, uint64_t seed)
+{
+	hrm_config	c;
+	hrm_error	err;
+	hrm_rng		r;
+
+	if (hrm_config_from_json(packed_cfg, strlen(packed_cfg), &c, &err) != HRM_OK ||
+		hrm_layout_init(&f->lay, &c, &err) != HRM_OK)
+		return false;
+	f->params = hrm_alloc(f->lay.n_params, sizeof(float));
+	if (f->params == NULL)
+		return false;
+	hrm_rng_seed(&r, seed);
+	hrm_init_params(&f->lay, f->params, &r);
+	/*
+	 * The Q head starts at zero weights (a tie between q_halt and
+	 * q_continue that float rounding would break either way): give it
+	 * weights so the halting decisions have margins.
+	 */
+	for (int i = 0; i < 2 * c.hidden_size; i++)
+		f->params[f->lay.q_w + i] = (float) (0.3 * hrm_rng_normal(&r));
+	for (int i = 0; i < PB * PT; i++)
+	{
+		f->inputs[i] = (int32_t) hrm_rng_below(&r, 9);
+		f->labels[i] = (f->inputs[i] * 2 + 1) % 9;
+	}
+	for (int b = 0; b < PB; b++)
+		f->pids[b] = (int32_t) hrm_rng_below(&r, 3);
+	return true;
+}
+
+static void
+fixture_free(packed_fixture *f)
+{
+	hrm_free(f->params);
+	hrm_layout_free(&f->lay);
+}
+
+/* Two segments from the initial carry; logits [PB, PT, V] and q [PB, 2] of the second. */
+static bool
+two_segments(const hrm_model *m, const packed_fixture *f, float *logits, float *q, float *zH)
+{
+	hrm_error	err;
+	hrm_carry	c;
+	hrm_workspace *ws = hrm_workspace_create(m, PB, &err);
+	bool		ok = ws != NULL && hrm_carry_init(&c, m, PB, &err) == HRM_OK;
+
+	if (ok)
+	{
+		hrm_carry_reset(&c, m, NULL);
+		for (int s = 0; s < 2 && ok; s++)
+			ok = hrm_segment_forward(m, ws, &c, f->inputs, f->pids, logits, q, &err) == HRM_OK;
+		if (zH != NULL)
+			memcpy(zH, c.z_H, sizeof(float) * PB * m->cfg->S * m->cfg->hidden_size);
+		hrm_carry_free(&c);
+	}
+	hrm_workspace_free(ws);
+	return ok;
+}
+
+static double
+max_abs(const float *x, size_t n)
+{
+	double		m = 0.0;
+
+	for (size_t i = 0; i < n; i++)
+		m = fmax(m, fabs((double) x[i]));
+	return m;
+}
+
+static double
+max_diff(const float *a, const float *b, size_t n)
+{
+	double		m = 0.0;
+
+	for (size_t i = 0; i < n; i++)
+		m = fmax(m, fabs((double) a[i] - (double) b[i]));
+	return m;
+}
+
+/* The packed path computes the same function as the BLAS path, to float rounding. */
+HRM_TEST(packed_forward_matches_blas)
+{
+	packed_fixture f;
+	hrm_model	mp,
+				mb;
+	hrm_error	err;
+	size_t		nl = (size_t) PB * PT * 9;
+	float	   *lp = malloc(sizeof(float) * nl),
+			   *lb = malloc(sizeof(float) * nl);
+	float		qp[PB * 2],
+				qb[PB * 2];
+	double		scale;
+
+	HRM_REQUIRE(fixture_init(&f, 11) && lp && lb, "fixture");
+	if (!hrm_gemm_available())
+	{
+		printf("    packed kernel not built: nothing to compare\n");
+		fixture_free(&f);
+		free(lp);
+		free(lb);
+		return;
+	}
+	HRM_REQUIRE(hrm_model_init(&mp, &f.lay, f.params, &err) == HRM_OK, "%s", err.msg);
+	HRM_REQUIRE(hrm_model_init(&mb, &f.lay, f.params, &err) == HRM_OK, "%s", err.msg);
+	HRM_REQUIRE(hrm_model_pack(&mp, false, &err) == HRM_OK, "%s", err.msg);
+	HRM_CHECK(mp.wpack != NULL && mb.wpack == NULL, "only mp is packed");
+	HRM_REQUIRE(two_segments(&mp, &f, lp, qp, NULL) && two_segments(&mb, &f, lb, qb, NULL), "forward");
+	/*
+	 * Different summation orders (one FMA chain per output vs OpenBLAS's
+	 * blocking) through 2 segments x 12 block calls: allow 1e-4 of the
+	 * logits' scale.
+	 */
+	scale = fmax(1.0, max_abs(lb, nl));
+	HRM_CHECK(max_diff(lp, lb, nl) <= 1e-4 * scale, "logits differ by %.3g (scale %.3g)",
+			  max_diff(lp, lb, nl), scale);
+	HRM_CHECK(max_diff(qp, qb, PB * 2) <= 1e-4 * fmax(1.0, max_abs(qb, PB * 2)), "q differ by %.3g",
+			  max_diff(qp, qb, PB * 2));
+	/* the packs are what the packed model computes with: zeroed packs change the result */
+	memset(mp.wpack, 0, sizeof(float) * mp.wpack_floats);
+	HRM_REQUIRE(two_segments(&mp, &f, lp, qp, NULL), "forward");
+	HRM_CHECK(max_diff(lp, lb, nl) > 1e-3 * scale, "zeroed packs did not change the logits");
+	hrm_model_free(&mp);
+	hrm_model_free(&mb);
+	fixture_free(&f);
+	free(lp);
+	free(lb);
+}
+
+/* Tiling the batch does not change a bit. */
+HRM_TEST(packed_tiles_bitwise)
+{
+	packed_fixture f;
+	hrm_model	m;
+	hrm_error	err;
+	size_t		nl = (size_t) PB * PT * 9;
+	size_t		nz;
+	float	   *l0 = malloc(sizeof(float) * nl),
+			   *l1 = malloc(sizeof(float) * nl);
+	float	   *z0,
+			   *z1;
+	float		q0[PB * 2],
+				q1[PB * 2];
+	int			tiles[] = {1, 31, 100, 248, 100000};
+
+	HRM_REQUIRE(fixture_init(&f, 12) && l0 && l1, "fixture");
+	HRM_REQUIRE(hrm_model_init(&m, &f.lay, f.params, &err) == HRM_OK, "%s", err.msg);
+	HRM_REQUIRE(hrm_model_pack(&m, false, &err) == HRM_OK, "%s", err.msg);
+	nz = (size_t) PB * m.cfg->S * m.cfg->hidden_size;
+	z0 = malloc(sizeof(float) * nz);
+	z1 = malloc(sizeof(float) * nz);
+	HRM_REQUIRE(z0 && z1, "alloc");
+	hrm_set_tile_rows(256);
+	HRM_REQUIRE(two_segments(&m, &f, l0, q0, z0), "forward");
+	for (size_t i = 0; i < sizeof(tiles) / sizeof(tiles[0]); i++)
+	{
+		hrm_set_tile_rows(tiles[i]);
+		HRM_REQUIRE(two_segments(&m, &f, l1, q1, z1), "forward");
+		HRM_CHECK(memcmp(l0, l1, sizeof(float) * nl) == 0, "tile rows %d: logits differ", tiles[i]);
+		HRM_CHECK(memcmp(q0, q1, sizeof(q0)) == 0, "tile rows %d: q differ", tiles[i]);
+		HRM_CHECK(memcmp(z0, z1, sizeof(float) * nz) == 0, "tile rows %d: z_H differs", tiles[i]);
+	}
+	hrm_set_tile_rows(0);
+	hrm_model_free(&m);
+	fixture_free(&f);
+	free(l0);
+	free(l1);
+	free(z0);
+	free(z1);
+}
+
+/* The Q-target segment (position 0 only in the last block) gives the full segment's q bit for bit. */
+HRM_TEST(packed_segment_q_bitwise)
+{
+	packed_fixture f;
+	hrm_model	m;
+	hrm_error	err;
+	hrm_workspace *ws;
+	hrm_carry	a,
+				b;
+	size_t		nl = (size_t) PB * PT * 9;
+	size_t		nz;
+	float	   *logits = malloc(sizeof(float) * nl);
+	float		qa[PB * 2],
+				qb[PB * 2];
+
+	for (int packed = 0; packed <= 1; packed++)
+	{
+		HRM_REQUIRE(fixture_init(&f, 13) && logits, "fixture");
+		HRM_REQUIRE(hrm_model_init(&m, &f.lay, f.params, &err) == HRM_OK, "%s", err.msg);
+		if (packed)
+			HRM_REQUIRE(hrm_model_pack(&m, false, &err) == HRM_OK, "%s", err.msg);
+		nz = (size_t) PB * m.cfg->S * m.cfg->hidden_size;
+		ws = hrm_workspace_create(&m, PB, &err);
+		HRM_REQUIRE(ws != NULL, "%s", err.msg);
+		HRM_REQUIRE(hrm_carry_init(&a, &m, PB, &err) == HRM_OK && hrm_carry_init(&b, &m, PB, &err) == HRM_OK,
+					"%s", err.msg);
+		hrm_carry_reset(&a, &m, NULL);
+		/* one segment to get away from the initial state, then copy */
+		HRM_REQUIRE(hrm_segment_forward(&m, ws, &a, f.inputs, f.pids, logits, qa, &err) == HRM_OK, "%s", err.msg);
+		memcpy(b.z_H, a.z_H, sizeof(float) * nz);
+		memcpy(b.z_L, a.z_L, sizeof(float) * nz);
+		HRM_REQUIRE(hrm_segment_forward(&m, ws, &a, f.inputs, f.pids, logits, qa, &err) == HRM_OK, "%s", err.msg);
+		HRM_REQUIRE(hrm_segment_q(&m, ws, &b, f.inputs, f.pids, qb, &err) == HRM_OK, "%s", err.msg);
+		HRM_CHECK(memcmp(qa, qb, sizeof(qa)) == 0, "packed=%d: q differ (%.9g vs %.9g)", packed, qa[0], qb[0]);
+		HRM_CHECK(memcmp(a.z_L, b.z_L, sizeof(float) * nz) == 0, "packed=%d: z_L differs", packed);
+		for (int r = 0; r < PB; r++)
+			HRM_CHECK(memcmp(a.z_H + (size_t) r * m.cfg->S * m.cfg->hidden_size,
+							 b.z_H + (size_t) r * m.cfg->S * m.cfg->hidden_size,
+							 sizeof(float) * m.cfg->hidden_size) == 0, "packed=%d: row %d position 0 differs",
+					  packed, r);
+		hrm_carry_free(&a);
+		hrm_carry_free(&b);
+		hrm_workspace_free(ws);
+		hrm_model_free(&m);
+		fixture_free(&f);
+	}
+	free(logits);
+}
+
+/* Training on the packed path follows the BLAS path to float rounding. */
+HRM_TEST(packed_training_matches_blas)
+{
+	packed_fixture f;
+	hrm_train_opts o;
+	hrm_trainer *tp = NULL,
+			   *tb = NULL;
+	hrm_error	err;
+	bool		was_on = hrm_gemm_available();
+	size_t		n;
+	double		dparam;
+
+	if (!was_on)
+	{
+		printf("    packed kernel not built: nothing to compare\n");
+		return;
+	}
+	HRM_REQUIRE(fixture_init(&f, 14), "fixture");
+	hrm_train_opts_defaults(&o);
+	o.batch_size = PB;
+	o.chunk_rows = 7;			/* chunks of 7, 7, 6 rows: tiles and row tails inside each */
+	o.lr = 1e-3;
+	o.lr_warmup_steps = 0;
+	o.total_steps = 10;
+	o.seed = 5;
+	HRM_REQUIRE(hrm_trainer_create(&tp, &f.lay.cfg, f.params, &o, &err) == HRM_OK, "%s", err.msg);
+	hrm_gemm_enable(false);
+	HRM_REQUIRE(hrm_trainer_create(&tb, &f.lay.cfg, f.params, &o, &err) == HRM_OK, "%s", err.msg);
+	hrm_gemm_enable(true);
+	for (int s = 0; s < 4; s++)
+	{
+		hrm_train_metrics mp,
+					mb;
+
+		HRM_REQUIRE(hrm_train_backward(tp, f.inputs, f.labels, f.pids, &mp, &err) == HRM_OK, "%s", err.msg);
+		hrm_gemm_enable(false);
+		HRM_REQUIRE(hrm_train_backward(tb, f.inputs, f.labels, f.pids, &mb, &err) == HRM_OK, "%s", err.msg);
+		hrm_gemm_enable(true);
+		HRM_REQUIRE(hrm_train_apply(tp, &mp, &err) == HRM_OK, "%s", err.msg);
+		HRM_REQUIRE(hrm_train_apply(tb, &mb, &err) == HRM_OK, "%s", err.msg);
+		HRM_CHECK(fabs(mp.loss - mb.loss) <= 1e-5 * fmax(1.0, fabs(mb.loss)),
+				  "step %d: loss %.9g vs %.9g", s + 1, mp.loss, mb.loss);
+		HRM_CHECK(mp.count == mb.count && mp.steps == mb.steps, "step %d: halting differs", s + 1);
+	}
+	n = hrm_trainer_layout(tp)->n_params;
+	dparam = max_diff(hrm_trainer_params(tp), hrm_trainer_params(tb), n);
+	/* 4 AdamATan2 steps of lr 1e-3 move a weight by at most ~4e-3; the paths agree far closer */
+	HRM_CHECK(dparam <= 1e-5, "parameters differ by %.3g after 4 steps", dparam);
+	hrm_trainer_free(tp);
+	hrm_trainer_free(tb);
+	fixture_free(&f);
+}
