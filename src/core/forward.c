@@ -19,6 +19,7 @@
 #include "hrm_internal.h"
 #include "gemm.h"
 #include "layers.h"
+#include "parallel.h"
 
 #include <cblas.h>
 #include <math.h>
@@ -254,6 +255,28 @@ ws_floats_gu(const hrm_config *c, int B)
 	return a > b ? a : b;
 }
 
+/* Rows per tile of the packed forward (0: not yet read from HRM_TILE_ROWS, default 256). */
+static int	tile_rows = 0;
+
+void
+hrm_set_tile_rows(int rows)
+{
+	tile_rows = rows > 0 ? rows : 256;
+}
+
+/* Examples per tile: about tile_rows rows, at least one. */
+static int
+tile_examples(const hrm_config *c)
+{
+	if (tile_rows == 0)
+	{
+		const char *e = getenv("HRM_TILE_ROWS");
+
+		hrm_set_tile_rows(e ? atoi(e) : 0);
+	}
+	return tile_rows / c->S > 0 ? tile_rows / c->S : 1;
+}
+
 size_t
 hrm_workspace_bytes(const hrm_model *m, int B)
 {
@@ -322,6 +345,35 @@ hrm_workspace_create(const hrm_model *m, int max_B, hrm_error *err)
 				 max_B, hrm_workspace_bytes(m, max_B) >> 20);
 		return NULL;
 	}
+	/* tile scratch for the other pool threads (the packed forward's parallel tiles) */
+	if (hrm_parallel_threads() > 1 && !c->mlp_t)
+	{
+		int			G = tile_examples(c) < max_B ? tile_examples(c) : max_B;
+
+		for (int t = 0; t < hrm_parallel_threads() - 1; t++)
+		{
+			hrm_workspace *w = calloc(1, sizeof(hrm_workspace));
+			size_t		GSD = (size_t) G * c->S * c->hidden_size;
+
+			if (w == NULL)
+				break;
+			w->max_B = G;
+			w->qkv = hrm_alloc(GSD * 3, sizeof(float));
+			w->attn = hrm_alloc(GSD, sizeof(float));
+			w->gu = hrm_alloc((size_t) G * c->S * 2 * c->inter_size, sizeof(float));
+			w->act = hrm_alloc((size_t) G * c->S * c->inter_size, sizeof(float));
+			w->probs = hrm_alloc((size_t) c->S * c->S, sizeof(float));
+			w->kvp = hrm_alloc(hrm_gemm_pack_size(c->head_dim, c->S) +
+							   hrm_gemm_pack_size(c->S, c->head_dim), sizeof(float));
+			ws->thr[ws->n_thr++] = w;
+			if (!w->qkv || !w->attn || !w->gu || !w->act || !w->probs || !w->kvp)
+			{
+				hrm_workspace_free(ws);
+				hrm_fail(err, HRM_ERR_NOMEM, "out of memory for the threads' scratch");
+				return NULL;
+			}
+		}
+	}
 	return ws;
 }
 
@@ -348,6 +400,8 @@ hrm_workspace_free(hrm_workspace *ws)
 	hrm_free(ws->sub_pids);
 	hrm_free(ws->sub_logits);
 	hrm_free(ws->sub_q);
+	for (int t = 0; t < ws->n_thr; t++)
+		hrm_workspace_free(ws->thr[t]);
 	free(ws);
 }
 
@@ -506,28 +560,6 @@ hrm_packs_for(const hrm_model *m, const hrm_block_offsets *blocks)
 	return NULL;
 }
 
-/* Rows per tile of the packed forward (0: not yet read from HRM_TILE_ROWS, default 256). */
-static int	tile_rows = 0;
-
-void
-hrm_set_tile_rows(int rows)
-{
-	tile_rows = rows > 0 ? rows : 256;
-}
-
-/* Examples per tile: about tile_rows rows, at least one. */
-static int
-tile_examples(const hrm_config *c)
-{
-	if (tile_rows == 0)
-	{
-		const char *e = getenv("HRM_TILE_ROWS");
-
-		hrm_set_tile_rows(e ? atoi(e) : 0);
-	}
-	return tile_rows / c->S > 0 ? tile_rows / c->S : 1;
-}
-
 /* acts of rows [b0, b0 + B) of a record laid out for the whole batch */
 static hrm_block_acts
 acts_at(const hrm_config *c, const hrm_block_acts *a, int b0)
@@ -604,42 +636,98 @@ block_forward_row0(const hrm_model *m, const hrm_block_packs *pk, float *h, int 
 		hrm_rmsnorm_forward(h + (size_t) b * SD, NULL, h + (size_t) b * SD, 1, D, eps);
 }
 
+typedef struct module_job
+{
+	const hrm_model *m;
+	const hrm_block_offsets *blocks;
+	const hrm_block_packs *pk;
+	int			n,
+				B,
+				G;
+	float	   *z;
+	const float *inj;
+	hrm_workspace *ws;
+	hrm_block_acts *acts;
+	bool		row0_last;
+} module_job;
+
+/* One tile (examples [tile * G, ...)) through every block of the module. */
+static void
+module_tile(void *arg, int tile, int t)
+{
+	const module_job *j = arg;
+	const hrm_config *c = j->m->cfg;
+	size_t		SD = (size_t) c->S * c->hidden_size;
+	int			b0 = tile * j->G;
+	int			g = j->B - b0 < j->G ? j->B - b0 : j->G;
+	float	   *zt = j->z + (size_t) b0 * SD;
+	hrm_workspace *ws = t == 0 ? j->ws : j->ws->thr[t - 1];
+
+	/* input injection: a single add before the first block */
+	hrm_add_forward(zt, zt, j->inj + (size_t) b0 * SD, (size_t) g * SD);
+	for (int i = 0; i < j->n; i++)
+	{
+		hrm_block_acts at;
+
+		if (j->acts)
+			at = acts_at(c, &j->acts[i], b0);
+		if (j->row0_last && j->pk && i == j->n - 1)
+			block_forward_row0(j->m, &j->pk[i], zt, g, ws);
+		else
+			hrm_block_forward(j->m, &j->blocks[i], j->pk ? &j->pk[i] : NULL, zt, g, ws,
+							  j->acts ? &at : NULL);
+	}
+}
+
+/*
+ * Examples per tile for T threads: at most G0, preferring (down to G0 / 2)
+ * a size whose tile count is a multiple of T so the threads get equal work.
+ */
+static int
+balanced_tile(int B, int G0, int T)
+{
+	if (T <= 1)
+		return G0;
+	for (int g = G0; g >= 1 && 2 * g >= G0; g--)
+		if (((B + g - 1) / g) % T == 0)
+			return g;
+	return G0;
+}
+
 static void
 module_forward(const hrm_model *m, const hrm_block_offsets *blocks, int n,
 			   float *z, const float *inj, int B, hrm_workspace *ws, hrm_block_acts *acts,
 			   bool row0_last)
 {
-	const hrm_config *c = m->cfg;
-	size_t		SD = (size_t) c->S * c->hidden_size;
 	const hrm_block_packs *pk = hrm_packs_for(m, blocks);
-	int			G = pk ? tile_examples(c) : B;
+	module_job	j = {m, blocks, pk, n, B, B, z, inj, ws, acts, row0_last};
+	int			T = 1;
 
 	/*
 	 * With packed weights the batch runs in tiles of a few examples through
 	 * every block, so that each tile's activations stay in L2 from one
-	 * product to the next; rows are independent (attention is within an
-	 * example) and the packed GEMM's results do not depend on M, so tiling
-	 * does not change any value.
+	 * product to the next, and the tiles are spread over the pool's threads
+	 * (each with its own scratch).  Rows are independent (attention is
+	 * within an example) and the packed GEMM's results do not depend on M,
+	 * so neither tiling nor threads change any value.
 	 */
-	for (int b0 = 0; b0 < B; b0 += G)
+	if (pk)
 	{
-		int			g = B - b0 < G ? B - b0 : G;
-		float	   *zt = z + (size_t) b0 * SD;
+		int			G0 = tile_examples(m->cfg);
 
-		/* input injection: a single add before the first block */
-		hrm_add_forward(zt, zt, inj + (size_t) b0 * SD, (size_t) g * SD);
-		for (int i = 0; i < n; i++)
-		{
-			hrm_block_acts at;
-
-			if (acts)
-				at = acts_at(c, &acts[i], b0);
-			if (row0_last && pk && i == n - 1)
-				block_forward_row0(m, &pk[i], zt, g, ws);
-			else
-				hrm_block_forward(m, &blocks[i], pk ? &pk[i] : NULL, zt, g, ws, acts ? &at : NULL);
-		}
+		T = hrm_parallel_threads() < ws->n_thr + 1 ? hrm_parallel_threads() : ws->n_thr + 1;
+		if (hrm_parallel_active())
+			T = 1;
+		j.G = balanced_tile(B, G0, T);
+		/* the other threads' scratch holds at most thr->max_B examples */
+		if (T > 1 && j.G > ws->thr[0]->max_B)
+			T = 1, j.G = G0;
 	}
+	if (T > 1)
+		hrm_parallel_for((B + j.G - 1) / j.G, module_tile, &j);
+	else
+		for (int tile = 0; tile * j.G < B; tile++)
+			module_tile(&j, tile, 0);
 }
 
 void
@@ -924,7 +1012,10 @@ void
 hrm_set_threads(int n)
 {
 	if (n > 0)
+	{
 		openblas_set_num_threads(n);
+		hrm_parallel_set_threads(n);
+	}
 }
 
 int

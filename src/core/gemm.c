@@ -9,6 +9,7 @@
  * compute on the zero rows and store only the valid ones.
  */
 #include "gemm.h"
+#include "parallel.h"
 
 #include <cblas.h>
 #include <stdint.h>
@@ -231,8 +232,8 @@ kernel_12x32(int K, const float *restrict A, size_t rs, size_t ks, const float *
  * packed with zero rows.
  */
 static void
-gemm_strided(int M, int N, int K, float alpha, const float *A, size_t rs, size_t ks,
-			 const float *Bp, float beta, float *C, int ldc)
+gemm_strided_serial(int M, int N, int K, float alpha, const float *A, size_t rs, size_t ks,
+					const float *Bp, float beta, float *C, int ldc)
 {
 	int			panels = (N + NR - 1) / NR;
 
@@ -286,39 +287,128 @@ tn_chunk(void)
 	return kc;
 }
 
+/*
+ * Splitting over the pool: C's rows in T contiguous ranges of whole
+ * MR-row blocks, one task each (each row's result is the same whichever
+ * range computes it).  Only products of at least PAR_MIN_FLOP are split,
+ * and never from inside a task (the tiles of a module call are already
+ * spread over the threads).
+ */
+#define PAR_MIN_FLOP (4.0 * 1024 * 1024)
+
+typedef struct gemm_job
+{
+	int			M,
+				N,
+				K,
+				ranges;
+	float		alpha,
+				beta;
+	const float *A;
+	size_t		rs,
+				ks;
+	const float *Bp;			/* packed B (gemm), or NULL (tn: B unpacked) */
+	const float *B;
+	int			ldb;
+	float	   *C;
+	int			ldc;
+} gemm_job;
+
+static int
+gemm_ranges(int M, int N, int K)
+{
+	int			T = hrm_parallel_threads();
+	int			blocks = (M + MR - 1) / MR;
+
+	if (T <= 1 || hrm_parallel_active() || 2.0 * M * N * K < PAR_MIN_FLOP)
+		return 1;
+	return blocks < T ? blocks : T;
+}
+
+static void
+job_rows(const gemm_job *j, int i, int *r0, int *r1)
+{
+	int			blocks = (j->M + MR - 1) / MR;
+
+	*r0 = (int) ((long) blocks * i / j->ranges) * MR;
+	*r1 = (int) ((long) blocks * (i + 1) / j->ranges) * MR;
+	if (*r1 > j->M)
+		*r1 = j->M;
+}
+
+static void
+gemm_task(void *arg, int i, int t)
+{
+	const gemm_job *j = arg;
+	int			r0,
+				r1;
+
+	job_rows(j, i, &r0, &r1);
+	if (r1 > r0)
+		gemm_strided_serial(r1 - r0, j->N, j->K, j->alpha, j->A + (size_t) r0 * j->rs, j->rs, j->ks,
+							j->Bp, j->beta, j->C + (size_t) r0 * j->ldc, j->ldc);
+}
+
 void
 hrm_gemm_packed(int M, int N, int K, float alpha, const float *A, int lda,
 				const float *Bp, float beta, float *C, int ldc)
 {
-	gemm_strided(M, N, K, alpha, A, (size_t) lda, 1, Bp, beta, C, ldc);
+	gemm_job	j = {M, N, K, gemm_ranges(M, N, K), alpha, beta, A, (size_t) lda, 1, Bp, NULL, 0, C, ldc};
+
+	if (j.ranges <= 1)
+		gemm_strided_serial(M, N, K, alpha, A, (size_t) lda, 1, Bp, beta, C, ldc);
+	else
+		hrm_parallel_for(j.ranges, gemm_task, &j);
+}
+
+/*
+ * Rows [r0, r1) of C += At^T B.  The contraction (K, the rows of a batch:
+ * thousands) runs in chunks of KC so that the strided A block (KC lines)
+ * and a B panel stay in L1; each chunk adds its partial sums to C.
+ */
+static bool
+tn_rows(const gemm_job *j, int r0, int r1)
+{
+	int			kc_max = tn_chunk();
+	float	   *Bp = buf_get(&bbuf_tl, hrm_gemm_pack_size(kc_max, j->N));
+
+	if (Bp == NULL)
+		return false;
+	for (int k0 = 0; k0 < j->K; k0 += kc_max)
+	{
+		int			kc = j->K - k0 < kc_max ? j->K - k0 : kc_max;
+
+		hrm_gemm_pack(Bp, j->B + (size_t) k0 * j->ldb, j->ldb, kc, j->N, false);
+		gemm_strided_serial(r1 - r0, j->N, kc, 1.0f, j->A + (size_t) k0 * j->ks + r0, 1, j->ks, Bp,
+							1.0f, j->C + (size_t) r0 * j->ldc, j->ldc);
+	}
+	return true;
+}
+
+static void
+tn_task(void *arg, int i, int t)
+{
+	const gemm_job *j = arg;
+	int			r0,
+				r1;
+
+	job_rows(j, i, &r0, &r1);
+	if (r1 > r0 && !tn_rows(j, r0, r1))
+		cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, r1 - r0, j->N, j->K,
+					1.0f, j->A + r0, (int) j->ks, j->B, j->ldb, 1.0f, j->C + (size_t) r0 * j->ldc, j->ldc);
 }
 
 void
 hrm_gemm_tn_acc(int M, int N, int K, const float *At, int lda, const float *B, int ldb,
 				float *C, int ldc)
 {
-	/*
-	 * The contraction (K, the rows of a batch: thousands) runs in chunks of
-	 * KC so that the strided A block (KC lines) and a B panel stay in L1;
-	 * each chunk adds its partial sums to C.
-	 */
-	int			kc_max = tn_chunk();
-	float	   *Bp = buf_get(&bbuf_tl, hrm_gemm_pack_size(kc_max, N));
+	gemm_job	j = {M, N, K, gemm_ranges(M, N, K), 1.0f, 1.0f, At, 1, (size_t) lda, NULL, B, ldb, C, ldc};
 
-	if (Bp == NULL)
-	{
-		/* no memory for the packed copy: the same product through BLAS */
-		cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, M, N, K,
-					1.0f, At, lda, B, ldb, 1.0f, C, ldc);
-		return;
-	}
-	for (int k0 = 0; k0 < K; k0 += kc_max)
-	{
-		int			kc = K - k0 < kc_max ? K - k0 : kc_max;
-
-		hrm_gemm_pack(Bp, B + (size_t) k0 * ldb, ldb, kc, N, false);
-		gemm_strided(M, N, kc, 1.0f, At + (size_t) k0 * lda, 1, (size_t) lda, Bp, 1.0f, C, ldc);
-	}
+	/* (without memory for the packed copy of B a range falls back to BLAS) */
+	if (j.ranges <= 1)
+		tn_task(&j, 0, 0);
+	else
+		hrm_parallel_for(j.ranges, tn_task, &j);
 }
 
 #else							/* !__AVX512F__: a plain version with the same summation order */

@@ -6,6 +6,7 @@
 #define HRM_INTERNAL_H
 
 #include "forward.h"
+#include "parallel.h"
 
 /*
  * Activations of one transformer block kept for its backward pass
@@ -38,6 +39,9 @@ struct hrm_workspace
 	float	   *qkv;			/* [B, S, 3D] */
 	float	   *probs;			/* [S, S] scratch */
 	float	   *kvp;			/* packed K and V of one head (packed attention) */
+	/* scratch of pool threads 1..n_thr for the tiles of the packed forward */
+	int			n_thr;
+	struct hrm_workspace *thr[HRM_MAX_THREADS];
 	float	   *attn;			/* [B, S, D] */
 	float	   *proj;			/* [B, S, D] */
 	float	   *gu;				/* [B, S, 2I] (mlp_t: max with [B*D, 2It]) */

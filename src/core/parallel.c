@@ -1,0 +1,191 @@
+/*
+ * parallel.c — a persistent worker pool with static task assignment (see
+ * parallel.h).
+ *
+ * One job at a time: the caller publishes (fn, arg, n, T) under the mutex,
+ * bumps the generation and broadcasts; worker t (1..T-1) runs tasks t,
+ * t + T, ... and counts itself done; the caller runs thread 0's share, then
+ * waits for the count.  Workers past the job's T just go back to sleep.
+ */
+#include "parallel.h"
+
+#include <pthread.h>
+#include <signal.h>
+#include <stdbool.h>
+
+static pthread_mutex_t pool_mu = PTHREAD_MUTEX_INITIALIZER;
+static pthread_cond_t pool_go = PTHREAD_COND_INITIALIZER;
+static pthread_cond_t pool_done = PTHREAD_COND_INITIALIZER;
+
+static int	want_threads = 1;	/* hrm_parallel_set_threads */
+static int	n_workers = 0;		/* started workers (threads 1..n_workers) */
+static bool start_failed = false;
+
+/* the current job */
+static unsigned long job_gen = 0;
+static hrm_task_fn job_fn;
+static void *job_arg;
+static int	job_n;
+static int	job_T;
+static int	job_pending;
+
+static bool job_busy = false;	/* a job is in flight (other callers run inline) */
+
+static unsigned long worker_gen0[HRM_MAX_THREADS];	/* job_gen when worker t was created */
+
+static _Thread_local int in_task = 0;
+static _Thread_local int cur_thread = 0;
+
+void
+hrm_parallel_set_threads(int n)
+{
+	if (n < 1)
+		n = 1;
+	if (n > HRM_MAX_THREADS)
+		n = HRM_MAX_THREADS;
+	want_threads = n;
+}
+
+int
+hrm_parallel_threads(void)
+{
+	return want_threads;
+}
+
+int
+hrm_parallel_active(void)
+{
+	return in_task;
+}
+
+static void
+run_share(hrm_task_fn fn, void *arg, int n, int T, int t)
+{
+	in_task = 1;
+	cur_thread = t;
+	for (int i = t; i < n; i += T)
+		fn(arg, i, t);
+	cur_thread = 0;
+	in_task = 0;
+}
+
+/* every task on the calling thread, which keeps its thread index */
+static void
+run_inline(hrm_task_fn fn, void *arg, int n)
+{
+	int			was = in_task;
+
+	in_task = 1;
+	for (int i = 0; i < n; i++)
+		fn(arg, i, cur_thread);
+	in_task = was;
+}
+
+static void *
+worker_main(void *p)
+{
+	int			t = (int) (long) p;
+	unsigned long seen = 0;
+
+	pthread_mutex_lock(&pool_mu);
+	/* jobs published after this worker was created are its to run, even if it starts late */
+	seen = worker_gen0[t];
+	for (;;)
+	{
+		hrm_task_fn fn;
+		void	   *arg;
+		int			n,
+					T;
+
+		while (job_gen == seen)
+			pthread_cond_wait(&pool_go, &pool_mu);
+		seen = job_gen;
+		if (t >= job_T)
+			continue;
+		fn = job_fn;
+		arg = job_arg;
+		n = job_n;
+		T = job_T;
+		pthread_mutex_unlock(&pool_mu);
+
+		run_share(fn, arg, n, T, t);
+
+		pthread_mutex_lock(&pool_mu);
+		if (--job_pending == 0)
+			pthread_cond_signal(&pool_done);
+	}
+	return NULL;
+}
+
+/* Start workers up to T - 1 (under pool_mu); returns how many threads can run. */
+static int
+ensure_workers(int T)
+{
+	sigset_t	all,
+				old;
+
+	if (n_workers >= T - 1 || start_failed)
+		return n_workers + 1 < T ? n_workers + 1 : T;
+	/* workers inherit the mask: block everything so signals go to the caller's thread */
+	sigfillset(&all);
+	pthread_sigmask(SIG_SETMASK, &all, &old);
+	while (n_workers < T - 1)
+	{
+		pthread_t	th;
+		pthread_attr_t attr;
+		int			rc;
+
+		worker_gen0[n_workers + 1] = job_gen;
+		pthread_attr_init(&attr);
+		pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
+		rc = pthread_create(&th, &attr, worker_main, (void *) (long) (n_workers + 1));
+		pthread_attr_destroy(&attr);
+		if (rc != 0)
+		{
+			start_failed = true;
+			break;
+		}
+		n_workers++;
+	}
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	return n_workers + 1 < T ? n_workers + 1 : T;
+}
+
+void
+hrm_parallel_for(int n, hrm_task_fn fn, void *arg)
+{
+	int			T = want_threads < n ? want_threads : n;
+
+	if (n <= 0)
+		return;
+	if (T <= 1 || in_task)
+	{
+		run_inline(fn, arg, n);
+		return;
+	}
+	pthread_mutex_lock(&pool_mu);
+	if (job_busy || (T = ensure_workers(T)) <= 1)
+	{
+		/* another thread of the process owns the pool, or no workers */
+		pthread_mutex_unlock(&pool_mu);
+		run_inline(fn, arg, n);
+		return;
+	}
+	job_busy = true;
+	job_fn = fn;
+	job_arg = arg;
+	job_n = n;
+	job_T = T;
+	job_pending = T - 1;
+	job_gen++;
+	pthread_cond_broadcast(&pool_go);
+	pthread_mutex_unlock(&pool_mu);
+
+	run_share(fn, arg, n, T, 0);
+
+	pthread_mutex_lock(&pool_mu);
+	while (job_pending > 0)
+		pthread_cond_wait(&pool_done, &pool_mu);
+	job_busy = false;
+	pthread_mutex_unlock(&pool_mu);
+}
