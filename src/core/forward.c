@@ -108,6 +108,17 @@ pack_block(const hrm_model *m, const hrm_block_offsets *bo, bool bwd, float *buf
 	};
 	size_t		n = 0;
 
+	/* the fused gate_up + SwiGLU operand (forward without kept activations) */
+	pk->gate_up_swiglu = NULL;
+	if (Iw % 16 == 0)
+	{
+		if (buf != NULL)
+		{
+			hrm_gemm_pack_swiglu(buf + n, W + bo->gate_up, D, D, Iw);
+			pk->gate_up_swiglu = buf + n;
+		}
+		n += hrm_gemm_pack_size(D, 2 * Iw);
+	}
 	for (int i = 0; i < 4; i++)
 	{
 		/* forward: out[M, N] = x[M, K] W^T; backward: dx[M, K] = dy[M, N] W */
@@ -287,7 +298,7 @@ hrm_workspace_bytes(const hrm_model *m, int B)
 	f += BSD * 2;				/* x, inj */
 	f += BSD * 3;				/* qkv */
 	f += (size_t) c->S * c->S;	/* probs */
-	f += hrm_gemm_pack_size(c->head_dim, c->S) + hrm_gemm_pack_size(c->S, c->head_dim);	/* kvp */
+	f += hrm_attention_scratch_floats(c->S, c->head_dim);	/* kvp */
 	f += BSD * 2;				/* attn, proj */
 	f += ws_floats_gu(m->cfg, B) * 3 / 2;	/* gu, act */
 	f += BSD * 2;				/* tbuf, tbuf2 */
@@ -321,8 +332,7 @@ hrm_workspace_create(const hrm_model *m, int max_B, hrm_error *err)
 	ws->inj = hrm_alloc(BSD, sizeof(float));
 	ws->qkv = hrm_alloc(BSD * 3, sizeof(float));
 	ws->probs = hrm_alloc((size_t) c->S * c->S, sizeof(float));
-	ws->kvp = hrm_alloc(hrm_gemm_pack_size(c->head_dim, c->S) + hrm_gemm_pack_size(c->S, c->head_dim),
-						sizeof(float));
+	ws->kvp = hrm_alloc(hrm_attention_scratch_floats(c->S, c->head_dim), sizeof(float));
 	ws->attn = hrm_alloc(BSD, sizeof(float));
 	ws->proj = hrm_alloc(BSD, sizeof(float));
 	ws->gu = hrm_alloc(ws_floats_gu(c, max_B), sizeof(float));
@@ -363,8 +373,7 @@ hrm_workspace_create(const hrm_model *m, int max_B, hrm_error *err)
 			w->gu = hrm_alloc((size_t) G * c->S * 2 * c->inter_size, sizeof(float));
 			w->act = hrm_alloc((size_t) G * c->S * c->inter_size, sizeof(float));
 			w->probs = hrm_alloc((size_t) c->S * c->S, sizeof(float));
-			w->kvp = hrm_alloc(hrm_gemm_pack_size(c->head_dim, c->S) +
-							   hrm_gemm_pack_size(c->S, c->head_dim), sizeof(float));
+			w->kvp = hrm_alloc(hrm_attention_scratch_floats(c->S, c->head_dim), sizeof(float));
 			ws->thr[ws->n_thr++] = w;
 			if (!w->qkv || !w->attn || !w->gu || !w->act || !w->probs || !w->kvp)
 			{
@@ -529,12 +538,17 @@ hrm_block_forward(const hrm_model *m, const hrm_block_offsets *bo, const hrm_blo
 		memcpy(acts->h_mid, h, sizeof(float) * MD);
 
 	/* ---- MLP sublayer: h = norm(h + down(silu(gate) * up)) ---- */
-	/* gu[M, 2I] = h W_gu^T */
-	if (pk)
-		hrm_gemm_packed(M, 2 * Iw, D, 1.0f, h, D, pk->gate_up, 0.0f, gu, 2 * Iw);
+	/* gu[M, 2I] = h W_gu^T; act = silu(gate) * up (fused when gu is not kept) */
+	if (pk && !acts && pk->gate_up_swiglu)
+		hrm_gemm_packed_swiglu(M, Iw, D, h, D, pk->gate_up_swiglu, act, Iw);
 	else
-		hrm_matmul_forward(gu, h, W + bo->gate_up, M, 2 * Iw, D, 0.0f);
-	hrm_swiglu_forward(act, gu, M, Iw);
+	{
+		if (pk)
+			hrm_gemm_packed(M, 2 * Iw, D, 1.0f, h, D, pk->gate_up, 0.0f, gu, 2 * Iw);
+		else
+			hrm_matmul_forward(gu, h, W + bo->gate_up, M, 2 * Iw, D, 0.0f);
+		hrm_swiglu_forward(act, gu, M, Iw);
+	}
 	/* h += act W_down^T */
 	if (pk)
 		hrm_gemm_packed(M, D, Iw, 1.0f, act, Iw, pk->down, 1.0f, h, D);
@@ -629,8 +643,13 @@ block_forward_row0(const hrm_model *m, const hrm_block_packs *pk, float *h, int 
 	hrm_gemm_packed(B, D, D, 1.0f, ws->attn, D, pk->o, 1.0f, h, SD);
 	for (int b = 0; b < B; b++)
 		hrm_rmsnorm_forward(h + (size_t) b * SD, NULL, h + (size_t) b * SD, 1, D, eps);
-	hrm_gemm_packed(B, 2 * Iw, D, 1.0f, h, SD, pk->gate_up, 0.0f, ws->gu, 2 * Iw);
-	hrm_swiglu_forward(ws->act, ws->gu, B, Iw);
+	if (pk->gate_up_swiglu)
+		hrm_gemm_packed_swiglu(B, Iw, D, h, SD, pk->gate_up_swiglu, ws->act, Iw);
+	else
+	{
+		hrm_gemm_packed(B, 2 * Iw, D, 1.0f, h, SD, pk->gate_up, 0.0f, ws->gu, 2 * Iw);
+		hrm_swiglu_forward(ws->act, ws->gu, B, Iw);
+	}
 	hrm_gemm_packed(B, D, Iw, 1.0f, ws->act, Iw, pk->down, 1.0f, h, SD);
 	for (int b = 0; b < B; b++)
 		hrm_rmsnorm_forward(h + (size_t) b * SD, NULL, h + (size_t) b * SD, 1, D, eps);

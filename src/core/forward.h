@@ -20,6 +20,7 @@ typedef struct hrm_block_packs
 			   *o,
 			   *gate_up,
 			   *down;
+	const float *gate_up_swiglu;	/* gate/up interleaved for the fused SwiGLU (NULL if I % 16) */
 	const float *qkv_bwd,		/* NULL unless packed with backward = true */
 			   *o_bwd,
 			   *gate_up_bwd,

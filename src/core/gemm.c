@@ -9,6 +9,7 @@
  * compute on the zero rows and store only the valid ones.
  */
 #include "gemm.h"
+#include "layers.h"
 #include "parallel.h"
 
 #include <cblas.h>
@@ -94,6 +95,27 @@ hrm_gemm_pack(float *Bp, const float *W, int ld, int K, int N, bool trans)
 	}
 }
 
+void
+hrm_gemm_pack_swiglu(float *Bp, const float *W, int ld, int K, int Iw)
+{
+	for (int p = 0; p < Iw / 16; p++)
+	{
+		float	   *dst = Bp + (size_t) p * K * NR;
+
+		for (int j = 0; j < 16; j++)
+		{
+			const float *g = W + (size_t) (16 * p + j) * ld;
+			const float *u = W + (size_t) (Iw + 16 * p + j) * ld;
+
+			for (int k = 0; k < K; k++)
+			{
+				dst[(size_t) k * NR + j] = g[k];
+				dst[(size_t) k * NR + 16 + j] = u[k];
+			}
+		}
+	}
+}
+
 /*
  * Per-thread buffers, grown on demand and kept for the thread's life: the
  * packed row tail (a few KB) and, for hrm_gemm_tn_acc, the packed B.
@@ -153,7 +175,8 @@ pack_rows(float *Ap, const float *A, size_t rs, size_t ks, int mr, int K)
 /* C[mr, 32] (cols masked by m0, m1) = alpha * Ap^T Bp + beta * C */
 static inline __attribute__((always_inline)) void
 kernel_12x32(int K, const float *restrict A, size_t rs, size_t ks, const float *restrict Bp,
-			 float *C, int ldc, int mr, __mmask16 m0, __mmask16 m1, float alpha, float beta)
+			 float *C, int ldc, int mr, __mmask16 m0, __mmask16 m1, float alpha, float beta,
+			 bool swiglu)
 {
 	__m512		c0a = _mm512_setzero_ps(), c0b = _mm512_setzero_ps();
 	__m512		c1a = _mm512_setzero_ps(), c1b = _mm512_setzero_ps();
@@ -203,6 +226,19 @@ kernel_12x32(int K, const float *restrict A, size_t rs, size_t ks, const float *
 		};
 		__m512		va = _mm512_set1_ps(alpha);
 
+		if (swiglu)
+		{
+			/* gate | up halves of the panel: C[r, 0:16] = silu(gate) * up */
+			for (int r = 0; r < mr; r++)
+			{
+				__m512		g = acc[r][0];
+				__m512		e = hrm_exp16(_mm512_sub_ps(_mm512_setzero_ps(), g));
+				__m512		silu = _mm512_div_ps(g, _mm512_add_ps(_mm512_set1_ps(1.0f), e));
+
+				_mm512_storeu_ps(C + (size_t) r * ldc, _mm512_mul_ps(silu, acc[r][1]));
+			}
+			return;
+		}
 		for (int r = 0; r < mr; r++)
 		{
 			float	   *c = C + (size_t) r * ldc;
@@ -233,9 +269,11 @@ kernel_12x32(int K, const float *restrict A, size_t rs, size_t ks, const float *
  */
 static void
 gemm_strided_serial(int M, int N, int K, float alpha, const float *A, size_t rs, size_t ks,
-					const float *Bp, float beta, float *C, int ldc)
+					const float *Bp, float beta, float *C, int ldc, bool swiglu)
 {
-	int			panels = (N + NR - 1) / NR;
+	/* swiglu: N is the SwiGLU width, panels of 16 gate + 16 up columns give 16 outputs each */
+	int			panels = swiglu ? N / 16 : (N + NR - 1) / NR;
+	int			cstep = swiglu ? 16 : NR;
 
 	for (int r0 = 0; r0 < M; r0 += MR)
 	{
@@ -261,14 +299,21 @@ gemm_strided_serial(int M, int N, int K, float alpha, const float *A, size_t rs,
 			__mmask16	m0 = nw >= 16 ? 0xFFFF : (__mmask16) ((1u << nw) - 1);
 			__mmask16	m1 = nw >= 32 ? 0xFFFF : nw <= 16 ? 0 : (__mmask16) ((1u << (nw - 16)) - 1);
 			const float *bp = Bp + (size_t) p * K * NR;
-			float	   *c = C + (size_t) r0 * ldc + (size_t) p * NR;
+			float	   *c = C + (size_t) r0 * ldc + (size_t) p * cstep;
 
-			if (ks == 1 && aks == 1)
-				kernel_12x32(K, a, ars, 1, bp, c, ldc, mr, m0, m1, alpha, beta);
+			if (swiglu)
+			{
+				if (aks == 1)
+					kernel_12x32(K, a, ars, 1, bp, c, ldc, mr, m0, m1, 1.0f, 0.0f, true);
+				else
+					kernel_12x32(K, a, 1, MR, bp, c, ldc, mr, m0, m1, 1.0f, 0.0f, true);
+			}
+			else if (ks == 1 && aks == 1)
+				kernel_12x32(K, a, ars, 1, bp, c, ldc, mr, m0, m1, alpha, beta, false);
 			else if (ars == 1 && aks == MR)
-				kernel_12x32(K, a, 1, MR, bp, c, ldc, mr, m0, m1, alpha, beta);
+				kernel_12x32(K, a, 1, MR, bp, c, ldc, mr, m0, m1, alpha, beta, false);
 			else
-				kernel_12x32(K, a, ars, aks, bp, c, ldc, mr, m0, m1, alpha, beta);
+				kernel_12x32(K, a, ars, aks, bp, c, ldc, mr, m0, m1, alpha, beta, false);
 		}
 	}
 }
@@ -312,6 +357,7 @@ typedef struct gemm_job
 	int			ldb;
 	float	   *C;
 	int			ldc;
+	bool		swiglu;
 } gemm_job;
 
 static int
@@ -346,17 +392,30 @@ gemm_task(void *arg, int i, int t)
 	job_rows(j, i, &r0, &r1);
 	if (r1 > r0)
 		gemm_strided_serial(r1 - r0, j->N, j->K, j->alpha, j->A + (size_t) r0 * j->rs, j->rs, j->ks,
-							j->Bp, j->beta, j->C + (size_t) r0 * j->ldc, j->ldc);
+							j->Bp, j->beta, j->C + (size_t) r0 * j->ldc, j->ldc, j->swiglu);
 }
 
 void
 hrm_gemm_packed(int M, int N, int K, float alpha, const float *A, int lda,
 				const float *Bp, float beta, float *C, int ldc)
 {
-	gemm_job	j = {M, N, K, gemm_ranges(M, N, K), alpha, beta, A, (size_t) lda, 1, Bp, NULL, 0, C, ldc};
+	gemm_job	j = {M, N, K, gemm_ranges(M, N, K), alpha, beta, A, (size_t) lda, 1, Bp, NULL, 0, C, ldc, false};
 
 	if (j.ranges <= 1)
-		gemm_strided_serial(M, N, K, alpha, A, (size_t) lda, 1, Bp, beta, C, ldc);
+		gemm_strided_serial(M, N, K, alpha, A, (size_t) lda, 1, Bp, beta, C, ldc, false);
+	else
+		hrm_parallel_for(j.ranges, gemm_task, &j);
+}
+
+void
+hrm_gemm_packed_swiglu(int M, int Iw, int K, const float *A, int lda, const float *Bp,
+					   float *act, int ldact)
+{
+	gemm_job	j = {M, Iw, K, gemm_ranges(M, 2 * Iw, K), 1.0f, 0.0f, A, (size_t) lda, 1, Bp, NULL, 0,
+	act, ldact, true};
+
+	if (j.ranges <= 1)
+		gemm_strided_serial(M, Iw, K, 1.0f, A, (size_t) lda, 1, Bp, 0.0f, act, ldact, true);
 	else
 		hrm_parallel_for(j.ranges, gemm_task, &j);
 }
@@ -380,7 +439,7 @@ tn_rows(const gemm_job *j, int r0, int r1)
 
 		hrm_gemm_pack(Bp, j->B + (size_t) k0 * j->ldb, j->ldb, kc, j->N, false);
 		gemm_strided_serial(r1 - r0, j->N, kc, 1.0f, j->A + (size_t) k0 * j->ks + r0, 1, j->ks, Bp,
-							1.0f, j->C + (size_t) r0 * j->ldc, j->ldc);
+							1.0f, j->C + (size_t) r0 * j->ldc, j->ldc, false);
 	}
 	return true;
 }
@@ -402,7 +461,7 @@ void
 hrm_gemm_tn_acc(int M, int N, int K, const float *At, int lda, const float *B, int ldb,
 				float *C, int ldc)
 {
-	gemm_job	j = {M, N, K, gemm_ranges(M, N, K), 1.0f, 1.0f, At, 1, (size_t) lda, NULL, B, ldb, C, ldc};
+	gemm_job	j = {M, N, K, gemm_ranges(M, N, K), 1.0f, 1.0f, At, 1, (size_t) lda, NULL, B, ldb, C, ldc, false};
 
 	/* (without memory for the packed copy of B a range falls back to BLAS) */
 	if (j.ranges <= 1)
@@ -431,6 +490,26 @@ hrm_gemm_packed(int M, int N, int K, float alpha, const float *A, int lda,
 		}
 	(void) abuf_get;
 	(void) pack_rows;
+}
+
+void
+hrm_gemm_packed_swiglu(int M, int Iw, int K, const float *A, int lda, const float *Bp,
+					   float *act, int ldact)
+{
+	for (int m = 0; m < M; m++)
+		for (int n = 0; n < Iw; n++)
+		{
+			const float *b = Bp + (size_t) (n / 16) * K * NR + n % 16;
+			float		g = 0.0f,
+						u = 0.0f;
+
+			for (int k = 0; k < K; k++)
+			{
+				g += A[(size_t) m * lda + k] * b[(size_t) k * NR];
+				u += A[(size_t) m * lda + k] * b[(size_t) k * NR + 16];
+			}
+			act[(size_t) m * ldact + n] = g / (1.0f + hrm_expf(-g)) * u;
+		}
 }
 
 void

@@ -51,6 +51,17 @@ void		hrm_gemm_packed(int M, int N, int K, float alpha, const float *A, int lda,
 							const float *Bp, float beta, float *C, int ldc);
 
 /*
+ * The SwiGLU projection fused with its activation: W is the [2 Iw, K]
+ * gate_up weight (gate rows, then up rows; row stride ld), Iw a multiple
+ * of 16.  Each panel holds 16 gate and the matching 16 up columns, so the
+ * kernel's epilogue writes act[M, Iw] = silu(A W_gate^T) * (A W_up^T)
+ * without storing the projection.  Bp: hrm_gemm_pack_size(K, 2 * Iw) floats.
+ */
+void		hrm_gemm_pack_swiglu(float *Bp, const float *W, int ld, int K, int Iw);
+void		hrm_gemm_packed_swiglu(int M, int Iw, int K, const float *A, int lda, const float *Bp,
+								   float *act, int ldact);
+
+/*
  * C[M, N] += At^T B with At [K, M] (row stride lda) and B [K, N] (row
  * stride ldb), both unpacked: the weight gradient dW += dy^T x of a linear
  * layer (M = out features, N = in features, K = rows).  B is packed into a

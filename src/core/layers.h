@@ -172,9 +172,10 @@ void		hrm_attention_forward(float *out, float *probs, bool keep_probs, const flo
 
 /*
  * The same with the engine's GEMM (gemm.h): per (row, head) K and V are
- * packed into kvp (hrm_gemm_pack_size(hd, S) + hrm_gemm_pack_size(S, hd)
- * floats) and both products run on the packed kernel.
+ * packed and Q copied contiguous into kvp (hrm_attention_scratch_floats)
+ * and both products run on the packed kernel.
  */
+size_t		hrm_attention_scratch_floats(int S, int hd);
 void		hrm_attention_forward_packed(float *out, float *probs, bool keep_probs, const float *qkv,
 										 int B, int S, int NH, int hd, float *kvp);
 
