@@ -276,8 +276,8 @@ hrm_set_tile_rows(int rows)
 }
 
 /* Examples per tile: about tile_rows rows, at least one. */
-static int
-tile_examples(const hrm_config *c)
+int
+hrm_tile_examples(const hrm_config *c)
 {
 	if (tile_rows == 0)
 	{
@@ -358,7 +358,7 @@ hrm_workspace_create(const hrm_model *m, int max_B, hrm_error *err)
 	/* tile scratch for the other pool threads (the packed forward's parallel tiles) */
 	if (hrm_parallel_threads() > 1 && !c->mlp_t)
 	{
-		int			G = tile_examples(c) < max_B ? tile_examples(c) : max_B;
+		int			G = hrm_tile_examples(c) < max_B ? hrm_tile_examples(c) : max_B;
 
 		for (int t = 0; t < hrm_parallel_threads() - 1; t++)
 		{
@@ -574,9 +574,8 @@ hrm_packs_for(const hrm_model *m, const hrm_block_offsets *blocks)
 	return NULL;
 }
 
-/* acts of rows [b0, b0 + B) of a record laid out for the whole batch */
-static hrm_block_acts
-acts_at(const hrm_config *c, const hrm_block_acts *a, int b0)
+hrm_block_acts
+hrm_acts_at(const hrm_config *c, const hrm_block_acts *a, int b0)
 {
 	hrm_block_acts r = *a;
 	size_t		rows = (size_t) b0 * c->S;
@@ -689,7 +688,7 @@ module_tile(void *arg, int tile, int t)
 		hrm_block_acts at;
 
 		if (j->acts)
-			at = acts_at(c, &j->acts[i], b0);
+			at = hrm_acts_at(c, &j->acts[i], b0);
 		if (j->row0_last && j->pk && i == j->n - 1)
 			block_forward_row0(j->m, &j->pk[i], zt, g, ws);
 		else
@@ -732,7 +731,7 @@ module_forward(const hrm_model *m, const hrm_block_offsets *blocks, int n,
 	 */
 	if (pk)
 	{
-		int			G0 = tile_examples(m->cfg);
+		int			G0 = hrm_tile_examples(m->cfg);
 
 		T = hrm_parallel_threads() < ws->n_thr + 1 ? hrm_parallel_threads() : ws->n_thr + 1;
 		if (hrm_parallel_active())

@@ -69,6 +69,30 @@ hrm_gemm_pack(float *Bp, const float *W, int ld, int K, int N, bool trans)
 
 		if (trans)
 		{
+#ifdef __AVX512F__
+			/* B[k][n0 + 0..31] = W[n0 + 0..31][k]: two 16-lane gathers per k (ld * 4 < 2^31) */
+			if ((size_t) ld * NR < (size_t) 1 << 29)
+			{
+				__m512i		idx = _mm512_mullo_epi32(_mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11,
+																	   12, 13, 14, 15),
+													 _mm512_set1_epi32(ld));
+				__mmask16	g0 = nw >= 16 ? 0xFFFF : (__mmask16) ((1u << nw) - 1);
+				__mmask16	g1 = nw >= 32 ? 0xFFFF : nw <= 16 ? 0 : (__mmask16) ((1u << (nw - 16)) - 1);
+				const float *w0 = W + (size_t) n0 * ld;
+				const float *w1 = W + (size_t) (n0 + 16) * ld;
+
+				for (int k = 0; k < K; k++)
+				{
+					__m512		a = _mm512_mask_i32gather_ps(_mm512_setzero_ps(), g0, idx, w0 + k, 4);
+					__m512		b = g1 ? _mm512_mask_i32gather_ps(_mm512_setzero_ps(), g1, idx, w1 + k, 4)
+						: _mm512_setzero_ps();
+
+					_mm512_storeu_ps(dst + (size_t) k * NR, a);
+					_mm512_storeu_ps(dst + (size_t) k * NR + 16, b);
+				}
+				continue;
+			}
+#endif
 			/* B[k][n] = W[n][k]: walk W's rows so reads are sequential */
 			if (nw < NR)
 				memset(dst, 0, sizeof(float) * (size_t) K * NR);

@@ -275,7 +275,13 @@ hrm_attention_forward_packed(float *out, float *probs, bool keep_probs, const fl
 			hrm_gemm_pack(Kp, base + D + (size_t) h * hd, ld, hd, S, true);
 			hrm_gemm_pack(Vp, base + 2 * D + (size_t) h * hd, ld, S, hd, false);
 			for (int s = 0; s < S; s++)
-				memcpy(Qc + (size_t) s * hd, Q + (size_t) s * ld, sizeof(float) * hd);
+			{
+				const float *src = Q + (size_t) s * ld;
+				float	   *dst = Qc + (size_t) s * hd;
+
+				for (int i = 0; i < hd; i++)
+					dst[i] = src[i];
+			}
 			/* P[S,S] = scale * Q K^T */
 			hrm_gemm_packed(S, S, hd, scale, Qc, hd, Kp, 0.0f, P, S);
 			hrm_softmax_rows(P, S, S);

@@ -308,3 +308,47 @@ HRM_TEST(packed_training_matches_blas)
 	hrm_trainer_free(tb);
 	fixture_free(&f);
 }
+
+/*
+ * The pool: tiles spread over threads and products split by rows give the
+ * same bits as one thread (each output element is one thread's one sum).
+ */
+HRM_TEST(packed_threads_bitwise)
+{
+	packed_fixture f;
+	hrm_train_opts o;
+	hrm_trainer *t1 = NULL,
+			   *t2 = NULL;
+	hrm_error	err;
+	int			was = hrm_get_threads();
+	size_t		n;
+
+	HRM_REQUIRE(fixture_init(&f, 15), "fixture");
+	hrm_train_opts_defaults(&o);
+	o.batch_size = PB;
+	o.lr = 1e-3;
+	o.seed = 9;
+	hrm_set_threads(1);
+	HRM_REQUIRE(hrm_trainer_create(&t1, &f.lay.cfg, f.params, &o, &err) == HRM_OK, "%s", err.msg);
+	hrm_set_threads(2);
+	HRM_REQUIRE(hrm_trainer_create(&t2, &f.lay.cfg, f.params, &o, &err) == HRM_OK, "%s", err.msg);
+	for (int s = 0; s < 3; s++)
+	{
+		hrm_train_metrics m1,
+					m2;
+
+		hrm_set_threads(1);
+		HRM_REQUIRE(hrm_train_step(t1, f.inputs, f.labels, f.pids, &m1, &err) == HRM_OK, "%s", err.msg);
+		hrm_set_threads(2);
+		HRM_REQUIRE(hrm_train_step(t2, f.inputs, f.labels, f.pids, &m2, &err) == HRM_OK, "%s", err.msg);
+		HRM_CHECK(m1.loss == m2.loss, "step %d: loss %.9g (1 thread) vs %.9g (2)", s + 1, m1.loss, m2.loss);
+	}
+	n = hrm_trainer_layout(t1)->n_params;
+	HRM_CHECK(memcmp(hrm_trainer_params(t1), hrm_trainer_params(t2), n * sizeof(float)) == 0,
+			  "parameters differ between 1 and 2 threads (max %.3g)",
+			  max_diff(hrm_trainer_params(t1), hrm_trainer_params(t2), n));
+	hrm_set_threads(was > 0 ? was : 1);
+	hrm_trainer_free(t1);
+	hrm_trainer_free(t2);
+	fixture_free(&f);
+}
