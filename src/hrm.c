@@ -50,7 +50,8 @@ _PG_init(void)
 }
 
 /*
- * Hand hrm.threads to the BLAS library if it changed since the last call.
+ * Hand hrm.threads to the engine (its worker pool and the BLAS library) if
+ * it changed since the last call.
  */
 void
 HrmApplyThreads(void)
