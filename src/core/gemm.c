@@ -432,6 +432,18 @@ hrm_gemm_packed(int M, int N, int K, float alpha, const float *A, int lda,
 }
 
 void
+hrm_gemm_packed_t(int M, int N, int K, float alpha, const float *At, int lda,
+				  const float *Bp, float beta, float *C, int ldc)
+{
+	gemm_job	j = {M, N, K, gemm_ranges(M, N, K), alpha, beta, At, 1, (size_t) lda, Bp, NULL, 0, C, ldc, false};
+
+	if (j.ranges <= 1)
+		gemm_strided_serial(M, N, K, alpha, At, 1, (size_t) lda, Bp, beta, C, ldc, false);
+	else
+		hrm_parallel_for(j.ranges, gemm_task, &j);
+}
+
+void
 hrm_gemm_packed_swiglu(int M, int Iw, int K, const float *A, int lda, const float *Bp,
 					   float *act, int ldact)
 {
@@ -514,6 +526,24 @@ hrm_gemm_packed(int M, int N, int K, float alpha, const float *A, int lda,
 		}
 	(void) abuf_get;
 	(void) pack_rows;
+}
+
+void
+hrm_gemm_packed_t(int M, int N, int K, float alpha, const float *At, int lda,
+				  const float *Bp, float beta, float *C, int ldc)
+{
+	for (int m = 0; m < M; m++)
+		for (int n = 0; n < N; n++)
+		{
+			const float *b = Bp + (size_t) (n / NR) * K * NR + n % NR;
+			float		s = 0.0f;
+
+			for (int k = 0; k < K; k++)
+				s += At[(size_t) k * lda + m] * b[(size_t) k * NR];
+			if (alpha != 1.0f)
+				s *= alpha;
+			C[(size_t) m * ldc + n] = beta != 0.0f ? C[(size_t) m * ldc + n] + s : s;
+		}
 }
 
 void

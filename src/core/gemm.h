@@ -50,6 +50,10 @@ void		hrm_gemm_pack(float *Bp, const float *W, int ld, int K, int N, bool trans)
 void		hrm_gemm_packed(int M, int N, int K, float alpha, const float *A, int lda,
 							const float *Bp, float beta, float *C, int ldc);
 
+/* The same with A given transposed: At [K, M] (row stride lda), C = alpha * At^T Bp + beta * C. */
+void		hrm_gemm_packed_t(int M, int N, int K, float alpha, const float *At, int lda,
+							  const float *Bp, float beta, float *C, int ldc);
+
 /*
  * The SwiGLU projection fused with its activation: W is the [2 Iw, K]
  * gate_up weight (gate rows, then up rows; row stride ld), Iw a multiple

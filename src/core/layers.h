@@ -212,3 +212,11 @@ void		hrm_rope_backward(float *dqkv, const float *cos, const float *sin, int B, 
  */
 void		hrm_attention_backward(float *dqkv, float *dP, const float *dout, const float *qkv,
 								   const float *probs, int B, int S, int NH, int hd);
+
+/*
+ * The same on the engine's GEMM (gemm.h); scratch holds
+ * hrm_attention_bwd_scratch_floats(S, hd) floats.
+ */
+size_t		hrm_attention_bwd_scratch_floats(int S, int hd);
+void		hrm_attention_backward_packed(float *dqkv, float *dP, const float *dout, const float *qkv,
+										  const float *probs, int B, int S, int NH, int hd, float *scratch);

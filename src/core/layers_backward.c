@@ -2,6 +2,7 @@
  * layers_backward.c — backward passes of the kernels in layers.c.
  */
 #include "layers.h"
+#include "gemm.h"
 
 #include <cblas.h>
 #include <math.h>
@@ -156,6 +157,70 @@ hrm_attention_backward(float *dqkv, float *dP, const float *dout, const float *q
 						1.0f, dP, S, K, ld, 0.0f, dQ, ld);
 			cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, S, hd, S,
 						1.0f, dP, S, Q, ld, 0.0f, dK, ld);
+		}
+	}
+}
+
+size_t
+hrm_attention_bwd_scratch_floats(int S, int hd)
+{
+	/* V^T packed, K packed, Q packed, dO packed, dO contiguous */
+	return hrm_gemm_pack_size(hd, S) + 3 * hrm_gemm_pack_size(S, hd) + (size_t) S * hd;
+}
+
+void
+hrm_attention_backward_packed(float *dqkv, float *dP, const float *dout, const float *qkv,
+							  const float *probs, int B, int S, int NH, int hd, float *scratch)
+{
+	int			D = NH * hd;
+	int			ld = 3 * D;
+	float		scale = 1.0f / sqrtf((float) hd);
+	float	   *Vt = scratch;
+	float	   *Kp = Vt + hrm_gemm_pack_size(hd, S);
+	float	   *Qp = Kp + hrm_gemm_pack_size(S, hd);
+	float	   *dOp = Qp + hrm_gemm_pack_size(S, hd);
+	float	   *dOc = dOp + hrm_gemm_pack_size(S, hd);
+
+	for (int b = 0; b < B; b++)
+	{
+		const float *base = qkv + (size_t) b * S * ld;
+		float	   *dbase = dqkv + (size_t) b * S * ld;
+
+		for (int h = 0; h < NH; h++)
+		{
+			const float *Q = base + (size_t) h * hd;
+			const float *K = base + D + (size_t) h * hd;
+			const float *V = base + 2 * D + (size_t) h * hd;
+			float	   *dQ = dbase + (size_t) h * hd;
+			float	   *dK = dbase + D + (size_t) h * hd;
+			float	   *dV = dbase + 2 * D + (size_t) h * hd;
+			const float *P = probs + ((size_t) b * NH + h) * S * S;
+			const float *dO = dout + (size_t) b * S * D + (size_t) h * hd;
+
+			hrm_gemm_pack(Vt, V, ld, hd, S, true);
+			hrm_gemm_pack(Kp, K, ld, S, hd, false);
+			hrm_gemm_pack(Qp, Q, ld, S, hd, false);
+			hrm_gemm_pack(dOp, dO, D, S, hd, false);
+			for (int s = 0; s < S; s++)
+				for (int i = 0; i < hd; i++)
+					dOc[(size_t) s * hd + i] = dO[(size_t) s * D + i];
+			/* dV[S,hd] = P^T dO */
+			hrm_gemm_packed_t(S, hd, S, 1.0f, P, S, dOp, 0.0f, dV, ld);
+			/* dP[S,S] = dO V^T */
+			hrm_gemm_packed(S, S, hd, 1.0f, dOc, hd, Vt, 0.0f, dP, S);
+			/* dS = P * (dP - rowsum(dP * P)), scaled by the softmax scale */
+			for (int i = 0; i < S; i++)
+			{
+				const float *p = P + (size_t) i * S;
+				float	   *g = dP + (size_t) i * S;
+				float		dot = hrm_dot_lanes(g, p, S);
+
+				for (int j = 0; j < S; j++)
+					g[j] = scale * p[j] * (g[j] - dot);
+			}
+			/* dQ[S,hd] = dS K ; dK[S,hd] = dS^T Q */
+			hrm_gemm_packed(S, hd, S, 1.0f, dP, S, Kp, 0.0f, dQ, ld);
+			hrm_gemm_packed_t(S, hd, S, 1.0f, dP, S, Qp, 0.0f, dK, ld);
 		}
 	}
 }

@@ -46,6 +46,7 @@ typedef struct train_chunk
 	float	   *dgu;			/* [R, S, 2I] */
 	float	   *dact;			/* [R, S, I] */
 	float	   *dP;				/* [S, S] */
+	float	   *att_scratch;	/* packed operands of the attention backward (packed path) */
 	hrm_carry	tgt;			/* [R] copy of the carry for the Q-target segment */
 } train_chunk;
 
@@ -247,6 +248,7 @@ chunk_free(train_chunk *ch)
 	hrm_free(ch->dgu);
 	hrm_free(ch->dact);
 	hrm_free(ch->dP);
+	hrm_free(ch->att_scratch);
 	hrm_carry_free(&ch->tgt);
 	memset(ch, 0, sizeof(*ch));
 }
@@ -329,8 +331,10 @@ chunk_init(train_chunk *ch, const hrm_model *m, int R, hrm_error *err)
 	ch->dgu = hrm_alloc(M * 2 * I, sizeof(float));
 	ch->dact = hrm_alloc(M * I, sizeof(float));
 	ch->dP = hrm_alloc((size_t) c->S * c->S, sizeof(float));
+	ch->att_scratch = hrm_alloc(hrm_attention_bwd_scratch_floats(c->S, c->head_dim), sizeof(float));
 	if (!ch->logits || !ch->dlogits || !ch->q || !ch->q_next || !ch->dq || !ch->dz || !ch->dtmp ||
-		!ch->dattn || !ch->dqkv || !ch->dgu || !ch->dact || !ch->dP)
+		!ch->dattn || !ch->dqkv || !ch->dgu || !ch->dact || !ch->dP ||
+		!ch->att_scratch)
 	{
 		chunk_free(ch);
 		return hrm_fail(err, HRM_ERR_NOMEM, "out of memory for training buffers");
@@ -601,7 +605,11 @@ block_backward(const hrm_model *m, const hrm_block_offsets *bo, const hrm_block_
 	}
 	else
 		hrm_matmul_backward(ch->dattn, grads + bo->o, dh, a->attn, W + bo->o, M, D, D, 0.0f);
-	hrm_attention_backward(ch->dqkv, ch->dP, ch->dattn, a->qkv, a->probs, B, S, NH, hd);
+	if (pk)
+		hrm_attention_backward_packed(ch->dqkv, ch->dP, ch->dattn, a->qkv, a->probs, B, S, NH, hd,
+									  ch->att_scratch);
+	else
+		hrm_attention_backward(ch->dqkv, ch->dP, ch->dattn, a->qkv, a->probs, B, S, NH, hd);
 	if (c->pos_encodings == HRM_POS_ROPE)
 		hrm_rope_backward(ch->dqkv, m->rope_cos, m->rope_sin, B, S, NH, hd);
 	/* dh += dqkv W_qkv */
