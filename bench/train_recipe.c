@@ -358,6 +358,8 @@ main(int argc, char **argv)
 
 			if (hrm_model_init(&m, hrm_trainer_layout(tr), hrm_trainer_params(tr), &err) != HRM_OK)
 				die("model", &err);
+			if (hrm_model_pack(&m, false, &err) != HRM_OK)
+				die("pack", &err);
 			hrm_eval_opts_defaults(&eo);
 			eo.segments = bo.eval_segments;
 			eo.adaptive = bo.eval_adaptive;
@@ -394,7 +396,8 @@ main(int argc, char **argv)
 				{
 					int			segs = atoi(p);
 
-					if (segs > 0 && hrm_model_init(&m, hrm_trainer_layout(tr), hrm_trainer_params(tr), &err) == HRM_OK)
+					if (segs > 0 && hrm_model_init(&m, hrm_trainer_layout(tr), hrm_trainer_params(tr), &err) == HRM_OK &&
+						hrm_model_pack(&m, false, &err) == HRM_OK)
 					{
 						for (int adaptive = 0; adaptive <= (ro.model.halt_max_steps > 1 ? 1 : 0); adaptive++)
 						{

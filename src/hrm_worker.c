@@ -319,7 +319,10 @@ HrmEvalNow(HrmWorker *w)
 			 "could not evaluate the model");
 	eo.progress = NULL;
 	eo.max_rows = 0;
-	st = hrm_evaluate(&m, w->eval, w->eval_rows, n, &eo, &res, &err);
+	/* the engine's packed kernel for the evaluation too (a private copy of the block weights) */
+	st = hrm_model_pack(&m, false, &err);
+	if (st == HRM_OK)
+		st = hrm_evaluate(&m, w->eval, w->eval_rows, n, &eo, &res, &err);
 	hrm_model_free(&m);
 	HrmCheck(st, &err, "could not evaluate the model");
 	w->p.eval_exact_accuracy = res.exact_accuracy;
