@@ -34,8 +34,8 @@ void
 _PG_init(void)
 {
 	DefineCustomIntVariable("hrm.threads",
-							"Sets the number of BLAS threads each backend uses for hrm inference.",
-							"Applied before the next hrm call in the session; BLAS threads never call PostgreSQL.",
+							"Sets the number of threads each backend uses for hrm's kernels (its worker pool and BLAS).",
+							"Applied before the next hrm call in the session; these threads never call PostgreSQL.",
 							&hrm_threads,
 							1, 1, 256,
 							PGC_USERSET,
