@@ -618,7 +618,6 @@ block_forward_row0(const hrm_model *m, const hrm_block_packs *pk, float *h, int 
 	float		eps = (float) c->rms_norm_eps;
 	float		scale = 1.0f / sqrtf((float) hd);
 	float	   *Kp = ws->kvp;
-	float	   *Vp = ws->kvp + hrm_gemm_pack_size(hd, S);
 
 	hrm_gemm_packed(M, 3 * D, D, 1.0f, h, D, pk->qkv, 0.0f, ws->qkv, 3 * D);
 	if (c->pos_encodings == HRM_POS_ROPE)
@@ -631,11 +630,10 @@ block_forward_row0(const hrm_model *m, const hrm_block_packs *pk, float *h, int 
 		for (int hh = 0; hh < NH; hh++)
 		{
 			hrm_gemm_pack(Kp, base + D + (size_t) hh * hd, 3 * D, hd, S, true);
-			hrm_gemm_pack(Vp, base + 2 * D + (size_t) hh * hd, 3 * D, S, hd, false);
 			hrm_gemm_packed(1, S, hd, scale, base + (size_t) hh * hd, 3 * D, Kp, 0.0f, ws->probs, S);
 			hrm_softmax_rows(ws->probs, 1, S);
-			hrm_gemm_packed(1, hd, S, 1.0f, ws->probs, S, Vp, 0.0f,
-							ws->attn + (size_t) b * D + (size_t) hh * hd, D);
+			hrm_gemm_nn(1, hd, S, 1.0f, ws->probs, S, base + 2 * D + (size_t) hh * hd, 3 * D, 0.0f,
+						ws->attn + (size_t) b * D + (size_t) hh * hd, D);
 		}
 	}
 	/* rows 0 of h are S * D apart */

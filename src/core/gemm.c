@@ -141,8 +141,8 @@ hrm_gemm_pack_swiglu(float *Bp, const float *W, int ld, int K, int Iw)
 }
 
 /*
- * Per-thread buffers, grown on demand and kept for the thread's life: the
- * packed row tail (a few KB) and, for hrm_gemm_tn_acc, the packed B.
+ * A per-thread buffer, grown on demand and kept for the thread's life: the
+ * packed row tail (a few KB).
  */
 typedef struct grow_buf
 {
@@ -151,7 +151,6 @@ typedef struct grow_buf
 } grow_buf;
 
 static _Thread_local grow_buf abuf_tl;
-static _Thread_local grow_buf bbuf_tl;
 
 static float *
 buf_get(grow_buf *b, size_t n)
@@ -198,7 +197,7 @@ pack_rows(float *Ap, const float *A, size_t rs, size_t ks, int mr, int K)
 
 /* C[mr, 32] (cols masked by m0, m1) = alpha * Ap^T Bp + beta * C */
 static inline __attribute__((always_inline)) void
-kernel_12x32(int K, const float *restrict A, size_t rs, size_t ks, const float *restrict Bp,
+kernel_12x32(int K, const float *restrict A, size_t rs, size_t ks, const float *restrict Bp, size_t bs,
 			 float *C, int ldc, int mr, __mmask16 m0, __mmask16 m1, float alpha, float beta,
 			 bool swiglu)
 {
@@ -225,8 +224,9 @@ kernel_12x32(int K, const float *restrict A, size_t rs, size_t ks, const float *
 	for (int k = 0; k < K; k++)
 	{
 		const float *a = A + (size_t) k * ks;
-		__m512		b0 = _mm512_loadu_ps(Bp + (size_t) k * NR);
-		__m512		b1 = _mm512_loadu_ps(Bp + (size_t) k * NR + 16);
+		/* masked: an unpacked B's last panel ends inside its rows */
+		__m512		b0 = _mm512_maskz_loadu_ps(m0, Bp + (size_t) k * bs);
+		__m512		b1 = _mm512_maskz_loadu_ps(m1, Bp + (size_t) k * bs + 16);
 
 		HRM_FMA_ROW(0, c0a, c0b);
 		HRM_FMA_ROW(1, c1a, c1b);
@@ -293,9 +293,15 @@ kernel_12x32(int K, const float *restrict A, size_t rs, size_t ks, const float *
  */
 static void
 gemm_strided_serial(int M, int N, int K, float alpha, const float *A, size_t rs, size_t ks,
-					const float *Bp, float beta, float *C, int ldc, bool swiglu)
+					const float *B, size_t bs, size_t bpanel, float beta, float *C, int ldc,
+					bool swiglu)
 {
-	/* swiglu: N is the SwiGLU width, panels of 16 gate + 16 up columns give 16 outputs each */
+	/*
+	 * B's panel p starts at B + p * bpanel with rows bs apart: packed, bs =
+	 * NR and bpanel = K * NR; a row-major [K, N] matrix read in place, bs =
+	 * its row stride and bpanel = NR.  swiglu: N is the SwiGLU width, panels
+	 * of 16 gate + 16 up columns give 16 outputs each.
+	 */
 	int			panels = swiglu ? N / 16 : (N + NR - 1) / NR;
 	int			cstep = swiglu ? 16 : NR;
 
@@ -319,25 +325,25 @@ gemm_strided_serial(int M, int N, int K, float alpha, const float *A, size_t rs,
 		}
 		for (int p = 0; p < panels; p++)
 		{
-			int			nw = N - p * NR < NR ? N - p * NR : NR;
+			int			nw = swiglu ? NR : (N - p * NR < NR ? N - p * NR : NR);
 			__mmask16	m0 = nw >= 16 ? 0xFFFF : (__mmask16) ((1u << nw) - 1);
 			__mmask16	m1 = nw >= 32 ? 0xFFFF : nw <= 16 ? 0 : (__mmask16) ((1u << (nw - 16)) - 1);
-			const float *bp = Bp + (size_t) p * K * NR;
+			const float *bp = B + (size_t) p * bpanel;
 			float	   *c = C + (size_t) r0 * ldc + (size_t) p * cstep;
 
 			if (swiglu)
 			{
 				if (aks == 1)
-					kernel_12x32(K, a, ars, 1, bp, c, ldc, mr, m0, m1, 1.0f, 0.0f, true);
+					kernel_12x32(K, a, ars, 1, bp, bs, c, ldc, mr, m0, m1, 1.0f, 0.0f, true);
 				else
-					kernel_12x32(K, a, 1, MR, bp, c, ldc, mr, m0, m1, 1.0f, 0.0f, true);
+					kernel_12x32(K, a, 1, MR, bp, bs, c, ldc, mr, m0, m1, 1.0f, 0.0f, true);
 			}
 			else if (ks == 1 && aks == 1)
-				kernel_12x32(K, a, ars, 1, bp, c, ldc, mr, m0, m1, alpha, beta, false);
+				kernel_12x32(K, a, ars, 1, bp, bs, c, ldc, mr, m0, m1, alpha, beta, false);
 			else if (ars == 1 && aks == MR)
-				kernel_12x32(K, a, 1, MR, bp, c, ldc, mr, m0, m1, alpha, beta, false);
+				kernel_12x32(K, a, 1, MR, bp, bs, c, ldc, mr, m0, m1, alpha, beta, false);
 			else
-				kernel_12x32(K, a, ars, aks, bp, c, ldc, mr, m0, m1, alpha, beta, false);
+				kernel_12x32(K, a, ars, aks, bp, bs, c, ldc, mr, m0, m1, alpha, beta, false);
 		}
 	}
 }
@@ -376,12 +382,13 @@ typedef struct gemm_job
 	const float *A;
 	size_t		rs,
 				ks;
-	const float *Bp;			/* packed B (gemm), or NULL (tn: B unpacked) */
-	const float *B;
-	int			ldb;
+	const float *B;				/* packed (bs = NR, bpanel = K * NR) or row-major (bs = ldb, bpanel = NR) */
+	size_t		bs,
+				bpanel;
 	float	   *C;
 	int			ldc;
-	bool		swiglu;
+	bool		swiglu;			/* fused SwiGLU epilogue (N = the SwiGLU width) */
+	bool		tn;				/* contraction in KC chunks (weight gradients) */
 } gemm_job;
 
 static int
@@ -406,6 +413,32 @@ job_rows(const gemm_job *j, int i, int *r0, int *r1)
 		*r1 = j->M;
 }
 
+/*
+ * Rows [r0, r1) of the job's product.  tn (the weight gradient: A given
+ * transposed, contraction over thousands of batch rows) runs the
+ * contraction in chunks of KC, so that the strided A block (KC lines) and
+ * B's panel rows stay in L1; each chunk adds its partial sums to C.
+ */
+static void
+job_run(const gemm_job *j, int r0, int r1)
+{
+	if (!j->tn)
+	{
+		gemm_strided_serial(r1 - r0, j->N, j->K, j->alpha, j->A + (size_t) r0 * j->rs, j->rs, j->ks,
+							j->B, j->bs, j->bpanel, j->beta, j->C + (size_t) r0 * j->ldc, j->ldc,
+							j->swiglu);
+		return;
+	}
+	for (int k0 = 0; k0 < j->K; k0 += tn_chunk())
+	{
+		int			kc = j->K - k0 < tn_chunk() ? j->K - k0 : tn_chunk();
+
+		gemm_strided_serial(r1 - r0, j->N, kc, j->alpha, j->A + (size_t) k0 * j->ks + r0, 1, j->ks,
+							j->B + (size_t) k0 * j->bs, j->bs, j->bpanel, k0 == 0 ? j->beta : 1.0f,
+							j->C + (size_t) r0 * j->ldc, j->ldc, false);
+	}
+}
+
 static void
 gemm_task(void *arg, int i, int t)
 {
@@ -415,95 +448,74 @@ gemm_task(void *arg, int i, int t)
 
 	job_rows(j, i, &r0, &r1);
 	if (r1 > r0)
-		gemm_strided_serial(r1 - r0, j->N, j->K, j->alpha, j->A + (size_t) r0 * j->rs, j->rs, j->ks,
-							j->Bp, j->beta, j->C + (size_t) r0 * j->ldc, j->ldc, j->swiglu);
+		job_run(j, r0, r1);
+}
+
+static void
+job_go(gemm_job *j)
+{
+	j->ranges = gemm_ranges(j->M, j->swiglu ? 2 * j->N : j->N, j->K);
+	if (j->ranges <= 1)
+		job_run(j, 0, j->M);
+	else
+		hrm_parallel_for(j->ranges, gemm_task, j);
 }
 
 void
 hrm_gemm_packed(int M, int N, int K, float alpha, const float *A, int lda,
 				const float *Bp, float beta, float *C, int ldc)
 {
-	gemm_job	j = {M, N, K, gemm_ranges(M, N, K), alpha, beta, A, (size_t) lda, 1, Bp, NULL, 0, C, ldc, false};
+	gemm_job	j = {.M = M, .N = N, .K = K, .alpha = alpha, .beta = beta, .A = A, .rs = (size_t) lda,
+	.ks = 1, .B = Bp, .bs = NR, .bpanel = (size_t) K * NR, .C = C, .ldc = ldc};
 
-	if (j.ranges <= 1)
-		gemm_strided_serial(M, N, K, alpha, A, (size_t) lda, 1, Bp, beta, C, ldc, false);
-	else
-		hrm_parallel_for(j.ranges, gemm_task, &j);
+	job_go(&j);
 }
 
 void
 hrm_gemm_packed_t(int M, int N, int K, float alpha, const float *At, int lda,
 				  const float *Bp, float beta, float *C, int ldc)
 {
-	gemm_job	j = {M, N, K, gemm_ranges(M, N, K), alpha, beta, At, 1, (size_t) lda, Bp, NULL, 0, C, ldc, false};
+	gemm_job	j = {.M = M, .N = N, .K = K, .alpha = alpha, .beta = beta, .A = At, .rs = 1,
+	.ks = (size_t) lda, .B = Bp, .bs = NR, .bpanel = (size_t) K * NR, .C = C, .ldc = ldc};
 
-	if (j.ranges <= 1)
-		gemm_strided_serial(M, N, K, alpha, At, 1, (size_t) lda, Bp, beta, C, ldc, false);
-	else
-		hrm_parallel_for(j.ranges, gemm_task, &j);
+	job_go(&j);
+}
+
+void
+hrm_gemm_nn(int M, int N, int K, float alpha, const float *A, int lda, const float *B, int ldb,
+			float beta, float *C, int ldc)
+{
+	gemm_job	j = {.M = M, .N = N, .K = K, .alpha = alpha, .beta = beta, .A = A, .rs = (size_t) lda,
+	.ks = 1, .B = B, .bs = (size_t) ldb, .bpanel = NR, .C = C, .ldc = ldc};
+
+	job_go(&j);
+}
+
+void
+hrm_gemm_tn(int M, int N, int K, float alpha, const float *At, int lda, const float *B, int ldb,
+			float beta, float *C, int ldc)
+{
+	gemm_job	j = {.M = M, .N = N, .K = K, .alpha = alpha, .beta = beta, .A = At, .rs = 1,
+	.ks = (size_t) lda, .B = B, .bs = (size_t) ldb, .bpanel = NR, .C = C, .ldc = ldc, .tn = true};
+
+	job_go(&j);
 }
 
 void
 hrm_gemm_packed_swiglu(int M, int Iw, int K, const float *A, int lda, const float *Bp,
 					   float *act, int ldact)
 {
-	gemm_job	j = {M, Iw, K, gemm_ranges(M, 2 * Iw, K), 1.0f, 0.0f, A, (size_t) lda, 1, Bp, NULL, 0,
-	act, ldact, true};
+	gemm_job	j = {.M = M, .N = Iw, .K = K, .alpha = 1.0f, .beta = 0.0f, .A = A, .rs = (size_t) lda,
+	.ks = 1, .B = Bp, .bs = NR, .bpanel = (size_t) K * NR, .C = act, .ldc = ldact, .swiglu = true};
 
-	if (j.ranges <= 1)
-		gemm_strided_serial(M, Iw, K, 1.0f, A, (size_t) lda, 1, Bp, 0.0f, act, ldact, true);
-	else
-		hrm_parallel_for(j.ranges, gemm_task, &j);
-}
-
-/*
- * Rows [r0, r1) of C += At^T B.  The contraction (K, the rows of a batch:
- * thousands) runs in chunks of KC so that the strided A block (KC lines)
- * and a B panel stay in L1; each chunk adds its partial sums to C.
- */
-static bool
-tn_rows(const gemm_job *j, int r0, int r1)
-{
-	int			kc_max = tn_chunk();
-	float	   *Bp = buf_get(&bbuf_tl, hrm_gemm_pack_size(kc_max, j->N));
-
-	if (Bp == NULL)
-		return false;
-	for (int k0 = 0; k0 < j->K; k0 += kc_max)
-	{
-		int			kc = j->K - k0 < kc_max ? j->K - k0 : kc_max;
-
-		hrm_gemm_pack(Bp, j->B + (size_t) k0 * j->ldb, j->ldb, kc, j->N, false);
-		gemm_strided_serial(r1 - r0, j->N, kc, 1.0f, j->A + (size_t) k0 * j->ks + r0, 1, j->ks, Bp,
-							1.0f, j->C + (size_t) r0 * j->ldc, j->ldc, false);
-	}
-	return true;
-}
-
-static void
-tn_task(void *arg, int i, int t)
-{
-	const gemm_job *j = arg;
-	int			r0,
-				r1;
-
-	job_rows(j, i, &r0, &r1);
-	if (r1 > r0 && !tn_rows(j, r0, r1))
-		cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, r1 - r0, j->N, j->K,
-					1.0f, j->A + r0, (int) j->ks, j->B, j->ldb, 1.0f, j->C + (size_t) r0 * j->ldc, j->ldc);
+	job_go(&j);
 }
 
 void
 hrm_gemm_tn_acc(int M, int N, int K, const float *At, int lda, const float *B, int ldb,
 				float *C, int ldc)
 {
-	gemm_job	j = {M, N, K, gemm_ranges(M, N, K), 1.0f, 1.0f, At, 1, (size_t) lda, NULL, B, ldb, C, ldc, false};
-
-	/* (without memory for the packed copy of B a range falls back to BLAS) */
-	if (j.ranges <= 1)
-		tn_task(&j, 0, 0);
-	else
-		hrm_parallel_for(j.ranges, tn_task, &j);
+	hrm_gemm_tn(M, N, K, 1.0f, At, lda, B, ldb, 1.0f, C, ldc);
 }
 
 #else							/* !__AVX512F__: a plain version with the same summation order */
@@ -567,11 +579,26 @@ hrm_gemm_packed_swiglu(int M, int Iw, int K, const float *A, int lda, const floa
 }
 
 void
+hrm_gemm_nn(int M, int N, int K, float alpha, const float *A, int lda, const float *B, int ldb,
+			float beta, float *C, int ldc)
+{
+	cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, M, N, K,
+				alpha, A, lda, B, ldb, beta, C, ldc);
+}
+
+void
+hrm_gemm_tn(int M, int N, int K, float alpha, const float *At, int lda, const float *B, int ldb,
+			float beta, float *C, int ldc)
+{
+	cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, M, N, K,
+				alpha, At, lda, B, ldb, beta, C, ldc);
+}
+
+void
 hrm_gemm_tn_acc(int M, int N, int K, const float *At, int lda, const float *B, int ldb,
 				float *C, int ldc)
 {
-	cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, M, N, K,
-				1.0f, At, lda, B, ldb, 1.0f, C, ldc);
+	hrm_gemm_tn(M, N, K, 1.0f, At, lda, B, ldb, 1.0f, C, ldc);
 }
 
 #endif

@@ -66,12 +66,21 @@ void		hrm_gemm_packed_swiglu(int M, int Iw, int K, const float *A, int lda, cons
 								   float *act, int ldact);
 
 /*
- * C[M, N] += At^T B with At [K, M] (row stride lda) and B [K, N] (row
- * stride ldb), both unpacked: the weight gradient dW += dy^T x of a linear
- * layer (M = out features, N = in features, K = rows).  B is packed into a
- * per-thread buffer on each call; BLAS when the kernel is not built or that
- * buffer cannot be allocated.
+ * Products with B unpacked, read in place: B row-major [K, N] (row stride
+ * ldb); each panel's rows are 32 contiguous floats of B's rows.
+ *   hrm_gemm_nn:  C[M, N] = alpha * A[M, K] B + beta * C
+ *   hrm_gemm_tn:  C[M, N] = alpha * At^T B + beta * C, At [K, M] (row
+ *                 stride lda): the weight gradient dW = dy^T x of a linear
+ *                 layer (M = out features, N = in features, K = rows), the
+ *                 contraction in chunks of 64 rows whose partial sums are
+ *                 added to C in order.
+ *   hrm_gemm_tn_acc: hrm_gemm_tn with alpha = beta = 1.
+ * BLAS when the kernel is not built.
  */
+void		hrm_gemm_nn(int M, int N, int K, float alpha, const float *A, int lda, const float *B, int ldb,
+						float beta, float *C, int ldc);
+void		hrm_gemm_tn(int M, int N, int K, float alpha, const float *At, int lda, const float *B, int ldb,
+						float beta, float *C, int ldc);
 void		hrm_gemm_tn_acc(int M, int N, int K, const float *At, int lda, const float *B, int ldb,
 							float *C, int ldc);
 

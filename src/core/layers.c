@@ -242,8 +242,8 @@ hrm_attention_forward(float *out, float *probs, bool keep_probs, const float *qk
 size_t
 hrm_attention_scratch_floats(int S, int hd)
 {
-	/* packed K^T, packed V, contiguous Q */
-	return hrm_gemm_pack_size(hd, S) + hrm_gemm_pack_size(S, hd) + (size_t) S * hd;
+	/* packed K^T, contiguous Q */
+	return hrm_gemm_pack_size(hd, S) + (size_t) S * hd;
 }
 
 void
@@ -254,8 +254,7 @@ hrm_attention_forward_packed(float *out, float *probs, bool keep_probs, const fl
 	int			ld = 3 * D;
 	float		scale = 1.0f / sqrtf((float) hd);
 	float	   *Kp = kvp;
-	float	   *Vp = kvp + hrm_gemm_pack_size(hd, S);
-	float	   *Qc = Vp + hrm_gemm_pack_size(S, hd);
+	float	   *Qc = kvp + hrm_gemm_pack_size(hd, S);
 
 	for (int b = 0; b < B; b++)
 	{
@@ -268,12 +267,10 @@ hrm_attention_forward_packed(float *out, float *probs, bool keep_probs, const fl
 			float	   *O = out + (size_t) b * S * D + (size_t) h * hd;
 
 			/*
-			 * K^T as [hd, S] panels, V as [S, hd] panels, Q rows contiguous
-			 * (the kernel reads 12 rows of A at once: 3D-float strides run
-			 * at half its speed)
+			 * K^T as [hd, S] panels, Q rows contiguous (the kernel reads 12
+			 * rows of A at once: 3D-float strides run at half its speed)
 			 */
 			hrm_gemm_pack(Kp, base + D + (size_t) h * hd, ld, hd, S, true);
-			hrm_gemm_pack(Vp, base + 2 * D + (size_t) h * hd, ld, S, hd, false);
 			for (int s = 0; s < S; s++)
 			{
 				const float *src = Q + (size_t) s * ld;
@@ -285,8 +282,8 @@ hrm_attention_forward_packed(float *out, float *probs, bool keep_probs, const fl
 			/* P[S,S] = scale * Q K^T */
 			hrm_gemm_packed(S, S, hd, scale, Qc, hd, Kp, 0.0f, P, S);
 			hrm_softmax_rows(P, S, S);
-			/* O[S,hd] = P V */
-			hrm_gemm_packed(S, hd, S, 1.0f, P, S, Vp, 0.0f, O, D);
+			/* O[S,hd] = P V (V read in place) */
+			hrm_gemm_nn(S, hd, S, 1.0f, P, S, base + 2 * D + (size_t) h * hd, ld, 0.0f, O, D);
 		}
 	}
 }

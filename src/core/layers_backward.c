@@ -164,8 +164,8 @@ hrm_attention_backward(float *dqkv, float *dP, const float *dout, const float *q
 size_t
 hrm_attention_bwd_scratch_floats(int S, int hd)
 {
-	/* V^T packed, K packed, Q packed, dO packed, dO contiguous */
-	return hrm_gemm_pack_size(hd, S) + 3 * hrm_gemm_pack_size(S, hd) + (size_t) S * hd;
+	/* V^T packed, dO contiguous */
+	return hrm_gemm_pack_size(hd, S) + (size_t) S * hd;
 }
 
 void
@@ -176,10 +176,7 @@ hrm_attention_backward_packed(float *dqkv, float *dP, const float *dout, const f
 	int			ld = 3 * D;
 	float		scale = 1.0f / sqrtf((float) hd);
 	float	   *Vt = scratch;
-	float	   *Kp = Vt + hrm_gemm_pack_size(hd, S);
-	float	   *Qp = Kp + hrm_gemm_pack_size(S, hd);
-	float	   *dOp = Qp + hrm_gemm_pack_size(S, hd);
-	float	   *dOc = dOp + hrm_gemm_pack_size(S, hd);
+	float	   *dOc = Vt + hrm_gemm_pack_size(hd, S);
 
 	for (int b = 0; b < B; b++)
 	{
@@ -197,15 +194,13 @@ hrm_attention_backward_packed(float *dqkv, float *dP, const float *dout, const f
 			const float *P = probs + ((size_t) b * NH + h) * S * S;
 			const float *dO = dout + (size_t) b * S * D + (size_t) h * hd;
 
+			/* V^T packed; dO's rows contiguous (it is the A of dO V^T); K, Q, dO read in place */
 			hrm_gemm_pack(Vt, V, ld, hd, S, true);
-			hrm_gemm_pack(Kp, K, ld, S, hd, false);
-			hrm_gemm_pack(Qp, Q, ld, S, hd, false);
-			hrm_gemm_pack(dOp, dO, D, S, hd, false);
 			for (int s = 0; s < S; s++)
 				for (int i = 0; i < hd; i++)
 					dOc[(size_t) s * hd + i] = dO[(size_t) s * D + i];
 			/* dV[S,hd] = P^T dO */
-			hrm_gemm_packed_t(S, hd, S, 1.0f, P, S, dOp, 0.0f, dV, ld);
+			hrm_gemm_tn(S, hd, S, 1.0f, P, S, dO, D, 0.0f, dV, ld);
 			/* dP[S,S] = dO V^T */
 			hrm_gemm_packed(S, S, hd, 1.0f, dOc, hd, Vt, 0.0f, dP, S);
 			/* dS = P * (dP - rowsum(dP * P)), scaled by the softmax scale */
@@ -219,8 +214,8 @@ hrm_attention_backward_packed(float *dqkv, float *dP, const float *dout, const f
 					g[j] = scale * p[j] * (g[j] - dot);
 			}
 			/* dQ[S,hd] = dS K ; dK[S,hd] = dS^T Q */
-			hrm_gemm_packed(S, hd, S, 1.0f, dP, S, Kp, 0.0f, dQ, ld);
-			hrm_gemm_packed_t(S, hd, S, 1.0f, dP, S, Qp, 0.0f, dK, ld);
+			hrm_gemm_nn(S, hd, S, 1.0f, dP, S, K, ld, 0.0f, dQ, ld);
+			hrm_gemm_tn(S, hd, S, 1.0f, dP, S, Q, ld, 0.0f, dK, ld);
 		}
 	}
 }

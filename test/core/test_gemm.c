@@ -626,3 +626,117 @@ HRM_TEST(gemm_enable_switch)
 	hrm_gemm_enable(initial);
 	HRM_CHECK(hrm_gemm_available() == initial, "state not restored");
 }
+
+/*
+ * The unpacked-B products (B read in place: hrm_gemm_nn, hrm_gemm_tn), the
+ * A-transposed packed product and the fused SwiGLU product against double
+ * references, over shapes with row, column and contraction tails (tn's
+ * contraction runs in 64-row chunks: K up to 200 crosses three of them).
+ */
+HRM_TEST(gemm_unpacked_and_fused_products)
+{
+	static const int Ms[] = {1, 13, 82};
+	static const int Ns[] = {7, 32, 50};
+	static const int Ks[] = {5, 64, 200};
+	int			bad = 0;
+
+	rng_seed(77);
+	for (int a = 0; a < 3; a++)
+		for (int b = 0; b < 3; b++)
+			for (int c = 0; c < 3; c++)
+			{
+				int			M = Ms[a],
+							N = Ns[b],
+							K = Ks[c];
+				int			ldb = N + 3,
+							lda = K + 2,
+							ldat = M + 5,
+							ldc = N + 1;
+				double	   *Bd = xmalloc(sizeof(double) * K * N);
+				float	   *W = make_weight(K, N, false, ldb, Bd);
+				float	   *A = make_act(M, K, lda);
+				float	   *At = xmalloc(sizeof(float) * (size_t) K * ldat);
+				float	   *Bp = xmalloc(sizeof(float) * hrm_gemm_pack_size(K, N));
+				double	   *S = xmalloc(sizeof(double) * M * N),
+						   *Sa = xmalloc(sizeof(double) * M * N);
+				float	   *C = xmalloc(sizeof(float) * (size_t) M * ldc);
+
+				for (int k = 0; k < K; k++)
+					for (int m = 0; m < M; m++)
+						At[(size_t) k * ldat + m] = A[(size_t) m * lda + k];
+				hrm_gemm_pack(Bp, W, ldb, K, N, false);
+				ref_products(M, N, K, A, lda, Bd, S, Sa);
+				for (int which = 0; which < 3; which++)
+				{
+					for (size_t i = 0; i < (size_t) M * ldc; i++)
+						C[i] = 0.5f;	/* beta = 1 adds to this */
+					if (which == 0)
+						hrm_gemm_nn(M, N, K, 1.0f, A, lda, W, ldb, 1.0f, C, ldc);
+					else if (which == 1)
+						hrm_gemm_tn(M, N, K, 1.0f, At, ldat, W, ldb, 1.0f, C, ldc);
+					else
+						hrm_gemm_packed_t(M, N, K, 1.0f, At, ldat, Bp, 1.0f, C, ldc);
+					for (int m = 0; m < M; m++)
+					{
+						for (int n = 0; n < N; n++)
+						{
+							double		want = 0.5 + S[(size_t) m * N + n];
+							double		tol = 1e-5 * (Sa[(size_t) m * N + n] + 0.5) + 1e-30;
+
+							if (fabs(C[(size_t) m * ldc + n] - want) > tol && bad++ < 5)
+								HRM_CHECK(false, "product %d M=%d N=%d K=%d [%d,%d]: %.9g vs %.9g",
+										  which, M, N, K, m, n, C[(size_t) m * ldc + n], want);
+						}
+						for (int n = N; n < ldc; n++)
+							if (C[(size_t) m * ldc + n] != 0.5f && bad++ < 5)
+								HRM_CHECK(false, "product %d wrote past N at [%d,%d]", which, m, n);
+					}
+				}
+				free(Bd);
+				free(W);
+				free(A);
+				free(At);
+				free(Bp);
+				free(S);
+				free(Sa);
+				free(C);
+			}
+	HRM_CHECK(bad == 0, "%d entries out of tolerance", bad);
+
+	/* fused SwiGLU: act = silu(A Wg^T) * (A Wu^T) from a [2 Iw, K] gate_up weight */
+	{
+		int			M = 29,
+					Iw = 48,
+					K = 40;
+		double	   *Bd = xmalloc(sizeof(double) * K * 2 * Iw);
+		float	   *W = make_weight(K, 2 * Iw, true, K, Bd);	/* [2 Iw, K] */
+		float	   *A = make_act(M, K, K);
+		float	   *Bp = xmalloc(sizeof(float) * hrm_gemm_pack_size(K, 2 * Iw));
+		double	   *S = xmalloc(sizeof(double) * M * 2 * Iw),
+				   *Sa = xmalloc(sizeof(double) * M * 2 * Iw);
+		float	   *act = xmalloc(sizeof(float) * M * Iw);
+		double		worst = 0.0;
+
+		hrm_gemm_pack_swiglu(Bp, W, K, K, Iw);
+		ref_products(M, 2 * Iw, K, A, K, Bd, S, Sa);
+		hrm_gemm_packed_swiglu(M, Iw, K, A, K, Bp, act, Iw);
+		for (int m = 0; m < M; m++)
+			for (int n = 0; n < Iw; n++)
+			{
+				double		g = S[(size_t) m * 2 * Iw + n],
+							u = S[(size_t) m * 2 * Iw + Iw + n];
+				double		want = g / (1.0 + exp(-g)) * u;
+
+				worst = fmax(worst, fabs(act[(size_t) m * Iw + n] - want) / (fabs(want) + 1e-3));
+			}
+		/* float rounding of the two sums, exp and the division: a few 1e-6 relative */
+		HRM_CHECK(worst < 1e-4, "fused SwiGLU off by %.3g (relative)", worst);
+		free(Bd);
+		free(W);
+		free(A);
+		free(Bp);
+		free(S);
+		free(Sa);
+		free(act);
+	}
+}
