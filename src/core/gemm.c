@@ -24,6 +24,11 @@
 #define MR 12
 #define NR HRM_GEMM_NR
 
+/* kernel epilogues */
+#define EPI_NONE 0
+#define EPI_SWIGLU 1			/* C[:, 16 cols] = silu(gate half) * up half */
+#define EPI_SWIGLU_BWD 2		/* C = dgu from dact (acc) and the kept projection */
+
 static int	gemm_state = -1;	/* -1 unknown, 0 off, 1 on */
 
 bool
@@ -199,7 +204,7 @@ pack_rows(float *Ap, const float *A, size_t rs, size_t ks, int mr, int K)
 static inline __attribute__((always_inline)) void
 kernel_12x32(int K, const float *restrict A, size_t rs, size_t ks, const float *restrict Bp, size_t bs,
 			 float *C, int ldc, int mr, __mmask16 m0, __mmask16 m1, float alpha, float beta,
-			 bool swiglu)
+			 int epi, const float *aux, int up)
 {
 	__m512		c0a = _mm512_setzero_ps(), c0b = _mm512_setzero_ps();
 	__m512		c1a = _mm512_setzero_ps(), c1b = _mm512_setzero_ps();
@@ -250,7 +255,34 @@ kernel_12x32(int K, const float *restrict A, size_t rs, size_t ks, const float *
 		};
 		__m512		va = _mm512_set1_ps(alpha);
 
-		if (swiglu)
+		if (epi == EPI_SWIGLU_BWD)
+		{
+			/*
+			 * acc = dact, the gradient of silu(g) * u; aux = the kept
+			 * projection (g at aux, u at aux + up, row stride ldc): write
+			 * dg = dact * u * s * (1 + g * (1 - s)) and du = dact * g * s
+			 * (s = sigmoid(g)) to C and C + up.
+			 */
+			for (int r = 0; r < mr; r++)
+				for (int h = 0; h < 2; h++)
+				{
+					__mmask16	m = h ? m1 : m0;
+					const float *ga = aux + (size_t) r * ldc + 16 * h;
+					float	   *c = C + (size_t) r * ldc + 16 * h;
+					__m512		one = _mm512_set1_ps(1.0f);
+					__m512		g = _mm512_maskz_loadu_ps(m, ga);
+					__m512		u = _mm512_maskz_loadu_ps(m, ga + up);
+					__m512		da = acc[r][h];
+					__m512		e = hrm_exp16(_mm512_sub_ps(_mm512_setzero_ps(), g));
+					__m512		sg = _mm512_div_ps(one, _mm512_add_ps(one, e));
+					__m512		t = _mm512_fmadd_ps(g, _mm512_sub_ps(one, sg), one);
+
+					_mm512_mask_storeu_ps(c + up, m, _mm512_mul_ps(da, _mm512_mul_ps(g, sg)));
+					_mm512_mask_storeu_ps(c, m, _mm512_mul_ps(_mm512_mul_ps(_mm512_mul_ps(da, u), sg), t));
+				}
+			return;
+		}
+		if (epi == EPI_SWIGLU)
 		{
 			/* gate | up halves of the panel: C[r, 0:16] = silu(gate) * up */
 			for (int r = 0; r < mr; r++)
@@ -294,8 +326,9 @@ kernel_12x32(int K, const float *restrict A, size_t rs, size_t ks, const float *
 static void
 gemm_strided_serial(int M, int N, int K, float alpha, const float *A, size_t rs, size_t ks,
 					const float *B, size_t bs, size_t bpanel, float beta, float *C, int ldc,
-					bool swiglu)
+					int epi, const float *aux, int up)
 {
+	bool		swiglu = epi == EPI_SWIGLU;
 	/*
 	 * B's panel p starts at B + p * bpanel with rows bs apart: packed, bs =
 	 * NR and bpanel = K * NR; a row-major [K, N] matrix read in place, bs =
@@ -331,19 +364,28 @@ gemm_strided_serial(int M, int N, int K, float alpha, const float *A, size_t rs,
 			const float *bp = B + (size_t) p * bpanel;
 			float	   *c = C + (size_t) r0 * ldc + (size_t) p * cstep;
 
-			if (swiglu)
+			const float *ax = aux ? aux + (size_t) r0 * ldc + (size_t) p * cstep : NULL;
+
+			if (epi == EPI_SWIGLU)
 			{
 				if (aks == 1)
-					kernel_12x32(K, a, ars, 1, bp, bs, c, ldc, mr, m0, m1, 1.0f, 0.0f, true);
+					kernel_12x32(K, a, ars, 1, bp, bs, c, ldc, mr, m0, m1, 1.0f, 0.0f, EPI_SWIGLU, NULL, 0);
 				else
-					kernel_12x32(K, a, 1, MR, bp, bs, c, ldc, mr, m0, m1, 1.0f, 0.0f, true);
+					kernel_12x32(K, a, 1, MR, bp, bs, c, ldc, mr, m0, m1, 1.0f, 0.0f, EPI_SWIGLU, NULL, 0);
+			}
+			else if (epi == EPI_SWIGLU_BWD)
+			{
+				if (aks == 1)
+					kernel_12x32(K, a, ars, 1, bp, bs, c, ldc, mr, m0, m1, 1.0f, 0.0f, EPI_SWIGLU_BWD, ax, up);
+				else
+					kernel_12x32(K, a, 1, MR, bp, bs, c, ldc, mr, m0, m1, 1.0f, 0.0f, EPI_SWIGLU_BWD, ax, up);
 			}
 			else if (ks == 1 && aks == 1)
-				kernel_12x32(K, a, ars, 1, bp, bs, c, ldc, mr, m0, m1, alpha, beta, false);
+				kernel_12x32(K, a, ars, 1, bp, bs, c, ldc, mr, m0, m1, alpha, beta, EPI_NONE, NULL, 0);
 			else if (ars == 1 && aks == MR)
-				kernel_12x32(K, a, 1, MR, bp, bs, c, ldc, mr, m0, m1, alpha, beta, false);
+				kernel_12x32(K, a, 1, MR, bp, bs, c, ldc, mr, m0, m1, alpha, beta, EPI_NONE, NULL, 0);
 			else
-				kernel_12x32(K, a, ars, aks, bp, bs, c, ldc, mr, m0, m1, alpha, beta, false);
+				kernel_12x32(K, a, ars, aks, bp, bs, c, ldc, mr, m0, m1, alpha, beta, EPI_NONE, NULL, 0);
 		}
 	}
 }
@@ -387,7 +429,9 @@ typedef struct gemm_job
 				bpanel;
 	float	   *C;
 	int			ldc;
-	bool		swiglu;			/* fused SwiGLU epilogue (N = the SwiGLU width) */
+	int			epi;			/* EPI_*: fused epilogue (EPI_SWIGLU: N = the SwiGLU width) */
+	const float *aux;			/* EPI_SWIGLU_BWD: the kept projection, C's layout */
+	int			up;				/* EPI_SWIGLU_BWD: offset of the up half */
 	bool		tn;				/* contraction in KC chunks (weight gradients) */
 } gemm_job;
 
@@ -426,7 +470,7 @@ job_run(const gemm_job *j, int r0, int r1)
 	{
 		gemm_strided_serial(r1 - r0, j->N, j->K, j->alpha, j->A + (size_t) r0 * j->rs, j->rs, j->ks,
 							j->B, j->bs, j->bpanel, j->beta, j->C + (size_t) r0 * j->ldc, j->ldc,
-							j->swiglu);
+							j->epi, j->aux ? j->aux + (size_t) r0 * j->ldc : NULL, j->up);
 		return;
 	}
 	for (int k0 = 0; k0 < j->K; k0 += tn_chunk())
@@ -435,7 +479,7 @@ job_run(const gemm_job *j, int r0, int r1)
 
 		gemm_strided_serial(r1 - r0, j->N, kc, j->alpha, j->A + (size_t) k0 * j->ks + r0, 1, j->ks,
 							j->B + (size_t) k0 * j->bs, j->bs, j->bpanel, k0 == 0 ? j->beta : 1.0f,
-							j->C + (size_t) r0 * j->ldc, j->ldc, false);
+							j->C + (size_t) r0 * j->ldc, j->ldc, EPI_NONE, NULL, 0);
 	}
 }
 
@@ -454,7 +498,7 @@ gemm_task(void *arg, int i, int t)
 static void
 job_go(gemm_job *j)
 {
-	j->ranges = gemm_ranges(j->M, j->swiglu ? 2 * j->N : j->N, j->K);
+	j->ranges = gemm_ranges(j->M, j->epi == EPI_SWIGLU ? 2 * j->N : j->N, j->K);
 	if (j->ranges <= 1)
 		job_run(j, 0, j->M);
 	else
@@ -506,7 +550,18 @@ hrm_gemm_packed_swiglu(int M, int Iw, int K, const float *A, int lda, const floa
 					   float *act, int ldact)
 {
 	gemm_job	j = {.M = M, .N = Iw, .K = K, .alpha = 1.0f, .beta = 0.0f, .A = A, .rs = (size_t) lda,
-	.ks = 1, .B = Bp, .bs = NR, .bpanel = (size_t) K * NR, .C = act, .ldc = ldact, .swiglu = true};
+	.ks = 1, .B = Bp, .bs = NR, .bpanel = (size_t) K * NR, .C = act, .ldc = ldact, .epi = EPI_SWIGLU};
+
+	job_go(&j);
+}
+
+void
+hrm_gemm_packed_swiglu_bwd(int M, int Iw, int K, const float *A, int lda, const float *Bp,
+						   const float *gu, float *dgu)
+{
+	gemm_job	j = {.M = M, .N = Iw, .K = K, .alpha = 1.0f, .beta = 0.0f, .A = A, .rs = (size_t) lda,
+	.ks = 1, .B = Bp, .bs = NR, .bpanel = (size_t) K * NR, .C = dgu, .ldc = 2 * Iw,
+	.epi = EPI_SWIGLU_BWD, .aux = gu, .up = Iw};
 
 	job_go(&j);
 }
@@ -575,6 +630,26 @@ hrm_gemm_packed_swiglu(int M, int Iw, int K, const float *A, int lda, const floa
 				u += A[(size_t) m * lda + k] * b[(size_t) k * NR + 16];
 			}
 			act[(size_t) m * ldact + n] = g / (1.0f + hrm_expf(-g)) * u;
+		}
+}
+
+void
+hrm_gemm_packed_swiglu_bwd(int M, int Iw, int K, const float *A, int lda, const float *Bp,
+						   const float *gu, float *dgu)
+{
+	for (int m = 0; m < M; m++)
+		for (int n = 0; n < Iw; n++)
+		{
+			const float *b = Bp + (size_t) (n / NR) * K * NR + n % NR;
+			const float *g = gu + (size_t) m * 2 * Iw;
+			float		da = 0.0f,
+						sg;
+
+			for (int k = 0; k < K; k++)
+				da += A[(size_t) m * lda + k] * b[(size_t) k * NR];
+			sg = 1.0f / (1.0f + hrm_expf(-g[n]));
+			dgu[(size_t) m * 2 * Iw + Iw + n] = da * (g[n] * sg);
+			dgu[(size_t) m * 2 * Iw + n] = da * g[Iw + n] * sg * (1.0f + g[n] * (1.0f - sg));
 		}
 }
 

@@ -66,6 +66,17 @@ void		hrm_gemm_packed_swiglu(int M, int Iw, int K, const float *A, int lda, cons
 								   float *act, int ldact);
 
 /*
+ * The input gradient of the down projection fused with SwiGLU's backward:
+ * dact = A Bp (A = d(down's output) [M, K], Bp = the packed backward
+ * operand of the [K, Iw] down weight) is not stored; from it and the kept
+ * projection gu [M, 2 Iw] (gate | up) the epilogue writes
+ * dgu [M, 2 Iw]: d gate = dact * up * s * (1 + gate * (1 - s)),
+ * d up = dact * gate * s, s = sigmoid(gate).
+ */
+void		hrm_gemm_packed_swiglu_bwd(int M, int Iw, int K, const float *A, int lda, const float *Bp,
+									   const float *gu, float *dgu);
+
+/*
  * Products with B unpacked, read in place: B row-major [K, N] (row stride
  * ldb); each panel's rows are 32 contiguous floats of B's rows.
  *   hrm_gemm_nn:  C[M, N] = alpha * A[M, K] B + beta * C

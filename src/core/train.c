@@ -578,12 +578,15 @@ block_backward(const hrm_model *m, const hrm_block_offsets *bo, const hrm_block_
 	/* dact[M, I] = dh W_down; dW_down += dh^T act */
 	if (pk)
 	{
-		hrm_gemm_packed(M, Iw, D, 1.0f, dh, D, pk->down_bwd, 0.0f, ch->dact, Iw);
+		/* dgu straight from the product's epilogue (dact is not stored) */
+		hrm_gemm_packed_swiglu_bwd(M, Iw, D, dh, D, pk->down_bwd, a->gu, ch->dgu);
 		hrm_gemm_tn_acc(D, Iw, M, dh, D, a->act, Iw, grads + bo->down, Iw);
 	}
 	else
+	{
 		hrm_matmul_backward(ch->dact, grads + bo->down, dh, a->act, W + bo->down, M, D, Iw, 0.0f);
-	hrm_swiglu_backward(ch->dgu, ch->dact, a->gu, M, Iw);
+		hrm_swiglu_backward(ch->dgu, ch->dact, a->gu, M, Iw);
+	}
 	/* dh += dgu W_gu (input grad of the MLP) */
 	if (pk)
 	{
