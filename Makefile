@@ -30,7 +30,7 @@ HRM_FIXTURES ?= $(abspath ../shared/fixtures)
 export PGOPTIONS = -c hrm_test.fixtures=$(HRM_FIXTURES)
 
 EXTRA_CLEAN = test/core/hrm_test test/core/hrm_parity results regression.diffs regression.out \
-	output_iso bench/bench_forward bench/bench_train tools/hrm_tool \
+	output_iso bench/bench_forward bench/bench_train bench/bench_gemm tools/hrm_tool \
 	$(patsubst %.c,%,$(wildcard test/fuzz/fuzz_*.c))
 
 BLAS_CFLAGS := $(shell pkg-config --cflags openblas 2>/dev/null)
@@ -121,8 +121,12 @@ bench/bench_forward: bench/bench_forward.c $(CORE_SRCS) $(CORE_HDRS)
 	$(ENGINE_CC) $(ENGINE_CFLAGS) -o $@ bench/bench_forward.c $(CORE_SRCS) $(ENGINE_LIBS)
 
 # bench: training throughput (bench/run_train.sh runs it next to PyTorch).
-.PHONY: bench-train
+.PHONY: bench-train bench-gemm
 bench-train: bench/bench_train
+bench-gemm: bench/bench_gemm
+
+bench/bench_gemm: bench/bench_gemm.c $(CORE_SRCS) $(CORE_HDRS)
+	$(ENGINE_CC) $(ENGINE_CFLAGS) -o $@ bench/bench_gemm.c $(CORE_SRCS) $(ENGINE_LIBS)
 
 bench/bench_train: bench/bench_train.c $(CORE_SRCS) $(CORE_HDRS)
 	$(ENGINE_CC) $(ENGINE_CFLAGS) -o $@ bench/bench_train.c $(CORE_SRCS) $(ENGINE_LIBS)
