@@ -356,7 +356,7 @@ hrm_workspace_create(const hrm_model *m, int max_B, hrm_error *err)
 		return NULL;
 	}
 	/* tile scratch for the other pool threads (the packed forward's parallel tiles) */
-	if (hrm_parallel_threads() > 1 && !c->mlp_t)
+	if (hrm_parallel_threads() > 1 && !c->mlp_t && m->wpack != NULL)
 	{
 		int			G = hrm_tile_examples(c) < max_B ? hrm_tile_examples(c) : max_B;
 
