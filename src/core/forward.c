@@ -276,7 +276,7 @@ hrm_set_tile_rows(int rows)
 }
 
 /* Examples per tile: about tile_rows rows, at least one. */
-int
+static int
 hrm_tile_examples(const hrm_config *c)
 {
 	if (tile_rows == 0)
@@ -574,7 +574,8 @@ hrm_packs_for(const hrm_model *m, const hrm_block_offsets *blocks)
 	return NULL;
 }
 
-hrm_block_acts
+/* acts of rows [b0, b0 + B) of a record laid out for the whole batch */
+static hrm_block_acts
 hrm_acts_at(const hrm_config *c, const hrm_block_acts *a, int b0)
 {
 	hrm_block_acts r = *a;

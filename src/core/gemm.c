@@ -516,16 +516,6 @@ hrm_gemm_packed(int M, int N, int K, float alpha, const float *A, int lda,
 }
 
 void
-hrm_gemm_packed_t(int M, int N, int K, float alpha, const float *At, int lda,
-				  const float *Bp, float beta, float *C, int ldc)
-{
-	gemm_job	j = {.M = M, .N = N, .K = K, .alpha = alpha, .beta = beta, .A = At, .rs = 1,
-	.ks = (size_t) lda, .B = Bp, .bs = NR, .bpanel = (size_t) K * NR, .C = C, .ldc = ldc};
-
-	job_go(&j);
-}
-
-void
 hrm_gemm_nn(int M, int N, int K, float alpha, const float *A, int lda, const float *B, int ldb,
 			float beta, float *C, int ldc)
 {
@@ -566,13 +556,6 @@ hrm_gemm_packed_swiglu_bwd(int M, int Iw, int K, const float *A, int lda, const 
 	job_go(&j);
 }
 
-void
-hrm_gemm_tn_acc(int M, int N, int K, const float *At, int lda, const float *B, int ldb,
-				float *C, int ldc)
-{
-	hrm_gemm_tn(M, N, K, 1.0f, At, lda, B, ldb, 1.0f, C, ldc);
-}
-
 #else							/* !__AVX512F__: a plain version with the same summation order */
 
 void
@@ -593,24 +576,6 @@ hrm_gemm_packed(int M, int N, int K, float alpha, const float *A, int lda,
 		}
 	(void) abuf_get;
 	(void) pack_rows;
-}
-
-void
-hrm_gemm_packed_t(int M, int N, int K, float alpha, const float *At, int lda,
-				  const float *Bp, float beta, float *C, int ldc)
-{
-	for (int m = 0; m < M; m++)
-		for (int n = 0; n < N; n++)
-		{
-			const float *b = Bp + (size_t) (n / NR) * K * NR + n % NR;
-			float		s = 0.0f;
-
-			for (int k = 0; k < K; k++)
-				s += At[(size_t) k * lda + m] * b[(size_t) k * NR];
-			if (alpha != 1.0f)
-				s *= alpha;
-			C[(size_t) m * ldc + n] = beta != 0.0f ? C[(size_t) m * ldc + n] + s : s;
-		}
 }
 
 void
@@ -667,13 +632,6 @@ hrm_gemm_tn(int M, int N, int K, float alpha, const float *At, int lda, const fl
 {
 	cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, M, N, K,
 				alpha, At, lda, B, ldb, beta, C, ldc);
-}
-
-void
-hrm_gemm_tn_acc(int M, int N, int K, const float *At, int lda, const float *B, int ldb,
-				float *C, int ldc)
-{
-	hrm_gemm_tn(M, N, K, 1.0f, At, lda, B, ldb, 1.0f, C, ldc);
 }
 
 #endif

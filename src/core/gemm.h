@@ -50,10 +50,6 @@ void		hrm_gemm_pack(float *Bp, const float *W, int ld, int K, int N, bool trans)
 void		hrm_gemm_packed(int M, int N, int K, float alpha, const float *A, int lda,
 							const float *Bp, float beta, float *C, int ldc);
 
-/* The same with A given transposed: At [K, M] (row stride lda), C = alpha * At^T Bp + beta * C. */
-void		hrm_gemm_packed_t(int M, int N, int K, float alpha, const float *At, int lda,
-							  const float *Bp, float beta, float *C, int ldc);
-
 /*
  * The SwiGLU projection fused with its activation: W is the [2 Iw, K]
  * gate_up weight (gate rows, then up rows; row stride ld), Iw a multiple
@@ -85,14 +81,11 @@ void		hrm_gemm_packed_swiglu_bwd(int M, int Iw, int K, const float *A, int lda, 
  *                 layer (M = out features, N = in features, K = rows), the
  *                 contraction in chunks of 64 rows whose partial sums are
  *                 added to C in order.
- *   hrm_gemm_tn_acc: hrm_gemm_tn with alpha = beta = 1.
  * BLAS when the kernel is not built.
  */
 void		hrm_gemm_nn(int M, int N, int K, float alpha, const float *A, int lda, const float *B, int ldb,
 						float beta, float *C, int ldc);
 void		hrm_gemm_tn(int M, int N, int K, float alpha, const float *At, int lda, const float *B, int ldb,
 						float beta, float *C, int ldc);
-void		hrm_gemm_tn_acc(int M, int N, int K, const float *At, int lda, const float *B, int ldb,
-							float *C, int ldc);
 
 #endif							/* HRM_GEMM_H */

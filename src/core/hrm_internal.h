@@ -65,12 +65,6 @@ void		hrm_block_forward(const hrm_model *m, const hrm_block_offsets *bo,
 							  const hrm_block_packs *pk, float *h, int B,
 							  hrm_workspace *ws, hrm_block_acts *acts);
 
-/* Examples per tile of the packed passes (about the tile rows, at least one). */
-int			hrm_tile_examples(const hrm_config *c);
-
-/* The record of rows [b0, ...) of activations laid out for a whole batch. */
-hrm_block_acts hrm_acts_at(const hrm_config *c, const hrm_block_acts *a, int b0);
-
 /* Rows per tile of the packed forward pass (tests and benchmarks; default 256, env HRM_TILE_ROWS). */
 void		hrm_set_tile_rows(int rows);
 

@@ -580,7 +580,7 @@ block_backward(const hrm_model *m, const hrm_block_offsets *bo, const hrm_block_
 	{
 		/* dgu straight from the product's epilogue (dact is not stored) */
 		hrm_gemm_packed_swiglu_bwd(M, Iw, D, dh, D, pk->down_bwd, a->gu, ch->dgu);
-		hrm_gemm_tn_acc(D, Iw, M, dh, D, a->act, Iw, grads + bo->down, Iw);
+		hrm_gemm_tn(D, Iw, M, 1.0f, dh, D, a->act, Iw, 1.0f, grads + bo->down, Iw);
 	}
 	else
 	{
@@ -590,7 +590,7 @@ block_backward(const hrm_model *m, const hrm_block_offsets *bo, const hrm_block_
 	/* dh += dgu W_gu (input grad of the MLP) */
 	if (pk)
 	{
-		hrm_gemm_tn_acc(2 * Iw, D, M, ch->dgu, 2 * Iw, a->h_mid, D, grads + bo->gate_up, D);
+		hrm_gemm_tn(2 * Iw, D, M, 1.0f, ch->dgu, 2 * Iw, a->h_mid, D, 1.0f, grads + bo->gate_up, D);
 		hrm_gemm_packed(M, D, 2 * Iw, 1.0f, ch->dgu, 2 * Iw, pk->gate_up_bwd, 1.0f, dh, D);
 	}
 	else
@@ -604,7 +604,7 @@ block_backward(const hrm_model *m, const hrm_block_offsets *bo, const hrm_block_
 	if (pk)
 	{
 		hrm_gemm_packed(M, D, D, 1.0f, dh, D, pk->o_bwd, 0.0f, ch->dattn, D);
-		hrm_gemm_tn_acc(D, D, M, dh, D, a->attn, D, grads + bo->o, D);
+		hrm_gemm_tn(D, D, M, 1.0f, dh, D, a->attn, D, 1.0f, grads + bo->o, D);
 	}
 	else
 		hrm_matmul_backward(ch->dattn, grads + bo->o, dh, a->attn, W + bo->o, M, D, D, 0.0f);
@@ -618,7 +618,7 @@ block_backward(const hrm_model *m, const hrm_block_offsets *bo, const hrm_block_
 	/* dh += dqkv W_qkv */
 	if (pk)
 	{
-		hrm_gemm_tn_acc(3 * D, D, M, ch->dqkv, 3 * D, a->h_in, D, grads + bo->qkv, D);
+		hrm_gemm_tn(3 * D, D, M, 1.0f, ch->dqkv, 3 * D, a->h_in, D, 1.0f, grads + bo->qkv, D);
 		hrm_gemm_packed(M, D, 3 * D, 1.0f, ch->dqkv, 3 * D, pk->qkv_bwd, 1.0f, dh, D);
 	}
 	else

@@ -628,8 +628,8 @@ HRM_TEST(gemm_enable_switch)
 }
 
 /*
- * The unpacked-B products (B read in place: hrm_gemm_nn, hrm_gemm_tn), the
- * A-transposed packed product and the fused SwiGLU product against double
+ * The unpacked-B products (B read in place: hrm_gemm_nn, hrm_gemm_tn) and
+ * the fused SwiGLU product against double
  * references, over shapes with row, column and contraction tails (tn's
  * contraction runs in 64-row chunks: K up to 200 crosses three of them).
  */
@@ -656,7 +656,6 @@ HRM_TEST(gemm_unpacked_and_fused_products)
 				float	   *W = make_weight(K, N, false, ldb, Bd);
 				float	   *A = make_act(M, K, lda);
 				float	   *At = xmalloc(sizeof(float) * (size_t) K * ldat);
-				float	   *Bp = xmalloc(sizeof(float) * hrm_gemm_pack_size(K, N));
 				double	   *S = xmalloc(sizeof(double) * M * N),
 						   *Sa = xmalloc(sizeof(double) * M * N);
 				float	   *C = xmalloc(sizeof(float) * (size_t) M * ldc);
@@ -664,18 +663,15 @@ HRM_TEST(gemm_unpacked_and_fused_products)
 				for (int k = 0; k < K; k++)
 					for (int m = 0; m < M; m++)
 						At[(size_t) k * ldat + m] = A[(size_t) m * lda + k];
-				hrm_gemm_pack(Bp, W, ldb, K, N, false);
 				ref_products(M, N, K, A, lda, Bd, S, Sa);
-				for (int which = 0; which < 3; which++)
+				for (int which = 0; which < 2; which++)
 				{
 					for (size_t i = 0; i < (size_t) M * ldc; i++)
 						C[i] = 0.5f;	/* beta = 1 adds to this */
 					if (which == 0)
 						hrm_gemm_nn(M, N, K, 1.0f, A, lda, W, ldb, 1.0f, C, ldc);
-					else if (which == 1)
-						hrm_gemm_tn(M, N, K, 1.0f, At, ldat, W, ldb, 1.0f, C, ldc);
 					else
-						hrm_gemm_packed_t(M, N, K, 1.0f, At, ldat, Bp, 1.0f, C, ldc);
+						hrm_gemm_tn(M, N, K, 1.0f, At, ldat, W, ldb, 1.0f, C, ldc);
 					for (int m = 0; m < M; m++)
 					{
 						for (int n = 0; n < N; n++)
@@ -696,7 +692,6 @@ HRM_TEST(gemm_unpacked_and_fused_products)
 				free(W);
 				free(A);
 				free(At);
-				free(Bp);
 				free(S);
 				free(Sa);
 				free(C);
