@@ -70,18 +70,24 @@ hrm_model_init(hrm_model *m, const hrm_layout *lay, const float *params, hrm_err
 	return HRM_OK;
 }
 
-void
-hrm_model_free(hrm_model *m)
+static void
+drop_packs(hrm_model *m)
 {
-	hrm_free(m->rope_cos);
-	hrm_free(m->rope_sin);
-	m->rope_cos = m->rope_sin = NULL;
 	hrm_free(m->wpack);
 	free(m->H_packs);
 	free(m->L_packs);
 	m->wpack = NULL;
 	m->H_packs = m->L_packs = NULL;
 	m->wpack_floats = 0;
+}
+
+void
+hrm_model_free(hrm_model *m)
+{
+	hrm_free(m->rope_cos);
+	hrm_free(m->rope_sin);
+	m->rope_cos = m->rope_sin = NULL;
+	drop_packs(m);
 }
 
 /* Floats of one block's packs; with buf != NULL also packs and sets *pk. */
@@ -152,22 +158,14 @@ hrm_model_pack(hrm_model *m, bool backward, hrm_error *err)
 	if (!hrm_gemm_available() || c->mlp_t)
 	{
 		/* kernel switched off: drop packs made earlier so nothing stale is used */
-		hrm_free(m->wpack);
-		free(m->H_packs);
-		free(m->L_packs);
-		m->wpack = NULL;
-		m->H_packs = m->L_packs = NULL;
-		m->wpack_floats = 0;
+		drop_packs(m);
 		return HRM_OK;
 	}
 	if (m->wpack != NULL && (m->wpack_bwd || !backward))
 		backward = m->wpack_bwd;	/* repack what is there */
 	else
 	{
-		hrm_free(m->wpack);
-		free(m->H_packs);
-		free(m->L_packs);
-		m->wpack = NULL;
+		drop_packs(m);
 		m->H_packs = calloc(c->H_layers > 0 ? c->H_layers : 1, sizeof(hrm_block_packs));
 		m->L_packs = calloc(c->L_layers, sizeof(hrm_block_packs));
 		for (int i = 0; i < c->H_layers; i++)
@@ -178,9 +176,7 @@ hrm_model_pack(hrm_model *m, bool backward, hrm_error *err)
 			m->wpack = hrm_alloc(n, sizeof(float));
 		if (m->wpack == NULL)
 		{
-			free(m->H_packs);
-			free(m->L_packs);
-			m->H_packs = m->L_packs = NULL;
+			drop_packs(m);
 			return hrm_fail(err, HRM_ERR_NOMEM, "out of memory for the packed weights (%zu MB)",
 							(n * sizeof(float)) >> 20);
 		}
@@ -522,7 +518,7 @@ hrm_block_forward(const hrm_model *m, const hrm_block_offsets *bo, const hrm_blo
 	if (c->pos_encodings == HRM_POS_ROPE)
 		hrm_rope_forward(qkv, m->rope_cos, m->rope_sin, B, S, NH, hd);
 	if (pk)
-		hrm_attention_forward_packed(attn, probs, acts != NULL, qkv, B, S, NH, hd, ws->kvp);
+		hrm_attention_forward_packed(attn, probs, acts != NULL, qkv, B, S, NH, hd, S, ws->kvp);
 	else
 		hrm_attention_forward(attn, probs, acts != NULL, qkv, B, S, NH, hd);
 	/* h += attn W_o^T (proj[M, D] then the residual add on the BLAS path) */
@@ -617,28 +613,14 @@ block_forward_row0(const hrm_model *m, const hrm_block_packs *pk, float *h, int 
 	int			M = B * S;
 	int			SD = S * D;
 	float		eps = (float) c->rms_norm_eps;
-	float		scale = 1.0f / sqrtf((float) hd);
-	float	   *Kp = ws->kvp;
 
 	hrm_gemm_packed(M, 3 * D, D, 1.0f, h, D, pk->qkv, 0.0f, ws->qkv, 3 * D);
 	if (c->pos_encodings == HRM_POS_ROPE)
 		hrm_rope_forward(ws->qkv, m->rope_cos, m->rope_sin, B, S, NH, hd);
-	/* attn[B, D]: position 0's attention output of every example */
-	for (int b = 0; b < B; b++)
-	{
-		const float *base = ws->qkv + (size_t) b * S * 3 * D;
-
-		for (int hh = 0; hh < NH; hh++)
-		{
-			hrm_gemm_pack(Kp, base + D + (size_t) hh * hd, 3 * D, hd, S, true);
-			hrm_gemm_packed(1, S, hd, scale, base + (size_t) hh * hd, 3 * D, Kp, 0.0f, ws->probs, S);
-			hrm_softmax_rows(ws->probs, 1, S);
-			hrm_gemm_nn(1, hd, S, 1.0f, ws->probs, S, base + 2 * D + (size_t) hh * hd, 3 * D, 0.0f,
-						ws->attn + (size_t) b * D + (size_t) hh * hd, D);
-		}
-	}
-	/* rows 0 of h are S * D apart */
-	hrm_gemm_packed(B, D, D, 1.0f, ws->attn, D, pk->o, 1.0f, h, SD);
+	/* position 0's attention output of every example (rows 0 of attn, S * D apart) */
+	hrm_attention_forward_packed(ws->attn, ws->probs, false, ws->qkv, B, S, NH, hd, 1, ws->kvp);
+	/* rows 0 of h are S * D apart too */
+	hrm_gemm_packed(B, D, D, 1.0f, ws->attn, SD, pk->o, 1.0f, h, SD);
 	for (int b = 0; b < B; b++)
 		hrm_rmsnorm_forward(h + (size_t) b * SD, NULL, h + (size_t) b * SD, 1, D, eps);
 	if (pk->gate_up_swiglu)

@@ -248,7 +248,7 @@ hrm_attention_scratch_floats(int S, int hd)
 
 void
 hrm_attention_forward_packed(float *out, float *probs, bool keep_probs, const float *qkv,
-							 int B, int S, int NH, int hd, float *kvp)
+							 int B, int S, int NH, int hd, int nq, float *kvp)
 {
 	int			D = NH * hd;
 	int			ld = 3 * D;
@@ -271,7 +271,7 @@ hrm_attention_forward_packed(float *out, float *probs, bool keep_probs, const fl
 			 * rows of A at once: 3D-float strides run at half its speed)
 			 */
 			hrm_gemm_pack(Kp, base + D + (size_t) h * hd, ld, hd, S, true);
-			for (int s = 0; s < S; s++)
+			for (int s = 0; s < nq; s++)
 			{
 				const float *src = Q + (size_t) s * ld;
 				float	   *dst = Qc + (size_t) s * hd;
@@ -279,11 +279,11 @@ hrm_attention_forward_packed(float *out, float *probs, bool keep_probs, const fl
 				for (int i = 0; i < hd; i++)
 					dst[i] = src[i];
 			}
-			/* P[S,S] = scale * Q K^T */
-			hrm_gemm_packed(S, S, hd, scale, Qc, hd, Kp, 0.0f, P, S);
-			hrm_softmax_rows(P, S, S);
-			/* O[S,hd] = P V (V read in place) */
-			hrm_gemm_nn(S, hd, S, 1.0f, P, S, base + 2 * D + (size_t) h * hd, ld, 0.0f, O, D);
+			/* P[nq,S] = scale * Q K^T */
+			hrm_gemm_packed(nq, S, hd, scale, Qc, hd, Kp, 0.0f, P, S);
+			hrm_softmax_rows(P, nq, S);
+			/* O[nq,hd] = P V (V read in place) */
+			hrm_gemm_nn(nq, hd, S, 1.0f, P, S, base + 2 * D + (size_t) h * hd, ld, 0.0f, O, D);
 		}
 	}
 }

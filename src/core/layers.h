@@ -171,13 +171,14 @@ void		hrm_attention_forward(float *out, float *probs, bool keep_probs, const flo
 								  int B, int S, int NH, int hd);
 
 /*
- * The same with the engine's GEMM (gemm.h): per (row, head) K and V are
- * packed and Q copied contiguous into kvp (hrm_attention_scratch_floats)
- * and both products run on the packed kernel.
+ * The same with the engine's GEMM (gemm.h), for the first nq queries of
+ * each example (nq = S: all; their output rows only are written): per
+ * (row, head) K is packed and Q copied contiguous into kvp
+ * (hrm_attention_scratch_floats floats), V is read in place.
  */
 size_t		hrm_attention_scratch_floats(int S, int hd);
 void		hrm_attention_forward_packed(float *out, float *probs, bool keep_probs, const float *qkv,
-										 int B, int S, int NH, int hd, float *kvp);
+										 int B, int S, int NH, int hd, int nq, float *kvp);
 
 /* Row-wise softmax of x [M, N] in place. */
 void		hrm_softmax_rows(float *x, int M, int N);
