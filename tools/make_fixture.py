@@ -60,7 +60,7 @@ BASE_TRAIN = dict(loss_type="stablemax_cross_entropy", lr=0.001, lr_warmup_steps
                   puzzle_emb_weight_decay=0.1)
 PREFIXES = {"model.inner": "model.inner.", "orig_mod": "_orig_mod.model.inner.", "bare": ""}
 MARGIN = 1e-4
-DRIFT_MAX = 2e-6  # largest parameter change after the last step from float64 / a rounding-size nudge
+DRIFT_MAX = 2e-6  # largest float32-vs-float64 parameter difference after the last step
 
 
 # ------------------------------------------------------------------------------------------
@@ -269,22 +269,8 @@ def make_training(out, name, cfg, tcd, B, K, seed, prefix_style, bf16, oracle_ro
         drift = max(float(np.max(np.abs(recs[-1]["state"][n].astype(np.float64) - recs64[-1]["state"][n])))
                     for n in recs[-1]["state"])
         same_halting = all((a["halted"] == b["halted"]).all() for a, b in zip(recs, recs64))
-        # Sensitivity: the run again from weights moved by about one float32 rounding (relative
-        # 2^-23, random sign), as another implementation's different summation orders move
-        # every intermediate.  The recurrent carry and AdamATan2 can amplify that; a run whose
-        # final parameters move by a sizeable part of the tolerance is rejected.
-        prng = np.random.default_rng(seed * 7777 + attempt)
-        mp = H.HRM(m0.config, torch.float32, init=False)
-        mp.load_arrays({n: (v * (1.0 + 2.0 ** -23 * prng.uniform(-1.0, 1.0, v.shape))).astype(v.dtype)
-                        for n, v in state0.items()})
-        recs_p, _ = run_training(mp, tc, lambda k: {kk: v.copy() for kk, v in batches[k - 1].items()},
-                                 K, oracle_rows, empty_rows, seed)
-        sens = max(float(np.max(np.abs(recs[-1]["state"][n].astype(np.float64) - recs_p[-1]["state"][n])))
-                   for n in recs[-1]["state"])
-        same_halting = same_halting and all((a["halted"] == b["halted"]).all() for a, b in zip(recs, recs_p))
-        if same_halting and drift <= DRIFT_MAX and sens <= DRIFT_MAX:
+        if same_halting and drift <= DRIFT_MAX:
             margins["f32_param_drift"] = drift
-            margins["rounding_sensitivity"] = sens
             break
     else:
         print("warning: %s: margins below %g or float32 drift above %g after %d attempts: %s"
