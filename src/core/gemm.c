@@ -23,6 +23,7 @@
 
 #define MR 12
 #define NR HRM_GEMM_NR
+#define PF_DIST 8				/* rows ahead for software prefetch of in-place operands */
 
 /* kernel epilogues */
 #define EPI_NONE 0
@@ -204,8 +205,9 @@ pack_rows(float *Ap, const float *A, size_t rs, size_t ks, int mr, int K)
 static inline __attribute__((always_inline)) void
 kernel_12x32(int K, const float *restrict A, size_t rs, size_t ks, const float *restrict Bp, size_t bs,
 			 float *C, int ldc, int mr, __mmask16 m0, __mmask16 m1, float alpha, float beta,
-			 int epi, const float *aux, int up)
+			 int epi, const float *aux, int up, bool pf, int rows)
 {
+	/* rows: 12, or 6 for a row tail of at most 6 (rows 6..11 not computed) */
 	__m512		c0a = _mm512_setzero_ps(), c0b = _mm512_setzero_ps();
 	__m512		c1a = _mm512_setzero_ps(), c1b = _mm512_setzero_ps();
 	__m512		c2a = _mm512_setzero_ps(), c2b = _mm512_setzero_ps();
@@ -229,6 +231,22 @@ kernel_12x32(int K, const float *restrict A, size_t rs, size_t ks, const float *
 	for (int k = 0; k < K; k++)
 	{
 		const float *a = A + (size_t) k * ks;
+
+		/*
+		 * Operands read in place a row per k (B unpacked, A transposed):
+		 * fetch the lines PF_DIST rows ahead, which the hardware prefetcher
+		 * does not see coming (one or two lines a row, rows far apart).
+		 */
+		if (pf)
+		{
+			if (ks != 1)
+			{
+				_mm_prefetch((const char *) (a + PF_DIST * ks), _MM_HINT_T0);
+				_mm_prefetch((const char *) (a + PF_DIST * ks + (MR - 1) * rs), _MM_HINT_T0);
+			}
+			_mm_prefetch((const char *) (Bp + (size_t) (k + PF_DIST) * bs), _MM_HINT_T0);
+			_mm_prefetch((const char *) (Bp + (size_t) (k + PF_DIST) * bs + 16), _MM_HINT_T0);
+		}
 		/* masked: an unpacked B's last panel ends inside its rows */
 		__m512		b0 = _mm512_maskz_loadu_ps(m0, Bp + (size_t) k * bs);
 		__m512		b1 = _mm512_maskz_loadu_ps(m1, Bp + (size_t) k * bs + 16);
@@ -239,12 +257,15 @@ kernel_12x32(int K, const float *restrict A, size_t rs, size_t ks, const float *
 		HRM_FMA_ROW(3, c3a, c3b);
 		HRM_FMA_ROW(4, c4a, c4b);
 		HRM_FMA_ROW(5, c5a, c5b);
-		HRM_FMA_ROW(6, c6a, c6b);
-		HRM_FMA_ROW(7, c7a, c7b);
-		HRM_FMA_ROW(8, c8a, c8b);
-		HRM_FMA_ROW(9, c9a, c9b);
-		HRM_FMA_ROW(10, cAa, cAb);
-		HRM_FMA_ROW(11, cBa, cBb);
+		if (rows > 6)
+		{
+			HRM_FMA_ROW(6, c6a, c6b);
+			HRM_FMA_ROW(7, c7a, c7b);
+			HRM_FMA_ROW(8, c8a, c8b);
+			HRM_FMA_ROW(9, c9a, c9b);
+			HRM_FMA_ROW(10, cAa, cAb);
+			HRM_FMA_ROW(11, cBa, cBb);
+		}
 	}
 #undef HRM_FMA_ROW
 
@@ -365,27 +386,41 @@ gemm_strided_serial(int M, int N, int K, float alpha, const float *A, size_t rs,
 			float	   *c = C + (size_t) r0 * ldc + (size_t) p * cstep;
 
 			const float *ax = aux ? aux + (size_t) r0 * ldc + (size_t) p * cstep : NULL;
+			bool		inplace = bpanel == NR; /* B row-major, read in place */
 
 			if (epi == EPI_SWIGLU)
 			{
 				if (aks == 1)
-					kernel_12x32(K, a, ars, 1, bp, bs, c, ldc, mr, m0, m1, 1.0f, 0.0f, EPI_SWIGLU, NULL, 0);
+					kernel_12x32(K, a, ars, 1, bp, bs, c, ldc, mr, m0, m1, 1.0f, 0.0f, EPI_SWIGLU, NULL, 0, false, 12);
+				else if (mr <= 6)	/* row tail of at most 6: half the kernel */
+					kernel_12x32(K, a, 1, MR, bp, bs, c, ldc, mr, m0, m1, 1.0f, 0.0f, EPI_SWIGLU, NULL, 0, false, 6);
 				else
-					kernel_12x32(K, a, 1, MR, bp, bs, c, ldc, mr, m0, m1, 1.0f, 0.0f, EPI_SWIGLU, NULL, 0);
+					kernel_12x32(K, a, 1, MR, bp, bs, c, ldc, mr, m0, m1, 1.0f, 0.0f, EPI_SWIGLU, NULL, 0, false, 12);
 			}
 			else if (epi == EPI_SWIGLU_BWD)
 			{
 				if (aks == 1)
-					kernel_12x32(K, a, ars, 1, bp, bs, c, ldc, mr, m0, m1, 1.0f, 0.0f, EPI_SWIGLU_BWD, ax, up);
+					kernel_12x32(K, a, ars, 1, bp, bs, c, ldc, mr, m0, m1, 1.0f, 0.0f, EPI_SWIGLU_BWD, ax, up, false, 12);
+				else if (mr <= 6)
+					kernel_12x32(K, a, 1, MR, bp, bs, c, ldc, mr, m0, m1, 1.0f, 0.0f, EPI_SWIGLU_BWD, ax, up, false, 6);
 				else
-					kernel_12x32(K, a, 1, MR, bp, bs, c, ldc, mr, m0, m1, 1.0f, 0.0f, EPI_SWIGLU_BWD, ax, up);
+					kernel_12x32(K, a, 1, MR, bp, bs, c, ldc, mr, m0, m1, 1.0f, 0.0f, EPI_SWIGLU_BWD, ax, up, false, 12);
 			}
 			else if (ks == 1 && aks == 1)
-				kernel_12x32(K, a, ars, 1, bp, bs, c, ldc, mr, m0, m1, alpha, beta, EPI_NONE, NULL, 0);
+			{
+				if (inplace)
+					kernel_12x32(K, a, ars, 1, bp, bs, c, ldc, mr, m0, m1, alpha, beta, EPI_NONE, NULL, 0, true, 12);
+				else
+					kernel_12x32(K, a, ars, 1, bp, bs, c, ldc, mr, m0, m1, alpha, beta, EPI_NONE, NULL, 0, false, 12);
+			}
+			else if (ars == 1 && aks == MR && mr <= 6)
+				kernel_12x32(K, a, 1, MR, bp, bs, c, ldc, mr, m0, m1, alpha, beta, EPI_NONE, NULL, 0, false, 6);
 			else if (ars == 1 && aks == MR)
-				kernel_12x32(K, a, 1, MR, bp, bs, c, ldc, mr, m0, m1, alpha, beta, EPI_NONE, NULL, 0);
+				kernel_12x32(K, a, 1, MR, bp, bs, c, ldc, mr, m0, m1, alpha, beta, EPI_NONE, NULL, 0, false, 12);
+			else if (ars == 1 && inplace)	/* A^T B: the weight gradients */
+				kernel_12x32(K, a, 1, aks, bp, bs, c, ldc, mr, m0, m1, alpha, beta, EPI_NONE, NULL, 0, true, 12);
 			else
-				kernel_12x32(K, a, ars, aks, bp, bs, c, ldc, mr, m0, m1, alpha, beta, EPI_NONE, NULL, 0);
+				kernel_12x32(K, a, ars, aks, bp, bs, c, ldc, mr, m0, m1, alpha, beta, EPI_NONE, NULL, 0, false, 12);
 		}
 	}
 }
@@ -399,7 +434,7 @@ tn_chunk(void)
 	{
 		const char *e = getenv("HRM_TN_KC");
 
-		kc = e && atoi(e) > 0 ? atoi(e) : 64;
+		kc = e && atoi(e) > 0 ? atoi(e) : 128;
 	}
 	return kc;
 }

@@ -109,18 +109,15 @@ hrm_rope_forward(float *qkv, const float *cos, const float *sin, int B, int S, i
  * -inf, so exp gives 0 there and the sums are unaffected.
  */
 static inline __attribute__((always_inline)) void
-softmax_rows_reg(float *x, int R, int n)
+softmax_regs(__m512 v[4][8], float *x, int R, int n)
 {
-	__m512		v[4][8];
+	/* v: the rows' values, lanes past n = -inf; x: row r's output at x + r * n */
 	__m512		vmax[4],
 				vsum[4];
 	int			nv = (n + 15) / 16;
 
 	for (int r = 0; r < R; r++)
 	{
-		for (int i = 0; i < nv; i++)
-			v[r][i] = _mm512_mask_loadu_ps(_mm512_set1_ps(-INFINITY), hrm_tail_mask(n, 16 * i),
-										   x + (size_t) r * n + 16 * i);
 		vmax[r] = _mm512_set1_ps(-INFINITY);
 		for (int i = 0; i < nv; i++)
 			vmax[r] = _mm512_max_ps(vmax[r], v[r][i]);
@@ -146,6 +143,85 @@ softmax_rows_reg(float *x, int R, int n)
 								  _mm512_mul_ps(v[r][i], vinv));
 	}
 }
+
+static inline __attribute__((always_inline)) void
+softmax_rows_reg(float *x, int R, int n)
+{
+	__m512		v[4][8];
+	int			nv = (n + 15) / 16;
+
+	for (int r = 0; r < R; r++)
+		for (int i = 0; i < nv; i++)
+			v[r][i] = _mm512_mask_loadu_ps(_mm512_set1_ps(-INFINITY), hrm_tail_mask(n, 16 * i),
+										   x + (size_t) r * n + 16 * i);
+	softmax_regs(v, x, R, n);
+}
+
+/*
+ * P[R, S] = softmax(scale * Q K^T) for R <= 4 query rows (Q's row r at
+ * q + r * qs) against the S <= 16 * NV <= 96 keys packed in Kp
+ * (hrm_gemm_pack, [hd][32] panels): the scores stay in registers from the
+ * product to the softmax.  Each score is the packed kernel's FMA chain over
+ * hd then the scale, and the softmax is softmax_rows_reg's, so the bits
+ * equal the product followed by hrm_softmax_rows.
+ */
+static inline __attribute__((always_inline)) void
+scores_softmax_rows(float *P, int S, const float *q, size_t qs, const float *Kp, int hd,
+					float scale, int R, int NV)
+{
+	__m512		v[4][8];
+	__m512		vs = _mm512_set1_ps(scale);
+
+	for (int r = 0; r < R; r++)
+		for (int i = 0; i < NV; i++)
+			v[r][i] = _mm512_setzero_ps();
+	for (int k = 0; k < hd; k++)
+	{
+		__m512		a[4];
+
+		for (int r = 0; r < R; r++)
+			a[r] = _mm512_set1_ps(q[(size_t) r * qs + k]);
+		for (int i = 0; i < NV; i++)
+		{
+			__m512		b = _mm512_loadu_ps(Kp + (size_t) (i / 2) * hd * HRM_GEMM_NR + (size_t) k * HRM_GEMM_NR +
+											16 * (i % 2));
+
+			for (int r = 0; r < R; r++)
+				v[r][i] = _mm512_fmadd_ps(a[r], b, v[r][i]);
+		}
+	}
+	for (int r = 0; r < R; r++)
+		for (int i = 0; i < NV; i++)
+			v[r][i] = _mm512_mask_mov_ps(_mm512_set1_ps(-INFINITY), hrm_tail_mask(S, 16 * i),
+										 _mm512_mul_ps(v[r][i], vs));
+	softmax_regs(v, P, R, S);
+}
+
+#define HRM_SCORES_CASE(nv) \
+	case nv: \
+		for (; s + 4 <= nq; s += 4) \
+			scores_softmax_rows(P + (size_t) s * S, S, q + (size_t) s * qs, qs, Kp, hd, scale, 4, nv); \
+		for (; s < nq; s++) \
+			scores_softmax_rows(P + (size_t) s * S, S, q + (size_t) s * qs, qs, Kp, hd, scale, 1, nv); \
+		break
+
+/* rows [0, nq) of softmax(scale * Q K^T) into P (row stride S), S <= 96 */
+static void
+scores_softmax(float *P, int nq, int S, const float *q, size_t qs, const float *Kp, int hd, float scale)
+{
+	int			s = 0;
+
+	switch ((S + 15) / 16)
+	{
+			HRM_SCORES_CASE(1);
+			HRM_SCORES_CASE(2);
+			HRM_SCORES_CASE(3);
+			HRM_SCORES_CASE(4);
+			HRM_SCORES_CASE(5);
+			HRM_SCORES_CASE(6);
+	}
+}
+#undef HRM_SCORES_CASE
 #endif
 
 void
@@ -271,6 +347,14 @@ hrm_attention_forward_packed(float *out, float *probs, bool keep_probs, const fl
 			 * rows of A at once: 3D-float strides run at half its speed)
 			 */
 			hrm_gemm_pack(Kp, base + D + (size_t) h * hd, ld, hd, S, true);
+#ifdef __AVX512F__
+			if (S <= 96)
+			{
+				scores_softmax(P, nq, S, Q, ld, Kp, hd, scale);
+				hrm_gemm_nn(nq, hd, S, 1.0f, P, S, base + 2 * D + (size_t) h * hd, ld, 0.0f, O, D);
+				continue;
+			}
+#endif
 			for (int s = 0; s < nq; s++)
 			{
 				const float *src = Q + (size_t) s * ld;

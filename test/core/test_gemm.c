@@ -2,10 +2,12 @@
  * test_gemm.c — the packed-weight SGEMM (gemm.h): values against a double
  * reference over many shapes and both pack modes, strides and the cells they
  * must leave alone, bitwise row independence, the beta = 1 accumulation, the
- * packed layout and the run-time switch.
+ * packed layout and the run-time switch; the packed attention (scores and
+ * softmax fused in registers for S <= 96) equal to its products composed.
  */
 #include "check.h"
 #include "gemm.h"
+#include "layers.h"
 
 #include <pthread.h>
 #include <stdbool.h>
@@ -734,4 +736,89 @@ HRM_TEST(gemm_unpacked_and_fused_products)
 		free(Sa);
 		free(act);
 	}
+}
+
+/*
+ * hrm_attention_forward_packed keeps the scores of up to 4 query rows in
+ * registers from Q K^T through the softmax when S <= 96: its output and
+ * probabilities must equal, bit for bit, the same products run one after
+ * the other (packed Q K^T, hrm_softmax_rows, P V), for every S (all six
+ * register widths and their tails, and the S > 96 path), head dim, first-nq
+ * query count and batch.
+ */
+HRM_TEST(attention_fused_equals_composed)
+{
+	static const int Ss[] = {1, 5, 16, 17, 31, 33, 48, 63, 64, 65, 82, 95, 96, 97, 130};
+	static const int hds[] = {8, 32, 64};
+	int			bad = 0,
+				cases = 0;
+
+	rng_seed(4242);
+	for (size_t si = 0; si < sizeof(Ss) / sizeof(Ss[0]); si++)
+		for (size_t hi = 0; hi < sizeof(hds) / sizeof(hds[0]); hi++)
+		{
+			int			S = Ss[si],
+						hd = hds[hi],
+						NH = 2,
+						B = 2;
+			int			D = NH * hd,
+						ld = 3 * D;
+			float		scale = 1.0f / sqrtf((float) hd);
+			size_t		nqkv = (size_t) B * S * ld;
+			float	   *qkv = xmalloc(sizeof(float) * nqkv);
+			float	   *kvp = xmalloc(sizeof(float) * hrm_attention_scratch_floats(S, hd));
+			float	   *Kp = xmalloc(sizeof(float) * hrm_gemm_pack_size(hd, S));
+			float	   *P = xmalloc(sizeof(float) * (size_t) B * NH * S * S);
+			float	   *Pw = xmalloc(sizeof(float) * (size_t) S * S);
+			float	   *out = xmalloc(sizeof(float) * (size_t) B * S * D);
+			float	   *want = xmalloc(sizeof(float) * (size_t) B * S * D);
+			float	   *Qc = xmalloc(sizeof(float) * (size_t) S * hd);
+
+			for (size_t i = 0; i < nqkv; i++)
+				qkv[i] = 3.0f * rng_uniform();
+			for (int nq = S; nq >= 1; nq = nq > 5 ? 5 : nq - 4)
+			{
+				bool		keep = nq == S;
+
+				hrm_attention_forward_packed(out, P, keep, qkv, B, S, NH, hd, nq, kvp);
+				for (int b = 0; b < B; b++)
+					for (int h = 0; h < NH; h++)
+					{
+						const float *base = qkv + (size_t) b * S * ld;
+						const float *got_p = keep ? P + ((size_t) b * NH + h) * S * S : NULL;
+
+						hrm_gemm_pack(Kp, base + D + (size_t) h * hd, ld, hd, S, true);
+						for (int q = 0; q < nq; q++)
+							memcpy(Qc + (size_t) q * hd, base + (size_t) q * ld + (size_t) h * hd,
+								   sizeof(float) * hd);
+						hrm_gemm_packed(nq, S, hd, scale, Qc, hd, Kp, 0.0f, Pw, S);
+						hrm_softmax_rows(Pw, nq, S);
+						hrm_gemm_nn(nq, hd, S, 1.0f, Pw, S, base + 2 * D + (size_t) h * hd, ld, 0.0f,
+									want + (size_t) b * S * D + (size_t) h * hd, D);
+						if (got_p && memcmp(got_p, Pw, sizeof(float) * (size_t) S * S) != 0 && bad++ < 5)
+							HRM_CHECK(false, "probabilities differ: S=%d hd=%d b=%d h=%d", S, hd, b, h);
+					}
+				for (int b = 0; b < B; b++)
+					for (int q = 0; q < nq; q++)
+					{
+						size_t		o = ((size_t) b * S + q) * D;
+
+						if (memcmp(out + o, want + o, sizeof(float) * D) != 0 && bad++ < 5)
+							HRM_CHECK(false, "output differs: S=%d hd=%d nq=%d b=%d row %d", S, hd, nq, b, q);
+					}
+				cases++;
+				if (nq == 1)
+					break;
+			}
+			free(qkv);
+			free(kvp);
+			free(Kp);
+			free(P);
+			free(Pw);
+			free(out);
+			free(want);
+			free(Qc);
+		}
+	HRM_CHECK(cases > 60, "only %d cases ran", cases);
+	HRM_CHECK(bad == 0, "%d attention results differ from the composed products", bad);
 }
