@@ -534,9 +534,9 @@ hrm_block_forward(const hrm_model *m, const hrm_block_offsets *bo, const hrm_blo
 		memcpy(acts->h_mid, h, sizeof(float) * MD);
 
 	/* ---- MLP sublayer: h = norm(h + down(silu(gate) * up)) ---- */
-	/* gu[M, 2I] = h W_gu^T; act = silu(gate) * up (fused when gu is not kept) */
-	if (pk && !acts && pk->gate_up_swiglu)
-		hrm_gemm_packed_swiglu(M, Iw, D, h, D, pk->gate_up_swiglu, act, Iw);
+	/* gu[M, 2I] = h W_gu^T; act = silu(gate) * up (fused, gu written only when kept) */
+	if (pk && pk->gate_up_swiglu)
+		hrm_gemm_packed_swiglu(M, Iw, D, h, D, pk->gate_up_swiglu, act, Iw, acts ? gu : NULL);
 	else
 	{
 		if (pk)
@@ -624,7 +624,7 @@ block_forward_row0(const hrm_model *m, const hrm_block_packs *pk, float *h, int 
 	for (int b = 0; b < B; b++)
 		hrm_rmsnorm_forward(h + (size_t) b * SD, NULL, h + (size_t) b * SD, 1, D, eps);
 	if (pk->gate_up_swiglu)
-		hrm_gemm_packed_swiglu(B, Iw, D, h, SD, pk->gate_up_swiglu, ws->act, Iw);
+		hrm_gemm_packed_swiglu(B, Iw, D, h, SD, pk->gate_up_swiglu, ws->act, Iw, NULL);
 	else
 	{
 		hrm_gemm_packed(B, 2 * Iw, D, 1.0f, h, SD, pk->gate_up, 0.0f, ws->gu, 2 * Iw);

@@ -305,7 +305,13 @@ kernel_12x32(int K, const float *restrict A, size_t rs, size_t ks, const float *
 		}
 		if (epi == EPI_SWIGLU)
 		{
-			/* gate | up halves of the panel: C[r, 0:16] = silu(gate) * up */
+			/*
+			 * gate | up halves of the panel: C[r, 0:16] = silu(gate) * up;
+			 * with aux (the caller's writable [M, 2 up] projection, here
+			 * at this panel's columns) the gate and up values are kept too.
+			 */
+			float	   *keep = (float *) aux;
+
 			for (int r = 0; r < mr; r++)
 			{
 				__m512		g = acc[r][0];
@@ -313,6 +319,11 @@ kernel_12x32(int K, const float *restrict A, size_t rs, size_t ks, const float *
 				__m512		silu = _mm512_div_ps(g, _mm512_add_ps(_mm512_set1_ps(1.0f), e));
 
 				_mm512_storeu_ps(C + (size_t) r * ldc, _mm512_mul_ps(silu, acc[r][1]));
+				if (keep)
+				{
+					_mm512_storeu_ps(keep + (size_t) r * 2 * up, g);
+					_mm512_storeu_ps(keep + (size_t) r * 2 * up + up, acc[r][1]);
+				}
 			}
 			return;
 		}
@@ -385,17 +396,19 @@ gemm_strided_serial(int M, int N, int K, float alpha, const float *A, size_t rs,
 			const float *bp = B + (size_t) p * bpanel;
 			float	   *c = C + (size_t) r0 * ldc + (size_t) p * cstep;
 
-			const float *ax = aux ? aux + (size_t) r0 * ldc + (size_t) p * cstep : NULL;
+			/* aux: C's layout (SwiGLU backward) or [M, 2 up] (kept SwiGLU projection) */
+			const float *ax = aux == NULL ? NULL : swiglu ? aux + (size_t) r0 * 2 * up + (size_t) p * cstep
+				: aux + (size_t) r0 * ldc + (size_t) p * cstep;
 			bool		inplace = bpanel == NR; /* B row-major, read in place */
 
 			if (epi == EPI_SWIGLU)
 			{
 				if (aks == 1)
-					kernel_12x32(K, a, ars, 1, bp, bs, c, ldc, mr, m0, m1, 1.0f, 0.0f, EPI_SWIGLU, NULL, 0, false, 12);
+					kernel_12x32(K, a, ars, 1, bp, bs, c, ldc, mr, m0, m1, 1.0f, 0.0f, EPI_SWIGLU, ax, up, false, 12);
 				else if (mr <= 6)	/* row tail of at most 6: half the kernel */
-					kernel_12x32(K, a, 1, MR, bp, bs, c, ldc, mr, m0, m1, 1.0f, 0.0f, EPI_SWIGLU, NULL, 0, false, 6);
+					kernel_12x32(K, a, 1, MR, bp, bs, c, ldc, mr, m0, m1, 1.0f, 0.0f, EPI_SWIGLU, ax, up, false, 6);
 				else
-					kernel_12x32(K, a, 1, MR, bp, bs, c, ldc, mr, m0, m1, 1.0f, 0.0f, EPI_SWIGLU, NULL, 0, false, 12);
+					kernel_12x32(K, a, 1, MR, bp, bs, c, ldc, mr, m0, m1, 1.0f, 0.0f, EPI_SWIGLU, ax, up, false, 12);
 			}
 			else if (epi == EPI_SWIGLU_BWD)
 			{
@@ -465,7 +478,8 @@ typedef struct gemm_job
 	float	   *C;
 	int			ldc;
 	int			epi;			/* EPI_*: fused epilogue (EPI_SWIGLU: N = the SwiGLU width) */
-	const float *aux;			/* EPI_SWIGLU_BWD: the kept projection, C's layout */
+	const float *aux;			/* EPI_SWIGLU_BWD: the kept projection, C's layout;
+								 * EPI_SWIGLU: where to keep it ([M, 2 up], or NULL) */
 	int			up;				/* EPI_SWIGLU_BWD: offset of the up half */
 	bool		tn;				/* contraction in KC chunks (weight gradients) */
 } gemm_job;
@@ -505,7 +519,9 @@ job_run(const gemm_job *j, int r0, int r1)
 	{
 		gemm_strided_serial(r1 - r0, j->N, j->K, j->alpha, j->A + (size_t) r0 * j->rs, j->rs, j->ks,
 							j->B, j->bs, j->bpanel, j->beta, j->C + (size_t) r0 * j->ldc, j->ldc,
-							j->epi, j->aux ? j->aux + (size_t) r0 * j->ldc : NULL, j->up);
+							j->epi, j->aux == NULL ? NULL
+							: j->aux + (size_t) r0 * (j->epi == EPI_SWIGLU ? 2 * (size_t) j->up : (size_t) j->ldc),
+							j->up);
 		return;
 	}
 	for (int k0 = 0; k0 < j->K; k0 += tn_chunk())
@@ -572,10 +588,11 @@ hrm_gemm_tn(int M, int N, int K, float alpha, const float *At, int lda, const fl
 
 void
 hrm_gemm_packed_swiglu(int M, int Iw, int K, const float *A, int lda, const float *Bp,
-					   float *act, int ldact)
+					   float *act, int ldact, float *gu)
 {
 	gemm_job	j = {.M = M, .N = Iw, .K = K, .alpha = 1.0f, .beta = 0.0f, .A = A, .rs = (size_t) lda,
-	.ks = 1, .B = Bp, .bs = NR, .bpanel = (size_t) K * NR, .C = act, .ldc = ldact, .epi = EPI_SWIGLU};
+		.ks = 1, .B = Bp, .bs = NR, .bpanel = (size_t) K * NR, .C = act, .ldc = ldact, .epi = EPI_SWIGLU,
+	.aux = gu, .up = Iw};
 
 	job_go(&j);
 }
@@ -615,7 +632,7 @@ hrm_gemm_packed(int M, int N, int K, float alpha, const float *A, int lda,
 
 void
 hrm_gemm_packed_swiglu(int M, int Iw, int K, const float *A, int lda, const float *Bp,
-					   float *act, int ldact)
+					   float *act, int ldact, float *gu)
 {
 	for (int m = 0; m < M; m++)
 		for (int n = 0; n < Iw; n++)
@@ -630,6 +647,11 @@ hrm_gemm_packed_swiglu(int M, int Iw, int K, const float *A, int lda, const floa
 				u += A[(size_t) m * lda + k] * b[(size_t) k * NR + 16];
 			}
 			act[(size_t) m * ldact + n] = g / (1.0f + hrm_expf(-g)) * u;
+			if (gu)
+			{
+				gu[(size_t) m * 2 * Iw + n] = g;
+				gu[(size_t) m * 2 * Iw + Iw + n] = u;
+			}
 		}
 }
 

@@ -54,12 +54,14 @@ void		hrm_gemm_packed(int M, int N, int K, float alpha, const float *A, int lda,
  * The SwiGLU projection fused with its activation: W is the [2 Iw, K]
  * gate_up weight (gate rows, then up rows; row stride ld), Iw a multiple
  * of 16.  Each panel holds 16 gate and the matching 16 up columns, so the
- * kernel's epilogue writes act[M, Iw] = silu(A W_gate^T) * (A W_up^T)
- * without storing the projection.  Bp: hrm_gemm_pack_size(K, 2 * Iw) floats.
+ * kernel's epilogue writes act[M, Iw] = silu(A W_gate^T) * (A W_up^T),
+ * and when gu is not NULL the projection too, gu[M, 2 Iw] = gate | up (as
+ * the unfused product would; the backward needs it).  Bp:
+ * hrm_gemm_pack_size(K, 2 * Iw) floats.
  */
 void		hrm_gemm_pack_swiglu(float *Bp, const float *W, int ld, int K, int Iw);
 void		hrm_gemm_packed_swiglu(int M, int Iw, int K, const float *A, int lda, const float *Bp,
-								   float *act, int ldact);
+								   float *act, int ldact, float *gu);
 
 /*
  * The input gradient of the down projection fused with SwiGLU's backward:

@@ -716,7 +716,7 @@ HRM_TEST(gemm_unpacked_and_fused_products)
 
 		hrm_gemm_pack_swiglu(Bp, W, K, K, Iw);
 		ref_products(M, 2 * Iw, K, A, K, Bd, S, Sa);
-		hrm_gemm_packed_swiglu(M, Iw, K, A, K, Bp, act, Iw);
+		hrm_gemm_packed_swiglu(M, Iw, K, A, K, Bp, act, Iw, NULL);
 		for (int m = 0; m < M; m++)
 			for (int n = 0; n < Iw; n++)
 			{
@@ -728,6 +728,37 @@ HRM_TEST(gemm_unpacked_and_fused_products)
 			}
 		/* float rounding of the two sums, exp and the division: a few 1e-6 relative */
 		HRM_CHECK(worst < 1e-4, "fused SwiGLU off by %.3g (relative)", worst);
+
+		/*
+		 * Keeping the projection: gu equals the unfused packed product and
+		 * act equals hrm_swiglu_forward of it, bit for bit (the training
+		 * forward keeps gu for the backward and must match the blocks that
+		 * do not keep it).
+		 */
+		{
+			float	   *gu = xmalloc(sizeof(float) * M * 2 * Iw),
+					   *gu_ref = xmalloc(sizeof(float) * M * 2 * Iw),
+					   *act2 = xmalloc(sizeof(float) * M * Iw),
+					   *act_ref = xmalloc(sizeof(float) * M * Iw),
+					   *Bn = xmalloc(sizeof(float) * hrm_gemm_pack_size(K, 2 * Iw));
+
+			hrm_gemm_pack(Bn, W, K, K, 2 * Iw, true);
+			hrm_gemm_packed(M, 2 * Iw, K, 1.0f, A, K, Bn, 0.0f, gu_ref, 2 * Iw);
+			hrm_swiglu_forward(act_ref, gu_ref, M, Iw);
+			fill_bits(gu, (size_t) M * 2 * Iw, SENTINEL_BITS);
+			hrm_gemm_packed_swiglu(M, Iw, K, A, K, Bp, act2, Iw, gu);
+			HRM_CHECK(memcmp(gu, gu_ref, sizeof(float) * M * 2 * Iw) == 0,
+					  "kept projection differs from the unfused product");
+			HRM_CHECK(memcmp(act2, act_ref, sizeof(float) * M * Iw) == 0,
+					  "fused SwiGLU with the projection kept differs from hrm_swiglu_forward");
+			HRM_CHECK(memcmp(act2, act, sizeof(float) * M * Iw) == 0,
+					  "keeping the projection changed the activation");
+			free(gu);
+			free(gu_ref);
+			free(act2);
+			free(act_ref);
+			free(Bn);
+		}
 		free(Bd);
 		free(W);
 		free(A);
