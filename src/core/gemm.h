@@ -81,8 +81,9 @@ void		hrm_gemm_packed_swiglu_bwd(int M, int Iw, int K, const float *A, int lda, 
  *   hrm_gemm_tn:  C[M, N] = alpha * At^T B + beta * C, At [K, M] (row
  *                 stride lda): the weight gradient dW = dy^T x of a linear
  *                 layer (M = out features, N = in features, K = rows), the
- *                 contraction in chunks of 64 rows whose partial sums are
- *                 added to C in order.
+ *                 contraction in chunks of 128 rows (HRM_TN_KC overrides)
+ *                 whose partial sums are added to C in order; the operand
+ *                 rows ahead are prefetched in software.
  * BLAS when the kernel is not built.
  */
 void		hrm_gemm_nn(int M, int N, int K, float alpha, const float *A, int lda, const float *B, int ldb,
