@@ -24,7 +24,7 @@
 #define MR 12
 #define NR HRM_GEMM_NR
 #define GROUP_BYTES ((size_t) 768 * 1024)	/* packed B per column group (L2 is 2 MB) */
-#define PF_DIST 8				/* rows ahead for software prefetch of in-place operands */
+#define PF_DIST 16				/* rows of B (and A transposed) prefetched ahead */
 
 /* kernel epilogues */
 #define EPI_NONE 0
@@ -234,9 +234,11 @@ kernel_12x32(int K, const float *restrict A, size_t rs, size_t ks, const float *
 		const float *a = A + (size_t) k * ks;
 
 		/*
-		 * Operands read in place a row per k (B unpacked, A transposed):
-		 * fetch the lines PF_DIST rows ahead, which the hardware prefetcher
-		 * does not see coming (one or two lines a row, rows far apart).
+		 * Fetch B's row (and A's, given transposed) PF_DIST rows ahead:
+		 * read in place, the rows are far apart and the hardware
+		 * prefetcher does not see them coming; packed, the panel streams
+		 * from L2 and the prefetch still gains 3-4% on the training step.
+		 * Measured distances: 8 and 32 both slower than 16.
 		 */
 		if (pf)
 		{
@@ -419,7 +421,7 @@ gemm_strided_serial(int M, int N, int K, float alpha, const float *A, size_t rs,
 			if (epi == EPI_SWIGLU)
 			{
 				if (aks == 1)
-					kernel_12x32(K, a, ars, 1, bp, bs, c, ldc, mr, m0, m1, 1.0f, 0.0f, EPI_SWIGLU, ax, up, false, 12);
+					kernel_12x32(K, a, ars, 1, bp, bs, c, ldc, mr, m0, m1, 1.0f, 0.0f, EPI_SWIGLU, ax, up, true, 12);
 				else if (mr <= 6)	/* row tail of at most 6: half the kernel */
 					kernel_12x32(K, a, 1, MR, bp, bs, c, ldc, mr, m0, m1, 1.0f, 0.0f, EPI_SWIGLU, ax, up, false, 6);
 				else
@@ -428,7 +430,7 @@ gemm_strided_serial(int M, int N, int K, float alpha, const float *A, size_t rs,
 			else if (epi == EPI_SWIGLU_BWD)
 			{
 				if (aks == 1)
-					kernel_12x32(K, a, ars, 1, bp, bs, c, ldc, mr, m0, m1, 1.0f, 0.0f, EPI_SWIGLU_BWD, ax, up, false, 12);
+					kernel_12x32(K, a, ars, 1, bp, bs, c, ldc, mr, m0, m1, 1.0f, 0.0f, EPI_SWIGLU_BWD, ax, up, true, 12);
 				else if (mr <= 6)
 					kernel_12x32(K, a, 1, MR, bp, bs, c, ldc, mr, m0, m1, 1.0f, 0.0f, EPI_SWIGLU_BWD, ax, up, false, 6);
 				else
@@ -439,7 +441,7 @@ gemm_strided_serial(int M, int N, int K, float alpha, const float *A, size_t rs,
 				if (inplace)
 					kernel_12x32(K, a, ars, 1, bp, bs, c, ldc, mr, m0, m1, alpha, beta, EPI_NONE, NULL, 0, true, 12);
 				else
-					kernel_12x32(K, a, ars, 1, bp, bs, c, ldc, mr, m0, m1, alpha, beta, EPI_NONE, NULL, 0, false, 12);
+					kernel_12x32(K, a, ars, 1, bp, bs, c, ldc, mr, m0, m1, alpha, beta, EPI_NONE, NULL, 0, true, 12);
 			}
 			else if (ars == 1 && aks == MR && mr <= 6)
 				kernel_12x32(K, a, 1, MR, bp, bs, c, ldc, mr, m0, m1, alpha, beta, EPI_NONE, NULL, 0, false, 6);
