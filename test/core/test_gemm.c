@@ -853,3 +853,99 @@ HRM_TEST(attention_fused_equals_composed)
 	HRM_CHECK(cases > 60, "only %d cases ran", cases);
 	HRM_CHECK(bad == 0, "%d attention results differ from the composed products", bad);
 }
+
+/*
+ * Every output of the packed product is one FMA chain over k = 0..K-1 from
+ * zero, bit for bit (fmaf in order is the reference), whatever the
+ * contraction length, for plain products, beta = 1, alpha, the row tail,
+ * the fused SwiGLU (with its kept projection) and a weight wide enough to
+ * be split into column groups (K * N * 4 bytes > 768 KB).
+ */
+HRM_TEST(gemm_long_contraction_one_chain)
+{
+	static const int cases[][3] = {	/* M, N, K */
+		{13, 40, 255}, {13, 40, 256}, {13, 40, 257}, {30, 64, 512}, {7, 96, 700}, {25, 1100, 1536}
+	};
+	int			bad = 0;
+
+	rng_seed(0x10C4A1);
+	for (int c = 0; c < COUNT(cases); c++)
+		for (int variant = 0; variant < 3; variant++)
+		{
+			int			M = cases[c][0],
+						N = cases[c][1],
+						K = cases[c][2];
+			float		alpha = variant == 2 ? 0.37f : 1.0f;
+			float		beta = variant == 1 ? 1.0f : 0.0f;
+			double	   *Bd = xmalloc(sizeof(double) * (size_t) K * N);
+			float	   *W = make_weight(K, N, true, K, Bd);
+			float	   *Bp = xmalloc(sizeof(float) * hrm_gemm_pack_size(K, N));
+			float	   *A = make_act(M, K, K);
+			float	   *C = xmalloc(sizeof(float) * (size_t) M * N);
+			float	   *C0 = xmalloc(sizeof(float) * (size_t) M * N);
+
+			for (size_t i = 0; i < (size_t) M * N; i++)
+				C[i] = C0[i] = rng_uniform();
+			hrm_gemm_pack(Bp, W, K, K, N, true);
+			hrm_gemm_packed(M, N, K, alpha, A, K, Bp, beta, C, N);
+			for (int m = 0; m < M; m++)
+				for (int n = 0; n < N; n++)
+				{
+					float		s = 0.0f;
+
+					for (int k = 0; k < K; k++)
+						s = fmaf(A[(size_t) m * K + k], W[(size_t) n * K + k], s);
+					if (alpha != 1.0f)
+						s *= alpha;
+					if (beta != 0.0f)
+						s = C0[(size_t) m * N + n] + s;
+					if (to_bits(s) != to_bits(C[(size_t) m * N + n]) && bad++ < 5)
+						HRM_CHECK(false, "M=%d N=%d K=%d variant %d [%d,%d]: %.9g, one chain gives %.9g",
+								  M, N, K, variant, m, n, C[(size_t) m * N + n], s);
+				}
+			free(Bd);
+			free(W);
+			free(Bp);
+			free(A);
+			free(C);
+			free(C0);
+		}
+
+	/* fused SwiGLU over a long contraction: kept gu is the chain, act is SwiGLU of it */
+	{
+		int			M = 19,
+					Iw = 64,
+					K = 600;
+		double	   *Bd = xmalloc(sizeof(double) * (size_t) K * 2 * Iw);
+		float	   *W = make_weight(K, 2 * Iw, true, K, Bd);
+		float	   *A = make_act(M, K, K);
+		float	   *Bp = xmalloc(sizeof(float) * hrm_gemm_pack_size(K, 2 * Iw));
+		float	   *gu = xmalloc(sizeof(float) * M * 2 * Iw),
+				   *act = xmalloc(sizeof(float) * M * Iw),
+				   *act_ref = xmalloc(sizeof(float) * M * Iw);
+
+		hrm_gemm_pack_swiglu(Bp, W, K, K, Iw);
+		hrm_gemm_packed_swiglu(M, Iw, K, A, K, Bp, act, Iw, gu);
+		for (int m = 0; m < M; m++)
+			for (int n = 0; n < 2 * Iw; n++)
+			{
+				float		s = 0.0f;
+
+				for (int k = 0; k < K; k++)
+					s = fmaf(A[(size_t) m * K + k], W[(size_t) n * K + k], s);
+				if (to_bits(s) != to_bits(gu[(size_t) m * 2 * Iw + n]) && bad++ < 5)
+					HRM_CHECK(false, "fused SwiGLU K=%d: kept projection [%d,%d] is not the one chain", K, m, n);
+			}
+		hrm_swiglu_forward(act_ref, gu, M, Iw);
+		HRM_CHECK(memcmp(act, act_ref, sizeof(float) * M * Iw) == 0,
+				  "fused SwiGLU over a blocked contraction differs from SwiGLU of its projection");
+		free(Bd);
+		free(W);
+		free(A);
+		free(Bp);
+		free(gu);
+		free(act);
+		free(act_ref);
+	}
+	HRM_CHECK(bad == 0, "%d outputs differ from the single FMA chain", bad);
+}
