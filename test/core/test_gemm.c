@@ -949,3 +949,69 @@ HRM_TEST(gemm_long_contraction_one_chain)
 	}
 	HRM_CHECK(bad == 0, "%d outputs differ from the single FMA chain", bad);
 }
+
+/*
+ * RoPE's 16-lane path computes the same products and sums as the
+ * rotate-half formula, x1 cos - x2 sin and x2 cos' + x1 sin', in float:
+ * bit for bit, for head dims with and without a scalar remainder, on Q and
+ * K of every head and nothing of V.
+ */
+HRM_TEST(rope_vector_path_bitwise)
+{
+	static const int hds[] = {8, 32, 40, 64};
+	int			bad = 0;
+
+	rng_seed(0x80BE);
+	for (int h = 0; h < COUNT(hds); h++)
+	{
+		int			hd = hds[h],
+					NH = 3,
+					S = 7,
+					B = 2,
+					half = hd / 2;
+		size_t		D = (size_t) NH * hd,
+					n = (size_t) B * S * 3 * D;
+		float	   *cs = xmalloc(sizeof(float) * S * hd),
+				   *sn = xmalloc(sizeof(float) * S * hd),
+				   *x = xmalloc(sizeof(float) * n),
+				   *want = xmalloc(sizeof(float) * n);
+
+		for (int i = 0; i < S * hd; i++)
+		{
+			cs[i] = rng_uniform();
+			sn[i] = rng_uniform();
+		}
+		for (size_t i = 0; i < n; i++)
+			x[i] = want[i] = 4.0f * rng_uniform();
+		for (int b = 0; b < B; b++)
+			for (int s = 0; s < S; s++)
+				for (int v = 0; v < 2 * NH; v++)
+				{
+					float	   *w = want + ((size_t) b * S + s) * 3 * D + (size_t) v * hd;
+					const float *c = cs + (size_t) s * hd,
+							   *si = sn + (size_t) s * hd;
+
+					for (int i = 0; i < half; i++)
+					{
+						float		x1 = w[i],
+									x2 = w[i + half];
+						float		p1 = x1 * c[i],
+									p2 = x2 * si[i],
+									p3 = x2 * c[i + half],
+									p4 = x1 * si[i + half];
+
+						w[i] = p1 - p2;
+						w[i + half] = p3 + p4;
+					}
+				}
+		hrm_rope_forward(x, cs, sn, B, S, NH, hd);
+		for (size_t i = 0; i < n; i++)
+			if (to_bits(x[i]) != to_bits(want[i]) && bad++ < 5)
+				HRM_CHECK(false, "hd=%d element %zu: %.9g vs %.9g", hd, i, x[i], want[i]);
+		free(cs);
+		free(sn);
+		free(x);
+		free(want);
+	}
+	HRM_CHECK(bad == 0, "%d RoPE outputs differ from the rotate-half formula", bad);
+}
