@@ -13,6 +13,7 @@
 #include "parallel.h"
 
 #include <cblas.h>
+#include <math.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -626,7 +627,7 @@ hrm_gemm_packed_swiglu_bwd(int M, int Iw, int K, const float *A, int lda, const 
 	job_go(&j);
 }
 
-#else							/* !__AVX512F__: a plain version with the same summation order */
+#else							/* !__AVX512F__: a plain version, the same FMA chain per output */
 
 void
 hrm_gemm_packed(int M, int N, int K, float alpha, const float *A, int lda,
@@ -639,7 +640,7 @@ hrm_gemm_packed(int M, int N, int K, float alpha, const float *A, int lda,
 			float		s = 0.0f;
 
 			for (int k = 0; k < K; k++)
-				s += A[(size_t) m * lda + k] * b[(size_t) k * NR];
+				s = fmaf(A[(size_t) m * lda + k], b[(size_t) k * NR], s);
 			if (alpha != 1.0f)
 				s *= alpha;
 			C[(size_t) m * ldc + n] = beta != 0.0f ? C[(size_t) m * ldc + n] + s : s;
@@ -661,8 +662,8 @@ hrm_gemm_packed_swiglu(int M, int Iw, int K, const float *A, int lda, const floa
 
 			for (int k = 0; k < K; k++)
 			{
-				g += A[(size_t) m * lda + k] * b[(size_t) k * NR];
-				u += A[(size_t) m * lda + k] * b[(size_t) k * NR + 16];
+				g = fmaf(A[(size_t) m * lda + k], b[(size_t) k * NR], g);
+				u = fmaf(A[(size_t) m * lda + k], b[(size_t) k * NR + 16], u);
 			}
 			act[(size_t) m * ldact + n] = g / (1.0f + hrm_expf(-g)) * u;
 			if (gu)
@@ -686,7 +687,7 @@ hrm_gemm_packed_swiglu_bwd(int M, int Iw, int K, const float *A, int lda, const 
 						sg;
 
 			for (int k = 0; k < K; k++)
-				da += A[(size_t) m * lda + k] * b[(size_t) k * NR];
+				da = fmaf(A[(size_t) m * lda + k], b[(size_t) k * NR], da);
 			sg = 1.0f / (1.0f + hrm_expf(-g[n]));
 			dgu[(size_t) m * 2 * Iw + Iw + n] = da * (g[n] * sg);
 			dgu[(size_t) m * 2 * Iw + n] = da * g[Iw + n] * sg * (1.0f + g[n] * (1.0f - sg));
