@@ -388,72 +388,67 @@ gemm_strided_serial(int M, int N, int K, float alpha, const float *A, size_t rs,
 	{
 		int			pend = pg + group < panels ? pg + group : panels;
 
-	for (int r0 = 0; r0 < M; r0 += MR)
-	{
-		int			mr = M - r0 < MR ? M - r0 : MR;
-		const float *a = A + (size_t) r0 * rs;
-		size_t		ars = rs,
-					aks = ks;
-
-		if (mr < MR)
+		for (int r0 = 0; r0 < M; r0 += MR)
 		{
-			float	   *Ap = abuf_get((size_t) K * MR);
+			int			mr = M - r0 < MR ? M - r0 : MR;
+			const float *a = A + (size_t) r0 * rs;
+			size_t		ars = rs,
+						aks = ks;
 
-			if (Ap == NULL)
-				abort();		/* a few KB per thread; nothing sensible to continue with */
-			pack_rows(Ap, a, rs, ks, mr, K);
-			a = Ap;
-			ars = 1;
-			aks = MR;
-		}
-		for (int p = pg; p < pend; p++)
-		{
-			int			nw = swiglu ? NR : (N - p * NR < NR ? N - p * NR : NR);
-			__mmask16	m0 = nw >= 16 ? 0xFFFF : (__mmask16) ((1u << nw) - 1);
-			__mmask16	m1 = nw >= 32 ? 0xFFFF : nw <= 16 ? 0 : (__mmask16) ((1u << (nw - 16)) - 1);
-			const float *bp = B + (size_t) p * bpanel;
-			float	   *c = C + (size_t) r0 * ldc + (size_t) p * cstep;
-
-			/* aux: C's layout (SwiGLU backward) or [M, 2 up] (kept SwiGLU projection) */
-			const float *ax = aux == NULL ? NULL : swiglu ? aux + (size_t) r0 * 2 * up + (size_t) p * cstep
-				: aux + (size_t) r0 * ldc + (size_t) p * cstep;
-			bool		inplace = bpanel == NR; /* B row-major, read in place */
-
-			if (epi == EPI_SWIGLU)
+			if (mr < MR)
 			{
-				if (aks == 1)
-					kernel_12x32(K, a, ars, 1, bp, bs, c, ldc, mr, m0, m1, 1.0f, 0.0f, EPI_SWIGLU, ax, up, true, 12);
-				else if (mr <= 6)	/* row tail of at most 6: half the kernel */
-					kernel_12x32(K, a, 1, MR, bp, bs, c, ldc, mr, m0, m1, 1.0f, 0.0f, EPI_SWIGLU, ax, up, false, 6);
-				else
-					kernel_12x32(K, a, 1, MR, bp, bs, c, ldc, mr, m0, m1, 1.0f, 0.0f, EPI_SWIGLU, ax, up, false, 12);
+				float	   *Ap = abuf_get((size_t) K * MR);
+
+				if (Ap == NULL)
+					abort();		/* a few KB per thread; nothing sensible to continue with */
+				pack_rows(Ap, a, rs, ks, mr, K);
+				a = Ap;
+				ars = 1;
+				aks = MR;
 			}
-			else if (epi == EPI_SWIGLU_BWD)
+			for (int p = pg; p < pend; p++)
 			{
-				if (aks == 1)
-					kernel_12x32(K, a, ars, 1, bp, bs, c, ldc, mr, m0, m1, 1.0f, 0.0f, EPI_SWIGLU_BWD, ax, up, true, 12);
-				else if (mr <= 6)
-					kernel_12x32(K, a, 1, MR, bp, bs, c, ldc, mr, m0, m1, 1.0f, 0.0f, EPI_SWIGLU_BWD, ax, up, false, 6);
-				else
-					kernel_12x32(K, a, 1, MR, bp, bs, c, ldc, mr, m0, m1, 1.0f, 0.0f, EPI_SWIGLU_BWD, ax, up, false, 12);
-			}
-			else if (ks == 1 && aks == 1)
-			{
-				if (inplace)
+				int			nw = swiglu ? NR : (N - p * NR < NR ? N - p * NR : NR);
+				__mmask16	m0 = nw >= 16 ? 0xFFFF : (__mmask16) ((1u << nw) - 1);
+				__mmask16	m1 = nw >= 32 ? 0xFFFF : nw <= 16 ? 0 : (__mmask16) ((1u << (nw - 16)) - 1);
+				const float *bp = B + (size_t) p * bpanel;
+				float	   *c = C + (size_t) r0 * ldc + (size_t) p * cstep;
+
+				/* aux: C's layout (SwiGLU backward) or [M, 2 up] (kept SwiGLU projection) */
+				const float *ax = aux == NULL ? NULL : swiglu ? aux + (size_t) r0 * 2 * up + (size_t) p * cstep
+					: aux + (size_t) r0 * ldc + (size_t) p * cstep;
+				bool		inplace = bpanel == NR; /* B row-major, read in place */
+
+				if (epi == EPI_SWIGLU)
+				{
+					if (aks == 1)
+						kernel_12x32(K, a, ars, 1, bp, bs, c, ldc, mr, m0, m1, 1.0f, 0.0f, EPI_SWIGLU, ax, up, true, 12);
+					else if (mr <= 6)	/* row tail of at most 6: half the kernel */
+						kernel_12x32(K, a, 1, MR, bp, bs, c, ldc, mr, m0, m1, 1.0f, 0.0f, EPI_SWIGLU, ax, up, false, 6);
+					else
+						kernel_12x32(K, a, 1, MR, bp, bs, c, ldc, mr, m0, m1, 1.0f, 0.0f, EPI_SWIGLU, ax, up, false, 12);
+				}
+				else if (epi == EPI_SWIGLU_BWD)
+				{
+					if (aks == 1)
+						kernel_12x32(K, a, ars, 1, bp, bs, c, ldc, mr, m0, m1, 1.0f, 0.0f, EPI_SWIGLU_BWD, ax, up, true, 12);
+					else if (mr <= 6)
+						kernel_12x32(K, a, 1, MR, bp, bs, c, ldc, mr, m0, m1, 1.0f, 0.0f, EPI_SWIGLU_BWD, ax, up, false, 6);
+					else
+						kernel_12x32(K, a, 1, MR, bp, bs, c, ldc, mr, m0, m1, 1.0f, 0.0f, EPI_SWIGLU_BWD, ax, up, false, 12);
+				}
+				else if (ks == 1 && aks == 1)
 					kernel_12x32(K, a, ars, 1, bp, bs, c, ldc, mr, m0, m1, alpha, beta, EPI_NONE, NULL, 0, true, 12);
+				else if (ars == 1 && aks == MR && mr <= 6)
+					kernel_12x32(K, a, 1, MR, bp, bs, c, ldc, mr, m0, m1, alpha, beta, EPI_NONE, NULL, 0, false, 6);
+				else if (ars == 1 && aks == MR)
+					kernel_12x32(K, a, 1, MR, bp, bs, c, ldc, mr, m0, m1, alpha, beta, EPI_NONE, NULL, 0, false, 12);
+				else if (ars == 1 && inplace)	/* A^T B: the weight gradients */
+					kernel_12x32(K, a, 1, aks, bp, bs, c, ldc, mr, m0, m1, alpha, beta, EPI_NONE, NULL, 0, true, 12);
 				else
-					kernel_12x32(K, a, ars, 1, bp, bs, c, ldc, mr, m0, m1, alpha, beta, EPI_NONE, NULL, 0, true, 12);
+					kernel_12x32(K, a, ars, aks, bp, bs, c, ldc, mr, m0, m1, alpha, beta, EPI_NONE, NULL, 0, false, 12);
 			}
-			else if (ars == 1 && aks == MR && mr <= 6)
-				kernel_12x32(K, a, 1, MR, bp, bs, c, ldc, mr, m0, m1, alpha, beta, EPI_NONE, NULL, 0, false, 6);
-			else if (ars == 1 && aks == MR)
-				kernel_12x32(K, a, 1, MR, bp, bs, c, ldc, mr, m0, m1, alpha, beta, EPI_NONE, NULL, 0, false, 12);
-			else if (ars == 1 && inplace)	/* A^T B: the weight gradients */
-				kernel_12x32(K, a, 1, aks, bp, bs, c, ldc, mr, m0, m1, alpha, beta, EPI_NONE, NULL, 0, true, 12);
-			else
-				kernel_12x32(K, a, ars, aks, bp, bs, c, ldc, mr, m0, m1, alpha, beta, EPI_NONE, NULL, 0, false, 12);
 		}
-	}
 	}
 }
 

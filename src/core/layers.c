@@ -357,30 +357,21 @@ hrm_attention_forward_packed(float *out, float *probs, bool keep_probs, const fl
 			float	   *P = keep_probs ? probs + ((size_t) b * NH + h) * S * S : probs;
 			float	   *O = out + (size_t) b * S * D + (size_t) h * hd;
 
-			/*
-			 * K^T as [hd, S] panels, Q rows contiguous (the kernel reads 12
-			 * rows of A at once: 3D-float strides run at half its speed)
-			 */
+			/* K^T as [hd, S] panels */
 			hrm_gemm_pack(Kp, base + D + (size_t) h * hd, ld, hd, S, true);
+			/* P[nq,S] = softmax(scale * Q K^T) */
 #ifdef __AVX512F__
 			if (S <= 96)
-			{
 				scores_softmax(P, nq, S, Q, ld, Kp, hd, scale);
-				hrm_gemm_nn(nq, hd, S, 1.0f, P, S, base + 2 * D + (size_t) h * hd, ld, 0.0f, O, D);
-				continue;
-			}
+			else
 #endif
-			for (int s = 0; s < nq; s++)
 			{
-				const float *src = Q + (size_t) s * ld;
-				float	   *dst = Qc + (size_t) s * hd;
-
-				for (int i = 0; i < hd; i++)
-					dst[i] = src[i];
+				/* Q rows contiguous: the kernel reads 12 rows of A at once, 3D-float strides at half speed */
+				for (int s = 0; s < nq; s++)
+					memcpy(Qc + (size_t) s * hd, Q + (size_t) s * ld, sizeof(float) * hd);
+				hrm_gemm_packed(nq, S, hd, scale, Qc, hd, Kp, 0.0f, P, S);
+				hrm_softmax_rows(P, nq, S);
 			}
-			/* P[nq,S] = scale * Q K^T */
-			hrm_gemm_packed(nq, S, hd, scale, Qc, hd, Kp, 0.0f, P, S);
-			hrm_softmax_rows(P, nq, S);
 			/* O[nq,hd] = P V (V read in place) */
 			hrm_gemm_nn(nq, hd, S, 1.0f, P, S, base + 2 * D + (size_t) h * hd, ld, 0.0f, O, D);
 		}
