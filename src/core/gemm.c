@@ -203,10 +203,14 @@ pack_rows(float *Ap, const float *A, size_t rs, size_t ks, int mr, int K)
 
 #ifdef __AVX512F__
 
-/* C[mr, 32] (cols masked by m0, m1) = alpha * Ap^T Bp + beta * C */
+/*
+ * C[r_lo .. r_lo + mr - 1, 32] (cols masked by m0, m1) = alpha * Ap^T Bp
+ * + beta * C: the block's rows from r_lo on (r_lo > 0: a row tail run as
+ * the last full block of the matrix, whose first rows are already done).
+ */
 static inline __attribute__((always_inline)) void
 kernel_12x32(int K, const float *restrict A, size_t rs, size_t ks, const float *restrict Bp, size_t bs,
-			 float *C, int ldc, int mr, __mmask16 m0, __mmask16 m1, float alpha, float beta,
+			 float *C, int ldc, int r_lo, int mr, __mmask16 m0, __mmask16 m1, float alpha, float beta,
 			 int epi, const float *aux, int up, bool pf, int rows)
 {
 	/* rows: 12, or 6 for a row tail of at most 6 (rows 6..11 not computed) */
@@ -251,6 +255,15 @@ kernel_12x32(int K, const float *restrict A, size_t rs, size_t ks, const float *
 			_mm_prefetch((const char *) (Bp + (size_t) (k + PF_DIST) * bs), _MM_HINT_T0);
 			_mm_prefetch((const char *) (Bp + (size_t) (k + PF_DIST) * bs + 16), _MM_HINT_T0);
 		}
+		/*
+		 * The SwiGLU backward's epilogue reads the kept projection (g and
+		 * u, 32 columns each: 4 lines a row), written by the forward long
+		 * before and out in L3: one line per k from the start of the
+		 * loop, which runs long enough after to hide the misses.
+		 */
+		if (epi == EPI_SWIGLU_BWD && k < 4 * rows && (k >> 2) < r_lo + mr)
+			_mm_prefetch((const char *) (aux + (size_t) (k >> 2) * ldc + 16 * (k & 1) + ((k >> 1) & 1) * up),
+						 _MM_HINT_T0);
 		/* masked: an unpacked B's last panel ends inside its rows */
 		__m512		b0 = _mm512_maskz_loadu_ps(m0, Bp + (size_t) k * bs);
 		__m512		b1 = _mm512_maskz_loadu_ps(m1, Bp + (size_t) k * bs + 16);
@@ -288,7 +301,7 @@ kernel_12x32(int K, const float *restrict A, size_t rs, size_t ks, const float *
 			 * dg = dact * u * s * (1 + g * (1 - s)) and du = dact * g * s
 			 * (s = sigmoid(g)) to C and C + up.
 			 */
-			for (int r = 0; r < mr; r++)
+			for (int r = r_lo; r < r_lo + mr; r++)
 				for (int h = 0; h < 2; h++)
 				{
 					__mmask16	m = h ? m1 : m0;
@@ -316,7 +329,7 @@ kernel_12x32(int K, const float *restrict A, size_t rs, size_t ks, const float *
 			 */
 			float	   *keep = (float *) aux;
 
-			for (int r = 0; r < mr; r++)
+			for (int r = r_lo; r < r_lo + mr; r++)
 			{
 				__m512		g = acc[r][0];
 				__m512		e = hrm_exp16(_mm512_sub_ps(_mm512_setzero_ps(), g));
@@ -331,7 +344,7 @@ kernel_12x32(int K, const float *restrict A, size_t rs, size_t ks, const float *
 			}
 			return;
 		}
-		for (int r = 0; r < mr; r++)
+		for (int r = r_lo; r < r_lo + mr; r++)
 		{
 			float	   *c = C + (size_t) r * ldc;
 			__m512		x0 = acc[r][0],
@@ -391,11 +404,26 @@ gemm_strided_serial(int M, int N, int K, float alpha, const float *A, size_t rs,
 		for (int r0 = 0; r0 < M; r0 += MR)
 		{
 			int			mr = M - r0 < MR ? M - r0 : MR;
+			int			rb = r0,	/* the block's first row */
+						r_lo = 0;	/* its first row to store */
 			const float *a = A + (size_t) r0 * rs;
 			size_t		ars = rs,
 						aks = ks;
 
-			if (mr < MR)
+			if (mr < MR && mr > 6 && M >= MR)
+			{
+				/*
+				 * A tail of 7..11 rows: the last MR rows of the matrix, A read
+				 * in place, storing only the rows not done yet (recomputing a
+				 * row gives the same bits, but it is not stored twice, which
+				 * matters when beta = 1).  Packing the tail cost more than
+				 * the few rows computed twice.
+				 */
+				rb = M - MR;
+				r_lo = MR - mr;
+				a = A + (size_t) rb * rs;
+			}
+			else if (mr < MR)
 			{
 				float	   *Ap = abuf_get((size_t) K * MR);
 
@@ -412,41 +440,41 @@ gemm_strided_serial(int M, int N, int K, float alpha, const float *A, size_t rs,
 				__mmask16	m0 = nw >= 16 ? 0xFFFF : (__mmask16) ((1u << nw) - 1);
 				__mmask16	m1 = nw >= 32 ? 0xFFFF : nw <= 16 ? 0 : (__mmask16) ((1u << (nw - 16)) - 1);
 				const float *bp = B + (size_t) p * bpanel;
-				float	   *c = C + (size_t) r0 * ldc + (size_t) p * cstep;
+				float	   *c = C + (size_t) rb * ldc + (size_t) p * cstep;
 
 				/* aux: C's layout (SwiGLU backward) or [M, 2 up] (kept SwiGLU projection) */
-				const float *ax = aux == NULL ? NULL : swiglu ? aux + (size_t) r0 * 2 * up + (size_t) p * cstep
-					: aux + (size_t) r0 * ldc + (size_t) p * cstep;
+				const float *ax = aux == NULL ? NULL : swiglu ? aux + (size_t) rb * 2 * up + (size_t) p * cstep
+					: aux + (size_t) rb * ldc + (size_t) p * cstep;
 				bool		inplace = bpanel == NR; /* B row-major, read in place */
 
 				if (epi == EPI_SWIGLU)
 				{
 					if (aks == 1)
-						kernel_12x32(K, a, ars, 1, bp, bs, c, ldc, mr, m0, m1, 1.0f, 0.0f, EPI_SWIGLU, ax, up, true, 12);
+						kernel_12x32(K, a, ars, 1, bp, bs, c, ldc, r_lo, mr, m0, m1, 1.0f, 0.0f, EPI_SWIGLU, ax, up, true, 12);
 					else if (mr <= 6)	/* row tail of at most 6: half the kernel */
-						kernel_12x32(K, a, 1, MR, bp, bs, c, ldc, mr, m0, m1, 1.0f, 0.0f, EPI_SWIGLU, ax, up, false, 6);
+						kernel_12x32(K, a, 1, MR, bp, bs, c, ldc, r_lo, mr, m0, m1, 1.0f, 0.0f, EPI_SWIGLU, ax, up, false, 6);
 					else
-						kernel_12x32(K, a, 1, MR, bp, bs, c, ldc, mr, m0, m1, 1.0f, 0.0f, EPI_SWIGLU, ax, up, false, 12);
+						kernel_12x32(K, a, 1, MR, bp, bs, c, ldc, r_lo, mr, m0, m1, 1.0f, 0.0f, EPI_SWIGLU, ax, up, false, 12);
 				}
 				else if (epi == EPI_SWIGLU_BWD)
 				{
 					if (aks == 1)
-						kernel_12x32(K, a, ars, 1, bp, bs, c, ldc, mr, m0, m1, 1.0f, 0.0f, EPI_SWIGLU_BWD, ax, up, true, 12);
+						kernel_12x32(K, a, ars, 1, bp, bs, c, ldc, r_lo, mr, m0, m1, 1.0f, 0.0f, EPI_SWIGLU_BWD, ax, up, true, 12);
 					else if (mr <= 6)
-						kernel_12x32(K, a, 1, MR, bp, bs, c, ldc, mr, m0, m1, 1.0f, 0.0f, EPI_SWIGLU_BWD, ax, up, false, 6);
+						kernel_12x32(K, a, 1, MR, bp, bs, c, ldc, r_lo, mr, m0, m1, 1.0f, 0.0f, EPI_SWIGLU_BWD, ax, up, false, 6);
 					else
-						kernel_12x32(K, a, 1, MR, bp, bs, c, ldc, mr, m0, m1, 1.0f, 0.0f, EPI_SWIGLU_BWD, ax, up, false, 12);
+						kernel_12x32(K, a, 1, MR, bp, bs, c, ldc, r_lo, mr, m0, m1, 1.0f, 0.0f, EPI_SWIGLU_BWD, ax, up, false, 12);
 				}
 				else if (ks == 1 && aks == 1)
-					kernel_12x32(K, a, ars, 1, bp, bs, c, ldc, mr, m0, m1, alpha, beta, EPI_NONE, NULL, 0, true, 12);
+					kernel_12x32(K, a, ars, 1, bp, bs, c, ldc, r_lo, mr, m0, m1, alpha, beta, EPI_NONE, NULL, 0, true, 12);
 				else if (ars == 1 && aks == MR && mr <= 6)
-					kernel_12x32(K, a, 1, MR, bp, bs, c, ldc, mr, m0, m1, alpha, beta, EPI_NONE, NULL, 0, false, 6);
+					kernel_12x32(K, a, 1, MR, bp, bs, c, ldc, r_lo, mr, m0, m1, alpha, beta, EPI_NONE, NULL, 0, false, 6);
 				else if (ars == 1 && aks == MR)
-					kernel_12x32(K, a, 1, MR, bp, bs, c, ldc, mr, m0, m1, alpha, beta, EPI_NONE, NULL, 0, false, 12);
+					kernel_12x32(K, a, 1, MR, bp, bs, c, ldc, r_lo, mr, m0, m1, alpha, beta, EPI_NONE, NULL, 0, false, 12);
 				else if (ars == 1 && inplace)	/* A^T B: the weight gradients */
-					kernel_12x32(K, a, 1, aks, bp, bs, c, ldc, mr, m0, m1, alpha, beta, EPI_NONE, NULL, 0, true, 12);
+					kernel_12x32(K, a, 1, aks, bp, bs, c, ldc, r_lo, mr, m0, m1, alpha, beta, EPI_NONE, NULL, 0, true, 12);
 				else
-					kernel_12x32(K, a, ars, aks, bp, bs, c, ldc, mr, m0, m1, alpha, beta, EPI_NONE, NULL, 0, false, 12);
+					kernel_12x32(K, a, ars, aks, bp, bs, c, ldc, r_lo, mr, m0, m1, alpha, beta, EPI_NONE, NULL, 0, false, 12);
 			}
 		}
 	}

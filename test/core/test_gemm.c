@@ -864,7 +864,8 @@ HRM_TEST(attention_fused_equals_composed)
 HRM_TEST(gemm_long_contraction_one_chain)
 {
 	static const int cases[][3] = {	/* M, N, K */
-		{13, 40, 255}, {13, 40, 256}, {13, 40, 257}, {30, 64, 512}, {7, 96, 700}, {25, 1100, 1536}
+		{13, 40, 255}, {13, 40, 256}, {13, 40, 257}, {30, 64, 512}, {7, 96, 700}, {25, 1100, 1536},
+		{23, 40, 300}, {12, 33, 64}
 	};
 	int			bad = 0;
 
