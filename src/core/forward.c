@@ -507,7 +507,7 @@ hrm_block_forward(const hrm_model *m, const hrm_block_offsets *bo, const hrm_blo
 	float	   *probs = acts ? acts->probs : ws->probs;
 
 	if (acts)
-		memcpy(acts->h_in, h, sizeof(float) * MD);
+		hrm_copy_stream(acts->h_in, h, MD);
 
 	/* ---- attention sublayer: h = norm(h + o_proj(attn(qkv_proj(h)))) ---- */
 	/* qkv[M, 3D] = h W_qkv^T */
@@ -531,7 +531,7 @@ hrm_block_forward(const hrm_model *m, const hrm_block_offsets *bo, const hrm_blo
 	}
 	hrm_rmsnorm_forward(h, acts ? acts->rstd1 : NULL, h, M, D, eps);
 	if (acts)
-		memcpy(acts->h_mid, h, sizeof(float) * MD);
+		hrm_copy_stream(acts->h_mid, h, MD);
 
 	/* ---- MLP sublayer: h = norm(h + down(silu(gate) * up)) ---- */
 	/* gu[M, 2I] = h W_gu^T; act = silu(gate) * up (fused, gu written only when kept) */
@@ -555,7 +555,7 @@ hrm_block_forward(const hrm_model *m, const hrm_block_offsets *bo, const hrm_blo
 	}
 	hrm_rmsnorm_forward(h, acts ? acts->rstd2 : NULL, h, M, D, eps);
 	if (acts)
-		memcpy(acts->h_out, h, sizeof(float) * MD);
+		hrm_copy_stream(acts->h_out, h, MD);
 }
 
 const hrm_block_packs *

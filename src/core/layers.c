@@ -8,6 +8,7 @@
 
 #include <cblas.h>
 #include <math.h>
+#include <stdint.h>
 #include <string.h>
 
 void
@@ -41,6 +42,26 @@ hrm_add_forward(float *out, const float *a, const float *b, size_t n)
 {
 	for (size_t i = 0; i < n; i++)
 		out[i] = a[i] + b[i];
+}
+
+void
+hrm_copy_stream(float *dst, const float *src, size_t n)
+{
+#ifdef __AVX512F__
+	if (((uintptr_t) dst & 63) == 0)
+	{
+		size_t		i = 0;
+
+		for (; i + 16 <= n; i += 16)
+			_mm512_stream_ps(dst + i, _mm512_loadu_ps(src + i));
+		for (; i < n; i++)
+			dst[i] = src[i];
+		/* streaming stores are weakly ordered: drain them before anyone reads dst */
+		_mm_sfence();
+		return;
+	}
+#endif
+	memcpy(dst, src, sizeof(float) * n);
 }
 
 void

@@ -152,6 +152,13 @@ void		hrm_rmsnorm_forward(float *out, float *rstd, const float *inp, int M, int 
 /* out = a + b, n elements (in place allowed). */
 void		hrm_add_forward(float *out, const float *a, const float *b, size_t n);
 
+/*
+ * dst = src, n floats, for data read back much later (the kept
+ * activations): with dst 64-byte aligned the lines are written with
+ * streaming stores, which skip reading the destination in first.
+ */
+void		hrm_copy_stream(float *dst, const float *src, size_t n);
+
 /* out[M, I] = silu(gu[:, :I]) * gu[:, I:]   with gu [M, 2I] */
 void		hrm_swiglu_forward(float *out, const float *gu, int M, int I);
 

@@ -1016,3 +1016,41 @@ HRM_TEST(rope_vector_path_bitwise)
 	}
 	HRM_CHECK(bad == 0, "%d RoPE outputs differ from the rotate-half formula", bad);
 }
+
+/*
+ * hrm_copy_stream: every length around the 16-float step, destination
+ * aligned (streaming stores) and not (plain copy), and nothing past n is
+ * touched.
+ */
+HRM_TEST(copy_stream_exact)
+{
+	int			bad = 0;
+	float	   *src = xmalloc(sizeof(float) * 200);
+	float	   *buf = aligned_alloc(64, sizeof(float) * 256);
+
+	HRM_CHECK(buf != NULL, "out of memory");
+	if (buf == NULL)
+		return;
+	for (int i = 0; i < 200; i++)
+		src[i] = rng_uniform() - 0.5f;
+	for (int off = 0; off <= 1; off++)
+		for (size_t n = 0; n <= 70; n++)
+		{
+			float	   *dst = buf + off;
+
+			for (int i = 0; i < 256; i++)
+				buf[i] = -7.0f;
+			hrm_copy_stream(dst, src + 3, n);
+			for (size_t i = 0; i < n; i++)
+				if (to_bits(dst[i]) != to_bits(src[3 + i]) && bad++ < 5)
+					HRM_CHECK(false, "off %d n %zu: element %zu differs", off, n, i);
+			for (size_t i = n + off; i < 256; i++)
+				if (buf[i] != -7.0f && bad++ < 5)
+					HRM_CHECK(false, "off %d n %zu: wrote past the end at %zu", off, n, i - off);
+			if (off && buf[0] != -7.0f && bad++ < 5)
+				HRM_CHECK(false, "n %zu: wrote before the start", n);
+		}
+	HRM_CHECK(bad == 0, "%d copy faults", bad);
+	free(src);
+	free(buf);
+}
