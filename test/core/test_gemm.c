@@ -1054,3 +1054,40 @@ HRM_TEST(copy_stream_exact)
 	free(src);
 	free(buf);
 }
+
+/* hrm_gemm_pack_swiglu's layout: panel p, row k = 16 gate then 16 up weights of outputs 16p.. */
+HRM_TEST(gemm_pack_swiglu_layout)
+{
+	static const int Ks[] = {1, 3, 17, 32, 128, 200};
+	static const int Iws[] = {16, 48};
+	int			bad = 0;
+
+	rng_seed(0x5EED0005);
+	for (int a = 0; a < COUNT(Ks); a++)
+		for (int b = 0; b < COUNT(Iws); b++)
+		{
+			int			K = Ks[a],
+						Iw = Iws[b],
+						ld = K + 3;
+			float	   *W = xmalloc(sizeof(float) * (size_t) 2 * Iw * ld);
+			float	   *Bp = xmalloc(sizeof(float) * hrm_gemm_pack_size(K, 2 * Iw));
+
+			for (size_t i = 0; i < (size_t) 2 * Iw * ld; i++)
+				W[i] = rng_uniform();
+			hrm_gemm_pack_swiglu(Bp, W, ld, K, Iw);
+			for (int p = 0; p < Iw / 16; p++)
+				for (int k = 0; k < K; k++)
+					for (int j = 0; j < 32; j++)
+					{
+						int			row = j < 16 ? 16 * p + j : Iw + 16 * p + j - 16;
+						float		v = Bp[((size_t) p * K + k) * 32 + j];
+
+						if (to_bits(v) != to_bits(W[(size_t) row * ld + k]) && bad++ < 5)
+							HRM_CHECK(false, "K=%d Iw=%d panel %d k %d col %d: %g vs %g", K, Iw, p, k, j,
+									  v, W[(size_t) row * ld + k]);
+					}
+			free(W);
+			free(Bp);
+		}
+	HRM_CHECK(bad == 0, "%d packed SwiGLU weights misplaced", bad);
+}
