@@ -500,10 +500,17 @@ hrm_block_forward(const hrm_model *m, const hrm_block_offsets *bo, const hrm_blo
 	int			M = B * S;
 	float		eps = (float) c->rms_norm_eps;
 	size_t		MD = (size_t) M * D;
-	float	   *qkv = acts ? acts->qkv : ws->qkv;
-	float	   *attn = acts ? acts->attn : ws->attn;
+	/*
+	 * Kept activations: the block computes in its workspace (the tile's
+	 * buffers, in L2) and streams each kept tensor out once it is used
+	 * (hrm_copy_stream); writing them in place pulled every line of the
+	 * record in from memory first.  The SwiGLU projection is streamed by
+	 * the product's epilogue itself.
+	 */
+	float	   *qkv = ws->qkv;
+	float	   *attn = ws->attn;
 	float	   *gu = acts ? acts->gu : ws->gu;
-	float	   *act = acts ? acts->act : ws->act;
+	float	   *act = ws->act;
 	float	   *probs = acts ? acts->probs : ws->probs;
 
 	if (acts)
@@ -521,6 +528,8 @@ hrm_block_forward(const hrm_model *m, const hrm_block_offsets *bo, const hrm_blo
 		hrm_attention_forward_packed(attn, probs, acts != NULL, qkv, B, S, NH, hd, S, ws->kvp);
 	else
 		hrm_attention_forward(attn, probs, acts != NULL, qkv, B, S, NH, hd);
+	if (acts)
+		hrm_copy_stream(acts->qkv, qkv, MD * 3);
 	/* h += attn W_o^T (proj[M, D] then the residual add on the BLAS path) */
 	if (pk)
 		hrm_gemm_packed(M, D, D, 1.0f, attn, D, pk->o, 1.0f, h, D);
@@ -529,6 +538,8 @@ hrm_block_forward(const hrm_model *m, const hrm_block_offsets *bo, const hrm_blo
 		hrm_matmul_forward(ws->proj, attn, W + bo->o, M, D, D, 0.0f);
 		hrm_add_forward(h, h, ws->proj, MD);
 	}
+	if (acts)
+		hrm_copy_stream(acts->attn, attn, MD);
 	hrm_rmsnorm_forward(h, acts ? acts->rstd1 : NULL, h, M, D, eps);
 	if (acts)
 		hrm_copy_stream(acts->h_mid, h, MD);
@@ -553,6 +564,8 @@ hrm_block_forward(const hrm_model *m, const hrm_block_offsets *bo, const hrm_blo
 		hrm_matmul_forward(ws->proj, act, W + bo->down, M, D, Iw, 0.0f);
 		hrm_add_forward(h, h, ws->proj, MD);
 	}
+	if (acts)
+		hrm_copy_stream(acts->act, act, (size_t) M * Iw);
 	hrm_rmsnorm_forward(h, acts ? acts->rstd2 : NULL, h, M, D, eps);
 	if (acts)
 		hrm_copy_stream(acts->h_out, h, MD);

@@ -48,10 +48,13 @@ void
 hrm_copy_stream(float *dst, const float *src, size_t n)
 {
 #ifdef __AVX512F__
-	if (((uintptr_t) dst & 63) == 0)
+	if (((uintptr_t) dst & 3) == 0 && n >= 64)
 	{
 		size_t		i = 0;
 
+		/* plain stores up to the first 64-byte boundary of dst */
+		for (; ((uintptr_t) (dst + i) & 63) != 0; i++)
+			dst[i] = src[i];
 		for (; i + 16 <= n; i += 16)
 			_mm512_stream_ps(dst + i, _mm512_loadu_ps(src + i));
 		for (; i < n; i++)
@@ -354,8 +357,8 @@ hrm_attention_forward(float *out, float *probs, bool keep_probs, const float *qk
 size_t
 hrm_attention_scratch_floats(int S, int hd)
 {
-	/* packed K^T, contiguous Q */
-	return hrm_gemm_pack_size(hd, S) + (size_t) S * hd;
+	/* packed K^T, contiguous Q, one head's probabilities when they are kept */
+	return hrm_gemm_pack_size(hd, S) + (size_t) S * hd + (size_t) S * S;
 }
 
 void
@@ -367,6 +370,7 @@ hrm_attention_forward_packed(float *out, float *probs, bool keep_probs, const fl
 	float		scale = 1.0f / sqrtf((float) hd);
 	float	   *Kp = kvp;
 	float	   *Qc = kvp + hrm_gemm_pack_size(hd, S);
+	float	   *Ps = Qc + (size_t) S * hd;
 
 	for (int b = 0; b < B; b++)
 	{
@@ -375,7 +379,7 @@ hrm_attention_forward_packed(float *out, float *probs, bool keep_probs, const fl
 		for (int h = 0; h < NH; h++)
 		{
 			const float *Q = base + (size_t) h * hd;
-			float	   *P = keep_probs ? probs + ((size_t) b * NH + h) * S * S : probs;
+			float	   *P = keep_probs ? Ps : probs;
 			float	   *O = out + (size_t) b * S * D + (size_t) h * hd;
 
 			/* K^T as [hd, S] panels */
@@ -395,6 +399,12 @@ hrm_attention_forward_packed(float *out, float *probs, bool keep_probs, const fl
 			}
 			/* O[nq,hd] = P V (V read in place) */
 			hrm_gemm_nn(nq, hd, S, 1.0f, P, S, base + 2 * D + (size_t) h * hd, ld, 0.0f, O, D);
+			/*
+			 * Kept probabilities: computed in the scratch (in L1 for P V)
+			 * and then streamed out to the record the backward reads.
+			 */
+			if (keep_probs)
+				hrm_copy_stream(probs + ((size_t) b * NH + h) * S * S, P, (size_t) nq * S);
 		}
 	}
 }

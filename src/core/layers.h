@@ -181,7 +181,8 @@ void		hrm_attention_forward(float *out, float *probs, bool keep_probs, const flo
  * The same with the engine's GEMM (gemm.h), for the first nq queries of
  * each example (nq = S: all; their output rows only are written): per
  * (row, head) K is packed and Q copied contiguous into kvp
- * (hrm_attention_scratch_floats floats), V is read in place.
+ * (hrm_attention_scratch_floats floats), V is read in place.  Kept
+ * probabilities are computed in kvp too and streamed out to probs.
  */
 size_t		hrm_attention_scratch_floats(int S, int hd);
 void		hrm_attention_forward_packed(float *out, float *probs, bool keep_probs, const float *qkv,

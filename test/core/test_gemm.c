@@ -1019,8 +1019,8 @@ HRM_TEST(rope_vector_path_bitwise)
 
 /*
  * hrm_copy_stream: every length around the 16-float step, destination
- * aligned (streaming stores) and not (plain copy), and nothing past n is
- * touched.
+ * aligned and not (plain stores up to the first 64-byte boundary, then
+ * streaming stores), and nothing outside [dst, dst + n) is touched.
  */
 HRM_TEST(copy_stream_exact)
 {
@@ -1033,9 +1033,12 @@ HRM_TEST(copy_stream_exact)
 		return;
 	for (int i = 0; i < 200; i++)
 		src[i] = rng_uniform() - 0.5f;
-	for (int off = 0; off <= 1; off++)
-		for (size_t n = 0; n <= 70; n++)
+	static const int offs[] = {0, 1, 5, 15};
+
+	for (int oi = 0; oi < COUNT(offs); oi++)
+		for (size_t n = 0; n <= 100; n++)
 		{
+			int			off = offs[oi];
 			float	   *dst = buf + off;
 
 			for (int i = 0; i < 256; i++)
@@ -1047,8 +1050,9 @@ HRM_TEST(copy_stream_exact)
 			for (size_t i = n + off; i < 256; i++)
 				if (buf[i] != -7.0f && bad++ < 5)
 					HRM_CHECK(false, "off %d n %zu: wrote past the end at %zu", off, n, i - off);
-			if (off && buf[0] != -7.0f && bad++ < 5)
-				HRM_CHECK(false, "n %zu: wrote before the start", n);
+			for (int i = 0; i < off; i++)
+				if (buf[i] != -7.0f && bad++ < 5)
+					HRM_CHECK(false, "off %d n %zu: wrote before the start", off, n);
 		}
 	HRM_CHECK(bad == 0, "%d copy faults", bad);
 	free(src);
