@@ -322,8 +322,8 @@ kernel_12x32(int K, const float *restrict A, size_t rs, size_t ks, const float *
 		}
 		/*
 		 * The SwiGLU backward's epilogue reads the kept projection (g and
-		 * u, 32 columns each: 4 lines a row), written by the forward long
-		 * before and out in L3: one line per k from the start of the
+		 * u, 32 columns each: 4 lines a row), streamed out to memory by
+		 * the forward long before: one line per k from the start of the
 		 * loop, which runs long enough after to hide the misses.
 		 */
 		if (epi == EPI_SWIGLU_BWD && k < 4 * rows && (k >> 2) < r_lo + mr)
