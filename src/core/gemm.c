@@ -108,6 +108,28 @@ transpose16(__m512 r[16])
 		r[12 + q] = _mm512_shuffle_f32x4(v1, w1, 0xDD);
 	}
 }
+
+/*
+ * dst[k * NR + j] = w[j * ld + k] for j < 16, k < K: 16 columns of a
+ * packed panel from 16 rows of a row-major weight (rows from nr on are
+ * zero), 16 x 16 at a time.
+ */
+static void
+pack_half_panel(float *dst, const float *w, int ld, int nr, int K)
+{
+	for (int k0 = 0; k0 < K; k0 += 16)
+	{
+		int			kw = K - k0 < 16 ? K - k0 : 16;
+		__mmask16	km = (__mmask16) ((1u << kw) - 1);
+		__m512		r[16];
+
+		for (int j = 0; j < 16; j++)
+			r[j] = j < nr ? _mm512_maskz_loadu_ps(km, w + (size_t) j * ld + k0) : _mm512_setzero_ps();
+		transpose16(r);
+		for (int k = 0; k < kw; k++)
+			_mm512_storeu_ps(dst + (size_t) (k0 + k) * NR, r[k]);
+	}
+}
 #endif
 
 void
@@ -124,25 +146,9 @@ hrm_gemm_pack(float *Bp, const float *W, int ld, int K, int N, bool trans)
 		if (trans)
 		{
 #ifdef __AVX512F__
-			/* B[k][n0 + 0..31] = W[n0 + 0..31][k]: 16 x 16 blocks transposed in registers */
-			for (int h = 0; h < 2; h++)
-			{
-				int			nh = nw - 16 * h;	/* rows of W in this half (may be <= 0) */
-
-				for (int k0 = 0; k0 < K; k0 += 16)
-				{
-					int			kw = K - k0 < 16 ? K - k0 : 16;
-					__mmask16	km = (__mmask16) ((1u << kw) - 1);
-					__m512		r[16];
-
-					for (int j = 0; j < 16; j++)
-						r[j] = j < nh ? _mm512_maskz_loadu_ps(km, W + (size_t) (n0 + 16 * h + j) * ld + k0)
-							: _mm512_setzero_ps();
-					transpose16(r);
-					for (int k = 0; k < kw; k++)
-						_mm512_storeu_ps(dst + (size_t) (k0 + k) * NR + 16 * h, r[k]);
-				}
-			}
+			/* B[k][n0 + 0..31] = W[n0 + 0..31][k], each half (rows of W past N: zero) */
+			pack_half_panel(dst, W + (size_t) n0 * ld, ld, nw, K);
+			pack_half_panel(dst + 16, W + (size_t) (n0 + 16) * ld, ld, nw - 16, K);
 			continue;
 #endif
 			/* B[k][n] = W[n][k]: walk W's rows so reads are sequential */
@@ -179,24 +185,9 @@ hrm_gemm_pack_swiglu(float *Bp, const float *W, int ld, int K, int Iw)
 		float	   *dst = Bp + (size_t) p * K * NR;
 
 #ifdef __AVX512F__
-		/* 16 gate rows to columns 0..15, the matching up rows to 16..31, 16 x 16 at a time */
-		for (int h = 0; h < 2; h++)
-		{
-			const float *w = W + (size_t) (h * Iw + 16 * p) * ld;
-
-			for (int k0 = 0; k0 < K; k0 += 16)
-			{
-				int			kw = K - k0 < 16 ? K - k0 : 16;
-				__mmask16	km = (__mmask16) ((1u << kw) - 1);
-				__m512		r[16];
-
-				for (int j = 0; j < 16; j++)
-					r[j] = _mm512_maskz_loadu_ps(km, w + (size_t) j * ld + k0);
-				transpose16(r);
-				for (int k = 0; k < kw; k++)
-					_mm512_storeu_ps(dst + (size_t) (k0 + k) * NR + 16 * h, r[k]);
-			}
-		}
+		/* 16 gate rows to columns 0..15, the matching up rows to 16..31 */
+		pack_half_panel(dst, W + (size_t) (16 * p) * ld, ld, 16, K);
+		pack_half_panel(dst + 16, W + (size_t) (Iw + 16 * p) * ld, ld, 16, K);
 		continue;
 #endif
 		for (int j = 0; j < 16; j++)
