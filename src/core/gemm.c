@@ -260,6 +260,37 @@ pack_rows(float *Ap, const float *A, size_t rs, size_t ks, int mr, int K)
 #ifdef __AVX512F__
 
 /*
+ * The SwiGLU epilogue of one row: gate | up halves of the panel, C[r, 0:16]
+ * = silu(gate) * up; with keep (the caller's writable [M, 2 up]
+ * projection, here at this panel's columns) the gate and up values are
+ * kept too.  Read back only by the backward, after the rest of the step,
+ * they go out with streaming stores when the lines are whole (keep 64-byte
+ * aligned; up is a multiple of 16), which do not read the destination in
+ * first (+1% on the step); the job drains them (sfence) before it returns.
+ */
+static inline __attribute__((always_inline)) void
+swiglu_row(float *C, int ldc, float *keep, int up, int r, __m512 g, __m512 u)
+{
+	__m512		e = hrm_exp16(_mm512_sub_ps(_mm512_setzero_ps(), g));
+	__m512		silu = _mm512_div_ps(g, _mm512_add_ps(_mm512_set1_ps(1.0f), e));
+
+	_mm512_storeu_ps(C + (size_t) r * ldc, _mm512_mul_ps(silu, u));
+	if (keep)
+	{
+		if ((((uintptr_t) keep) & 63) == 0)
+		{
+			_mm512_stream_ps(keep + (size_t) r * 2 * up, g);
+			_mm512_stream_ps(keep + (size_t) r * 2 * up + up, u);
+		}
+		else
+		{
+			_mm512_storeu_ps(keep + (size_t) r * 2 * up, g);
+			_mm512_storeu_ps(keep + (size_t) r * 2 * up + up, u);
+		}
+	}
+}
+
+/*
  * C[r_lo .. r_lo + mr - 1, 32] (cols masked by m0, m1) = alpha * Ap^T Bp
  * + beta * C: the block's rows from r_lo on (r_lo > 0: a row tail run as
  * the last full block of the matrix, whose first rows are already done).
@@ -418,41 +449,8 @@ kernel_12x32(int K, const float *restrict A, size_t rs, size_t ks, const float *
 		}
 		if (epi == EPI_SWIGLU)
 		{
-			/*
-			 * gate | up halves of the panel: C[r, 0:16] = silu(gate) * up;
-			 * with aux (the caller's writable [M, 2 up] projection, here
-			 * at this panel's columns) the gate and up values are kept too.
-			 */
-			float	   *keep = (float *) aux;
-
 			for (int r = r_lo; r < r_lo + mr; r++)
-			{
-				__m512		g = acc[r][0];
-				__m512		e = hrm_exp16(_mm512_sub_ps(_mm512_setzero_ps(), g));
-				__m512		silu = _mm512_div_ps(g, _mm512_add_ps(_mm512_set1_ps(1.0f), e));
-
-				_mm512_storeu_ps(C + (size_t) r * ldc, _mm512_mul_ps(silu, acc[r][1]));
-				if (keep)
-				{
-					/*
-					 * Read back only by the backward, after the rest of the
-					 * step: streaming stores when the lines are whole (keep
-					 * 64-byte aligned; up is a multiple of 16), which do not
-					 * read the destination in first (+1% on the step).  The
-					 * job drains them (sfence) before it returns.
-					 */
-					if ((((uintptr_t) keep) & 63) == 0)
-					{
-						_mm512_stream_ps(keep + (size_t) r * 2 * up, g);
-						_mm512_stream_ps(keep + (size_t) r * 2 * up + up, acc[r][1]);
-					}
-					else
-					{
-						_mm512_storeu_ps(keep + (size_t) r * 2 * up, g);
-						_mm512_storeu_ps(keep + (size_t) r * 2 * up + up, acc[r][1]);
-					}
-				}
-			}
+				swiglu_row(C, ldc, (float *) aux, up, r, acc[r][0], acc[r][1]);
 			return;
 		}
 		for (int r = r_lo; r < r_lo + mr; r++)
