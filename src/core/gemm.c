@@ -1,12 +1,14 @@
 /*
  * gemm.c — packed-weight SGEMM (see gemm.h).
  *
- * Blocking: rows of A in blocks of MR = 12, packed k-major ([K][12], zero
- * rows past M) into a per-thread buffer; for each block, every column panel
- * of B ([K][32], resident in L2 for the engine's weights) runs the 12 x 32
- * micro-kernel: per k two vector loads of B, twelve broadcasts of A, 24
- * FMAs into 24 zmm accumulators.  Column tails are masked stores; row tails
- * compute on the zero rows and store only the valid ones.
+ * Blocking: rows of A in blocks of MR = 12, read in place; for each block,
+ * every column panel of B ([K][32], packed weights kept in L2 by column
+ * groups, or an activation read in place) runs the 12 x 32 micro-kernel:
+ * per k two vector loads of B, twelve broadcasts of A, 24 FMAs into 24 zmm
+ * accumulators.  Column tails are masked stores.  A row tail of 7..11 rows
+ * runs as the matrix's last full block, storing only its new rows; a tail
+ * of at most 6 is packed ([K][12], zero rows) for a half-height kernel.
+ * Weight gradients (A given transposed) contract in chunks of 128 rows.
  */
 #include "gemm.h"
 #include "layers.h"
