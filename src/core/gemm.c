@@ -558,24 +558,26 @@ gemm_strided_serial(int M, int N, int K, float alpha, const float *A, size_t rs,
 					: aux + (size_t) rb * ldc + (size_t) p * cstep;
 				bool		inplace = bpanel == NR; /* B row-major, read in place */
 
+				/*
+				 * Each call names its epilogue, A layout, prefetch, height and
+				 * B masking as constants, so the inlined kernel is compiled
+				 * for exactly that case.  The fused products (B packed):
+				 * A in place, or the packed row tail (half height up to 6).
+				 */
+#define HRM_FUSED(E) \
+				do { \
+					if (aks == 1) \
+						kernel_12x32(K, a, ars, 1, bp, NR, c, ldc, r_lo, mr, m0, m1, 1.0f, 0.0f, E, ax, up, true, 12, false); \
+					else if (mr <= 6) \
+						kernel_12x32(K, a, 1, MR, bp, NR, c, ldc, r_lo, mr, m0, m1, 1.0f, 0.0f, E, ax, up, false, 6, false); \
+					else \
+						kernel_12x32(K, a, 1, MR, bp, NR, c, ldc, r_lo, mr, m0, m1, 1.0f, 0.0f, E, ax, up, false, 12, false); \
+				} while (0)
 				if (epi == EPI_SWIGLU)
-				{
-					if (aks == 1)
-						kernel_12x32(K, a, ars, 1, bp, NR, c, ldc, r_lo, mr, m0, m1, 1.0f, 0.0f, EPI_SWIGLU, ax, up, true, 12, false);
-					else if (mr <= 6)	/* row tail of at most 6: half the kernel */
-						kernel_12x32(K, a, 1, MR, bp, NR, c, ldc, r_lo, mr, m0, m1, 1.0f, 0.0f, EPI_SWIGLU, ax, up, false, 6, false);
-					else
-						kernel_12x32(K, a, 1, MR, bp, NR, c, ldc, r_lo, mr, m0, m1, 1.0f, 0.0f, EPI_SWIGLU, ax, up, false, 12, false);
-				}
+					HRM_FUSED(EPI_SWIGLU);
 				else if (epi == EPI_SWIGLU_BWD)
-				{
-					if (aks == 1)
-						kernel_12x32(K, a, ars, 1, bp, NR, c, ldc, r_lo, mr, m0, m1, 1.0f, 0.0f, EPI_SWIGLU_BWD, ax, up, true, 12, false);
-					else if (mr <= 6)
-						kernel_12x32(K, a, 1, MR, bp, NR, c, ldc, r_lo, mr, m0, m1, 1.0f, 0.0f, EPI_SWIGLU_BWD, ax, up, false, 6, false);
-					else
-						kernel_12x32(K, a, 1, MR, bp, NR, c, ldc, r_lo, mr, m0, m1, 1.0f, 0.0f, EPI_SWIGLU_BWD, ax, up, false, 12, false);
-				}
+					HRM_FUSED(EPI_SWIGLU_BWD);
+#undef HRM_FUSED
 				else if (ks == 1 && aks == 1 && !inplace)	/* x W^T on a packed weight */
 					kernel_12x32(K, a, ars, 1, bp, NR, c, ldc, r_lo, mr, m0, m1, alpha, beta, EPI_NONE, NULL, 0, true, 12, false);
 				else if (ks == 1 && aks == 1 && nw == NR)	/* B in place, a whole panel */

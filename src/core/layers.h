@@ -154,8 +154,9 @@ void		hrm_add_forward(float *out, const float *a, const float *b, size_t n);
 
 /*
  * dst = src, n floats, for data read back much later (the kept
- * activations): with dst 64-byte aligned the lines are written with
- * streaming stores, which skip reading the destination in first.
+ * activations): from dst's first 64-byte boundary on, whole lines are
+ * written with streaming stores, which skip reading the destination in
+ * first (then an sfence); short copies and non-AVX-512 builds: memcpy.
  */
 void		hrm_copy_stream(float *dst, const float *src, size_t n);
 
