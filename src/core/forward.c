@@ -546,6 +546,15 @@ hrm_block_forward(const hrm_model *m, const hrm_block_offsets *bo, const hrm_blo
 
 	/* ---- MLP sublayer: h = norm(h + down(silu(gate) * up)) ---- */
 	/* gu[M, 2I] = h W_gu^T; act = silu(gate) * up (fused, gu written only when kept) */
+	if (pk && pk->gate_up_swiglu &&
+		hrm_gemm_packed_mlp(M, Iw, D, h, D, pk->gate_up_swiglu, pk->down, h, D, acts ? gu : NULL,
+							acts ? acts->act : NULL))
+	{
+		hrm_rmsnorm_forward(h, acts ? acts->rstd2 : NULL, h, M, D, eps);
+		if (acts)
+			hrm_copy_stream(acts->h_out, h, MD);
+		return;
+	}
 	if (pk && pk->gate_up_swiglu)
 		hrm_gemm_packed_swiglu(M, Iw, D, h, D, pk->gate_up_swiglu, act, Iw, acts ? gu : NULL);
 	else

@@ -771,6 +771,36 @@ hrm_gemm_packed_swiglu_bwd(int M, int Iw, int K, const float *A, int lda, const 
 	job_go(&j);
 }
 
+static _Thread_local grow_buf mlp_tl;
+
+bool
+hrm_gemm_packed_mlp(int M, int Iw, int D, const float *x, int ldx, const float *Bgu, const float *Bd,
+					float *h, int ldh, float *gu, float *act_keep)
+{
+	size_t		gu_bytes = (size_t) D * 2 * Iw * sizeof(float),
+				d_bytes = (size_t) Iw * ((D + NR - 1) / NR) * NR * sizeof(float);
+	int			full = M / MR * MR;
+	float	   *act;
+
+	if (Iw % 16 != 0 || gu_bytes > GROUP_BYTES || d_bytes > GROUP_BYTES ||
+		gemm_ranges(M, 2 * Iw, D) > 1 || (act = buf_get(&mlp_tl, (size_t) MR * Iw)) == NULL)
+		return false;
+	for (int r0 = 0; r0 < M; r0 += MR)
+	{
+		int			mr = r0 < full ? MR : M - full;
+
+		gemm_strided_serial(mr, Iw, D, 1.0f, x + (size_t) r0 * ldx, (size_t) ldx, 1, Bgu, NR, (size_t) D * NR,
+							0.0f, act, Iw, EPI_SWIGLU, gu ? gu + (size_t) r0 * 2 * Iw : NULL, Iw);
+		gemm_strided_serial(mr, D, Iw, 1.0f, act, 1 * (size_t) Iw, 1, Bd, NR, (size_t) Iw * NR,
+							1.0f, h + (size_t) r0 * ldh, ldh, EPI_NONE, NULL, 0);
+		if (act_keep)
+			hrm_copy_stream(act_keep + (size_t) r0 * Iw, act, (size_t) mr * Iw);
+	}
+	if (gu)
+		_mm_sfence();
+	return true;
+}
+
 #else							/* !__AVX512F__: a plain version, the same FMA chain per output */
 
 void
@@ -852,6 +882,13 @@ hrm_gemm_tn(int M, int N, int K, float alpha, const float *At, int lda, const fl
 {
 	cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, M, N, K,
 				alpha, At, lda, B, ldb, beta, C, ldc);
+}
+
+bool
+hrm_gemm_packed_mlp(int M, int Iw, int D, const float *x, int ldx, const float *Bgu, const float *Bd,
+					float *h, int ldh, float *gu, float *act_keep)
+{
+	return false;
 }
 
 #endif

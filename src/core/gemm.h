@@ -64,6 +64,21 @@ void		hrm_gemm_packed_swiglu(int M, int Iw, int K, const float *A, int lda, cons
 								   float *act, int ldact, float *gu);
 
 /*
+ * The whole MLP of a block, row block by row block: h[M, D] += act Wd^T with
+ * act = silu(x W_gate^T) * (x W_up^T) (Bgu from hrm_gemm_pack_swiglu, Bd the
+ * packed down weight), each 12-row block of act computed into a scratch in
+ * L1 and consumed there; gu (may be NULL) keeps the projection and act_keep
+ * (may be NULL) the activation, as the two products would.  x may alias h
+ * (each row is read before it is written).  Bit-identical to
+ * hrm_gemm_packed_swiglu followed by hrm_gemm_packed with beta = 1.
+ * Returns false, doing nothing, when it does not apply (weights over the
+ * L2 budget, a product big enough to split over threads, no AVX-512): the
+ * caller then runs the two products.
+ */
+bool		hrm_gemm_packed_mlp(int M, int Iw, int D, const float *x, int ldx, const float *Bgu,
+								const float *Bd, float *h, int ldh, float *gu, float *act_keep);
+
+/*
  * The input gradient of the down projection fused with SwiGLU's backward:
  * dact = A Bp (A = d(down's output) [M, K], Bp = the packed backward
  * operand of the [K, Iw] down weight) is not stored; from it and the kept

@@ -1095,3 +1095,102 @@ HRM_TEST(gemm_pack_swiglu_layout)
 		}
 	HRM_CHECK(bad == 0, "%d packed SwiGLU weights misplaced", bad);
 }
+
+/*
+ * hrm_gemm_packed_mlp (the MLP row block by row block) against the two
+ * products it replaces, hrm_gemm_packed_swiglu then hrm_gemm_packed with
+ * beta = 1: h, the kept projection and the kept activation bit for bit, for
+ * row counts around the 12-row block and its tails, with x a separate
+ * matrix and x = h (the block's in-place call), and D with a column tail.
+ */
+HRM_TEST(gemm_mlp_fused_equals_two_products)
+{
+	static const int Ms[] = {1, 5, 6, 7, 11, 12, 13, 24, 29, 164, 246};
+	static const int Ds[] = {32, 40};
+	int			bad = 0,
+				ran = 0;
+
+	rng_seed(0x5EED0006);
+	for (int di = 0; di < COUNT(Ds); di++)
+		for (int mi = 0; mi < COUNT(Ms); mi++)
+			for (int inplace = 0; inplace < 2; inplace++)
+				for (int keep = 0; keep < 2; keep++)
+				{
+					int			M = Ms[mi],
+								D = Ds[di],
+								Iw = 48;
+					double	   *Bd = xmalloc(sizeof(double) * (size_t) D * 2 * Iw);
+					float	   *Wgu = make_weight(D, 2 * Iw, true, D, Bd);	/* [2 Iw, D] */
+					double	   *Bd2 = xmalloc(sizeof(double) * (size_t) Iw * D);
+					float	   *Wd = make_weight(Iw, D, true, Iw, Bd2);	/* [D, Iw] */
+					float	   *Bgu = xmalloc(sizeof(float) * hrm_gemm_pack_size(D, 2 * Iw));
+					float	   *Bdn = xmalloc(sizeof(float) * hrm_gemm_pack_size(Iw, D));
+					float	   *x = make_act(M, D, D);
+					float	   *h0 = make_act(M, D, D);
+					float	   *h = xmalloc(sizeof(float) * (size_t) M * D),
+							   *h_ref = xmalloc(sizeof(float) * (size_t) M * D);
+					float	   *gu = xmalloc(sizeof(float) * (size_t) M * 2 * Iw),
+							   *gu_ref = xmalloc(sizeof(float) * (size_t) M * 2 * Iw);
+					float	   *act = xmalloc(sizeof(float) * (size_t) M * Iw),
+							   *act_ref = xmalloc(sizeof(float) * (size_t) M * Iw);
+					const float *xin;
+					bool		done;
+
+					hrm_gemm_pack_swiglu(Bgu, Wgu, D, D, Iw);
+					hrm_gemm_pack(Bdn, Wd, Iw, Iw, D, true);
+					/* the reference: the two products, as the block ran them */
+					memcpy(h_ref, inplace ? x : h0, sizeof(float) * (size_t) M * D);
+					hrm_gemm_packed_swiglu(M, Iw, D, inplace ? h_ref : x, D, Bgu, act_ref, Iw, gu_ref);
+					hrm_gemm_packed(M, D, Iw, 1.0f, act_ref, Iw, Bdn, 1.0f, h_ref, D);
+
+					memcpy(h, inplace ? x : h0, sizeof(float) * (size_t) M * D);
+					xin = inplace ? h : x;
+					fill_bits(gu, (size_t) M * 2 * Iw, SENTINEL_BITS);
+					fill_bits(act, (size_t) M * Iw, SENTINEL_BITS);
+					done = hrm_gemm_packed_mlp(M, Iw, D, xin, D, Bgu, Bdn, h, D, keep ? gu : NULL,
+											   keep ? act : NULL);
+#ifdef __AVX512F__
+					HRM_CHECK(done || !hrm_gemm_available(), "M=%d D=%d: the fused MLP declined", M, D);
+#endif
+					if (!done)
+						HRM_CHECK(memcmp(h, inplace ? x : h0, sizeof(float) * (size_t) M * D) == 0,
+								  "M=%d D=%d: declined but wrote h", M, D);
+					else
+					{
+						ran++;
+						if (memcmp(h, h_ref, sizeof(float) * (size_t) M * D) != 0 && bad++ < 5)
+							HRM_CHECK(false, "M=%d D=%d inplace=%d keep=%d: h differs from the two products",
+									  M, D, inplace, keep);
+						if (keep && memcmp(gu, gu_ref, sizeof(float) * (size_t) M * 2 * Iw) != 0 && bad++ < 5)
+							HRM_CHECK(false, "M=%d D=%d inplace=%d: kept projection differs", M, D, inplace);
+						if (keep && memcmp(act, act_ref, sizeof(float) * (size_t) M * Iw) != 0 && bad++ < 5)
+							HRM_CHECK(false, "M=%d D=%d inplace=%d: kept activation differs", M, D, inplace);
+						if (!keep && (to_bits(gu[0]) != SENTINEL_BITS || to_bits(act[0]) != SENTINEL_BITS))
+							HRM_CHECK(false, "M=%d D=%d: wrote a kept buffer it was not given", M, D);
+					}
+					free(Bd);
+					free(Wgu);
+					free(Bd2);
+					free(Wd);
+					free(Bgu);
+					free(Bdn);
+					free(x);
+					free(h0);
+					free(h);
+					free(h_ref);
+					free(gu);
+					free(gu_ref);
+					free(act);
+					free(act_ref);
+				}
+	HRM_CHECK(bad == 0, "%d fused MLP results differ", bad);
+#ifdef __AVX512F__
+	HRM_CHECK(ran > 0 || !hrm_gemm_available(), "the fused MLP never ran");
+#endif
+	/* Iw not a multiple of 16: declined, nothing written */
+	{
+		float		h1[12] = {0};
+
+		HRM_CHECK(!hrm_gemm_packed_mlp(1, 24, 12, h1, 12, h1, h1, h1, 12, NULL, NULL), "Iw = 24 accepted");
+	}
+}
