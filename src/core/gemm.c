@@ -300,7 +300,7 @@ swiglu_row(float *C, int ldc, float *keep, int up, int r, __m512 g, __m512 u)
 static inline __attribute__((always_inline)) void
 kernel_12x32(int K, const float *restrict A, size_t rs, size_t ks, const float *restrict Bp, size_t bs,
 			 float *C, int ldc, int r_lo, int mr, __mmask16 m0, __mmask16 m1, float alpha, float beta,
-			 int epi, const float *aux, int up, bool pf, int rows, bool bmask)
+			 int epi, const float *aux, int up, bool pf, int rows, bool bmask, const float *nb)
 {
 	/* rows: 12, or 6 for a row tail of at most 6 (rows 6..11 not computed) */
 	__m512		c0a = _mm512_setzero_ps(), c0b = _mm512_setzero_ps();
@@ -343,6 +343,18 @@ kernel_12x32(int K, const float *restrict A, size_t rs, size_t ks, const float *
 			}
 			_mm_prefetch((const char *) (Bp + (size_t) (k + PF_DIST) * bs), _MM_HINT_T0);
 			_mm_prefetch((const char *) (Bp + (size_t) (k + PF_DIST) * bs + 16), _MM_HINT_T0);
+		}
+		/*
+		 * nb: the same panel of the next contraction chunk (weight
+		 * gradients; the first row block only), fetched into L2 while this
+		 * chunk runs: its rows come from memory (kept activations), kilobytes
+		 * apart, and the 16-row prefetch above is too short for that
+		 * (the weight-gradient products +2-5%).
+		 */
+		if (nb != NULL)
+		{
+			_mm_prefetch((const char *) (nb + (size_t) k * bs), _MM_HINT_T1);
+			_mm_prefetch((const char *) (nb + (size_t) k * bs + 16), _MM_HINT_T1);
 		}
 		/*
 		 * The SwiGLU backward's epilogue reads the kept projection (g and
@@ -481,12 +493,13 @@ kernel_12x32(int K, const float *restrict A, size_t rs, size_t ks, const float *
  * C[M, N] = alpha * A Bp + beta * C with A's element (m, k) at
  * A[m * rs + k * ks]: rs = lda, ks = 1 for a row-major A; rs = 1, ks = lda
  * for A given transposed.  Full row blocks read A in place; the row tail is
- * packed with zero rows.
+ * packed with zero rows.  Bnext (A transposed, B in place, or NULL): B's
+ * next contraction chunk, prefetched into L2 by the first row block.
  */
 static void
 gemm_strided_serial(int M, int N, int K, float alpha, const float *A, size_t rs, size_t ks,
 					const float *B, size_t bs, size_t bpanel, float beta, float *C, int ldc,
-					int epi, const float *aux, int up)
+					int epi, const float *aux, int up, const float *Bnext)
 {
 	bool		swiglu = epi == EPI_SWIGLU;
 	/*
@@ -567,11 +580,11 @@ gemm_strided_serial(int M, int N, int K, float alpha, const float *A, size_t rs,
 #define HRM_FUSED(E) \
 				do { \
 					if (aks == 1) \
-						kernel_12x32(K, a, ars, 1, bp, NR, c, ldc, r_lo, mr, m0, m1, 1.0f, 0.0f, E, ax, up, true, 12, false); \
+						kernel_12x32(K, a, ars, 1, bp, NR, c, ldc, r_lo, mr, m0, m1, 1.0f, 0.0f, E, ax, up, true, 12, false, NULL); \
 					else if (mr <= 6) \
-						kernel_12x32(K, a, 1, MR, bp, NR, c, ldc, r_lo, mr, m0, m1, 1.0f, 0.0f, E, ax, up, false, 6, false); \
+						kernel_12x32(K, a, 1, MR, bp, NR, c, ldc, r_lo, mr, m0, m1, 1.0f, 0.0f, E, ax, up, false, 6, false, NULL); \
 					else \
-						kernel_12x32(K, a, 1, MR, bp, NR, c, ldc, r_lo, mr, m0, m1, 1.0f, 0.0f, E, ax, up, false, 12, false); \
+						kernel_12x32(K, a, 1, MR, bp, NR, c, ldc, r_lo, mr, m0, m1, 1.0f, 0.0f, E, ax, up, false, 12, false, NULL); \
 				} while (0)
 				if (epi == EPI_SWIGLU)
 					HRM_FUSED(EPI_SWIGLU);
@@ -579,21 +592,22 @@ gemm_strided_serial(int M, int N, int K, float alpha, const float *A, size_t rs,
 					HRM_FUSED(EPI_SWIGLU_BWD);
 #undef HRM_FUSED
 				else if (ks == 1 && aks == 1 && !inplace)	/* x W^T on a packed weight */
-					kernel_12x32(K, a, ars, 1, bp, NR, c, ldc, r_lo, mr, m0, m1, alpha, beta, EPI_NONE, NULL, 0, true, 12, false);
+					kernel_12x32(K, a, ars, 1, bp, NR, c, ldc, r_lo, mr, m0, m1, alpha, beta, EPI_NONE, NULL, 0, true, 12, false, NULL);
 				else if (ks == 1 && aks == 1 && nw == NR)	/* B in place, a whole panel */
-					kernel_12x32(K, a, ars, 1, bp, bs, c, ldc, r_lo, mr, m0, m1, alpha, beta, EPI_NONE, NULL, 0, true, 12, false);
+					kernel_12x32(K, a, ars, 1, bp, bs, c, ldc, r_lo, mr, m0, m1, alpha, beta, EPI_NONE, NULL, 0, true, 12, false, NULL);
 				else if (ks == 1 && aks == 1)
-					kernel_12x32(K, a, ars, 1, bp, bs, c, ldc, r_lo, mr, m0, m1, alpha, beta, EPI_NONE, NULL, 0, true, 12, true);
+					kernel_12x32(K, a, ars, 1, bp, bs, c, ldc, r_lo, mr, m0, m1, alpha, beta, EPI_NONE, NULL, 0, true, 12, true, NULL);
 				else if (ars == 1 && aks == MR && mr <= 6)
-					kernel_12x32(K, a, 1, MR, bp, bs, c, ldc, r_lo, mr, m0, m1, alpha, beta, EPI_NONE, NULL, 0, false, 6, true);
+					kernel_12x32(K, a, 1, MR, bp, bs, c, ldc, r_lo, mr, m0, m1, alpha, beta, EPI_NONE, NULL, 0, false, 6, true, NULL);
 				else if (ars == 1 && aks == MR)
-					kernel_12x32(K, a, 1, MR, bp, bs, c, ldc, r_lo, mr, m0, m1, alpha, beta, EPI_NONE, NULL, 0, false, 12, true);
+					kernel_12x32(K, a, 1, MR, bp, bs, c, ldc, r_lo, mr, m0, m1, alpha, beta, EPI_NONE, NULL, 0, false, 12, true, NULL);
 				else if (ars == 1 && inplace && nw == NR)	/* A^T B: the weight gradients */
-					kernel_12x32(K, a, 1, aks, bp, bs, c, ldc, r_lo, mr, m0, m1, alpha, beta, EPI_NONE, NULL, 0, true, 12, false);
+					kernel_12x32(K, a, 1, aks, bp, bs, c, ldc, r_lo, mr, m0, m1, alpha, beta, EPI_NONE, NULL, 0, true, 12, false,
+								 Bnext != NULL && r0 == 0 ? Bnext + (size_t) p * bpanel : NULL);
 				else if (ars == 1 && inplace)
-					kernel_12x32(K, a, 1, aks, bp, bs, c, ldc, r_lo, mr, m0, m1, alpha, beta, EPI_NONE, NULL, 0, true, 12, true);
+					kernel_12x32(K, a, 1, aks, bp, bs, c, ldc, r_lo, mr, m0, m1, alpha, beta, EPI_NONE, NULL, 0, true, 12, true, NULL);
 				else
-					kernel_12x32(K, a, ars, aks, bp, bs, c, ldc, r_lo, mr, m0, m1, alpha, beta, EPI_NONE, NULL, 0, false, 12, true);
+					kernel_12x32(K, a, ars, aks, bp, bs, c, ldc, r_lo, mr, m0, m1, alpha, beta, EPI_NONE, NULL, 0, false, 12, true, NULL);
 			}
 		}
 	}
@@ -682,7 +696,7 @@ job_run(const gemm_job *j, int r0, int r1)
 							j->B, j->bs, j->bpanel, j->beta, j->C + (size_t) r0 * j->ldc, j->ldc,
 							j->epi, j->aux == NULL ? NULL
 							: j->aux + (size_t) r0 * (j->epi == EPI_SWIGLU ? 2 * (size_t) j->up : (size_t) j->ldc),
-							j->up);
+							j->up, NULL);
 		if (j->epi == EPI_SWIGLU && j->aux != NULL)
 			_mm_sfence();		/* the kept projection's streaming stores */
 		return;
@@ -693,7 +707,8 @@ job_run(const gemm_job *j, int r0, int r1)
 
 		gemm_strided_serial(r1 - r0, j->N, kc, j->alpha, j->A + (size_t) k0 * j->ks + r0, 1, j->ks,
 							j->B + (size_t) k0 * j->bs, j->bs, j->bpanel, k0 == 0 ? j->beta : 1.0f,
-							j->C + (size_t) r0 * j->ldc, j->ldc, EPI_NONE, NULL, 0);
+							j->C + (size_t) r0 * j->ldc, j->ldc, EPI_NONE, NULL, 0,
+							k0 + kc < j->K ? j->B + (size_t) (k0 + kc) * j->bs : NULL);
 	}
 }
 
@@ -790,9 +805,9 @@ hrm_gemm_packed_mlp(int M, int Iw, int D, const float *x, int ldx, const float *
 		int			mr = r0 < full ? MR : M - full;
 
 		gemm_strided_serial(mr, Iw, D, 1.0f, x + (size_t) r0 * ldx, (size_t) ldx, 1, Bgu, NR, (size_t) D * NR,
-							0.0f, act, Iw, EPI_SWIGLU, gu ? gu + (size_t) r0 * 2 * Iw : NULL, Iw);
-		gemm_strided_serial(mr, D, Iw, 1.0f, act, 1 * (size_t) Iw, 1, Bd, NR, (size_t) Iw * NR,
-							1.0f, h + (size_t) r0 * ldh, ldh, EPI_NONE, NULL, 0);
+							0.0f, act, Iw, EPI_SWIGLU, gu ? gu + (size_t) r0 * 2 * Iw : NULL, Iw, NULL);
+		gemm_strided_serial(mr, D, Iw, 1.0f, act, (size_t) Iw, 1, Bd, NR, (size_t) Iw * NR,
+							1.0f, h + (size_t) r0 * ldh, ldh, EPI_NONE, NULL, 0, NULL);
 		if (act_keep)
 			hrm_copy_stream(act_keep + (size_t) r0 * Iw, act, (size_t) mr * Iw);
 	}
