@@ -903,6 +903,7 @@ bool
 hrm_gemm_packed_mlp(int M, int Iw, int D, const float *x, int ldx, const float *Bgu, const float *Bd,
 					float *h, int ldh, float *gu, float *act_keep)
 {
+	/* no fused kernel without AVX-512: the caller runs the two products */
 	return false;
 }
 
