@@ -546,35 +546,32 @@ hrm_block_forward(const hrm_model *m, const hrm_block_offsets *bo, const hrm_blo
 
 	/* ---- MLP sublayer: h = norm(h + down(silu(gate) * up)) ---- */
 	/* gu[M, 2I] = h W_gu^T; act = silu(gate) * up (fused, gu written only when kept) */
-	if (pk && pk->gate_up_swiglu &&
-		hrm_gemm_packed_mlp(M, Iw, D, h, D, pk->gate_up_swiglu, pk->down, h, D, acts ? gu : NULL,
-							acts ? acts->act : NULL))
+	/* both products row block by row block, act kept in L1 (when it applies; bit-identical) */
+	if (!(pk && pk->gate_up_swiglu &&
+		  hrm_gemm_packed_mlp(M, Iw, D, h, D, pk->gate_up_swiglu, pk->down, h, D, acts ? gu : NULL,
+							  acts ? acts->act : NULL)))
 	{
-		hrm_rmsnorm_forward(h, acts ? acts->rstd2 : NULL, h, M, D, eps);
-		if (acts)
-			hrm_copy_stream(acts->h_out, h, MD);
-		return;
-	}
-	if (pk && pk->gate_up_swiglu)
-		hrm_gemm_packed_swiglu(M, Iw, D, h, D, pk->gate_up_swiglu, act, Iw, acts ? gu : NULL);
-	else
-	{
-		if (pk)
-			hrm_gemm_packed(M, 2 * Iw, D, 1.0f, h, D, pk->gate_up, 0.0f, gu, 2 * Iw);
+		if (pk && pk->gate_up_swiglu)
+			hrm_gemm_packed_swiglu(M, Iw, D, h, D, pk->gate_up_swiglu, act, Iw, acts ? gu : NULL);
 		else
-			hrm_matmul_forward(gu, h, W + bo->gate_up, M, 2 * Iw, D, 0.0f);
-		hrm_swiglu_forward(act, gu, M, Iw);
+		{
+			if (pk)
+				hrm_gemm_packed(M, 2 * Iw, D, 1.0f, h, D, pk->gate_up, 0.0f, gu, 2 * Iw);
+			else
+				hrm_matmul_forward(gu, h, W + bo->gate_up, M, 2 * Iw, D, 0.0f);
+			hrm_swiglu_forward(act, gu, M, Iw);
+		}
+		/* h += act W_down^T */
+		if (pk)
+			hrm_gemm_packed(M, D, Iw, 1.0f, act, Iw, pk->down, 1.0f, h, D);
+		else
+		{
+			hrm_matmul_forward(ws->proj, act, W + bo->down, M, D, Iw, 0.0f);
+			hrm_add_forward(h, h, ws->proj, MD);
+		}
+		if (acts)
+			hrm_copy_stream(acts->act, act, (size_t) M * Iw);
 	}
-	/* h += act W_down^T */
-	if (pk)
-		hrm_gemm_packed(M, D, Iw, 1.0f, act, Iw, pk->down, 1.0f, h, D);
-	else
-	{
-		hrm_matmul_forward(ws->proj, act, W + bo->down, M, D, Iw, 0.0f);
-		hrm_add_forward(h, h, ws->proj, MD);
-	}
-	if (acts)
-		hrm_copy_stream(acts->act, act, (size_t) M * Iw);
 	hrm_rmsnorm_forward(h, acts ? acts->rstd2 : NULL, h, M, D, eps);
 	if (acts)
 		hrm_copy_stream(acts->h_out, h, MD);

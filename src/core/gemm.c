@@ -800,6 +800,11 @@ hrm_gemm_packed_mlp(int M, int Iw, int D, const float *x, int ldx, const float *
 	if (Iw % 16 != 0 || gu_bytes > GROUP_BYTES || d_bytes > GROUP_BYTES ||
 		gemm_ranges(M, 2 * Iw, D) > 1 || (act = buf_get(&mlp_tl, (size_t) MR * Iw)) == NULL)
 		return false;
+	/*
+	 * Each call covers one block's rows only (M <= 12: a short block is
+	 * packed, never run as an overlapping full block), so x = h is safe:
+	 * no call reads a row an earlier block's down projection has written.
+	 */
 	for (int r0 = 0; r0 < M; r0 += MR)
 	{
 		int			mr = r0 < full ? MR : M - full;
