@@ -63,6 +63,9 @@ typedef struct bench_opts
 	int			train_puzzles;
 	int			eval_puzzles;
 	int			blanks;
+	int			blanks_max;		/* > blanks: each training puzzle draws its blanks in [blanks, blanks_max] */
+	int			eval_blanks;	/* held-out puzzles' blanks (0 = as training) */
+	int			eval_blanks_max;
 	uint64_t	data_seed;
 	int			threads;
 	int			eval_segments;	/* 0 = halt_max_steps */
@@ -81,9 +84,10 @@ usage(void)
 	fprintf(stderr,
 			"usage: train_recipe [options]\n"
 			"  budget:   --minutes M  --steps N  --eval-every SEC  --eval-every-steps N\n"
-			"  data:     --blanks 20 --train-puzzles N --eval-puzzles 1000 --data-seed S\n"
+			"  data:     --blanks 20|MIN-MAX --eval-blanks N|MIN-MAX --train-puzzles N --eval-puzzles 1000 --data-seed S\n"
 			"  model:    --hidden D --heads H --H-layers n --L-layers n --H-cycles n --L-cycles n\n"
 			"            --expansion x --halt-max-steps M --explore p --pos rope|learned|none\n"
+			"            --attn-mask full|sudoku\n"
 			"  optim:    --lr x --warmup n --lr-min-ratio r --total-steps n|auto --wd x --beta2 x\n"
 			"            --batch B --loss stablemax|softmax --seed S --threads n\n"
 			"  init:     --grid-pos 0|1 (grid-aware learned positions)\n"
@@ -123,6 +127,7 @@ main(int argc, char **argv)
 	bo.train_puzzles = 100000;
 	bo.eval_puzzles = 1000;
 	bo.blanks = 20;
+	bo.blanks_max = 20;
 	bo.data_seed = 1;
 	bo.threads = 2;
 	bo.tag = "run";
@@ -142,7 +147,18 @@ main(int argc, char **argv)
 		else if (ARG("--eval-every-steps"))
 			bo.eval_every_steps = atoll(v);
 		else if (ARG("--blanks"))
+		{
+			/* N or MIN-MAX */
 			bo.blanks = atoi(v);
+			bo.blanks_max = strchr(v, '-') ? atoi(strchr(v, '-') + 1) : bo.blanks;
+		}
+		else if (ARG("--eval-blanks"))
+		{
+			bo.eval_blanks = atoi(v);
+			bo.eval_blanks_max = strchr(v, '-') ? atoi(strchr(v, '-') + 1) : bo.eval_blanks;
+		}
+		else if (ARG("--attn-mask"))
+			ro.model.attn_mask = strcmp(v, "sudoku") == 0 ? HRM_MASK_SUDOKU : HRM_MASK_FULL;
 		else if (ARG("--train-puzzles"))
 			bo.train_puzzles = atoi(v);
 		else if (ARG("--eval-puzzles"))
@@ -245,14 +261,18 @@ main(int argc, char **argv)
 
 		if (hrm_dataset_reserve(ds, n, &err) != HRM_OK)
 			die("reserve", &err);
+		int			lo = set == 0 || bo.eval_blanks == 0 ? bo.blanks : bo.eval_blanks;
+		int			hi = set == 0 || bo.eval_blanks == 0 ? bo.blanks_max : bo.eval_blanks_max;
+
 		for (int i = 0; i < n; i++)
 		{
+			int			nb = hi > lo ? lo + (int) (hrm_rng_next(&r) % (uint64_t) (hi - lo + 1)) : lo;
 			uint8_t		puz[HRM_SUDOKU_CELLS],
 						sol[HRM_SUDOKU_CELLS];
 			int32_t		in[HRM_SUDOKU_CELLS],
 						lb[HRM_SUDOKU_CELLS];
 
-			if (hrm_sudoku_generate(&r, bo.blanks, 100, puz, sol, NULL, &err) != HRM_OK)
+			if (hrm_sudoku_generate(&r, nb, 100, puz, sol, NULL, &err) != HRM_OK)
 				die("generate", &err);
 			hrm_sudoku_to_tokens(puz, in);
 			hrm_sudoku_to_tokens(sol, lb);
@@ -285,6 +305,9 @@ main(int argc, char **argv)
 	{
 		const hrm_config *c = &ro.model;
 
+		printf("# attn_mask=%s blanks=%d-%d eval_blanks=%d-%d\n", hrm_attn_mask_name(c->attn_mask), bo.blanks,
+			   bo.blanks_max, bo.eval_blanks ? bo.eval_blanks : bo.blanks,
+			   bo.eval_blanks ? bo.eval_blanks_max : bo.blanks_max);
 		printf("# tag=%s blanks=%d train_puzzles=%d eval_puzzles=%d gen_seconds=%.1f threads=%d\n",
 			   bo.tag, bo.blanks, bo.train_puzzles, bo.eval_puzzles, t_gen, bo.threads);
 		printf("# model hidden=%d heads=%d H_layers=%d L_layers=%d H_cycles=%d L_cycles=%d expansion=%g "
