@@ -27,6 +27,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 static double
 now(void)
@@ -76,7 +77,59 @@ typedef struct bench_opts
 	const char *save;			/* write the final weights (safetensors) here */
 	bool		cpu_clock;		/* budget and eval schedule in process CPU time */
 	const char *final_segments; /* comma list: extra final evaluations with these segment counts */
+	const char *state;			/* run state (trainer + sampler): resumed from when it exists, rewritten */
+	double		state_every;	/* seconds of training between state writes (0: at the end only) */
+	const char *description;	/* hrm_description metadata of --save */
 } bench_opts;
+
+/* Write buf to path atomically (path.tmp, then rename). */
+static void
+write_file(const char *path, const uint8_t *buf, size_t len)
+{
+	char		tmp[4096];
+	FILE	   *f;
+
+	snprintf(tmp, sizeof(tmp), "%s.tmp", path);
+	f = fopen(tmp, "wb");
+	if (f == NULL || fwrite(buf, 1, len, f) != len || fclose(f) != 0 || rename(tmp, path) != 0)
+	{
+		perror(path);
+		exit(1);
+	}
+}
+
+static uint8_t *
+read_file(const char *path, size_t *len)
+{
+	FILE	   *f = fopen(path, "rb");
+	uint8_t    *buf;
+	long		n;
+
+	if (f == NULL)
+		return NULL;
+	if (fseek(f, 0, SEEK_END) != 0 || (n = ftell(f)) < 0 || fseek(f, 0, SEEK_SET) != 0 ||
+		(buf = malloc((size_t) n + 1)) == NULL || fread(buf, 1, (size_t) n, f) != (size_t) n)
+	{
+		perror(path);
+		exit(1);
+	}
+	fclose(f);
+	*len = (size_t) n;
+	return buf;
+}
+
+static void
+save_state(const char *path, const hrm_trainer *tr, const hrm_sampler *smp)
+{
+	uint8_t    *buf;
+	size_t		len;
+	hrm_error	err;
+
+	if (hrm_run_save(tr, smp, &buf, &len, &err) != HRM_OK)
+		die("save state", &err);
+	write_file(path, buf, len);
+	hrm_free(buf);
+}
 
 static void
 usage(void)
@@ -93,7 +146,8 @@ usage(void)
 			"  init:     --grid-pos 0|1 (grid-aware learned positions)\n"
 			"  sampler:  --augment 0|1 --curriculum-steps n --curriculum-start f --ignore-givens f\n"
 			"  eval:     --eval-segments n --eval-adaptive 0|1 --final-segments 1,2,4 (extra final evaluations)\n"
-			"  output:   --csv FILE --tag NAME --save FILE.safetensors\n"
+			"  output:   --csv FILE --tag NAME --save FILE.safetensors --description TEXT\n"
+			"  resume:   --state FILE (resumed from when present) --state-every SEC\n"
 			"  clock:    --clock wall|cpu (budget and eval interval; default wall)\n");
 	exit(2);
 }
@@ -119,6 +173,8 @@ main(int argc, char **argv)
 				tok_acc = 0.0;
 	int			loss_n = 0;
 	double		best_exact = 0.0;
+	double		next_state = 0.0;
+	char		final_metrics[256] = "{}";
 
 	hrm_run_opts_defaults(&ro, HRM_TASK_SUDOKU, 0, 0);
 	memset(&bo, 0, sizeof(bo));
@@ -177,6 +233,12 @@ main(int argc, char **argv)
 			bo.tag = v;
 		else if (ARG("--save"))
 			bo.save = v;
+		else if (ARG("--state"))
+			bo.state = v;
+		else if (ARG("--state-every"))
+			bo.state_every = atof(v);
+		else if (ARG("--description"))
+			bo.description = v;
 		else if (ARG("--final-segments"))
 			bo.final_segments = v;
 		else if (ARG("--clock"))
@@ -282,7 +344,22 @@ main(int argc, char **argv)
 	}
 	t_gen = now() - t_gen;
 
-	/* ---- model, trainer, sampler ---- */
+	/* ---- model, trainer, sampler (or the saved state of an earlier run) ---- */
+	if (bo.state != NULL && access(bo.state, R_OK) == 0)
+	{
+		size_t		len = 0;
+		uint8_t    *buf = read_file(bo.state, &len);
+		int64_t    *rows = malloc(sizeof(int64_t) * (size_t) train_ds.n);
+
+		for (int64_t i = 0; i < train_ds.n; i++)
+			rows[i] = i;
+		if (hrm_run_load(&tr, &smp, &train_ds, rows, train_ds.n, buf, len, &err) != HRM_OK)
+			die("resume", &err);
+		free(rows);
+		free(buf);
+		printf("# resumed from %s at step %lld\n", bo.state, (long long) hrm_trainer_step(tr));
+	}
+	else
 	{
 		hrm_layout	lay;
 		float	   *init;
@@ -299,7 +376,7 @@ main(int argc, char **argv)
 		hrm_free(init);
 		hrm_layout_free(&lay);
 	}
-	if (hrm_sampler_create(&smp, &train_ds, NULL, train_ds.n, &ro.sampler, &err) != HRM_OK)
+	if (smp == NULL && hrm_sampler_create(&smp, &train_ds, NULL, train_ds.n, &ro.sampler, &err) != HRM_OK)
 		die("sampler", &err);
 
 	{
@@ -340,6 +417,7 @@ main(int argc, char **argv)
 		fprintf(csv, "tag,minutes,steps,train_loss,train_token_acc,eval_exact,eval_token,steps_per_s,lr,curriculum,epochs,cpu_minutes\n");
 	}
 
+	next_state = bo.state_every;
 	next_eval = bo.eval_every;
 	next_eval_step = bo.eval_every_steps;
 	for (;;)
@@ -357,6 +435,12 @@ main(int argc, char **argv)
 		t_train += now() - t0;
 		c_train += cpu_now() - c0;
 		clk = bo.cpu_clock ? c_train : t_train;
+		if (bo.state != NULL && bo.state_every > 0 && clk >= next_state)
+		{
+			save_state(bo.state, tr, smp);
+			while (next_state <= clk)
+				next_state += bo.state_every;
+		}
 		step = hrm_trainer_step(tr);
 		loss_acc += mt.loss;
 		tok_acc += mt.token_accuracy_all;
@@ -412,6 +496,9 @@ main(int argc, char **argv)
 				next_eval_step += bo.eval_every_steps;
 			if (stop)
 			{
+				snprintf(final_metrics, sizeof(final_metrics),
+						 "{\"step\": %lld, \"eval_rows\": %lld, \"exact_accuracy\": %.4f, \"token_accuracy\": %.4f}",
+						 (long long) step, (long long) res.rows, res.exact_accuracy, res.token_accuracy);
 				printf("final tag=%s minutes=%.2f cpu_minutes=%.2f steps=%lld exact=%.4f token=%.4f "
 					   "best_exact=%.4f steps_per_s=%.2f\n", bo.tag, t_train / 60.0, c_train / 60.0,
 					   (long long) step, res.exact_accuracy, res.token_accuracy, best_exact, step / t_train);
@@ -445,17 +532,17 @@ main(int argc, char **argv)
 	{
 		uint8_t    *buf;
 		size_t		len;
-		FILE	   *f;
+		const char *keys[3] = {"hrm_task", "hrm_description", "hrm_metrics"};
+		const char *vals[3] = {"sudoku", bo.description ? bo.description : "", final_metrics};
 
-		if (hrm_save_params(hrm_trainer_layout(tr), hrm_trainer_params(tr), "", &buf, &len, &err) != HRM_OK)
+		if (hrm_save_params_meta(hrm_trainer_layout(tr), hrm_trainer_params(tr), "", keys, vals, 3,
+								 &buf, &len, &err) != HRM_OK)
 			die("save", &err);
-		f = fopen(bo.save, "wb");
-		if (f == NULL || fwrite(buf, 1, len, f) != len)
-			perror(bo.save);
-		if (f)
-			fclose(f);
+		write_file(bo.save, buf, len);
 		hrm_free(buf);
 	}
+	if (bo.state != NULL)
+		save_state(bo.state, tr, smp);
 	if (csv)
 		fclose(csv);
 	hrm_sampler_free(smp);
