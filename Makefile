@@ -51,6 +51,21 @@ PG_CONFIG ?= pg_config
 PGXS := $(shell $(PG_CONFIG) --pgxs)
 include $(PGXS)
 
+# PGXS does not track headers: every object depends on all of them (a changed
+# struct must never leave objects compiled against the old layout).
+$(OBJS): $(wildcard src/*.h src/core/*.h)
+
+# Pretrained models (models/*.safetensors) go to <sharedir>/hrm_models, where
+# hrm_pretrained() and hrm_load_pretrained() find them.
+MODELS = $(wildcard models/*.safetensors)
+install: install-models
+.PHONY: install-models
+install-models:
+	$(MKDIR_P) '$(DESTDIR)$(datadir)/hrm_models'
+ifneq ($(MODELS),)
+	$(INSTALL_DATA) $(MODELS) '$(DESTDIR)$(datadir)/hrm_models/'
+endif
+
 # The install script is the concatenation of sql/parts/*.sql, in name order.
 sql/$(EXTENSION)--$(EXTVERSION).sql: $(SQL_PARTS)
 	cat $(SQL_PARTS) > $@
