@@ -312,7 +312,7 @@ HRM_TEST(infer_rejects_bad_tokens)
 	small_model_free(&sm);
 }
 
-/* Parity with the reference on every shared inference fixture. */
+/* Parity with the reference on both inference fixtures of test/fixtures. */
 HRM_TEST(parity_shared_inference_fixtures)
 {
 	const char *names[] = {"sudoku-tiny", "grid-puzzle-ids"};
