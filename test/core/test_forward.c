@@ -313,7 +313,7 @@ HRM_TEST(infer_rejects_bad_tokens)
 }
 
 /* Parity with the reference on both inference fixtures of test/fixtures. */
-HRM_TEST(parity_shared_inference_fixtures)
+HRM_TEST(parity_reference_inference_fixtures)
 {
 	const char *names[] = {"sudoku-tiny", "grid-puzzle-ids"};
 
