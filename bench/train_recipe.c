@@ -142,7 +142,7 @@ usage(void)
 			"            --expansion x --halt-max-steps M --explore p --pos rope|learned|none\n"
 			"            --attn-mask full|sudoku\n"
 			"  optim:    --lr x --warmup n --lr-min-ratio r --total-steps n|auto --wd x --beta2 x\n"
-			"            --batch B --loss stablemax|softmax --seed S --threads n\n"
+			"            --batch B --loss stablemax|softmax --seed S --threads n --ema d (weight average)\n"
 			"  init:     --grid-pos 0|1 (grid-aware learned positions)\n"
 			"  sampler:  --augment 0|1 --curriculum-steps n --curriculum-start f --ignore-givens f\n"
 			"  eval:     --eval-segments n --eval-adaptive 0|1 --final-segments 1,2,4 (extra final evaluations)\n"
@@ -277,6 +277,8 @@ main(int argc, char **argv)
 			else
 				ro.train.total_steps = atoll(v);
 		}
+		else if (ARG("--ema"))
+			ro.train.ema = atof(v);
 		else if (ARG("--wd"))
 			ro.train.weight_decay = atof(v);
 		else if (ARG("--beta2"))
@@ -392,6 +394,7 @@ main(int argc, char **argv)
 			   c->hidden_size, c->num_heads, c->H_layers, c->L_layers, c->H_cycles, c->L_cycles,
 			   c->expansion, c->halt_max_steps, c->halt_exploration_prob, hrm_pos_enc_name(c->pos_encodings),
 			   hrm_trainer_layout(tr)->dense_end - hrm_trainer_layout(tr)->dense_begin);
+		printf("# ema=%g\n", ro.train.ema);
 		printf("# optim lr=%g warmup=%lld lr_min_ratio=%g total_steps=%s%lld wd=%g beta2=%g batch=%d loss=%s seed=%llu\n",
 			   ro.train.lr, (long long) ro.train.lr_warmup_steps, ro.train.lr_min_ratio,
 			   bo.auto_total ? "auto/" : "", (long long) ro.train.total_steps, ro.train.weight_decay,
@@ -463,7 +466,7 @@ main(int argc, char **argv)
 			hrm_eval_opts eo;
 			hrm_eval_result res;
 
-			if (hrm_model_init(&m, hrm_trainer_layout(tr), hrm_trainer_params(tr), &err) != HRM_OK)
+			if (hrm_model_init(&m, hrm_trainer_layout(tr), hrm_trainer_eval_params(tr), &err) != HRM_OK)
 				die("model", &err);
 			if (hrm_model_pack(&m, false, &err) != HRM_OK)
 				die("pack", &err);
@@ -506,7 +509,7 @@ main(int argc, char **argv)
 				{
 					int			segs = atoi(p);
 
-					if (segs > 0 && hrm_model_init(&m, hrm_trainer_layout(tr), hrm_trainer_params(tr), &err) == HRM_OK &&
+					if (segs > 0 && hrm_model_init(&m, hrm_trainer_layout(tr), hrm_trainer_eval_params(tr), &err) == HRM_OK &&
 						hrm_model_pack(&m, false, &err) == HRM_OK)
 					{
 						for (int adaptive = 0; adaptive <= (ro.model.halt_max_steps > 1 ? 1 : 0); adaptive++)
@@ -535,7 +538,7 @@ main(int argc, char **argv)
 		const char *keys[3] = {"hrm_task", "hrm_description", "hrm_metrics"};
 		const char *vals[3] = {"sudoku", bo.description ? bo.description : "", final_metrics};
 
-		if (hrm_save_params_meta(hrm_trainer_layout(tr), hrm_trainer_params(tr), "", keys, vals, 3,
+		if (hrm_save_params_meta(hrm_trainer_layout(tr), hrm_trainer_eval_params(tr), "", keys, vals, 3,
 								 &buf, &len, &err) != HRM_OK)
 			die("save", &err);
 		write_file(bo.save, buf, len);

@@ -144,6 +144,7 @@ typedef enum HrmOptId
 	O_CHECKPOINT_EVERY,
 	O_CURRICULUM_START,
 	O_CURRICULUM_STEPS,
+	O_EMA,
 	O_EPOCHS,
 	O_EVAL_FRACTION,
 	O_EVAL_ROWS,
@@ -207,6 +208,7 @@ static const HrmOptDef train_opts[] = {
 	{"checkpoint_every", O_CHECKPOINT_EVERY, OT_EVERY, 0, BIG, 0, NULL},
 	{"curriculum_start", O_CURRICULUM_START, OT_FLOAT, 0, 1, OF_FROZEN, NULL},
 	{"curriculum_steps", O_CURRICULUM_STEPS, OT_INT, 0, BIG, OF_FROZEN, NULL},
+	{"ema", O_EMA, OT_FLOAT, 0, 0.999999, OF_FROZEN, NULL},
 	{"epochs", O_EPOCHS, OT_FLOAT, 1e-9, 1e9, 0, NULL},
 	{"eval_fraction", O_EVAL_FRACTION, OT_FLOAT, 0, 0.999999, OF_FROZEN, NULL},
 	{"eval_rows", O_EVAL_ROWS, OT_INT, 0, BIG, 0, NULL},
@@ -807,6 +809,8 @@ HrmHyperJson(const HrmTrainTask *t, const char *task_name)
 					 o->batch_size, (uint64) o->seed, s->augment ? "true" : "false",
 					 (int64) s->curriculum_steps, s->curriculum_start, s->ignore_givens,
 					 t->ro.eval_fraction, t->threads);
+	if (o->ema > 0)
+		appendStringInfo(&b, ", \"ema\": %.9g", o->ema);
 	if (t->steps > 0)
 		appendStringInfo(&b, ", \"steps\": " INT64_FORMAT, t->steps);
 	if (t->epochs > 0)
@@ -1142,6 +1146,8 @@ HrmTrain(FunctionCallInfo fcinfo, const char *model, const char *source, Jsonb *
 	HrmApplyOptim(&o, &ro.train);
 	if (v[O_BATCH_SIZE].given)
 		ro.train.batch_size = (int) v[O_BATCH_SIZE].num;
+	if (v[O_EMA].given)
+		ro.train.ema = v[O_EMA].num;
 	if (v[O_SEED].given)
 		ro.train.seed = (uint64) v[O_SEED].num;
 	ro.sampler.batch_size = ro.train.batch_size;

@@ -315,7 +315,7 @@ HrmEvalNow(HrmWorker *w)
 	if (n <= 0)
 		return;
 	hrm_error_clear(&err);
-	HrmCheck(hrm_model_init(&m, hrm_trainer_layout(w->tr), hrm_trainer_params(w->tr), &err), &err,
+	HrmCheck(hrm_model_init(&m, hrm_trainer_layout(w->tr), hrm_trainer_eval_params(w->tr), &err), &err,
 			 "could not evaluate the model");
 	eo.progress = NULL;
 	eo.max_rows = 0;
@@ -537,7 +537,7 @@ HrmCheckpoint(HrmWorker *w)
 	hrm_error_clear(&err);
 	st = hrm_run_save(w->tr, w->smp, &state, &state_len, &err);
 	if (st == HRM_OK)
-		st = hrm_save_params(lay, hrm_trainer_params(w->tr), "", &file, &file_len, &err);
+		st = hrm_save_params(lay, hrm_trainer_eval_params(w->tr), "", &file, &file_len, &err);
 	if (st != HRM_OK)
 	{
 		hrm_free(state);

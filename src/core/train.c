@@ -56,6 +56,7 @@ struct hrm_trainer
 	hrm_train_opts opts;
 	hrm_model	model;
 	float	   *params;
+	float	   *ema_params;		/* n_params: moving average of params (NULL unless opts.ema > 0) */
 	float	   *grads;			/* n_params (dense range used) */
 	float	   *adam_m;			/* n_params (dense range used) */
 	float	   *adam_v;
@@ -424,6 +425,20 @@ hrm_trainer_create(hrm_trainer **out, const hrm_config *cfg, const float *params
 	t->cur_labels = hrm_alloc((size_t) B * t->lay.cfg.seq_len, sizeof(int32_t));
 	t->cur_pids = hrm_alloc(B, sizeof(int32_t));
 	t->min_steps = hrm_alloc(B, sizeof(int32_t));
+	if (opts->ema > 0.0)
+	{
+		t->ema_params = hrm_alloc(n, sizeof(float));
+		if (t->ema_params == NULL)
+		{
+			hrm_trainer_free(t);
+			return hrm_fail(err, HRM_ERR_NOMEM, "out of memory for the weight average (%zu parameters)", n);
+		}
+	}
+	if (!(opts->ema >= 0.0 && opts->ema < 1.0))
+	{
+		hrm_trainer_free(t);
+		return hrm_fail(err, HRM_ERR_CONFIG, "ema must be in [0, 1) (0 = off)");
+	}
 	if (!t->params || !t->grads || !t->adam_m || !t->adam_v || !t->pgrad || !t->cur_inputs ||
 		!t->cur_labels || !t->cur_pids || !t->min_steps)
 	{
@@ -439,6 +454,8 @@ hrm_trainer_create(hrm_trainer **out, const hrm_config *cfg, const float *params
 
 		hrm_init_params(&t->lay, t->params, &init);
 	}
+	if (t->ema_params != NULL)
+		memcpy(t->ema_params, t->params, sizeof(float) * n);
 	st = hrm_model_init(&t->model, &t->lay, t->params, err);
 	if (st == HRM_OK)
 		st = hrm_model_pack(&t->model, true, err);
@@ -472,6 +489,7 @@ hrm_trainer_free(hrm_trainer *t)
 	hrm_carry_free(&t->carry);
 	hrm_model_free(&t->model);
 	hrm_free(t->params);
+	hrm_free(t->ema_params);
 	hrm_free(t->grads);
 	hrm_free(t->adam_m);
 	hrm_free(t->adam_v);
@@ -494,6 +512,12 @@ const float *
 hrm_trainer_params(const hrm_trainer *t)
 {
 	return t->params;
+}
+
+const float *
+hrm_trainer_eval_params(const hrm_trainer *t)
+{
+	return t->ema_params ? t->ema_params : t->params;
 }
 
 const float *
@@ -532,9 +556,12 @@ hrm_trainer_set_opts(hrm_trainer *t, const hrm_train_opts *o)
 	int			B = t->opts.batch_size,
 				chunk = t->opts.chunk_rows;
 	uint64_t	seed = t->opts.seed;
+	double		ema = t->opts.ema;
 
 	t->opts = *o;
-	/* the shape of the state cannot change */
+	/* the shape of the state cannot change (nor whether it keeps a weight average; its decay may) */
+	if ((ema > 0.0) != (o->ema > 0.0))
+		t->opts.ema = ema;
 	t->opts.batch_size = B;
 	t->opts.chunk_rows = chunk;
 	t->opts.seed = seed;
@@ -1087,6 +1114,16 @@ hrm_train_apply(hrm_trainer *t, hrm_train_metrics *mt, hrm_error *err)
 		free(ids);
 		free(sum);
 	}
+	/* ema <- ema + (1 - d) (params - ema), over every parameter */
+	if (t->ema_params != NULL)
+	{
+		float		w = (float) (1.0 - o->ema);
+		float	   *e = t->ema_params;
+		const float *p = t->params;
+
+		for (size_t i = 0; i < lay->n_params; i++)
+			e[i] += w * (p[i] - e[i]);
+	}
 	t->have_grads = false;
 	if (mt != NULL)
 		mt->lr = lr;
@@ -1148,6 +1185,8 @@ state_sections(hrm_trainer *t, state_section *s, const void *extra, size_t extra
 	int			n = 0;
 
 	s[n++] = (state_section) {"params", t->params, lay->n_params * sizeof(float)};
+	if (t->ema_params != NULL)
+		s[n++] = (state_section) {"ema_params", t->ema_params, lay->n_params * sizeof(float)};
 	s[n++] = (state_section) {"adam_m", t->adam_m + lay->dense_begin, dense * sizeof(float)};
 	s[n++] = (state_section) {"adam_v", t->adam_v + lay->dense_begin, dense * sizeof(float)};
 	s[n++] = (state_section) {"carry_z_H", t->carry.z_H, BSD * sizeof(float)};
@@ -1168,11 +1207,11 @@ opts_json(hrm_strbuf *sb, const hrm_train_opts *o)
 					  "{\"loss_type\": \"%s\", \"lr\": %.17g, \"lr_warmup_steps\": %lld, "
 					  "\"lr_min_ratio\": %.17g, \"total_steps\": %lld, \"beta1\": %.17g, \"beta2\": %.17g, "
 					  "\"weight_decay\": %.17g, \"puzzle_emb_lr\": %.17g, \"puzzle_emb_weight_decay\": %.17g, "
-					  "\"batch_size\": %d, \"chunk_rows\": %d, \"seed\": \"%llu\"}",
+					  "\"batch_size\": %d, \"chunk_rows\": %d, \"seed\": \"%llu\", \"ema\": %.17g}",
 					  o->loss_type == HRM_LOSS_SOFTMAX ? "softmax_cross_entropy" : "stablemax_cross_entropy",
 					  o->lr, (long long) o->lr_warmup_steps, o->lr_min_ratio, (long long) o->total_steps,
 					  o->beta1, o->beta2, o->weight_decay, o->puzzle_emb_lr, o->puzzle_emb_weight_decay,
-					  o->batch_size, o->chunk_rows, (unsigned long long) o->seed);
+					  o->batch_size, o->chunk_rows, (unsigned long long) o->seed, o->ema);
 }
 
 hrm_status
@@ -1288,6 +1327,10 @@ opts_from_json(const hrm_json *o, hrm_train_opts *opts, hrm_error *err)
 	INTF("chunk_rows", opts->chunk_rows);
 #undef NUMF
 #undef INTF
+	/* optional: states written before the weight average existed have none */
+	v = hrm_json_get(o, "ema");
+	if (v != NULL && v->type == HRM_JSON_NUMBER)
+		opts->ema = v->number;
 	v = hrm_json_get(o, "loss_type");
 	opts->loss_type = (v && v->type == HRM_JSON_STRING && strstr(v->string, "softmax") != NULL)
 		? HRM_LOSS_SOFTMAX : HRM_LOSS_STABLEMAX;

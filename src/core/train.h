@@ -33,6 +33,7 @@ typedef struct hrm_train_opts
 	int			batch_size;		/* rows per step (the carry's size) */
 	int			chunk_rows;		/* rows per forward/backward chunk; 0 = automatic */
 	uint64_t	seed;			/* initialisation and exploration */
+	double		ema;			/* decay of an exponential moving average of the weights (0 = none, e.g. 0.999) */
 } hrm_train_opts;
 
 /* The reference defaults (lr 1e-4, warmup 2000, min ratio 1, betas 0.9/0.95, wd 0.1, ...). */
@@ -68,6 +69,8 @@ void		hrm_trainer_free(hrm_trainer *t);
 
 const hrm_layout *hrm_trainer_layout(const hrm_trainer *t);
 const float *hrm_trainer_params(const hrm_trainer *t);
+/* The weights to evaluate and publish: the moving average when opts.ema > 0, else the weights. */
+const float *hrm_trainer_eval_params(const hrm_trainer *t);
 const float *hrm_trainer_grads(const hrm_trainer *t);	/* dense grads of the last backward */
 const float *hrm_trainer_puzzle_grads(const hrm_trainer *t);	/* [B, ndim] */
 int64_t		hrm_trainer_step(const hrm_trainer *t);

@@ -557,6 +557,75 @@ HRM_TEST(train_deterministic_and_resume_exact)
 	hrm_trainer_free(c);
 }
 
+/*
+ * The weight average (opts.ema): after each step it equals
+ * ema + (1 - d)(params - ema) of the previous average and the new weights
+ * (recomputed here step by step), it starts at the initial weights, it is
+ * what hrm_trainer_eval_params returns, and a saved state resumes it exactly.
+ */
+HRM_TEST(train_ema_tracks_weights_and_resumes)
+{
+	hrm_config	cfg;
+	hrm_train_opts o;
+	hrm_error	err;
+	hrm_trainer *a = NULL,
+			   *b = NULL,
+			   *c = NULL;
+	hrm_rng		da,
+				db;
+	uint8_t    *state = NULL;
+	size_t		len = 0,
+				n;
+	float	   *want;
+	int			bad = 0;
+
+	HRM_REQUIRE(hrm_config_from_json(small_cfg, strlen(small_cfg), &cfg, &err) == HRM_OK, "%s", err.msg);
+	hrm_train_opts_defaults(&o);
+	o.batch_size = 4;
+	o.lr = 1e-3;
+	o.lr_warmup_steps = 2;
+	o.seed = 5;
+	o.ema = 0.9;
+	HRM_REQUIRE(hrm_trainer_create(&a, &cfg, NULL, &o, &err) == HRM_OK, "%s", err.msg);
+	HRM_REQUIRE(hrm_trainer_create(&b, &cfg, NULL, &o, &err) == HRM_OK, "%s", err.msg);
+	n = hrm_trainer_layout(a)->n_params;
+	want = malloc(sizeof(float) * n);
+	memcpy(want, hrm_trainer_params(a), sizeof(float) * n);
+	HRM_CHECK(memcmp(hrm_trainer_eval_params(a), want, sizeof(float) * n) == 0, "average starts at the weights");
+	hrm_rng_seed(&da, 3);
+	for (int s = 0; s < 6; s++)
+	{
+		const float *p;
+
+		HRM_REQUIRE(run_steps(a, &da, s, s + 1, &err), "%s", err.msg);
+		p = hrm_trainer_params(a);
+		for (size_t i = 0; i < n; i++)
+			want[i] += (float) (1.0 - 0.9) * (p[i] - want[i]);
+	}
+	for (size_t i = 0; i < n; i++)
+		bad += hrm_trainer_eval_params(a)[i] != want[i];
+	HRM_CHECK(bad == 0, "%d averaged weights differ from the recomputed average", bad);
+	HRM_CHECK(memcmp(hrm_trainer_eval_params(a), hrm_trainer_params(a), sizeof(float) * n) != 0,
+			  "the average equals the weights after 6 steps");
+
+	/* b: 3 steps, save, load, 3 more: the same average as a */
+	hrm_rng_seed(&db, 3);
+	HRM_REQUIRE(run_steps(b, &db, 0, 3, &err), "%s", err.msg);
+	HRM_REQUIRE(hrm_trainer_save(b, NULL, 0, &state, &len, &err) == HRM_OK, "%s", err.msg);
+	hrm_trainer_free(b);
+	HRM_REQUIRE(hrm_trainer_load(&c, state, len, NULL, NULL, &err) == HRM_OK, "%s", err.msg);
+	HRM_CHECK(hrm_trainer_opts(c)->ema == 0.9, "ema option restored");
+	HRM_REQUIRE(run_steps(c, &db, 3, 6, &err), "%s", err.msg);
+	HRM_CHECK(memcmp(hrm_trainer_eval_params(a), hrm_trainer_eval_params(c), sizeof(float) * n) == 0,
+			  "resumed average differs");
+	o.ema = 1.0;
+	HRM_CHECK(hrm_trainer_create(&b, &cfg, NULL, &o, &err) == HRM_ERR_CONFIG, "ema 1 accepted");
+	free(state);
+	free(want);
+	hrm_trainer_free(a);
+	hrm_trainer_free(c);
+}
+
 HRM_TEST(train_rejects_bad_labels_and_options)
 {
 	hrm_config	cfg;
