@@ -174,6 +174,7 @@ main(int argc, char **argv)
 	int			loss_n = 0;
 	double		best_exact = 0.0;
 	double		next_state = 0.0;
+	bool		resumed = false;
 	char		final_metrics[256] = "{}";
 
 	hrm_run_opts_defaults(&ro, HRM_TASK_SUDOKU, 0, 0);
@@ -360,6 +361,7 @@ main(int argc, char **argv)
 		free(rows);
 		free(buf);
 		printf("# resumed from %s at step %lld\n", bo.state, (long long) hrm_trainer_step(tr));
+		resumed = true;
 	}
 	else
 	{
@@ -409,7 +411,37 @@ main(int argc, char **argv)
 			   "lr curriculum epochs eval_seconds cpu_minutes (clock %s)\n", bo.cpu_clock ? "cpu" : "wall");
 		fflush(stdout);
 	}
-	if (bo.csv)
+	/*
+	 * A resumed run continues its curve: the CSV is appended to, and the
+	 * training clocks start from its last row (the budget counts the whole run).
+	 */
+	if (bo.csv && resumed && (csv = fopen(bo.csv, "r")) != NULL)
+	{
+		char		line[1024],
+					last[1024] = "";
+
+		while (fgets(line, sizeof(line), csv))
+			if (line[0] != 't')
+				memcpy(last, line, sizeof(line));
+		fclose(csv);
+		csv = NULL;
+		if (last[0] != '\0')
+		{
+			const char *f = last;
+
+			/* columns 1 (minutes) and 11 (cpu_minutes), 0-based */
+			for (int col = 0; f != NULL; col++, f = strchr(f, ',') ? strchr(f, ',') + 1 : NULL)
+			{
+				if (col == 1)
+					t_train = atof(f) * 60.0;
+				else if (col == 11)
+					c_train = atof(f) * 60.0;
+			}
+			printf("# curve continues at %.2f minutes (%.2f CPU minutes)\n", t_train / 60.0, c_train / 60.0);
+			csv = fopen(bo.csv, "a");
+		}
+	}
+	if (bo.csv && csv == NULL)
 	{
 		csv = fopen(bo.csv, "w");
 		if (csv == NULL)
@@ -422,6 +454,16 @@ main(int argc, char **argv)
 
 	next_state = bo.state_every;
 	next_eval = bo.eval_every;
+	{
+		double		clk0 = bo.cpu_clock ? c_train : t_train;
+
+		while (next_eval <= clk0)
+			next_eval += bo.eval_every;
+		while (bo.state_every > 0 && next_state <= clk0)
+			next_state += bo.state_every;
+		while (bo.eval_every_steps > 0 && next_eval_step <= hrm_trainer_step(tr))
+			next_eval_step += bo.eval_every_steps;
+	}
 	next_eval_step = bo.eval_every_steps;
 	for (;;)
 	{

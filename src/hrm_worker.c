@@ -879,6 +879,22 @@ HrmTrainLoop(HrmWorker *w)
 		HrmRingAdd(w, &mt);
 		step = mt.step;
 
+		/*
+		 * A fresh run with only a time budget and a decaying schedule: the
+		 * cosine's horizon is the steps the budget allows at the rate of the
+		 * first 30 steps (a resumed run keeps the horizon it was saved with).
+		 */
+		if (!t->resume && t->steps == 0 && t->epochs == 0 && t->max_seconds > 0 &&
+			t->ro.train.lr_min_ratio < 1.0 && step == w->p.start_step + 30)
+		{
+			hrm_train_opts o = *hrm_trainer_opts(w->tr);
+
+			o.total_steps = step + (int64) (Max(t->max_seconds - w->train_seconds, 0) /
+											(w->train_seconds / 30.0));
+			hrm_trainer_set_opts(w->tr, &o);
+			t->ro.train.total_steps = o.total_steps;
+		}
+
 		if (now - w->last_publish >= 0.25)
 			HrmPublish(w);
 		/* step intervals fall on multiples of the interval, resumed or not */
