@@ -454,6 +454,7 @@ main(int argc, char **argv)
 
 	next_state = bo.state_every;
 	next_eval = bo.eval_every;
+	next_eval_step = bo.eval_every_steps;
 	{
 		double		clk0 = bo.cpu_clock ? c_train : t_train;
 
@@ -464,7 +465,6 @@ main(int argc, char **argv)
 		while (bo.eval_every_steps > 0 && next_eval_step <= hrm_trainer_step(tr))
 			next_eval_step += bo.eval_every_steps;
 	}
-	next_eval_step = bo.eval_every_steps;
 	for (;;)
 	{
 		hrm_run_metrics mt;
