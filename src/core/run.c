@@ -1127,6 +1127,15 @@ hrm_run_opts_defaults(hrm_run_opts *o, hrm_task task, int seq_len, int vocab_siz
 	c->halt_max_steps = 1;
 	c->halt_exploration_prob = 0.1;
 	c->pos_encodings = HRM_POS_ROPE;
+	if (task == HRM_TASK_SUDOKU && c->seq_len == HRM_SUDOKU_CELLS)
+	{
+		/*
+		 * The Sudoku recipe (docs/training.md): attention over each cell's
+		 * row, column and box peers, and ACT with up to 4 segments.
+		 */
+		c->attn_mask = HRM_MASK_SUDOKU;
+		c->halt_max_steps = 4;
+	}
 	(void) hrm_config_validate(c, NULL);
 
 	hrm_train_opts_defaults(&o->train);
