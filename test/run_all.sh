@@ -12,7 +12,8 @@
 # odd shapes, training), fuzzing (when the Makefile has the target), then
 # the pg_regress + pgTAP suites on throwaway clusters (pg_virtualenv), once
 # plain and once with shared_preload_libraries=hrm, a pg_dump / pg_restore
-# round trip, and the README's demo.
+# round trip, two databases sharing one cluster (plain and preloaded), and
+# the README's demo.
 # Every step runs even when an earlier one failed; the last line is
 # "N passed, N failed" and the exit status is non-zero on any failure.
 #
@@ -150,6 +151,12 @@ dump_restore() {
     pgv bash -c dump_restore_inner
 }
 
+# Two databases in one cluster (test/two_databases.sh): the shared model
+# cache, its evictions and job ids stay per database, clones included.
+two_databases() {
+    pgv "$@" bash test/two_databases.sh
+}
+
 has_target() {
     grep -qE "^$1:" Makefile
 }
@@ -180,6 +187,8 @@ fi
 step "pg_regress + pgTAP" installcheck
 step "pg_regress + pgTAP, shared_preload_libraries=hrm" installcheck -o shared_preload_libraries=hrm
 step "pg_dump / pg_restore keeps models" dump_restore
+step "two databases in one cluster" two_databases
+step "two databases in one cluster, shared_preload_libraries=hrm" two_databases -o shared_preload_libraries=hrm
 if [ "${SKIP_DEMO:-0}" != 1 ]; then
     step "demo (tools/demo.sh)" bash tools/demo.sh
 fi
