@@ -99,7 +99,9 @@ check "hrm_cache_info() shows a plain role its database's only" "hrm_two_b:m" \
     "$(q hrm_two_b -c "SET ROLE hrm_two_rb" -c "SELECT string_agg(database || ':' || model, ',') FROM hrm_cache_info()")"
 
 # 2. A drop in one database leaves the other's copy.
-q hrm_two_b -c "SET ROLE hrm_two_rb" -c "SELECT hrm_drop_model('m')" >/dev/null
+# (in a session that maps its copy, so that the drop has shared memory to clean)
+q hrm_two_b -c "SET ROLE hrm_two_rb" -c "SELECT count(*) FROM hrm_forward('m', array_fill(1, ARRAY[81]), 0, 1)" \
+    -c "SELECT hrm_drop_model('m')" >/dev/null
 check "a drop in hrm_two_b leaves hrm_two_a's shared copy" "1" \
     "$(q hrm_two_a -c "SELECT count(*) FROM hrm.cache WHERE model = 'm'")"
 check "hrm_two_a runs m after the drop in hrm_two_b" "$truth_a" "$(fingerprint hrm_two_a hrm_two_ra)"
