@@ -24,10 +24,17 @@ REGRESS_OPTS = --inputdir=test
 ISOLATION_SPECS = $(sort $(wildcard test/specs/*.spec))
 ISOLATION = $(patsubst test/specs/%.spec,%,$(ISOLATION_SPECS))
 ISOLATION_OPTS = --inputdir=test
+# Reference fixtures (test/fixtures/README.md) and real puzzle data
+# (test/data/README.md) ship in the repository; HRM_FIXTURES=DIR and
+# HRM_DATA=DIR point the tests and benchmarks at other copies (e.g. more
+# fixture pairs for make parity-all, whole puzzle sets for bench-tasks).
+HRM_FIXTURES ?= $(abspath test/fixtures)
+HRM_DATA ?= $(abspath test/data)
+export HRM_FIXTURES HRM_DATA
 # Isolation specs cannot run psql commands: they find the fixtures through a
-# custom setting passed to every test connection.
-HRM_FIXTURES ?= $(abspath ../shared/fixtures)
-export PGOPTIONS = -c hrm_test.fixtures=$(HRM_FIXTURES)
+# custom setting passed to every test connection (an absolute path: the
+# server reads the files).
+export PGOPTIONS = -c hrm_test.fixtures=$(abspath $(HRM_FIXTURES))
 
 EXTRA_CLEAN = test/core/hrm_test test/core/hrm_parity results regression.diffs regression.out \
 	output_iso bench/bench_forward bench/bench_train bench/bench_gemm tools/hrm_tool \
@@ -51,6 +58,21 @@ PG_CONFIG ?= pg_config
 PGXS := $(shell $(PG_CONFIG) --pgxs)
 include $(PGXS)
 
+# PGXS does not track headers: every object depends on all of them (a changed
+# struct must never leave objects compiled against the old layout).
+$(OBJS): $(wildcard src/*.h src/core/*.h)
+
+# Pretrained models (models/*.safetensors) go to <sharedir>/hrm_models, where
+# hrm_pretrained() and hrm_load_pretrained() find them.
+MODELS = $(wildcard models/*.safetensors)
+install: install-models
+.PHONY: install-models
+install-models:
+	$(MKDIR_P) '$(DESTDIR)$(datadir)/hrm_models'
+ifneq ($(MODELS),)
+	$(INSTALL_DATA) $(MODELS) '$(DESTDIR)$(datadir)/hrm_models/'
+endif
+
 # The install script is the concatenation of sql/parts/*.sql, in name order.
 sql/$(EXTENSION)--$(EXTVERSION).sql: $(SQL_PARTS)
 	cat $(SQL_PARTS) > $@
@@ -61,8 +83,6 @@ ENGINE_CC ?= $(CC)
 ENGINE_CFLAGS = -std=c11 -D_POSIX_C_SOURCE=200809L -O3 -g $(OPTFLAGS) $(WARNFLAGS) -fno-math-errno \
 	-Isrc/core -Itest/core $(BLAS_CFLAGS)
 ENGINE_LIBS = $(BLAS_LIBS) -lm -lpthread
-HRM_FIXTURES ?= $(abspath ../shared/fixtures)
-export HRM_FIXTURES
 
 ENGINE_TEST_SRCS = $(filter-out test/core/parity_main.c,$(sort $(wildcard test/core/*.c)))
 CORE_HDRS = $(wildcard src/core/*.h) $(wildcard test/core/*.h)
@@ -82,7 +102,8 @@ parity: test/core/hrm_parity
 	@test -n "$(FIXTURE)" || { echo "usage: make parity FIXTURE=<path prefix of NAME.weights/NAME.expected.safetensors>"; exit 2; }
 	./test/core/hrm_parity $(FIXTURE)
 
-# Every fixture pair in HRM_FIXTURES (and its subdirectories whose arch this build supports).
+# Every fixture pair in HRM_FIXTURES (default test/fixtures) and its
+# subdirectories; pairs of an arch or kind this build lacks are skipped.
 parity-all: test/core/hrm_parity
 	./test/core/hrm_parity --all $(HRM_FIXTURES)
 
@@ -143,10 +164,9 @@ bench/train_recipe: bench/train_recipe.c $(CORE_SRCS) $(CORE_HDRS)
 # ---------------------------------------------------------------------------
 # bench-tasks: speed of the task toolkit (Sudoku generator, exact solver on
 # the public collections in $(HRM_DATA)/sudoku, maze generator, token
-# augmentation); docs/tasks.md quotes its numbers.  BENCH_TASKS_ARGS
-# passes options (--runs N, --quick, extra puzzle files).
-HRM_DATA ?= $(abspath ../shared/data)
-export HRM_DATA
+# augmentation); docs/tasks.md quotes its numbers, measured on the whole
+# collections (HRM_DATA=DIR; test/data holds their first 200 puzzles).
+# BENCH_TASKS_ARGS passes options (--runs N, --quick, extra puzzle files).
 BENCH_TASKS_ARGS ?=
 .PHONY: bench-tasks
 bench-tasks: bench/bench_tasks

@@ -1231,7 +1231,7 @@ main(int argc, char **argv)
 	o.min_time = 0.25;
 	o.do_tiny = o.do_full = true;
 	snprintf(fx_path, sizeof(fx_path), "%s/sudoku-tiny.weights.safetensors",
-			 fx_dir && *fx_dir ? fx_dir : "../shared/fixtures");
+			 fx_dir && *fx_dir ? fx_dir : "test/fixtures");
 	o.fixture = fx_path;
 
 	for (int i = 1; i < argc; i++)

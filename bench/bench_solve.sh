@@ -5,7 +5,7 @@
 #
 # On a throwaway cluster (pg_virtualenv), single BLAS thread everywhere:
 #
-#  1. sudoku-tiny (the shared fixture), N_TINY puzzles (default 200):
+#  1. sudoku-tiny (the reference fixture), N_TINY puzzles (default 200):
 #     `SELECT hrm_solve('tiny', p) FROM t` against bench/solve_engine.c,
 #     which runs hrm_infer on the same puzzles one by one (the engine's own
 #     per-puzzle time); REPS alternating passes each (default 5), medians;
@@ -27,7 +27,7 @@
 set -eu
 
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
-export HRM_FIXTURES=${HRM_FIXTURES:-$(cd "$ROOT/.." && pwd)/shared/fixtures}
+export HRM_FIXTURES=${HRM_FIXTURES:-$ROOT/test/fixtures}
 export WORK=${WORK:-$(mktemp -d /tmp/hrm-bench-solve.XXXXXX)}
 export ROOT REPS=${REPS:-5} N_TINY=${N_TINY:-200} N_FULL=${N_FULL:-5} REPS_FULL=${REPS_FULL:-3}
 export BACKENDS=${BACKENDS:-8} SKIP_TINY=${SKIP_TINY:-} SKIP_FULL=${SKIP_FULL:-} SKIP_MEMORY=${SKIP_MEMORY:-}

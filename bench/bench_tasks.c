@@ -4,8 +4,9 @@
  *   - the Sudoku generator (uniquely solvable puzzles, blanks 40..55 and
  *     fixed counts), in puzzles/s;
  *   - the exact Sudoku solver on the four public tdoku collections in
- *     $HRM_DATA/sudoku (default ../shared/data), solving (stop at the
- *     first solution) and proving uniqueness (count up to 2), in puzzles/s;
+ *     $HRM_DATA/sudoku (default test/data, the first 200 puzzles of each;
+ *     the whole files with HRM_DATA=DIR), solving (stop at the first
+ *     solution) and proving uniqueness (count up to 2), in puzzles/s;
  *   - the maze generator at 30x30 for several min_path_length values;
  *   - token augmentation as the training loop calls it.
  *
@@ -220,7 +221,7 @@ bench_solver(int nfiles, char **files)
 	const char *data = getenv("HRM_DATA");
 
 	if (data == NULL || data[0] == '\0')
-		data = "../shared/data";
+		data = "test/data";
 	printf("\nExact Sudoku solver, median of %d runs (solve: stop at the first solution; unique: count up to 2)\n", runs);
 	printf("  %-38s %7s %12s %8s %12s %8s %6s\n", "collection", "puzzles", "solve/s", "guesses",
 		   "unique/s", "guesses", "!=1");

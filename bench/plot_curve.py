@@ -36,6 +36,9 @@ def main():
     ap.add_argument("--title", default="Sudoku, 20 blanks: held-out accuracy (1000 generated puzzles)")
     ap.add_argument("--label", action="append", default=[], help="FILE=NAME")
     ap.add_argument("--steps", action="store_true", help="x axis: training steps")
+    ap.add_argument("--cpu", action="store_true", help="x axis: CPU minutes of the training process")
+    ap.add_argument("--no-token", action="store_true", help="draw exact accuracy only")
+    ap.add_argument("--givens", type=float, default=61.0, help="givens per puzzle for the copy line (0 = none)")
     ap.add_argument("--target", type=float, default=50.0, help="horizontal target line (%%); 0 = none")
     a = ap.parse_args()
     names = dict(x.split("=", 1) for x in a.label)
@@ -44,16 +47,20 @@ def main():
     for i, path in enumerate(a.csv):
         rows = read(path)
         name = names.get(path, rows[0]["tag"])
-        xs = [float(r["steps"] if a.steps else r["minutes"]) for r in rows]
+        col = "steps" if a.steps else ("cpu_minutes" if a.cpu else "minutes")
+        xs = [float(r[col]) for r in rows]
         ex = [100 * float(r["eval_exact"]) for r in rows]
         tok = [100 * float(r["eval_token"]) for r in rows]
         color = f"C{i}"
         ax.plot(xs, ex, "-o", color=color, ms=3, label=f"{name}: exact")
-        ax.plot(xs, tok, "--", color=color, alpha=0.6, label=f"{name}: token")
+        if not a.no_token:
+            ax.plot(xs, tok, "--", color=color, alpha=0.6, label=f"{name}: token")
     if a.target > 0:
         ax.axhline(a.target, color="grey", lw=0.8, ls=":")
-    ax.axhline(100 * 61 / 81, color="grey", lw=0.8, ls="-.", label="copy the givens (token)")
-    ax.set_xlabel("training steps" if a.steps else "training minutes (wall clock, 2-core machine)")
+    if a.givens > 0 and not a.no_token:
+        ax.axhline(100 * a.givens / 81, color="grey", lw=0.8, ls="-.", label="copy the givens (token)")
+    ax.set_xlabel("training steps" if a.steps else
+                  ("training CPU minutes (one thread)" if a.cpu else "training minutes (wall clock, 2-core machine)"))
     ax.set_ylabel("held-out accuracy (%)")
     ax.set_ylim(0, 100)
     ax.set_xlim(left=0)

@@ -19,7 +19,7 @@
 # Environment: ROUNDS (3), BATCHES (1,8,32,64), BATCHES_FULL (= BATCHES; the full-size model's), THREADS (1,2), REPS (5), MIN_TIME (0.25 s),
 # MODELS (all | tiny | full), TORCH (1; 0 skips PyTorch), PYTHON (/usr/bin/python3),
 # TORCH_IMPL (auto: tools/hrm_torch.py when committed, else the script's compact forward),
-# HRM_FIXTURES (../shared/fixtures: sudoku-tiny's configuration),
+# HRM_FIXTURES (test/fixtures: sudoku-tiny's configuration),
 # TORCH_OMP_WAIT_POLICY (PASSIVE: without it, torch's idle OpenMP threads spin against
 # OpenBLAS's threads at 2 threads), OUT (directory for the raw CSV; default a new temp dir).
 set -eu
@@ -41,7 +41,7 @@ TORCH_OMP_WAIT_POLICY=${TORCH_OMP_WAIT_POLICY:-PASSIVE}
 CORETYPE=${OPENBLAS_CORETYPE:-Haswell}
 L2=${OPENBLAS_L2_SIZE:-}
 TORCH_IMPL=${TORCH_IMPL:-auto}
-HRM_FIXTURES=${HRM_FIXTURES:-$(pwd)/../shared/fixtures}
+HRM_FIXTURES=${HRM_FIXTURES:-$(pwd)/test/fixtures}
 export HRM_FIXTURES
 OUT=${OUT:-$(mktemp -d "${TMPDIR:-/tmp}/hrm-bench-forward.XXXXXX")}
 mkdir -p "$OUT"

@@ -306,7 +306,7 @@ def main():
     ap.add_argument("--reps", type=int, default=5)
     ap.add_argument("--min-time", type=float, default=0.25)
     ap.add_argument("--fixture", default=os.path.join(
-        os.environ.get("HRM_FIXTURES") or os.path.join(REPO, "..", "shared", "fixtures"),
+        os.environ.get("HRM_FIXTURES") or os.path.join(REPO, "test", "fixtures"),
         "sudoku-tiny.weights.safetensors"))
     ap.add_argument("--impl", choices=["auto", "compact", "tools"], default="auto")
     ap.add_argument("--csv", action="store_true")

@@ -27,6 +27,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 static double
 now(void)
@@ -63,6 +64,9 @@ typedef struct bench_opts
 	int			train_puzzles;
 	int			eval_puzzles;
 	int			blanks;
+	int			blanks_max;		/* > blanks: each training puzzle draws its blanks in [blanks, blanks_max] */
+	int			eval_blanks;	/* held-out puzzles' blanks (0 = as training) */
+	int			eval_blanks_max;
 	uint64_t	data_seed;
 	int			threads;
 	int			eval_segments;	/* 0 = halt_max_steps */
@@ -73,7 +77,59 @@ typedef struct bench_opts
 	const char *save;			/* write the final weights (safetensors) here */
 	bool		cpu_clock;		/* budget and eval schedule in process CPU time */
 	const char *final_segments; /* comma list: extra final evaluations with these segment counts */
+	const char *state;			/* run state (trainer + sampler): resumed from when it exists, rewritten */
+	double		state_every;	/* seconds of training between state writes (0: at the end only) */
+	const char *description;	/* hrm_description metadata of --save */
 } bench_opts;
+
+/* Write buf to path atomically (path.tmp, then rename). */
+static void
+write_file(const char *path, const uint8_t *buf, size_t len)
+{
+	char		tmp[4096];
+	FILE	   *f;
+
+	snprintf(tmp, sizeof(tmp), "%s.tmp", path);
+	f = fopen(tmp, "wb");
+	if (f == NULL || fwrite(buf, 1, len, f) != len || fclose(f) != 0 || rename(tmp, path) != 0)
+	{
+		perror(path);
+		exit(1);
+	}
+}
+
+static uint8_t *
+read_file(const char *path, size_t *len)
+{
+	FILE	   *f = fopen(path, "rb");
+	uint8_t    *buf;
+	long		n;
+
+	if (f == NULL)
+		return NULL;
+	if (fseek(f, 0, SEEK_END) != 0 || (n = ftell(f)) < 0 || fseek(f, 0, SEEK_SET) != 0 ||
+		(buf = malloc((size_t) n + 1)) == NULL || fread(buf, 1, (size_t) n, f) != (size_t) n)
+	{
+		perror(path);
+		exit(1);
+	}
+	fclose(f);
+	*len = (size_t) n;
+	return buf;
+}
+
+static void
+save_state(const char *path, const hrm_trainer *tr, const hrm_sampler *smp)
+{
+	uint8_t    *buf;
+	size_t		len;
+	hrm_error	err;
+
+	if (hrm_run_save(tr, smp, &buf, &len, &err) != HRM_OK)
+		die("save state", &err);
+	write_file(path, buf, len);
+	hrm_free(buf);
+}
 
 static void
 usage(void)
@@ -81,15 +137,17 @@ usage(void)
 	fprintf(stderr,
 			"usage: train_recipe [options]\n"
 			"  budget:   --minutes M  --steps N  --eval-every SEC  --eval-every-steps N\n"
-			"  data:     --blanks 20 --train-puzzles N --eval-puzzles 1000 --data-seed S\n"
+			"  data:     --blanks 20|MIN-MAX --eval-blanks N|MIN-MAX --train-puzzles N --eval-puzzles 1000 --data-seed S\n"
 			"  model:    --hidden D --heads H --H-layers n --L-layers n --H-cycles n --L-cycles n\n"
 			"            --expansion x --halt-max-steps M --explore p --pos rope|learned|none\n"
+			"            --attn-mask full|sudoku\n"
 			"  optim:    --lr x --warmup n --lr-min-ratio r --total-steps n|auto --wd x --beta2 x\n"
 			"            --batch B --loss stablemax|softmax --seed S --threads n\n"
 			"  init:     --grid-pos 0|1 (grid-aware learned positions)\n"
 			"  sampler:  --augment 0|1 --curriculum-steps n --curriculum-start f --ignore-givens f\n"
 			"  eval:     --eval-segments n --eval-adaptive 0|1 --final-segments 1,2,4 (extra final evaluations)\n"
-			"  output:   --csv FILE --tag NAME --save FILE.safetensors\n"
+			"  output:   --csv FILE --tag NAME --save FILE.safetensors --description TEXT\n"
+			"  resume:   --state FILE (resumed from when present) --state-every SEC\n"
 			"  clock:    --clock wall|cpu (budget and eval interval; default wall)\n");
 	exit(2);
 }
@@ -115,6 +173,8 @@ main(int argc, char **argv)
 				tok_acc = 0.0;
 	int			loss_n = 0;
 	double		best_exact = 0.0;
+	double		next_state = 0.0;
+	char		final_metrics[256] = "{}";
 
 	hrm_run_opts_defaults(&ro, HRM_TASK_SUDOKU, 0, 0);
 	memset(&bo, 0, sizeof(bo));
@@ -123,6 +183,7 @@ main(int argc, char **argv)
 	bo.train_puzzles = 100000;
 	bo.eval_puzzles = 1000;
 	bo.blanks = 20;
+	bo.blanks_max = 20;
 	bo.data_seed = 1;
 	bo.threads = 2;
 	bo.tag = "run";
@@ -142,7 +203,18 @@ main(int argc, char **argv)
 		else if (ARG("--eval-every-steps"))
 			bo.eval_every_steps = atoll(v);
 		else if (ARG("--blanks"))
+		{
+			/* N or MIN-MAX */
 			bo.blanks = atoi(v);
+			bo.blanks_max = strchr(v, '-') ? atoi(strchr(v, '-') + 1) : bo.blanks;
+		}
+		else if (ARG("--eval-blanks"))
+		{
+			bo.eval_blanks = atoi(v);
+			bo.eval_blanks_max = strchr(v, '-') ? atoi(strchr(v, '-') + 1) : bo.eval_blanks;
+		}
+		else if (ARG("--attn-mask"))
+			ro.model.attn_mask = strcmp(v, "sudoku") == 0 ? HRM_MASK_SUDOKU : HRM_MASK_FULL;
 		else if (ARG("--train-puzzles"))
 			bo.train_puzzles = atoi(v);
 		else if (ARG("--eval-puzzles"))
@@ -161,6 +233,12 @@ main(int argc, char **argv)
 			bo.tag = v;
 		else if (ARG("--save"))
 			bo.save = v;
+		else if (ARG("--state"))
+			bo.state = v;
+		else if (ARG("--state-every"))
+			bo.state_every = atof(v);
+		else if (ARG("--description"))
+			bo.description = v;
 		else if (ARG("--final-segments"))
 			bo.final_segments = v;
 		else if (ARG("--clock"))
@@ -245,14 +323,18 @@ main(int argc, char **argv)
 
 		if (hrm_dataset_reserve(ds, n, &err) != HRM_OK)
 			die("reserve", &err);
+		int			lo = set == 0 || bo.eval_blanks == 0 ? bo.blanks : bo.eval_blanks;
+		int			hi = set == 0 || bo.eval_blanks == 0 ? bo.blanks_max : bo.eval_blanks_max;
+
 		for (int i = 0; i < n; i++)
 		{
+			int			nb = hi > lo ? lo + (int) (hrm_rng_next(&r) % (uint64_t) (hi - lo + 1)) : lo;
 			uint8_t		puz[HRM_SUDOKU_CELLS],
 						sol[HRM_SUDOKU_CELLS];
 			int32_t		in[HRM_SUDOKU_CELLS],
 						lb[HRM_SUDOKU_CELLS];
 
-			if (hrm_sudoku_generate(&r, bo.blanks, 100, puz, sol, NULL, &err) != HRM_OK)
+			if (hrm_sudoku_generate(&r, nb, 100, puz, sol, NULL, &err) != HRM_OK)
 				die("generate", &err);
 			hrm_sudoku_to_tokens(puz, in);
 			hrm_sudoku_to_tokens(sol, lb);
@@ -262,7 +344,22 @@ main(int argc, char **argv)
 	}
 	t_gen = now() - t_gen;
 
-	/* ---- model, trainer, sampler ---- */
+	/* ---- model, trainer, sampler (or the saved state of an earlier run) ---- */
+	if (bo.state != NULL && access(bo.state, R_OK) == 0)
+	{
+		size_t		len = 0;
+		uint8_t    *buf = read_file(bo.state, &len);
+		int64_t    *rows = malloc(sizeof(int64_t) * (size_t) train_ds.n);
+
+		for (int64_t i = 0; i < train_ds.n; i++)
+			rows[i] = i;
+		if (hrm_run_load(&tr, &smp, &train_ds, rows, train_ds.n, buf, len, &err) != HRM_OK)
+			die("resume", &err);
+		free(rows);
+		free(buf);
+		printf("# resumed from %s at step %lld\n", bo.state, (long long) hrm_trainer_step(tr));
+	}
+	else
 	{
 		hrm_layout	lay;
 		float	   *init;
@@ -279,12 +376,15 @@ main(int argc, char **argv)
 		hrm_free(init);
 		hrm_layout_free(&lay);
 	}
-	if (hrm_sampler_create(&smp, &train_ds, NULL, train_ds.n, &ro.sampler, &err) != HRM_OK)
+	if (smp == NULL && hrm_sampler_create(&smp, &train_ds, NULL, train_ds.n, &ro.sampler, &err) != HRM_OK)
 		die("sampler", &err);
 
 	{
 		const hrm_config *c = &ro.model;
 
+		printf("# attn_mask=%s blanks=%d-%d eval_blanks=%d-%d\n", hrm_attn_mask_name(c->attn_mask), bo.blanks,
+			   bo.blanks_max, bo.eval_blanks ? bo.eval_blanks : bo.blanks,
+			   bo.eval_blanks ? bo.eval_blanks_max : bo.blanks_max);
 		printf("# tag=%s blanks=%d train_puzzles=%d eval_puzzles=%d gen_seconds=%.1f threads=%d\n",
 			   bo.tag, bo.blanks, bo.train_puzzles, bo.eval_puzzles, t_gen, bo.threads);
 		printf("# model hidden=%d heads=%d H_layers=%d L_layers=%d H_cycles=%d L_cycles=%d expansion=%g "
@@ -317,6 +417,7 @@ main(int argc, char **argv)
 		fprintf(csv, "tag,minutes,steps,train_loss,train_token_acc,eval_exact,eval_token,steps_per_s,lr,curriculum,epochs,cpu_minutes\n");
 	}
 
+	next_state = bo.state_every;
 	next_eval = bo.eval_every;
 	next_eval_step = bo.eval_every_steps;
 	for (;;)
@@ -334,6 +435,12 @@ main(int argc, char **argv)
 		t_train += now() - t0;
 		c_train += cpu_now() - c0;
 		clk = bo.cpu_clock ? c_train : t_train;
+		if (bo.state != NULL && bo.state_every > 0 && clk >= next_state)
+		{
+			save_state(bo.state, tr, smp);
+			while (next_state <= clk)
+				next_state += bo.state_every;
+		}
 		step = hrm_trainer_step(tr);
 		loss_acc += mt.loss;
 		tok_acc += mt.token_accuracy_all;
@@ -389,6 +496,9 @@ main(int argc, char **argv)
 				next_eval_step += bo.eval_every_steps;
 			if (stop)
 			{
+				snprintf(final_metrics, sizeof(final_metrics),
+						 "{\"step\": %lld, \"eval_rows\": %lld, \"exact_accuracy\": %.4f, \"token_accuracy\": %.4f}",
+						 (long long) step, (long long) res.rows, res.exact_accuracy, res.token_accuracy);
 				printf("final tag=%s minutes=%.2f cpu_minutes=%.2f steps=%lld exact=%.4f token=%.4f "
 					   "best_exact=%.4f steps_per_s=%.2f\n", bo.tag, t_train / 60.0, c_train / 60.0,
 					   (long long) step, res.exact_accuracy, res.token_accuracy, best_exact, step / t_train);
@@ -422,17 +532,17 @@ main(int argc, char **argv)
 	{
 		uint8_t    *buf;
 		size_t		len;
-		FILE	   *f;
+		const char *keys[3] = {"hrm_task", "hrm_description", "hrm_metrics"};
+		const char *vals[3] = {"sudoku", bo.description ? bo.description : "", final_metrics};
 
-		if (hrm_save_params(hrm_trainer_layout(tr), hrm_trainer_params(tr), "", &buf, &len, &err) != HRM_OK)
+		if (hrm_save_params_meta(hrm_trainer_layout(tr), hrm_trainer_params(tr), "", keys, vals, 3,
+								 &buf, &len, &err) != HRM_OK)
 			die("save", &err);
-		f = fopen(bo.save, "wb");
-		if (f == NULL || fwrite(buf, 1, len, f) != len)
-			perror(bo.save);
-		if (f)
-			fclose(f);
+		write_file(bo.save, buf, len);
 		hrm_free(buf);
 	}
+	if (bo.state != NULL)
+		save_state(bo.state, tr, smp);
 	if (csv)
 		fclose(csv);
 	hrm_sampler_free(smp);

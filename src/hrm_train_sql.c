@@ -145,6 +145,7 @@ typedef enum HrmOptType
 
 typedef enum HrmOptId
 {
+	O_ATTN_MASK,
 	O_AUGMENT,
 	O_BATCH_SIZE,
 	O_BETA1,
@@ -207,6 +208,7 @@ typedef struct HrmOptDef
 
 /* Sorted by name (the order of the hint). */
 static const HrmOptDef train_opts[] = {
+	{"attn_mask", O_ATTN_MASK, OT_STRING, 0, 0, OF_ARCH | OF_FROZEN, "full,sudoku"},
 	{"augment", O_AUGMENT, OT_BOOL, 0, 0, OF_FROZEN, NULL},
 	{"batch_size", O_BATCH_SIZE, OT_INT, 1, 65536, OF_FROZEN, NULL},
 	{"beta1", O_BETA1, OT_FLOAT, 0, 0.999999, OF_OPTIM, NULL},
@@ -686,6 +688,8 @@ HrmApplyArch(const HrmOpts *o, hrm_config *c)
 	if (v[O_POS_ENCODINGS].given)
 		c->pos_encodings = strcmp(v[O_POS_ENCODINGS].str, "learned") == 0 ? HRM_POS_LEARNED :
 			strcmp(v[O_POS_ENCODINGS].str, "none") == 0 ? HRM_POS_NONE : HRM_POS_ROPE;
+	if (v[O_ATTN_MASK].given)
+		c->attn_mask = strcmp(v[O_ATTN_MASK].str, "sudoku") == 0 ? HRM_MASK_SUDOKU : HRM_MASK_FULL;
 	if (v[O_PUZZLE_EMB_NDIM].given)
 		c->puzzle_emb_ndim = (int) v[O_PUZZLE_EMB_NDIM].num;
 	if (v[O_VOCAB_SIZE].given)

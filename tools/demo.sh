@@ -3,8 +3,10 @@
 #
 #   bash tools/demo.sh
 #
-# builds and installs the extension, starts a temporary PostgreSQL 15 cluster
-# (pg_virtualenv), and then, in SQL only:
+# installs the Debian packages it lacks (tools/install_deps.sh demo: apt-get,
+# as root or with sudo, only when something is missing), builds and installs
+# the extension, starts a temporary PostgreSQL 15 cluster (pg_virtualenv),
+# and then, in SQL only:
 #   1. generates Sudoku puzzles with 20 blanks (hrm_sudoku_generate: unique
 #      solutions, checked by the exact solver) into a table;
 #   2. trains a new model on the table with hrm_train and the recipe's
@@ -28,6 +30,8 @@ cores=$(nproc 2>/dev/null || echo 2)
 export DEMO_THREADS=${DEMO_THREADS:-$((cores > 4 ? 4 : cores))}
 
 if [ "${1:-}" != "--inside" ]; then
+    # the Debian packages it needs, when some are missing (tools/install_deps.sh)
+    bash tools/install_deps.sh demo
     SUDO=""
     if [ "$(id -u)" != 0 ] && command -v sudo >/dev/null; then
         SUDO="sudo"

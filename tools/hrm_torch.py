@@ -1,5 +1,6 @@
-"""A PyTorch implementation of the Hierarchical Reasoning Model (HRM), written from
-/work/shared/docs/hrm-reference.md (§1 model, §2 training).  It is the project's
+"""A PyTorch implementation of the Hierarchical Reasoning Model (HRM), written from a
+description of the reference implementation (sapientinc/HRM: the model, then the
+training step), and checked against its fixtures (test/fixtures).  It is the project's
 Python oracle: it reads and writes reference-style safetensors state dicts, runs
 ACT inference and the reference training step (one-step gradient, ACT carry,
 Q-learning target segment, stablemax/softmax losses, AdamATan2, sparse SignSGD
@@ -710,13 +711,13 @@ def load_state(path, dtype=torch.float32, **kw):
 
 
 # --------------------------------------------------------------------------------------
-# shared training fixtures: recover the step-0 weights
+# old copies of the training fixtures: recover the step-0 weights
 # --------------------------------------------------------------------------------------
 def recover_initial_weights(expected, train_cfg, prefix="model.inner."):
     """Invert step 1 of a training fixture: the step-0 weights from stepK params + step-1 grads.
 
-    The shared training fixtures' NAME.weights.safetensors hold the parameters *after the last
-    step* (identical to stepK.param.* of the last K), not the starting weights.  Step 1 of
+    Old copies of the training fixtures had, in NAME.weights.safetensors, the parameters *after
+    the last step* (identical to stepK.param.* of the last K), not the starting weights.  Step 1 of
     AdamATan2 and SignSGD is invertible given the step-1 gradients stored in the fixture:
       AdamATan2, t=1: p1 = p0*(1 - lr*wd) - lr/(1-b1) * atan2((1-b1)*g, sqrt((1-b2)*g^2)/sqrt(1-b2))
       SignSGD:        p1 = p0*(1 - plr*pwd) - plr*sign(sum of the id's gradient rows)   (touched rows)

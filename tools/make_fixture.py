@@ -1,5 +1,5 @@
 #!/usr/bin/python3
-"""Generate HRM fixture pairs in the format of /work/shared/fixtures (see its README.md).
+"""Generate HRM fixture pairs in the format of the reference fixtures (test/fixtures/README.md).
 
 Run with Debian's /usr/bin/python3 (torch 1.13 + numpy).  Fixtures are written on demand into the
 directory given on the command line; they are not committed.
@@ -12,8 +12,9 @@ directory given on the command line; they are not committed.
         [--train '{"lr":1e-3,...}'] [--oracle-rows 1] [--empty-label-rows 1] [--dup-ids]
     # the standard variant set (a)-(h)
     tools/make_fixture.py --suite DIR
-    # write a corrected pair for a shared training fixture (its weights file holds the final params)
-    tools/make_fixture.py --recover-initial /work/shared/fixtures/train-tiny --out DIR
+    # write a corrected pair for an old copy of a training fixture whose weights file holds the
+    # final params (the copies in test/fixtures hold the starting weights already)
+    tools/make_fixture.py --recover-initial OLD_DIR/train-tiny --out DIR
 
 NAME.weights.safetensors: the reference state dict with `hrm_config` metadata; names prefixed
 `model.inner.` (default), `_orig_mod.model.inner.` or bare; F32, or BF16 for H_init/L_init
@@ -106,7 +107,7 @@ def clone_f64(m32):
 def random_inputs(cfg, B, rng):
     inputs = rng.integers(1, cfg.vocab_size, size=(B, cfg.seq_len)).astype(np.int32)
     npad = min(cfg.seq_len - 1, max(1, cfg.seq_len // 10))
-    inputs[0, :npad] = 0  # row 0 starts with PAD tokens, as in the shared fixtures
+    inputs[0, :npad] = 0  # row 0 starts with PAD tokens, as in the reference fixtures
     ids = rng.integers(0, max(1, cfg.num_puzzle_identifiers), size=(B,)).astype(np.int32)
     return inputs, ids
 
@@ -314,7 +315,7 @@ def make_training(out, name, cfg, tcd, B, K, seed, prefix_style, bf16, oracle_ro
 
 # ------------------------------------------------------------------------------------------
 def recover_initial(prefix_path, out):
-    """Write OUT/NAME.{weights,expected}.safetensors with the step-0 weights of a shared training fixture."""
+    """Write OUT/NAME.{weights,expected}.safetensors with the step-0 weights of a reference training fixture."""
     name = os.path.basename(prefix_path)
     e, meta, _ = st.load(prefix_path + ".expected.safetensors")
     if "train" not in meta:
@@ -374,7 +375,7 @@ def suite(out):
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--suite", metavar="DIR", help="write the standard variant set into DIR")
-    ap.add_argument("--recover-initial", metavar="PREFIX", help="shared training fixture path without the suffix")
+    ap.add_argument("--recover-initial", metavar="PREFIX", help="training fixture path without the suffix")
     ap.add_argument("--out", help="output directory")
     ap.add_argument("--name", help="fixture name (NAME.weights/expected.safetensors)")
     ap.add_argument("--config", default="{}", help="JSON with hrm_config fields overriding the sudoku-tiny base")

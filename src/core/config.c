@@ -33,6 +33,13 @@ hrm_config_defaults(hrm_config *cfg)
 	cfg->halt_exploration_prob = 0.1;
 	cfg->mlp_t = false;
 	cfg->no_ACT_continue = false;
+	cfg->attn_mask = HRM_MASK_FULL;
+}
+
+const char *
+hrm_attn_mask_name(hrm_attn_mask m)
+{
+	return m == HRM_MASK_SUDOKU ? "sudoku" : "full";
 }
 
 const char *
@@ -116,7 +123,7 @@ static const char *const ignored_fields[] = {
 static const char accepted_list[] =
 	"arch, seq_len, vocab_size, num_puzzle_identifiers, puzzle_emb_ndim, puzzle_emb_len, "
 	"H_cycles, L_cycles, H_layers, L_layers, hidden_size, num_heads, expansion, pos_encodings, "
-	"rms_norm_eps, rope_theta, halt_max_steps, halt_exploration_prob, mlp_t, no_ACT_continue";
+	"rms_norm_eps, rope_theta, halt_max_steps, halt_exploration_prob, mlp_t, no_ACT_continue, attn_mask";
 
 static hrm_status
 read_int(const hrm_json *v, const char *name, int min, int max, int *out, hrm_error *err)
@@ -213,6 +220,19 @@ hrm_config_from_json(const char *json, size_t len, hrm_config *cfg, hrm_error *e
 							  v->string);
 			continue;
 		}
+		if (strcmp(key, "attn_mask") == 0)
+		{
+			if (v->type != HRM_JSON_STRING)
+				st = hrm_fail(err, HRM_ERR_CONFIG, "config field \"attn_mask\" must be a string");
+			else if (strcmp(v->string, "full") == 0)
+				cfg->attn_mask = HRM_MASK_FULL;
+			else if (strcmp(v->string, "sudoku") == 0)
+				cfg->attn_mask = HRM_MASK_SUDOKU;
+			else
+				st = hrm_fail(err, HRM_ERR_CONFIG,
+							  "unknown attn_mask \"%s\"; accepted: \"full\", \"sudoku\"", v->string);
+			continue;
+		}
 		if (strcmp(key, "mlp_t") == 0 || strcmp(key, "no_ACT_continue") == 0)
 		{
 			bool	   *dst = strcmp(key, "mlp_t") == 0 ? &cfg->mlp_t : &cfg->no_ACT_continue;
@@ -262,6 +282,11 @@ hrm_config_validate(hrm_config *c, hrm_error *err)
 		return hrm_fail(err, HRM_ERR_CONFIG, "an hrm model needs H_layers >= 1");
 	if (c->arch == HRM_ARCH_HRM && (c->mlp_t || c->no_ACT_continue))
 		return hrm_fail(err, HRM_ERR_CONFIG, "mlp_t and no_ACT_continue apply to arch \"trm\" only");
+	if (c->attn_mask == HRM_MASK_SUDOKU && c->seq_len != 81)
+		return hrm_fail(err, HRM_ERR_CONFIG,
+						"attn_mask \"sudoku\" needs seq_len 81 (a 9x9 grid), got %d", c->seq_len);
+	if (c->attn_mask != HRM_MASK_FULL && c->mlp_t)
+		return hrm_fail(err, HRM_ERR_CONFIG, "attn_mask applies to attention, not to mlp_t models");
 	if (c->halt_max_steps < 1 || c->halt_max_steps > 4096)
 		return hrm_fail(err, HRM_ERR_CONFIG, "halt_max_steps must be between 1 and 4096 (got %d)", c->halt_max_steps);
 	if (!(c->halt_exploration_prob >= 0.0 && c->halt_exploration_prob <= 1.0))
@@ -356,6 +381,9 @@ hrm_config_to_json(const hrm_config *c)
 	if (c->arch == HRM_ARCH_TRM)
 		hrm_strbuf_printf(&sb, ", \"mlp_t\": %s, \"no_ACT_continue\": %s",
 						  c->mlp_t ? "true" : "false", c->no_ACT_continue ? "true" : "false");
+	/* only when set: reference configurations round-trip unchanged */
+	if (c->attn_mask != HRM_MASK_FULL)
+		hrm_strbuf_printf(&sb, ", \"attn_mask\": \"%s\"", hrm_attn_mask_name(c->attn_mask));
 	hrm_strbuf_append(&sb, "}", 1);
 	if (sb.failed)
 	{

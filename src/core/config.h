@@ -22,6 +22,19 @@ typedef enum hrm_pos_enc
 	HRM_POS_NONE = 2
 } hrm_pos_enc;
 
+/*
+ * Which keys a query position may attend to (not in the reference, which
+ * always attends to every position; "full" keeps its maths exactly).
+ * HRM_MASK_SUDOKU: a cell attends to its 20 row, column and box peers and
+ * itself (seq_len 81, row-major 9x9), and every puzzle-embedding slot;
+ * the slots attend to everything.
+ */
+typedef enum hrm_attn_mask
+{
+	HRM_MASK_FULL = 0,
+	HRM_MASK_SUDOKU = 1
+} hrm_attn_mask;
+
 typedef struct hrm_config
 {
 	hrm_arch	arch;
@@ -44,6 +57,7 @@ typedef struct hrm_config
 	double		halt_exploration_prob;
 	bool		mlp_t;			/* TRM: token-mixing MLP instead of attention */
 	bool		no_ACT_continue;	/* TRM: halt on q_halt > 0, no Q-continue */
+	hrm_attn_mask attn_mask;	/* "attn_mask": full (default) or sudoku peers */
 
 	/* derived by hrm_config_validate() */
 	int			head_dim;		/* hidden_size / num_heads */
@@ -74,5 +88,6 @@ int			hrm_swiglu_width(double expansion, int w);
 
 const char *hrm_arch_name(hrm_arch a);
 const char *hrm_pos_enc_name(hrm_pos_enc p);
+const char *hrm_attn_mask_name(hrm_attn_mask m);
 
 #endif							/* HRM_CONFIG_H */

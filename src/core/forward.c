@@ -67,7 +67,47 @@ hrm_model_init(hrm_model *m, const hrm_layout *lay, const float *params, hrm_err
 				m->rope_sin[(size_t) s * hd + i] = (float) sin(ang);
 			}
 	}
+	if (c->attn_mask != HRM_MASK_FULL)
+	{
+		int			nw = hrm_mask_words(c->S);
+
+		m->attn_allow = calloc((size_t) c->S * nw, sizeof(uint16_t));
+		if (m->attn_allow == NULL)
+		{
+			hrm_model_free(m);
+			return hrm_fail(err, HRM_ERR_NOMEM, "out of memory for the attention mask");
+		}
+		hrm_attn_mask_fill(c, m->attn_allow);
+	}
 	return HRM_OK;
+}
+
+void
+hrm_attn_mask_fill(const hrm_config *c, uint16_t *allow)
+{
+	int			S = c->S,
+				P = c->P,
+				nw = hrm_mask_words(S);
+
+	for (int q = 0; q < S; q++)
+		for (int k = 0; k < S; k++)
+		{
+			bool		ok = true;
+
+			if (c->attn_mask == HRM_MASK_SUDOKU && q >= P && k >= P)
+			{
+				int			a = q - P,
+							b = k - P;
+				int			ra = a / 9,
+							ca = a % 9,
+							rb = b / 9,
+							cb = b % 9;
+
+				ok = ra == rb || ca == cb || (ra / 3 == rb / 3 && ca / 3 == cb / 3);
+			}
+			if (ok)
+				allow[(size_t) q * nw + k / 16] |= (uint16_t) (1u << (k % 16));
+		}
 }
 
 static void
@@ -86,7 +126,9 @@ hrm_model_free(hrm_model *m)
 {
 	hrm_free(m->rope_cos);
 	hrm_free(m->rope_sin);
+	free(m->attn_allow);
 	m->rope_cos = m->rope_sin = NULL;
+	m->attn_allow = NULL;
 	drop_packs(m);
 }
 
@@ -525,9 +567,10 @@ hrm_block_forward(const hrm_model *m, const hrm_block_offsets *bo, const hrm_blo
 	if (c->pos_encodings == HRM_POS_ROPE)
 		hrm_rope_forward(qkv, m->rope_cos, m->rope_sin, B, S, NH, hd);
 	if (pk)
-		hrm_attention_forward_packed(attn, probs, acts != NULL, qkv, B, S, NH, hd, S, ws->kvp);
+		hrm_attention_forward_packed(attn, probs, acts != NULL, qkv, B, S, NH, hd, S, ws->kvp,
+									 m->attn_allow);
 	else
-		hrm_attention_forward(attn, probs, acts != NULL, qkv, B, S, NH, hd);
+		hrm_attention_forward(attn, probs, acts != NULL, qkv, B, S, NH, hd, m->attn_allow);
 	if (acts)
 		hrm_copy_stream(acts->qkv, qkv, MD * 3);
 	/* h += attn W_o^T (proj[M, D] then the residual add on the BLAS path) */
@@ -637,7 +680,8 @@ block_forward_row0(const hrm_model *m, const hrm_block_packs *pk, float *h, int 
 	if (c->pos_encodings == HRM_POS_ROPE)
 		hrm_rope_forward(ws->qkv, m->rope_cos, m->rope_sin, B, S, NH, hd);
 	/* position 0's attention output of every example (rows 0 of attn, S * D apart) */
-	hrm_attention_forward_packed(ws->attn, ws->probs, false, ws->qkv, B, S, NH, hd, 1, ws->kvp);
+	hrm_attention_forward_packed(ws->attn, ws->probs, false, ws->qkv, B, S, NH, hd, 1, ws->kvp,
+								 m->attn_allow);
 	/* rows 0 of h are S * D apart too */
 	hrm_gemm_packed(B, D, D, 1.0f, ws->attn, SD, pk->o, 1.0f, h, SD);
 	for (int b = 0; b < B; b++)

@@ -34,6 +34,7 @@ typedef struct hrm_model
 	const float *params;		/* lay->n_params floats; may live in shared memory */
 	float	   *rope_cos;		/* [S, head_dim] (NULL unless rope) */
 	float	   *rope_sin;		/* [S, head_dim] */
+	uint16_t   *attn_allow;		/* [S, hrm_mask_words(S)] keys each query may attend to; NULL = all */
 	/* packed block weights (hrm_model_pack); NULL: every product via cblas_sgemm */
 	float	   *wpack;
 	size_t		wpack_floats;
@@ -45,6 +46,8 @@ typedef struct hrm_model
 /* Bind a layout and a parameter buffer; computes the RoPE tables. */
 hrm_status	hrm_model_init(hrm_model *m, const hrm_layout *lay, const float *params, hrm_error *err);
 void		hrm_model_free(hrm_model *m);
+/* The attention mask of cfg->attn_mask as bits (layers.h): allow [S, hrm_mask_words(S)], zeroed by the caller. */
+void		hrm_attn_mask_fill(const hrm_config *c, uint16_t *allow);
 
 /*
  * Pack the block weights for the engine's GEMM (a private copy of the

@@ -140,15 +140,23 @@ hrm_rope_forward(float *qkv, const float *cos, const float *sin, int B, int S, i
 }
 
 #ifdef __AVX512F__
+/* lanes of 16-key group i that row r may use: the tail, and the attention mask when there is one */
+static inline __mmask16
+lane_mask(const uint16_t *am, int r, int nv, int n, int i)
+{
+	return am ? (__mmask16) (hrm_tail_mask(n, 16 * i) & am[(size_t) r * nv + i]) : hrm_tail_mask(n, 16 * i);
+}
+
 /*
  * R rows (R <= 4) of n <= 128 floats each, held in registers across the
  * three passes (max, exp and sum, scale): one load and one store per
  * element, and R independent dependency chains (the reductions and the
- * division are long-latency) for the core to overlap.  Lanes past n hold
- * -inf, so exp gives 0 there and the sums are unaffected.
+ * division are long-latency) for the core to overlap.  Lanes past n, and
+ * lanes the mask am (NULL: none) disallows, hold -inf; exp is zeroed
+ * there, so the sums are unaffected and those probabilities are 0.
  */
 static inline __attribute__((always_inline)) void
-softmax_regs(__m512 v[4][8], float *x, int R, int n)
+softmax_regs(__m512 v[4][8], float *x, int R, int n, const uint16_t *am)
 {
 	/* v: the rows' values, lanes past n = -inf; x: row r's output at x + r * n */
 	__m512		vmax[4],
@@ -169,7 +177,7 @@ softmax_regs(__m512 v[4][8], float *x, int R, int n)
 	for (int i = 0; i < nv; i++)
 		for (int r = 0; r < R; r++)
 		{
-			v[r][i] = _mm512_maskz_mov_ps(hrm_tail_mask(n, 16 * i),
+			v[r][i] = _mm512_maskz_mov_ps(lane_mask(am, r, nv, n, i),
 										  hrm_exp16(_mm512_sub_ps(v[r][i], vmax[r])));
 			vsum[r] = _mm512_add_ps(vsum[r], v[r][i]);
 		}
@@ -184,16 +192,16 @@ softmax_regs(__m512 v[4][8], float *x, int R, int n)
 }
 
 static inline __attribute__((always_inline)) void
-softmax_rows_reg(float *x, int R, int n)
+softmax_rows_reg(float *x, int R, int n, const uint16_t *am)
 {
 	__m512		v[4][8];
 	int			nv = (n + 15) / 16;
 
 	for (int r = 0; r < R; r++)
 		for (int i = 0; i < nv; i++)
-			v[r][i] = _mm512_mask_loadu_ps(_mm512_set1_ps(-INFINITY), hrm_tail_mask(n, 16 * i),
+			v[r][i] = _mm512_mask_loadu_ps(_mm512_set1_ps(-INFINITY), lane_mask(am, r, nv, n, i),
 										   x + (size_t) r * n + 16 * i);
-	softmax_regs(v, x, R, n);
+	softmax_regs(v, x, R, n, am);
 }
 
 /*
@@ -202,11 +210,11 @@ softmax_rows_reg(float *x, int R, int n)
  * (hrm_gemm_pack, [hd][32] panels): the scores stay in registers from the
  * product to the softmax.  Each score is the packed kernel's FMA chain over
  * hd then the scale, and the softmax is softmax_rows_reg's, so the bits
- * equal the product followed by hrm_softmax_rows.
+ * equal the product followed by hrm_softmax_rows (_masked with am).
  */
 static inline __attribute__((always_inline)) void
 scores_softmax_rows(float *P, int S, const float *q, size_t qs, const float *Kp, int hd,
-					float scale, int R, int NV)
+					float scale, int R, int NV, const uint16_t *am)
 {
 	__m512		v[4][8];
 	__m512		vs = _mm512_set1_ps(scale);
@@ -231,22 +239,25 @@ scores_softmax_rows(float *P, int S, const float *q, size_t qs, const float *Kp,
 	}
 	for (int r = 0; r < R; r++)
 		for (int i = 0; i < NV; i++)
-			v[r][i] = _mm512_mask_mov_ps(_mm512_set1_ps(-INFINITY), hrm_tail_mask(S, 16 * i),
+			v[r][i] = _mm512_mask_mov_ps(_mm512_set1_ps(-INFINITY), lane_mask(am, r, NV, S, i),
 										 _mm512_mul_ps(v[r][i], vs));
-	softmax_regs(v, P, R, S);
+	softmax_regs(v, P, R, S, am);
 }
 
 #define HRM_SCORES_CASE(nv) \
 	case nv: \
 		for (; s + 4 <= nq; s += 4) \
-			scores_softmax_rows(P + (size_t) s * S, S, q + (size_t) s * qs, qs, Kp, hd, scale, 4, nv); \
+			scores_softmax_rows(P + (size_t) s * S, S, q + (size_t) s * qs, qs, Kp, hd, scale, 4, nv, \
+								am ? am + (size_t) s * nv : NULL); \
 		for (; s < nq; s++) \
-			scores_softmax_rows(P + (size_t) s * S, S, q + (size_t) s * qs, qs, Kp, hd, scale, 1, nv); \
+			scores_softmax_rows(P + (size_t) s * S, S, q + (size_t) s * qs, qs, Kp, hd, scale, 1, nv, \
+								am ? am + (size_t) s * nv : NULL); \
 		break
 
-/* rows [0, nq) of softmax(scale * Q K^T) into P (row stride S), S <= 96 */
+/* rows [0, nq) of softmax(scale * Q K^T) into P (row stride S), S <= 96; am: the mask or NULL */
 static void
-scores_softmax(float *P, int nq, int S, const float *q, size_t qs, const float *Kp, int hd, float scale)
+scores_softmax(float *P, int nq, int S, const float *q, size_t qs, const float *Kp, int hd, float scale,
+			   const uint16_t *am)
 {
 	int			s = 0;
 
@@ -277,11 +288,11 @@ hrm_softmax_rows(float *x, int M, int N)
 		{
 			if (m + 4 <= M)
 			{
-				softmax_rows_reg(r, 4, N);
+				softmax_rows_reg(r, 4, N, NULL);
 				m += 3;
 			}
 			else
-				softmax_rows_reg(r, 1, N);
+				softmax_rows_reg(r, 1, N, NULL);
 			continue;
 		}
 		{
@@ -323,9 +334,58 @@ hrm_softmax_rows(float *x, int M, int N)
 	}
 }
 
+static inline bool
+mask_bit(const uint16_t *row, int j)
+{
+	return (row[j >> 4] >> (j & 15)) & 1;
+}
+
+void
+hrm_softmax_rows_masked(float *x, int M, int N, const uint16_t *allow)
+{
+	int			nw = hrm_mask_words(N);
+
+	if (allow == NULL)
+	{
+		hrm_softmax_rows(x, M, N);
+		return;
+	}
+	for (int m = 0; m < M; m++)
+	{
+		float	   *r = x + (size_t) m * N;
+		const uint16_t *am = allow + (size_t) m * nw;
+		float		mx = -INFINITY,
+					sum = 0.0f;
+
+#ifdef __AVX512F__
+		if (N <= 128)
+		{
+			if (m + 4 <= M)
+			{
+				softmax_rows_reg(r, 4, N, am);
+				m += 3;
+			}
+			else
+				softmax_rows_reg(r, 1, N, am);
+			continue;
+		}
+#endif
+		for (int j = 0; j < N; j++)
+			if (mask_bit(am, j) && r[j] > mx)
+				mx = r[j];
+		for (int j = 0; j < N; j++)
+		{
+			r[j] = mask_bit(am, j) ? hrm_expf(r[j] - mx) : 0.0f;
+			sum += r[j];
+		}
+		for (int j = 0; j < N; j++)
+			r[j] *= 1.0f / sum;
+	}
+}
+
 void
 hrm_attention_forward(float *out, float *probs, bool keep_probs, const float *qkv,
-					  int B, int S, int NH, int hd)
+					  int B, int S, int NH, int hd, const uint16_t *allow)
 {
 	int			D = NH * hd;
 	int			ld = 3 * D;
@@ -346,7 +406,7 @@ hrm_attention_forward(float *out, float *probs, bool keep_probs, const float *qk
 			/* P[S,S] = scale * Q K^T */
 			cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, S, S, hd,
 						scale, Q, ld, K, ld, 0.0f, P, S);
-			hrm_softmax_rows(P, S, S);
+			hrm_softmax_rows_masked(P, S, S, allow);
 			/* O[S,hd] = P V */
 			cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, S, hd, S,
 						1.0f, P, S, V, ld, 0.0f, O, D);
@@ -363,7 +423,7 @@ hrm_attention_scratch_floats(int S, int hd)
 
 void
 hrm_attention_forward_packed(float *out, float *probs, bool keep_probs, const float *qkv,
-							 int B, int S, int NH, int hd, int nq, float *kvp)
+							 int B, int S, int NH, int hd, int nq, float *kvp, const uint16_t *allow)
 {
 	int			D = NH * hd;
 	int			ld = 3 * D;
@@ -387,7 +447,7 @@ hrm_attention_forward_packed(float *out, float *probs, bool keep_probs, const fl
 			/* P[nq,S] = softmax(scale * Q K^T) */
 #ifdef __AVX512F__
 			if (S <= 96)
-				scores_softmax(P, nq, S, Q, ld, Kp, hd, scale);
+				scores_softmax(P, nq, S, Q, ld, Kp, hd, scale, allow);
 			else
 #endif
 			{
@@ -395,7 +455,7 @@ hrm_attention_forward_packed(float *out, float *probs, bool keep_probs, const fl
 				for (int s = 0; s < nq; s++)
 					memcpy(Qc + (size_t) s * hd, Q + (size_t) s * ld, sizeof(float) * hd);
 				hrm_gemm_packed(nq, S, hd, scale, Qc, hd, Kp, 0.0f, P, S);
-				hrm_softmax_rows(P, nq, S);
+				hrm_softmax_rows_masked(P, nq, S, allow);
 			}
 			/* O[nq,hd] = P V (V read in place) */
 			hrm_gemm_nn(nq, hd, S, 1.0f, P, S, base + 2 * D + (size_t) h * hd, ld, 0.0f, O, D);

@@ -174,9 +174,18 @@ void		hrm_rope_forward(float *qkv, const float *cos, const float *sin, int B, in
  *   qkv [B, S, 3D] (Q | K | V, head-major inside each), out [B, S, D].
  * probs: if keep_probs, [B, NH, S, S] receives the softmax probabilities;
  * otherwise a scratch of at least S * S floats.
+ * allow: NULL (every key) or the keys each query may attend to, as bits:
+ * [S, hrm_mask_words(S)] 16-bit words, bit j of word w of row s = key
+ * 16 w + j (every row allows at least one key).  Disallowed keys get
+ * probability exactly 0 (so the backward needs no mask).
  */
+static inline int
+hrm_mask_words(int S)
+{
+	return (S + 15) / 16;
+}
 void		hrm_attention_forward(float *out, float *probs, bool keep_probs, const float *qkv,
-								  int B, int S, int NH, int hd);
+								  int B, int S, int NH, int hd, const uint16_t *allow);
 
 /*
  * The same with the engine's GEMM (gemm.h), for the first nq queries of
@@ -187,10 +196,13 @@ void		hrm_attention_forward(float *out, float *probs, bool keep_probs, const flo
  */
 size_t		hrm_attention_scratch_floats(int S, int hd);
 void		hrm_attention_forward_packed(float *out, float *probs, bool keep_probs, const float *qkv,
-										 int B, int S, int NH, int hd, int nq, float *kvp);
+										 int B, int S, int NH, int hd, int nq, float *kvp,
+										 const uint16_t *allow);
 
 /* Row-wise softmax of x [M, N] in place. */
 void		hrm_softmax_rows(float *x, int M, int N);
+/* The same over the allowed entries of each row (allow as above, row m at allow + m * words); the rest become 0. */
+void		hrm_softmax_rows_masked(float *x, int M, int N, const uint16_t *allow);
 
 /* Transpose a [B, R, C] array into [B, C, R]. */
 void		hrm_transpose_batched(float *out, const float *inp, int B, int R, int C);

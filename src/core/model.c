@@ -276,14 +276,32 @@ hrm_status
 hrm_save_params(const hrm_layout *lay, const float *params, const char *prefix,
 				uint8_t **out, size_t *out_len, hrm_error *err)
 {
-	hrm_st_out *ts = calloc(lay->n_tensors > 0 ? lay->n_tensors : 1, sizeof(hrm_st_out));
-	char	  **names = calloc(lay->n_tensors > 0 ? lay->n_tensors : 1, sizeof(char *));
-	char	   *cfg_json = hrm_config_to_json(&lay->cfg);
-	const char *keys[2] = {"hrm_config", "format"};
-	const char *vals[2];
+	return hrm_save_params_meta(lay, params, prefix, NULL, NULL, 0, out, out_len, err);
+}
+
+#define HRM_SAVE_MAX_EXTRA 16
+
+hrm_status
+hrm_save_params_meta(const hrm_layout *lay, const float *params, const char *prefix,
+					 const char *const *extra_keys, const char *const *extra_vals, int n_extra,
+					 uint8_t **out, size_t *out_len, hrm_error *err)
+{
+	hrm_st_out *ts;
+	char	  **names;
+	char	   *cfg_json;
+	const char *keys[2 + HRM_SAVE_MAX_EXTRA] = {"hrm_config", "format"};
+	const char *vals[2 + HRM_SAVE_MAX_EXTRA];
 	hrm_status	rc = HRM_OK;
 	size_t		plen = prefix ? strlen(prefix) : 0;
 
+	if (n_extra < 0 || n_extra > HRM_SAVE_MAX_EXTRA)
+		return hrm_fail(err, HRM_ERR_INVALID, "at most %d extra metadata entries", HRM_SAVE_MAX_EXTRA);
+	for (int i = 0; i < n_extra; i++)
+		if (strcmp(extra_keys[i], "hrm_config") == 0 || strcmp(extra_keys[i], "format") == 0)
+			return hrm_fail(err, HRM_ERR_INVALID, "metadata key \"%s\" is written by the engine", extra_keys[i]);
+	ts = calloc(lay->n_tensors > 0 ? lay->n_tensors : 1, sizeof(hrm_st_out));
+	names = calloc(lay->n_tensors > 0 ? lay->n_tensors : 1, sizeof(char *));
+	cfg_json = hrm_config_to_json(&lay->cfg);
 	if (ts == NULL || names == NULL || cfg_json == NULL)
 		rc = hrm_fail(err, HRM_ERR_NOMEM, "out of memory serializing the model");
 	for (int i = 0; i < lay->n_tensors && rc == HRM_OK; i++)
@@ -308,7 +326,12 @@ hrm_save_params(const hrm_layout *lay, const float *params, const char *prefix,
 	{
 		vals[0] = cfg_json;
 		vals[1] = "pt";
-		rc = hrm_st_write(ts, lay->n_tensors, keys, vals, 2, out, out_len, err);
+		for (int i = 0; i < n_extra; i++)
+		{
+			keys[2 + i] = extra_keys[i];
+			vals[2 + i] = extra_vals[i];
+		}
+		rc = hrm_st_write(ts, lay->n_tensors, keys, vals, 2 + n_extra, out, out_len, err);
 	}
 	if (names != NULL)
 		for (int i = 0; i < lay->n_tensors; i++)

@@ -102,5 +102,9 @@ hrm_status	hrm_load_params(const hrm_layout *lay, const hrm_safetensors *st, flo
  */
 hrm_status	hrm_save_params(const hrm_layout *lay, const float *params, const char *prefix,
 							uint8_t **out, size_t *out_len, hrm_error *err);
+/* The same with extra metadata entries (at most 16; not "hrm_config" or "format"), e.g. hrm_task. */
+hrm_status	hrm_save_params_meta(const hrm_layout *lay, const float *params, const char *prefix,
+								 const char *const *extra_keys, const char *const *extra_vals, int n_extra,
+								 uint8_t **out, size_t *out_len, hrm_error *err);
 
 #endif							/* HRM_MODEL_H */

@@ -41,8 +41,11 @@ void		hrm_test_register(const char *name, hrm_test_fn fn);
 	} \
 } while (0)
 
-/* Directory of the shared reference fixtures ($HRM_FIXTURES or ../shared/fixtures). */
+/* Directory of the reference fixtures ($HRM_FIXTURES, default test/fixtures). */
 const char *hrm_test_fixtures_dir(void);
+
+/* Directory of the real puzzle data ($HRM_DATA, default test/data). */
+const char *hrm_test_data_dir(void);
 
 /* Read a whole file (malloc'd); NULL if unreadable. */
 unsigned char *hrm_test_read_file(const char *path, size_t *len);

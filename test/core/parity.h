@@ -1,7 +1,7 @@
 /*
  * parity.h — compare the engine with a reference fixture pair
  * (<prefix>.weights.safetensors + <prefix>.expected.safetensors, the format
- * of ../shared/fixtures/README.md).
+ * of test/fixtures/README.md).
  */
 #ifndef HRM_PARITY_H
 #define HRM_PARITY_H

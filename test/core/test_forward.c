@@ -312,8 +312,8 @@ HRM_TEST(infer_rejects_bad_tokens)
 	small_model_free(&sm);
 }
 
-/* Parity with the reference on every shared inference fixture. */
-HRM_TEST(parity_shared_inference_fixtures)
+/* Parity with the reference on both inference fixtures of test/fixtures. */
+HRM_TEST(parity_reference_inference_fixtures)
 {
 	const char *names[] = {"sudoku-tiny", "grid-puzzle-ids"};
 

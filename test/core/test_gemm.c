@@ -6,6 +6,7 @@
  * softmax fused in registers for S <= 96) equal to its products composed.
  */
 #include "check.h"
+#include "forward.h"
 #include "gemm.h"
 #include "layers.h"
 
@@ -811,7 +812,7 @@ HRM_TEST(attention_fused_equals_composed)
 			{
 				bool		keep = nq == S;
 
-				hrm_attention_forward_packed(out, P, keep, qkv, B, S, NH, hd, nq, kvp);
+				hrm_attention_forward_packed(out, P, keep, qkv, B, S, NH, hd, nq, kvp, NULL);
 				for (int b = 0; b < B; b++)
 					for (int h = 0; h < NH; h++)
 					{
@@ -852,6 +853,121 @@ HRM_TEST(attention_fused_equals_composed)
 		}
 	HRM_CHECK(cases > 60, "only %d cases ran", cases);
 	HRM_CHECK(bad == 0, "%d attention results differ from the composed products", bad);
+}
+
+/*
+ * Masked attention (config attn_mask): both paths (BLAS and packed, fused
+ * scores for S <= 96 and the product + softmax beyond) against a direct
+ * double-precision evaluation of softmax over the allowed keys only;
+ * disallowed keys must get probability exactly 0.  Masks: the Sudoku
+ * peers (with 0 and 2 puzzle slots) and random masks with the diagonal kept.
+ */
+HRM_TEST(attention_masked_matches_direct)
+{
+	static const int Ss[] = {81, 83, 17, 100};
+	int			bad = 0,
+				cases = 0;
+
+	rng_seed(777);
+	for (size_t si = 0; si < sizeof(Ss) / sizeof(Ss[0]); si++)
+		for (int path = 0; path < 2; path++)
+		{
+			int			S = Ss[si],
+						hd = 16,
+						NH = 2,
+						B = 2;
+			int			D = NH * hd,
+						ld = 3 * D,
+						nw = hrm_mask_words(S);
+			size_t		nqkv = (size_t) B * S * ld;
+			float	   *qkv = xmalloc(sizeof(float) * nqkv);
+			float	   *kvp = xmalloc(sizeof(float) * hrm_attention_scratch_floats(S, hd));
+			float	   *P = xmalloc(sizeof(float) * (size_t) B * NH * S * S);
+			float	   *out = xmalloc(sizeof(float) * (size_t) B * S * D);
+			uint16_t   *allow = calloc((size_t) S * nw, sizeof(uint16_t));
+			double	   *p = xmalloc(sizeof(double) * S);
+
+			if (S == 81 || S == 83)
+			{
+				hrm_config	c;
+
+				hrm_config_defaults(&c);
+				c.seq_len = 81;
+				c.vocab_size = 11;
+				c.hidden_size = 64;
+				c.num_heads = 4;
+				c.puzzle_emb_ndim = S == 83 ? 128 : 0;
+				c.attn_mask = HRM_MASK_SUDOKU;
+				HRM_CHECK(hrm_config_validate(&c, NULL) == HRM_OK && c.S == S, "sudoku config");
+				hrm_attn_mask_fill(&c, allow);
+			}
+			else
+				for (int q = 0; q < S; q++)
+					for (int k = 0; k < S; k++)
+						if (k == q || rng_uniform() < 0.3f)
+							allow[(size_t) q * nw + k / 16] |= (uint16_t) (1u << (k % 16));
+			for (size_t i = 0; i < nqkv; i++)
+				qkv[i] = 3.0f * rng_uniform();
+			if (path == 0)
+				hrm_attention_forward(out, P, true, qkv, B, S, NH, hd, allow);
+			else
+				hrm_attention_forward_packed(out, P, true, qkv, B, S, NH, hd, S, kvp, allow);
+			for (int b = 0; b < B; b++)
+				for (int h = 0; h < NH; h++)
+					for (int q = 0; q < S; q++)
+					{
+						const float *Q = qkv + ((size_t) b * S + q) * ld + (size_t) h * hd;
+						const float *Pr = P + (((size_t) b * NH + h) * S + q) * S;
+						double		mx = -INFINITY,
+									sum = 0.0;
+						int			peers = 0;
+
+						for (int k = 0; k < S; k++)
+						{
+							const float *K = qkv + ((size_t) b * S + k) * ld + D + (size_t) h * hd;
+							double		d = 0.0;
+
+							for (int i = 0; i < hd; i++)
+								d += (double) Q[i] * K[i];
+							p[k] = d / sqrt((double) hd);
+							if ((allow[(size_t) q * nw + k / 16] >> (k % 16)) & 1)
+								mx = p[k] > mx ? p[k] : mx;
+						}
+						for (int k = 0; k < S; k++)
+						{
+							bool		ok = (allow[(size_t) q * nw + k / 16] >> (k % 16)) & 1;
+
+							p[k] = ok ? exp(p[k] - mx) : 0.0;
+							sum += p[k];
+							peers += ok;
+							if (!ok && Pr[k] != 0.0f && bad++ < 5)
+								HRM_CHECK(false, "S=%d path %d: disallowed key %d of query %d has p=%g",
+										  S, path, k, q, Pr[k]);
+						}
+						if (S == 81 && q == 40 && peers != 21 && bad++ < 5)
+							HRM_CHECK(false, "the centre cell has %d allowed keys, want 21", peers);
+						for (int i = 0; i < hd; i++)
+						{
+							double		o = 0.0;
+
+							for (int k = 0; k < S; k++)
+								o += p[k] / sum * qkv[((size_t) b * S + k) * ld + 2 * D + (size_t) h * hd + i];
+							if (fabs(o - out[((size_t) b * S + q) * D + (size_t) h * hd + i]) > 1e-4 * (1 + fabs(o))
+								&& bad++ < 5)
+								HRM_CHECK(false, "S=%d path %d: output (%d,%d,%d,%d) %g, want %g", S, path,
+										  b, h, q, i, out[((size_t) b * S + q) * D + (size_t) h * hd + i], o);
+						}
+					}
+			cases++;
+			free(qkv);
+			free(kvp);
+			free(P);
+			free(out);
+			free(allow);
+			free(p);
+		}
+	HRM_CHECK(cases == 8, "only %d cases ran", cases);
+	HRM_CHECK(bad == 0, "%d masked attention results differ", bad);
 }
 
 /*

@@ -28,7 +28,15 @@ hrm_test_fixtures_dir(void)
 {
 	const char *d = getenv("HRM_FIXTURES");
 
-	return (d != NULL && d[0] != '\0') ? d : "../shared/fixtures";
+	return (d != NULL && d[0] != '\0') ? d : "test/fixtures";
+}
+
+const char *
+hrm_test_data_dir(void)
+{
+	const char *d = getenv("HRM_DATA");
+
+	return (d != NULL && d[0] != '\0') ? d : "test/data";
 }
 
 unsigned char *

@@ -1,6 +1,6 @@
 /*
  * test_safetensors.c — the validating safetensors reader, the writer, the
- * half-precision conversions and the shared reference fixtures.
+ * half-precision conversions and the reference fixtures (test/fixtures).
  */
 #include "check.h"
 #include "json.h"
@@ -967,7 +967,7 @@ HRM_TEST(st_byte_mutations)
 }
 
 /* ------------------------------------------------------------------------- */
-/* The shared reference fixtures */
+/* The reference fixtures (test/fixtures) */
 
 static uint8_t *
 read_fixture(const char *name, size_t *len)

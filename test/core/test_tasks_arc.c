@@ -353,3 +353,77 @@ HRM_TEST(arc_task_json)
 		HRM_CHECK(task_rejects(big, HRM_ARC_ISSUE_TOO_LARGE, "has 31 rows"), "31 rows");
 	}
 }
+
+/*
+ * Every task of the ARC-AGI evaluation sets in $HRM_DATA/arc (default
+ * test/data: the first 25 and 10 tasks; HRM_DATA=DIR checks whole sets)
+ * loads with its id, has demonstration and test pairs with outputs, and
+ * every grid round-trips through the token codec.
+ */
+HRM_TEST(arc_data_every_task_loads)
+{
+	static const char *const files[] = {"arc_agi_1_evaluation.jsonl", "arc_agi_2_evaluation.jsonl"};
+
+	for (size_t f = 0; f < sizeof(files) / sizeof(files[0]); f++)
+	{
+		char		path[4096];
+		size_t		len;
+		char	   *text;
+		int			tasks = 0,
+					pairs = 0,
+					bad = 0;
+
+		snprintf(path, sizeof(path), "%s/arc/%s", hrm_test_data_dir(), files[f]);
+		text = (char *) hrm_test_read_file(path, &len);
+		HRM_REQUIRE(text != NULL, "cannot read %s", path);
+		for (size_t at = 0; at < len;)
+		{
+			char	   *nl = memchr(text + at, '\n', len - at);
+			size_t		end = nl ? (size_t) (nl - text) : len;
+			hrm_arc_task task;
+			hrm_arc_issue issue;
+			hrm_error	err;
+
+			if (end > at)
+			{
+				tasks++;
+				if (hrm_arc_task_parse(text + at, end - at, &task, &issue, &err) != HRM_OK)
+				{
+					HRM_CHECK(false, "%s line %d: %s", path, tasks, err.msg);
+					bad++;
+				}
+				else
+				{
+					HRM_CHECK(task.id != NULL && task.n_train > 0 && task.n_test > 0,
+							  "%s line %d: id and pairs", path, tasks);
+					for (int p = 0; p < task.n_train + task.n_test; p++)
+					{
+						const hrm_arc_pair *pr = p < task.n_train ? &task.train[p] : &task.test[p - task.n_train];
+						const hrm_arc_grid *g[2] = {&pr->input, &pr->output};
+
+						pairs++;
+						HRM_CHECK(pr->has_output, "%s task %s: pair %d has no output", path, task.id, p);
+						for (int k = 0; k < (pr->has_output ? 2 : 1); k++)
+						{
+							int32_t		t[HRM_ARC_SEQ];
+							hrm_arc_grid back;
+
+							if (hrm_arc_encode(g[k], 0, 0, t, &err) != HRM_OK ||
+								hrm_arc_decode(t, HRM_ARC_SEQ, &back, NULL, NULL, &err) != HRM_OK ||
+								!grid_equal(g[k], &back))
+							{
+								HRM_CHECK(false, "%s task %s: pair %d does not round-trip", path, task.id, p);
+								bad++;
+							}
+						}
+					}
+				}
+				hrm_arc_task_free(&task);
+			}
+			at = end + 1;
+		}
+		free(text);
+		HRM_CHECK(tasks > 0, "%s has no tasks", path);
+		printf("     %s: %d tasks, %d pairs, %d bad\n", path, tasks, pairs, bad);
+	}
+}

@@ -217,7 +217,7 @@ attention_loss(void *p, const float *qkv)
 
 	memcpy(tmp, qkv, sizeof(float) * n);
 	hrm_rope_forward(tmp, c->cos, c->sin, c->B, c->S, c->NH, c->hd);
-	hrm_attention_forward(c->out, probs, false, tmp, c->B, c->S, c->NH, c->hd);
+	hrm_attention_forward(c->out, probs, false, tmp, c->B, c->S, c->NH, c->hd, NULL);
 	l = dotw(c->out, c->w, (size_t) c->B * c->S * c->NH * c->hd);
 	free(tmp);
 	free(probs);
@@ -257,7 +257,7 @@ HRM_TEST(gradcheck_attention_rope)
 	fill(w, B * S * D, &r, 1.0);
 	memcpy(q2, qkv, sizeof(float) * nq);
 	hrm_rope_forward(q2, cosb, sinb, B, S, NH, hd);
-	hrm_attention_forward(c.out, probs, true, q2, B, S, NH, hd);
+	hrm_attention_forward(c.out, probs, true, q2, B, S, NH, hd, NULL);
 	hrm_attention_backward(dqkv, dP, w, q2, probs, B, S, NH, hd);
 	hrm_rope_backward(dqkv, cosb, sinb, B, S, NH, hd);
 	HRM_CHECK(directional_check(attention_loss, &c, qkv, dqkv, nq, &r, 6) < 1e-2, "attention + rope gradient");

@@ -1,6 +1,6 @@
 -- The model catalog: import, export, replace, rename, drop, permissions,
 -- and errors with their SQLSTATEs.  Fixtures come from
--- $HRM_FIXTURES (the Makefile sets it to ../shared/fixtures).
+-- $HRM_FIXTURES (default test/fixtures, the copies in the repository).
 SET client_min_messages = warning;
 CREATE EXTENSION IF NOT EXISTS hrm;
 
@@ -21,10 +21,10 @@ SELECT format('%s models, %s checkpoints, %s large objects',
               (SELECT count(*) FROM pg_largeobject_metadata))
 $$;
 
-\set w `base64 -w0 "${HRM_FIXTURES:-../shared/fixtures}/sudoku-tiny.weights.safetensors"`
+\set w `base64 -w0 "${HRM_FIXTURES:-test/fixtures}/sudoku-tiny.weights.safetensors"`
 CREATE TEMP TABLE fx (name text PRIMARY KEY, file bytea);
 INSERT INTO fx VALUES ('sudoku-tiny', decode(:'w', 'base64'));
-\set w `base64 -w0 "${HRM_FIXTURES:-../shared/fixtures}/grid-puzzle-ids.weights.safetensors"`
+\set w `base64 -w0 "${HRM_FIXTURES:-test/fixtures}/grid-puzzle-ids.weights.safetensors"`
 INSERT INTO fx VALUES ('grid-puzzle-ids', decode(:'w', 'base64'));
 \unset w
 SELECT name, length(file) FROM fx ORDER BY name;

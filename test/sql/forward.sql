@@ -16,12 +16,12 @@ EXCEPTION WHEN OTHERS THEN
     RETURN SQLSTATE || ': ' || SQLERRM;
 END $$;
 
-\set w `base64 -w0 "${HRM_FIXTURES:-../shared/fixtures}/sudoku-tiny.weights.safetensors"`
-\set e `base64 -w0 "${HRM_FIXTURES:-../shared/fixtures}/sudoku-tiny.expected.safetensors"`
+\set w `base64 -w0 "${HRM_FIXTURES:-test/fixtures}/sudoku-tiny.weights.safetensors"`
+\set e `base64 -w0 "${HRM_FIXTURES:-test/fixtures}/sudoku-tiny.expected.safetensors"`
 CREATE TEMP TABLE fx (fixture text PRIMARY KEY, weights bytea, expected bytea);
 INSERT INTO fx VALUES ('sudoku-tiny', decode(:'w', 'base64'), decode(:'e', 'base64'));
-\set w `base64 -w0 "${HRM_FIXTURES:-../shared/fixtures}/grid-puzzle-ids.weights.safetensors"`
-\set e `base64 -w0 "${HRM_FIXTURES:-../shared/fixtures}/grid-puzzle-ids.expected.safetensors"`
+\set w `base64 -w0 "${HRM_FIXTURES:-test/fixtures}/grid-puzzle-ids.weights.safetensors"`
+\set e `base64 -w0 "${HRM_FIXTURES:-test/fixtures}/grid-puzzle-ids.expected.safetensors"`
 INSERT INTO fx VALUES ('grid-puzzle-ids', decode(:'w', 'base64'), decode(:'e', 'base64'));
 \unset w
 \unset e

@@ -31,7 +31,7 @@ CREATE ROLE regress_hrm_reader;
 CREATE ROLE regress_hrm_other;
 CREATE ROLE regress_hrm_team;
 
-\set w `base64 -w0 "${HRM_FIXTURES:-../shared/fixtures}/sudoku-tiny.weights.safetensors"`
+\set w `base64 -w0 "${HRM_FIXTURES:-test/fixtures}/sudoku-tiny.weights.safetensors"`
 CREATE TEMP TABLE fx (file bytea);
 INSERT INTO fx VALUES (decode(:'w', 'base64'));
 \unset w

@@ -21,11 +21,11 @@ END $$;
 -- has a tiny maze-shaped model (vocab 6, seq 900); grid-puzzle-ids (vocab
 -- 12, seq 100) is a generic token model, and with seq_len 900 it has the
 -- ARC layout.
-\set w `base64 -w0 "${HRM_FIXTURES:-../shared/fixtures}/sudoku-tiny.weights.safetensors"`
+\set w `base64 -w0 "${HRM_FIXTURES:-test/fixtures}/sudoku-tiny.weights.safetensors"`
 SELECT hrm_import('solve_sudoku', decode(:'w', 'base64'));
 \set w `base64 -w0 test/data/solve_maze_tiny.safetensors`
 SELECT hrm_import('solve_maze', decode(:'w', 'base64'));
-\set w `base64 -w0 "${HRM_FIXTURES:-../shared/fixtures}/grid-puzzle-ids.weights.safetensors"`
+\set w `base64 -w0 "${HRM_FIXTURES:-test/fixtures}/grid-puzzle-ids.weights.safetensors"`
 SELECT hrm_import('solve_generic', decode(:'w', 'base64'));
 SELECT hrm_import('solve_tagged', decode(:'w', 'base64'), task => 'scheduling');
 SELECT hrm_import('solve_arc', decode(:'w', 'base64'),

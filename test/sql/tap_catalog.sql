@@ -14,10 +14,10 @@ BEGIN;
 CREATE EXTENSION IF NOT EXISTS pgtap;
 SELECT plan(92);
 
-\set w `base64 -w0 "${HRM_FIXTURES:-../shared/fixtures}/sudoku-tiny.weights.safetensors"`
+\set w `base64 -w0 "${HRM_FIXTURES:-test/fixtures}/sudoku-tiny.weights.safetensors"`
 CREATE TEMP TABLE fx (name text PRIMARY KEY, file bytea);
 INSERT INTO fx VALUES ('sudoku-tiny', decode(:'w', 'base64'));
-\set w `base64 -w0 "${HRM_FIXTURES:-../shared/fixtures}/grid-puzzle-ids.weights.safetensors"`
+\set w `base64 -w0 "${HRM_FIXTURES:-test/fixtures}/grid-puzzle-ids.weights.safetensors"`
 INSERT INTO fx VALUES ('grid-puzzle-ids', decode(:'w', 'base64'));
 \unset w
 CREATE ROLE regress_hrm_tap;

@@ -14,11 +14,11 @@ BEGIN;
 CREATE EXTENSION IF NOT EXISTS pgtap;
 SELECT plan(61);
 
-\set w `base64 -w0 "${HRM_FIXTURES:-../shared/fixtures}/sudoku-tiny.weights.safetensors"`
+\set w `base64 -w0 "${HRM_FIXTURES:-test/fixtures}/sudoku-tiny.weights.safetensors"`
 SELECT hrm_import('tap_sudoku', decode(:'w', 'base64')) IS NOT NULL AS imported \gset
 \set w `base64 -w0 test/data/solve_maze_tiny.safetensors`
 SELECT hrm_import('tap_maze', decode(:'w', 'base64')) IS NOT NULL AS imported \gset
-\set w `base64 -w0 "${HRM_FIXTURES:-../shared/fixtures}/grid-puzzle-ids.weights.safetensors"`
+\set w `base64 -w0 "${HRM_FIXTURES:-test/fixtures}/grid-puzzle-ids.weights.safetensors"`
 SELECT hrm_import('tap_generic', decode(:'w', 'base64')) IS NOT NULL AS imported \gset
 \unset w
 \set p '''53..7....6..195....98....6.8...6...34..8.3..17...2...6.6....28....419..5....8..79'''

@@ -105,11 +105,12 @@ SELECT * FROM hrm_arc_load('{"id": "abc123", "sha256": "x", "task": {"train": []
 SELECT * FROM hrm_arc_load('{"train": [], "test": [{"input": [[4]]}]}', 'named');
 SELECT count(*) AS no_rows FROM hrm_arc_load(NULL);
 
--- The ARC-AGI-1 and ARC-AGI-2 evaluation sets (../shared/data/arc, jsonl):
--- every task loads; counts as in the data README; grids round-trip through
--- the token codec.
-\set arc1 `cat "${HRM_DATA:-../shared/data}/arc/arc_agi_1_evaluation.jsonl"`
-\set arc2 `cat "${HRM_DATA:-../shared/data}/arc/arc_agi_2_evaluation.jsonl"`
+-- Real tasks: the first 25 of the ARC-AGI-1 and the first 10 of the ARC-AGI-2
+-- evaluation sets (jsonl, test/data/arc; always the copies in the repository,
+-- so the counts below are fixed): every task loads, grids round-trip through
+-- the token codec.  `make test-engine HRM_DATA=DIR` loads whole sets.
+\set arc1 `cat test/data/arc/arc_agi_1_evaluation.jsonl`
+\set arc2 `cat test/data/arc/arc_agi_2_evaluation.jsonl`
 CREATE TEMP TABLE arc AS
 SELECT f.name AS collection, p.*
 FROM (VALUES ('arc_agi_1', :'arc1'), ('arc_agi_2', :'arc2')) f(name, body),

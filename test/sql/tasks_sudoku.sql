@@ -12,8 +12,8 @@ EXCEPTION WHEN OTHERS THEN
     RETURN SQLSTATE || ': ' || SQLERRM;
 END $$;
 
--- Known puzzles: the first three lines of each public collection in
--- /work/shared/data/sudoku (evaluation data; used here only to test the solver).
+-- Known puzzles: the first three lines of each public collection
+-- (test/data/sudoku; evaluation data, used here only to test the solver).
 CREATE TEMP TABLE known (source text, puzzle text, answer text);
 INSERT INTO known VALUES
 ('17_clue',       '.................1.....2.3......3.2...1.4......5....6..3......4.7..8...962...7...', '953168742862734951417952836746893125281645397395271468138529674574386219629417583'),

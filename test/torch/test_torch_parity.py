@@ -1,7 +1,9 @@
 #!/usr/bin/python3
-"""Check tools/hrm_torch.py against reference fixtures (see /work/shared/fixtures/README.md).
+"""Check tools/hrm_torch.py against reference fixtures (see test/fixtures/README.md).
 
     /usr/bin/python3 test/torch/test_torch_parity.py [--fixtures DIR] [NAME ...] [-v]
+
+DIR defaults to the repository's test/fixtures.
 
 Without NAMEs every HRM fixture pair in DIR is checked (hrm_config.arch == "hrm"; the trm/
 subdirectory is not searched).  Prints one line per check and ends with "N passed, N failed";
@@ -16,8 +18,9 @@ Training fixtures: per step loss / metrics / lr (rel 1e-5; integral metrics exac
 last step (abs 1e-5; entries whose update sign came from a gradient below 1e-6 of its tensor's
 largest entry may flip and are excused and counted).
 
-The shared training fixtures' weights files hold the parameters after the *last* step (they equal
-stepK.param.* of the last K).  When that is detected the step-0 weights are recovered by inverting
+Older copies of the training fixtures had, in their weights files, the parameters after the *last*
+step (they equal stepK.param.* of the last K); test/fixtures holds the starting weights.  When that is
+detected the step-0 weights are recovered by inverting
 step 1 (hrm_torch.recover_initial_weights) and a NOTE is printed.
 """
 import argparse
@@ -217,7 +220,8 @@ def check_training(name, wpath, e, meta, rep):
 # --------------------------------------------------------------------------------------------
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--fixtures", default="/work/shared/fixtures")
+    ap.add_argument("--fixtures", default=os.path.join(HERE, "..", "fixtures"),
+                    help="directory of NAME.weights/NAME.expected.safetensors pairs (default test/fixtures)")
     ap.add_argument("names", nargs="*")
     ap.add_argument("-v", "--verbose", action="store_true")
     a = ap.parse_args()
