@@ -42,7 +42,7 @@ CREATE ROLE regress_hrm_sec_heir;
 CREATE ROLE regress_hrm_sec_temp;
 
 SELECT count(*) AS lo_before FROM pg_largeobject_metadata \gset
-\set w `base64 -w0 "${HRM_FIXTURES:-../shared/fixtures}/sudoku-tiny.weights.safetensors"`
+\set w `base64 -w0 "${HRM_FIXTURES:-test/fixtures}/sudoku-tiny.weights.safetensors"`
 CREATE TABLE sec_fx (file bytea);
 INSERT INTO sec_fx VALUES (decode(:'w', 'base64'));
 \unset w
