@@ -5,9 +5,13 @@
  *
  * hrm_cache_get(name) returns the current version of a model ready for the
  * engine: the catalog row is read on every call (one indexed SPI lookup)
- * and the copy kept here is reused while its generation matches the row's.
- * hrm.model.generation comes from a sequence, so (name, generation) never
- * names two different sets of weights, even across drop and re-import.
+ * and the copy kept here is reused while its generation and weights large
+ * object match the row's.  hrm.model.generation comes from a sequence of
+ * the database, so within one database (name, generation, weights) never
+ * names two different sets of weights, even across drop and re-import; the
+ * shared registry adds the database to the key (hrm_shmem.c), since another
+ * database, or a clone made with CREATE DATABASE ... TEMPLATE, has the same
+ * names, generations and OIDs for other weights.
  *
  * Each backend keeps handles for up to HRM_CACHE_SLOTS models (least
  * recently used first out).  A handle's weights normally live in the shared
@@ -25,6 +29,7 @@
 #include "postgres.h"
 
 #include "catalog/pg_largeobject.h"
+#include "commands/dbcommands.h"
 #include "miscadmin.h"
 #include "funcapi.h"
 #include "utils/builtins.h"
@@ -102,7 +107,7 @@ HrmAttachShared(HrmModelHandle *h, const HrmCatalogEntry *entry, const char *wha
 	HrmSegmentHeader *hdr;
 	hrm_config	cfg;
 
-	base = HrmShmemAcquire(entry->name, entry->generation, 0, NULL, NULL, &seg);
+	base = HrmShmemAcquire(entry->name, entry->generation, entry->weights, 0, NULL, NULL, &seg);
 	if (base == NULL)
 		return false;
 	h->seg = seg;
@@ -145,7 +150,8 @@ HrmPublishShared(HrmModelHandle *h, const HrmCatalogEntry *entry)
 	total = arg.data_offset + arg.n_params * sizeof(float);
 	PG_TRY();
 	{
-		base = HrmShmemAcquire(entry->name, entry->generation, total, HrmFillSegment, &arg, &seg);
+		base = HrmShmemAcquire(entry->name, entry->generation, entry->weights, total, HrmFillSegment,
+							   &arg, &seg);
 	}
 	PG_FINALLY();
 	{
@@ -193,6 +199,7 @@ HrmLoadHandle(const HrmCatalogEntry *entry)
 	HrmAdopt(hres, h);
 	strlcpy(h->name, entry->name, sizeof(h->name));
 	h->generation = entry->generation;
+	h->weights = entry->weights;
 	if (entry->task != NULL)
 	{
 		h->task = strdup(entry->task);
@@ -263,7 +270,8 @@ hrm_cache_get(const char *name)
 		if (h != NULL && strcmp(h->name, name) == 0)
 		{
 			/* current generation, held the way hrm.shared_cache asks */
-			if (h->generation == entry.generation && h->shared == hrm_shared_cache)
+			if (h->generation == entry.generation && h->weights == entry.weights &&
+				h->shared == hrm_shared_cache)
 			{
 				cache_last_used[i] = ++cache_clock;
 				return h;
@@ -305,7 +313,7 @@ hrm_cache_forget(const char *name)
 
 	for (i = 0; i < HRM_CACHE_SLOTS; i++)
 	{
-		if (cache_slots[i] != NULL && strcmp(cache_slots[i]->name, name) == 0)
+		if (cache_slots[i] != NULL && (name == NULL || strcmp(cache_slots[i]->name, name) == 0))
 		{
 			HrmFreeHandle(cache_slots[i]);
 			cache_slots[i] = NULL;
@@ -323,8 +331,10 @@ HrmCachePrivateRows(ReturnSetInfo *rsinfo)
 	for (int i = 0; i < HRM_CACHE_SLOTS; i++)
 	{
 		HrmModelHandle *h = cache_slots[i];
-		Datum		values[7];
-		bool		nulls[7] = {false, false, false, false, false, true, true};
+		Datum		values[8];
+		bool		nulls[8] = {false, false, false, false, false, true, true, false};
+		char	   *dbname = get_database_name(MyDatabaseId);
+		Name		db = (Name) palloc0(NAMEDATALEN);
 
 		if (h == NULL || h->shared)
 			continue;
@@ -335,6 +345,8 @@ HrmCachePrivateRows(ReturnSetInfo *rsinfo)
 		values[4] = BoolGetDatum(true);
 		values[5] = (Datum) 0;
 		values[6] = (Datum) 0;
+		namestrcpy(db, dbname ? dbname : "");
+		values[7] = NameGetDatum(db);
 		tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
 	}
 }

@@ -17,14 +17,22 @@
  * (hrm_drop_model, a replace, ON DELETE CASCADE, a superuser's DELETE)
  * leaves no orphan.
  *
- * Permissions: the owner of a model (hrm.model.owner, or a member of that
- * role) or a superuser replaces, renames, drops, grants and revokes it.
- * Using its weights (hrm_forward, hrm_solve, hrm_evaluate, hrm_export: every
- * path that goes through HrmCatalogLookup without for_update, which includes
- * hrm_cache_get) is allowed to the owner, superusers, and the roles listed in
- * hrm.model.readers (members of a listed role included; 'public' means every
- * role).  The check runs on every lookup, so hrm_revoke takes effect at the
- * next call of every backend.
+ * Permissions: a model's owner and grants are those of its ACL object, an
+ * empty large object (hrm.model.acl_lo, see hrm_lo.c), so PostgreSQL tracks
+ * them as shared dependencies (DROP ROLE, DROP OWNED, REASSIGN OWNED,
+ * pg_dump).  The owner (or a member of the owning role) or a superuser
+ * replaces, renames, drops, grants and revokes a model.  Using its weights
+ * (hrm_forward, hrm_solve, hrm_evaluate, hrm_export: every path that goes
+ * through HrmCatalogLookup without for_update, which includes hrm_cache_get)
+ * is allowed to the owner, superusers, and the roles holding SELECT on the
+ * ACL object (hrm_grant; members of a granted role included; PUBLIC means
+ * every role).  The check runs on every lookup, so hrm_revoke takes effect
+ * at the next call of every backend.
+ *
+ * Writers of one name (import, rename, a training job's first checkpoint)
+ * take HrmLockModelName first, so concurrent imports of a new name
+ * serialise: the second one waits and then replaces the first's model (or
+ * fails with 42501 if it does not own it).
  *
  *-------------------------------------------------------------------------
  */
@@ -33,11 +41,14 @@
 #include "access/htup_details.h"
 #include "catalog/pg_largeobject.h"
 #include "catalog/pg_type.h"
+#include "commands/event_trigger.h"
 #include "commands/trigger.h"
+#include "common/hashfn.h"
 #include "executor/spi.h"
 #include "funcapi.h"
 #include "lib/stringinfo.h"
 #include "miscadmin.h"
+#include "storage/lock.h"
 #include "utils/acl.h"
 #include "utils/array.h"
 #include "utils/builtins.h"
@@ -46,7 +57,7 @@
 #include "utils/jsonb.h"
 #include "utils/memutils.h"
 
-#include "hrm_pg.h"
+#include "hrm_train.h"
 
 PG_FUNCTION_INFO_V1(hrm_import);
 PG_FUNCTION_INFO_V1(hrm_export);
@@ -57,6 +68,12 @@ PG_FUNCTION_INFO_V1(hrm_revoke);
 PG_FUNCTION_INFO_V1(hrm_safetensors_info);
 PG_FUNCTION_INFO_V1(hrm_safetensors_metadata);
 PG_FUNCTION_INFO_V1(hrm_lo_unlink_trigger);
+PG_FUNCTION_INFO_V1(hrm_drop_extension_trigger);
+PG_FUNCTION_INFO_V1(hrm_drop_owned_trigger);
+
+/* Lock tag of HrmLockModelName: an advisory lock tag no pg_advisory_* call uses. */
+#define HRM_LOCK_CLASS 0x68726d00	/* "hrm" */
+#define HRM_LOCK_MODEL_NAME 0x686d	/* field4 of the pg_advisory_* functions is 1 or 2 */
 
 /* ---------------------------------------------------------------------
  * Names and ownership
@@ -116,53 +133,64 @@ HrmUnknownModel(const char *name)
 	pg_unreachable();
 }
 
-/*
- * Only the model's owner (or a member of the owning role) or a superuser may
- * replace, rename, drop, grant or revoke a model.
- */
-static void
-HrmCheckModelOwner(const HrmCatalogEntry *entry, const char *action)
+void
+HrmLockModelName(const char *name)
 {
-	Oid			owner = get_role_oid(entry->owner, true);
+	LOCKTAG		tag;
 
-	if (superuser())
-		return;
-	if (OidIsValid(owner) && has_privs_of_role(GetUserId(), owner))
-		return;
-	ereport(ERROR,
-			(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
-			 errmsg("must be owner of model \"%s\" to %s", entry->name, action),
-			 errdetail("Model \"%s\" belongs to role \"%s\".", entry->name, entry->owner)));
+	SET_LOCKTAG_ADVISORY(tag, MyDatabaseId, HRM_LOCK_CLASS,
+						 hash_bytes((const unsigned char *) name, (int) strlen(name)),
+						 HRM_LOCK_MODEL_NAME);
+	(void) LockAcquire(&tag, ExclusiveLock, false, false);
 }
 
 /*
- * May role roleid use (run or export) a model owned by owner_name whose
- * readers are the names in readers[0..n_readers)?  Owner, members of the
- * owning role, superusers, and members of any listed role ('public': every
- * role).  Names of roles that no longer exist are ignored.
+ * Only the model's owner (or a member of the owning role) or a superuser may
+ * replace, rename, drop, grant, revoke or train a model.
+ */
+void
+HrmCheckOwnerOf(const char *name, Oid ownerid, Oid acl_lo, const char *action)
+{
+	if (superuser())
+		return;
+	if (OidIsValid(ownerid) && has_privs_of_role(GetUserId(), ownerid))
+		return;
+	if (!OidIsValid(ownerid))
+		ereport(ERROR,
+				(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
+				 errmsg("must be owner of model \"%s\" to %s", name, action),
+				 errdetail("The ACL object of model \"%s\" (large object %u) is missing, so it has no owner.",
+						   name, acl_lo),
+				 errhint("A superuser can drop the model with hrm_drop_model.")));
+	ereport(ERROR,
+			(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
+			 errmsg("must be owner of model \"%s\" to %s", name, action),
+			 errdetail("Model \"%s\" belongs to role \"%s\".", name,
+					   GetUserNameFromId(ownerid, false))));
+}
+
+static void
+HrmCheckModelOwner(const HrmCatalogEntry *entry, const char *action)
+{
+	HrmCheckOwnerOf(entry->name, entry->ownerid, entry->acl_lo, action);
+}
+
+/*
+ * May role roleid use (run or export) the model?  Superusers, the owner and
+ * members of the owning role, and roles with SELECT on the ACL object
+ * (granted to them, to a role they are members of, or to PUBLIC).  A model
+ * whose ACL object is gone can be used by superusers only.
  */
 static bool
-HrmMayUseModel(Oid roleid, const char *owner_name, Datum *readers, int n_readers)
+HrmMayUseModel(Oid roleid, const HrmCatalogEntry *entry)
 {
-	Oid			owner = get_role_oid(owner_name, true);
-	int			i;
-
 	if (superuser_arg(roleid))
 		return true;
-	if (OidIsValid(owner) && has_privs_of_role(roleid, owner))
+	if (!OidIsValid(entry->ownerid))
+		return false;
+	if (has_privs_of_role(roleid, entry->ownerid))
 		return true;
-	for (i = 0; i < n_readers; i++)
-	{
-		const char *reader = NameStr(*DatumGetName(readers[i]));
-		Oid			grantee;
-
-		if (strcmp(reader, "public") == 0)
-			return true;
-		grantee = get_role_oid(reader, true);
-		if (OidIsValid(grantee) && has_privs_of_role(roleid, grantee))
-			return true;
-	}
-	return false;
+	return pg_largeobject_aclcheck_snapshot(entry->acl_lo, roleid, ACL_SELECT, NULL) == ACLCHECK_OK;
 }
 
 /* ---------------------------------------------------------------------
@@ -210,10 +238,12 @@ HrmCatalogLookup(const char *name, bool for_update, HrmCatalogEntry *entry)
 	HrmBecomeCatalogOwner(&us);
 	HrmSpiConnect();
 	HrmSpiExec(for_update ?
-			   "SELECT weights, generation, owner::pg_catalog.text, task, arch, readers FROM hrm.model"
-			   " WHERE name OPERATOR(pg_catalog.=) $1 FOR UPDATE" :
-			   "SELECT weights, generation, owner::pg_catalog.text, task, arch, readers FROM hrm.model"
-			   " WHERE name OPERATOR(pg_catalog.=) $1",
+			   "SELECT m.weights, m.generation, m.acl_lo, m.task, m.arch, l.lomowner FROM hrm.model m"
+			   " LEFT JOIN pg_catalog.pg_largeobject_metadata l ON l.oid OPERATOR(pg_catalog.=) m.acl_lo"
+			   " WHERE m.name OPERATOR(pg_catalog.=) $1 FOR UPDATE OF m" :
+			   "SELECT m.weights, m.generation, m.acl_lo, m.task, m.arch, l.lomowner FROM hrm.model m"
+			   " LEFT JOIN pg_catalog.pg_largeobject_metadata l ON l.oid OPERATOR(pg_catalog.=) m.acl_lo"
+			   " WHERE m.name OPERATOR(pg_catalog.=) $1",
 			   1, types, values, NULL, !for_update, 1);
 
 	if (SPI_processed == 1)
@@ -227,26 +257,24 @@ HrmCatalogLookup(const char *name, bool for_update, HrmCatalogEntry *entry)
 		strlcpy(entry->name, name, sizeof(entry->name));
 		entry->weights = DatumGetObjectId(SPI_getbinval(tup, desc, 1, &isnull));
 		entry->generation = DatumGetInt64(SPI_getbinval(tup, desc, 2, &isnull));
-		s = SPI_getvalue(tup, desc, 3);
-		strlcpy(entry->owner, s ? s : "", sizeof(entry->owner));
+		entry->acl_lo = DatumGetObjectId(SPI_getbinval(tup, desc, 3, &isnull));
 		s = SPI_getvalue(tup, desc, 4);
 		entry->task = s ? MemoryContextStrdup(callercxt, s) : NULL;
 		s = SPI_getvalue(tup, desc, 5);
 		entry->arch = MemoryContextStrdup(callercxt, s ? s : "hrm");
+		entry->ownerid = DatumGetObjectId(SPI_getbinval(tup, desc, 6, &isnull));
+		if (isnull)
+			entry->ownerid = InvalidOid;
+		if (OidIsValid(entry->ownerid))
+		{
+			s = GetUserNameFromId(entry->ownerid, true);
+			strlcpy(entry->owner, s ? s : "", sizeof(entry->owner));
+		}
 		found = true;
 
+		/* the caller's identity, not the catalog owner's */
 		if (!for_update)
-		{
-			Datum		d = SPI_getbinval(tup, desc, 6, &isnull);
-			Datum	   *readers = NULL;
-			int			n_readers = 0;
-
-			if (!isnull)
-				deconstruct_array(DatumGetArrayTypeP(d), NAMEOID, NAMEDATALEN, false,
-								  TYPALIGN_CHAR, &readers, NULL, &n_readers);
-			/* the caller's identity, not the catalog owner's */
-			allowed = HrmMayUseModel(us.saved_userid, entry->owner, readers, n_readers);
-		}
+			allowed = HrmMayUseModel(us.saved_userid, entry);
 	}
 
 	SPI_finish();
@@ -256,11 +284,15 @@ HrmCatalogLookup(const char *name, bool for_update, HrmCatalogEntry *entry)
 		ereport(ERROR,
 				(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
 				 errmsg("permission denied for model \"%s\"", name),
+				 OidIsValid(entry->ownerid) ?
 				 errdetail("Model \"%s\" belongs to role \"%s\" and has not been granted to role \"%s\".",
-						   name, entry->owner, GetUserNameFromId(GetUserId(), false)),
+						   name, entry->owner, GetUserNameFromId(GetUserId(), false)) :
+				 errdetail("The ACL object of model \"%s\" (large object %u) is missing.", name, entry->acl_lo),
+				 OidIsValid(entry->ownerid) ?
 				 errhint("The owner or a superuser can allow it with SELECT hrm_grant(%s, %s);",
 						 quote_literal_cstr(name),
-						 quote_literal_cstr(GetUserNameFromId(GetUserId(), false)))));
+						 quote_literal_cstr(GetUserNameFromId(GetUserId(), false))) :
+				 errhint("A superuser can drop the model with hrm_drop_model.")));
 	return found;
 }
 
@@ -347,7 +379,6 @@ hrm_import(PG_FUNCTION_ARGS)
 	size_t		file_len;
 	HrmResource *fres;
 	char	   *stored_config;
-	char	   *caller;
 	HrmCatalogEntry old;
 	bool		replacing;
 	Oid			loid;
@@ -383,7 +414,6 @@ hrm_import(PG_FUNCTION_ARGS)
 		HrmCheckTaskName(task);
 	}
 	what = psprintf("could not import model \"%s\"", name);
-	caller = GetUserNameFromId(GetUserId(), false);
 	hrm_error_clear(&err);
 
 	/* Validate everything with the engine before writing anything. */
@@ -410,7 +440,12 @@ hrm_import(PG_FUNCTION_ARGS)
 	HrmAdopt(fres, file);
 	stored_config = HrmTrackString(hrm_config_to_json(&lay->cfg));
 
-	/* Catalog: lock an existing row, check ownership, write. */
+	/*
+	 * Catalog: wait for any other writer of this name (a concurrent import
+	 * of a new name sees the first one's row once it commits, and replaces
+	 * it), lock an existing row, check ownership, write.
+	 */
+	HrmLockModelName(name);
 	replacing = HrmCatalogLookup(name, true, &old);
 	if (replacing)
 		HrmCheckModelOwner(&old, "replace it");
@@ -421,12 +456,12 @@ hrm_import(PG_FUNCTION_ARGS)
 	{
 		HrmUserState us;
 		Oid			types[9] = {TEXTOID, TEXTOID, TEXTOID, JSONBOID, OIDOID, INT8OID, INT8OID,
-		TEXTOID, NAMEOID};
+		TEXTOID, OIDOID};
 		Datum		values[9];
 		char		nulls[9] = {' ', ' ', ' ', ' ', ' ', ' ', ' ', ' ', ' '};
-		NameData	owner;
 
-		namestrcpy(&owner, caller);
+		/* a new model's owner is the caller: it creates the ACL object */
+		values[8] = ObjectIdGetDatum(replacing ? old.acl_lo : HrmLoCreateAcl(GetUserId()));
 		values[0] = CStringGetTextDatum(name);
 		values[1] = CStringGetTextDatum(hrm_arch_name(lay->cfg.arch));
 		if (task != NULL)
@@ -441,7 +476,6 @@ hrm_import(PG_FUNCTION_ARGS)
 		values[5] = Int64GetDatum((int64) file_len);
 		values[6] = Int64GetDatum((int64) lay->n_params);
 		values[7] = CStringGetTextDatum("import");
-		values[8] = NameGetDatum(&owner);
 
 		HrmBecomeCatalogOwner(&us);
 		HrmSpiConnect();
@@ -461,7 +495,7 @@ hrm_import(PG_FUNCTION_ARGS)
 		}
 		else
 			HrmSpiExec("INSERT INTO hrm.model (name, arch, task, config, weights, weights_bytes,"
-					   " n_params, source, owner) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
+					   " n_params, source, acl_lo) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
 					   9, types, values, nulls, false, 0);
 		if (SPI_processed != 1)
 			elog(ERROR, "hrm.model: expected one row written for model \"%s\", got " UINT64_FORMAT,
@@ -615,6 +649,17 @@ hrm_rename_model(PG_FUNCTION_ARGS)
 	Datum		values[2];
 
 	HrmCheckModelName(new_name);
+	/* both names, in a fixed order (no deadlock between crossed renames) */
+	if (strcmp(name, new_name) < 0)
+	{
+		HrmLockModelName(name);
+		HrmLockModelName(new_name);
+	}
+	else
+	{
+		HrmLockModelName(new_name);
+		HrmLockModelName(name);
+	}
 	if (!HrmCatalogLookup(name, true, &entry))
 		HrmUnknownModel(name);
 	HrmCheckModelOwner(&entry, "rename it");
@@ -646,48 +691,74 @@ hrm_rename_model(PG_FUNCTION_ARGS)
  * hrm_grant(model text, role name) → boolean
  * hrm_revoke(model text, role name) → boolean
  *
- * The roles allowed to use a model besides its owner are the names in
- * hrm.model.readers.  Names (not OIDs), like hrm.model.owner: a dump restores
- * into a cluster whatever roles it has, and a name that matches no role
- * grants nothing.
+ * A grant is SELECT on the model's ACL object, made by (as) its owner: the
+ * grantee is an OID recorded in pg_shdepend, so a role cannot be dropped
+ * while it holds a grant, and a new role of the same name starts with none.
  * --------------------------------------------------------------------- */
 
-/* Change a model's readers (owner or superuser); true if the list changed. */
+/* Does grantee (ACL_ID_PUBLIC for PUBLIC) hold SELECT on the ACL object itself? */
+static bool
+HrmHasGrant(Oid acl_lo, Oid grantee)
+{
+	Oid			types[2] = {OIDOID, OIDOID};
+	Datum		values[2];
+	bool		isnull;
+	bool		has;
+
+	values[0] = ObjectIdGetDatum(acl_lo);
+	values[1] = ObjectIdGetDatum(grantee);
+	HrmSpiExec("SELECT EXISTS (SELECT FROM pg_catalog.pg_largeobject_metadata l,"
+			   " pg_catalog.aclexplode(l.lomacl) a WHERE l.oid OPERATOR(pg_catalog.=) $1"
+			   " AND a.grantee OPERATOR(pg_catalog.=) $2"
+			   " AND a.privilege_type OPERATOR(pg_catalog.=) 'SELECT')",
+			   2, types, values, NULL, true, 1);
+	has = DatumGetBool(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
+	return has;
+}
+
+/* Grant or revoke the use of a model (owner or superuser); true if the grants changed. */
 static bool
 HrmChangeReaders(const char *name, const char *role, bool grant)
 {
 	HrmCatalogEntry entry;
-	HrmUserState us;
-	Oid			types[2] = {TEXTOID, NAMEOID};
-	Datum		values[2];
-	NameData	rolename;
-	uint64		changed;
+	Oid			grantee;
+	Oid			saved_userid;
+	int			saved_sec_context;
+	bool		had;
 
-	/* like GRANT: the grantee must exist ('public' is every role) */
-	if (grant && strcmp(role, "public") != 0)
-		(void) get_role_oid(role, false);
+	/* like GRANT and REVOKE: the role must exist ('public' is every role) */
+	grantee = strcmp(role, "public") == 0 ? ACL_ID_PUBLIC : get_role_oid(role, false);
 
 	if (!HrmCatalogLookup(name, true, &entry))
 		HrmUnknownModel(name);
 	HrmCheckModelOwner(&entry, grant ? "grant access to it" : "revoke access to it");
+	if (!OidIsValid(entry.ownerid))
+		ereport(ERROR,
+				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+				 errmsg("model \"%s\" has no ACL object", name),
+				 errdetail("Large object %u is missing.", entry.acl_lo),
+				 errhint("Drop the model and import it again.")));
+	if (grantee == entry.ownerid)
+		return false;			/* the owner always may */
 
-	namestrcpy(&rolename, role);
-	values[0] = CStringGetTextDatum(name);
-	values[1] = NameGetDatum(&rolename);
-	HrmBecomeCatalogOwner(&us);
+	/* as the owner: the grantor of every grant is the model's owner */
+	GetUserIdAndSecContext(&saved_userid, &saved_sec_context);
+	SetUserIdAndSecContext(entry.ownerid,
+						   saved_sec_context | SECURITY_LOCAL_USERID_CHANGE |
+						   SECURITY_RESTRICTED_OPERATION);
 	HrmSpiConnect();
-	HrmSpiExec(grant ?
-			   "UPDATE hrm.model SET readers = pg_catalog.array_append(readers, $2)"
-			   " WHERE name OPERATOR(pg_catalog.=) $1"
-			   " AND NOT ($2 OPERATOR(pg_catalog.=) ANY (readers))" :
-			   "UPDATE hrm.model SET readers = pg_catalog.array_remove(readers, $2)"
-			   " WHERE name OPERATOR(pg_catalog.=) $1"
-			   " AND $2 OPERATOR(pg_catalog.=) ANY (readers)",
-			   2, types, values, NULL, false, 0);
-	changed = SPI_processed;
+	had = HrmHasGrant(entry.acl_lo, grantee);
+	if (had != grant)
+	{
+		const char *who = grantee == ACL_ID_PUBLIC ? "PUBLIC" : quote_identifier(role);
+
+		HrmSpiExec(psprintf(grant ? "GRANT SELECT ON LARGE OBJECT %u TO %s" :
+							"REVOKE SELECT ON LARGE OBJECT %u FROM %s", entry.acl_lo, who),
+				   0, NULL, NULL, NULL, false, 0);
+	}
 	SPI_finish();
-	HrmRestoreUser(&us);
-	return changed > 0;
+	SetUserIdAndSecContext(saved_userid, saved_sec_context);
+	return had != grant;
 }
 
 Datum
@@ -848,4 +919,136 @@ hrm_lo_unlink_trigger(PG_FUNCTION_ARGS)
 
 	HrmLoUnlink(DatumGetObjectId(oldval));
 	return PointerGetDatum(NULL);
+}
+
+/* ---------------------------------------------------------------------
+ * Event triggers (hrm.drop_extension_trigger, hrm.drop_owned_trigger)
+ * --------------------------------------------------------------------- */
+
+/* Delete model rows by a query (as the catalog owner), forgetting their cached copies. */
+static uint64
+HrmDeleteModels(const char *sql)
+{
+	HrmUserState us;
+	uint64		n;
+
+	HrmBecomeCatalogOwner(&us);
+	HrmSpiConnect();
+	HrmSpiExec(sql, 0, NULL, NULL, NULL, false, 0);
+	n = SPI_processed;
+	for (uint64 i = 0; i < n; i++)
+	{
+		char	   *name = SPI_getvalue(SPI_tuptable->vals[i], SPI_tuptable->tupdesc, 1);
+
+		if (name != NULL)
+			hrm_cache_forget(name);
+	}
+	SPI_finish();
+	HrmRestoreUser(&us);
+	return n;
+}
+
+/* Does a DROP statement drop extension hrm (DROP EXTENSION hrm, DROP SCHEMA <its schema> CASCADE)? */
+static bool
+HrmDropsExtension(Node *parsetree)
+{
+	DropStmt   *stmt;
+	char	   *ext_schema = NULL;
+	ListCell   *lc;
+
+	if (parsetree == NULL || !IsA(parsetree, DropStmt))
+		return false;
+	stmt = (DropStmt *) parsetree;
+	if (stmt->removeType == OBJECT_SCHEMA && stmt->behavior == DROP_CASCADE)
+	{
+		HrmSpiConnect();
+		HrmSpiExec("SELECT n.nspname::pg_catalog.text FROM pg_catalog.pg_extension e"
+				   " JOIN pg_catalog.pg_namespace n ON n.oid OPERATOR(pg_catalog.=) e.extnamespace"
+				   " WHERE e.extname OPERATOR(pg_catalog.=) 'hrm'", 0, NULL, NULL, NULL, true, 1);
+		if (SPI_processed == 1)
+			ext_schema = SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1);
+		ext_schema = ext_schema ? pstrdup(ext_schema) : NULL;
+		SPI_finish();
+		if (ext_schema == NULL)
+			return false;
+	}
+	else if (stmt->removeType != OBJECT_EXTENSION)
+		return false;
+	foreach(lc, stmt->objects)
+	{
+		Node	   *obj = (Node *) lfirst(lc);
+
+		if (!IsA(obj, String))
+			continue;
+		if (strcmp(strVal(obj), stmt->removeType == OBJECT_EXTENSION ? "hrm" : ext_schema) == 0)
+			return true;
+	}
+	return false;
+}
+
+/*
+ * ddl_command_start of DROP EXTENSION and DROP SCHEMA: when the statement
+ * drops extension hrm, drop every model of the database first, so that
+ * their large objects (weights, checkpoints, ACL objects) go with the
+ * catalog instead of being left behind.  Refused while a training job of
+ * the database runs.  If the DROP fails, all of this rolls back with it.
+ */
+Datum
+hrm_drop_extension_trigger(PG_FUNCTION_ARGS)
+{
+	EventTriggerData *trigdata;
+	int			n_live;
+	int64	   *live;
+	uint64		n;
+
+	if (!CALLED_AS_EVENT_TRIGGER(fcinfo))
+		ereport(ERROR,
+				(errcode(ERRCODE_E_R_I_E_TRIGGER_PROTOCOL_VIOLATED),
+				 errmsg("hrm.drop_extension_trigger() must be called as an event trigger")));
+	trigdata = (EventTriggerData *) fcinfo->context;
+	if (!HrmDropsExtension(trigdata->parsetree))
+		PG_RETURN_VOID();
+
+	live = HrmJobLiveIds(MyDatabaseId, &n_live);
+	if (n_live > 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_OBJECT_IN_USE),
+				 errmsg("cannot drop extension hrm while training job " INT64_FORMAT " runs", live[0]),
+				 errhint("Stop it with SELECT hrm_cancel(" INT64_FORMAT ") and wait for it (hrm_wait), then drop the extension.",
+						 live[0])));
+
+	/* checkpoints first: the rows' triggers unlink each large object */
+	(void) HrmDeleteModels("DELETE FROM hrm.checkpoint RETURNING NULL::pg_catalog.text");
+	n = HrmDeleteModels("DELETE FROM hrm.model RETURNING name");
+	hrm_cache_forget(NULL);
+	if (n > 0)
+		ereport(NOTICE,
+				(errmsg(n == 1 ? "dropping " UINT64_FORMAT " model and its large objects" :
+						"dropping " UINT64_FORMAT " models and their large objects", n)));
+	PG_RETURN_VOID();
+}
+
+/*
+ * sql_drop of DROP OWNED: the large objects it dropped may be models' ACL
+ * objects (the role owned the model), weights or checkpoints (the role
+ * owned the catalog): drop the rows that lose their large objects.
+ */
+Datum
+hrm_drop_owned_trigger(PG_FUNCTION_ARGS)
+{
+	if (!CALLED_AS_EVENT_TRIGGER(fcinfo))
+		ereport(ERROR,
+				(errcode(ERRCODE_E_R_I_E_TRIGGER_PROTOCOL_VIOLATED),
+				 errmsg("hrm.drop_owned_trigger() must be called as an event trigger")));
+
+	(void) HrmDeleteModels("DELETE FROM hrm.checkpoint WHERE state OPERATOR(pg_catalog.=) ANY (ARRAY("
+						   "SELECT objid FROM pg_catalog.pg_event_trigger_dropped_objects()"
+						   " WHERE classid OPERATOR(pg_catalog.=) 'pg_catalog.pg_largeobject'::pg_catalog.regclass))"
+						   " RETURNING NULL::pg_catalog.text");
+	(void) HrmDeleteModels("WITH d AS (SELECT pg_catalog.array_agg(objid) AS los"
+						   " FROM pg_catalog.pg_event_trigger_dropped_objects()"
+						   " WHERE classid OPERATOR(pg_catalog.=) 'pg_catalog.pg_largeobject'::pg_catalog.regclass)"
+						   " DELETE FROM hrm.model m USING d WHERE m.acl_lo OPERATOR(pg_catalog.=) ANY (d.los)"
+						   " OR m.weights OPERATOR(pg_catalog.=) ANY (d.los) RETURNING m.name");
+	PG_RETURN_VOID();
 }

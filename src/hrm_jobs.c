@@ -24,6 +24,10 @@
 #include <math.h>
 #include <signal.h>
 
+#include "catalog/pg_authid.h"
+#include "catalog/pg_type.h"
+#include "commands/dbcommands.h"
+#include "executor/spi.h"
 #include "funcapi.h"
 #include "miscadmin.h"
 #include "storage/ipc.h"
@@ -48,8 +52,9 @@ typedef struct HrmJobRegistry
 	HrmJobSlot	slots[HRM_JOB_SLOTS];
 } HrmJobRegistry;
 
-/* GUC */
+/* GUCs */
 int			hrm_max_training_jobs = 4;
+int			hrm_max_training_jobs_per_role = 0;
 
 static HrmJobRegistry *hrm_jobs = NULL;
 
@@ -144,6 +149,20 @@ HrmJobActive(const HrmJobSlot *s)
 	return s->state == HRM_JOB_STARTING || s->state == HRM_JOB_RUNNING;
 }
 
+/* Does the slot hold job job_id of database dboid?  (Job ids are per database.) */
+static inline bool
+HrmSlotIs(const HrmJobSlot *s, Oid dboid, int64 job_id)
+{
+	return s->job_id == job_id && s->dboid == dboid && s->state != HRM_JOB_FREE;
+}
+
+/* May the current role see the jobs of other databases?  (Model and role names.) */
+static bool
+HrmSeesAllDatabases(void)
+{
+	return superuser() || has_privs_of_role(GetUserId(), ROLE_PG_READ_ALL_STATS);
+}
+
 /* Is a process gone?  (Only ever called outside the spinlock.) */
 static bool
 HrmProcessGone(int pid)
@@ -161,6 +180,7 @@ static void
 HrmJobsReap(HrmJobRegistry *r)
 {
 	int64		ids[HRM_JOB_SLOTS];
+	Oid			dbs[HRM_JOB_SLOTS];
 	int			pids[HRM_JOB_SLOTS];
 	int			i;
 
@@ -170,6 +190,7 @@ HrmJobsReap(HrmJobRegistry *r)
 		HrmJobSlot *s = &r->slots[i];
 
 		ids[i] = HrmJobActive(s) ? s->job_id : 0;
+		dbs[i] = s->dboid;
 		pids[i] = s->pid > 0 ? s->pid : s->caller_pid;
 	}
 	SpinLockRelease(&r->mutex);
@@ -182,7 +203,7 @@ HrmJobsReap(HrmJobRegistry *r)
 		{
 			HrmJobSlot *s = &r->slots[i];
 
-			if (s->job_id == ids[i] && HrmJobActive(s) &&
+			if (HrmSlotIs(s, dbs[i], ids[i]) && HrmJobActive(s) &&
 				(s->pid > 0 ? s->pid : s->caller_pid) == pids[i])
 			{
 				s->state = HRM_JOB_FAILED;
@@ -226,9 +247,13 @@ HrmJobClaim(int64 job_id, Oid dboid, Oid roleid, const char *model)
 {
 	HrmJobRegistry *r = HrmJobs();
 	int			running = 0;
+	int			running_here = 0;
+	int			role_running = 0;
 	int			pick = -1;
 	int64		busy = 0;
 	TimestampTz oldest = 0;
+	bool		role_limited = hrm_max_training_jobs_per_role > 0 && !superuser_arg(roleid);
+	bool		claimed = false;
 	int			i;
 
 	HrmJobsReap(r);
@@ -240,6 +265,10 @@ HrmJobClaim(int64 job_id, Oid dboid, Oid roleid, const char *model)
 		if (HrmJobActive(s))
 		{
 			running++;
+			if (s->dboid == dboid)
+				running_here++;
+			if (s->roleid == roleid)
+				role_running++;
 			if (s->dboid == dboid && strcmp(s->model, model) == 0)
 				busy = s->job_id;
 			continue;
@@ -256,7 +285,8 @@ HrmJobClaim(int64 job_id, Oid dboid, Oid roleid, const char *model)
 			oldest = s->finished;
 		}
 	}
-	if (busy == 0 && running < hrm_max_training_jobs && pick >= 0)
+	if (busy == 0 && running < hrm_max_training_jobs && pick >= 0 &&
+		!(role_limited && role_running >= hrm_max_training_jobs_per_role))
 	{
 		HrmJobSlot *s = &r->slots[pick];
 
@@ -272,9 +302,12 @@ HrmJobClaim(int64 job_id, Oid dboid, Oid roleid, const char *model)
 		s->p.eta = -1;
 		s->p.eval_exact_accuracy = NAN;
 		s->p.eval_token_accuracy = NAN;
+		claimed = true;
 	}
 	SpinLockRelease(&r->mutex);
 
+	if (claimed)
+		return pick;
 	if (busy != 0)
 		ereport(ERROR,
 				(errcode(ERRCODE_OBJECT_IN_USE),
@@ -285,22 +318,28 @@ HrmJobClaim(int64 job_id, Oid dboid, Oid roleid, const char *model)
 		ereport(ERROR,
 				(errcode(ERRCODE_CONFIGURATION_LIMIT_EXCEEDED),
 				 errmsg("too many training jobs"),
-				 errdetail("%d training jobs are running; hrm.max_training_jobs is %d.",
-						   running, hrm_max_training_jobs),
-				 errhint("Wait for a job to finish (SELECT * FROM hrm.training), or raise hrm.max_training_jobs (at most %d).",
+				 errdetail("%d training jobs are running on this server (%d in this database); hrm.max_training_jobs is %d.",
+						   running, running_here, hrm_max_training_jobs),
+				 errhint("Wait for a job to finish (SELECT * FROM hrm_training_jobs() lists the jobs of every database), or raise hrm.max_training_jobs (at most %d).",
 						 HRM_JOB_SLOTS)));
-	return pick;
+	ereport(ERROR,
+			(errcode(ERRCODE_CONFIGURATION_LIMIT_EXCEEDED),
+			 errmsg("too many training jobs for role \"%s\"", GetUserNameFromId(roleid, false)),
+			 errdetail("The role runs %d training jobs; hrm.max_training_jobs_per_role is %d.",
+					   role_running, hrm_max_training_jobs_per_role),
+			 errhint("Wait for one of them to finish (SELECT * FROM hrm.training), or ask a superuser to raise hrm.max_training_jobs_per_role for the role (ALTER ROLE ... SET).")));
+	pg_unreachable();
 }
 
 bool
-HrmJobRead(int slot, int64 job_id, HrmJobSlot *out)
+HrmJobRead(int slot, Oid dboid, int64 job_id, HrmJobSlot *out)
 {
 	HrmJobRegistry *r = HrmJobs();
 	bool		ok;
 
 	HrmJobsReap(r);
 	SpinLockAcquire(&r->mutex);
-	ok = r->slots[slot].job_id == job_id && r->slots[slot].state != HRM_JOB_FREE;
+	ok = HrmSlotIs(&r->slots[slot], dboid, job_id);
 	if (ok)
 	{
 		memcpy(out, &r->slots[slot], sizeof(HrmJobSlot));
@@ -318,21 +357,20 @@ HrmJobFind(int64 job_id, Oid dboid)
 
 	SpinLockAcquire(&r->mutex);
 	for (i = 0; i < HRM_JOB_SLOTS; i++)
-		if (r->slots[i].state != HRM_JOB_FREE && r->slots[i].job_id == job_id &&
-			r->slots[i].dboid == dboid)
+		if (HrmSlotIs(&r->slots[i], dboid, job_id))
 			found = i;
 	SpinLockRelease(&r->mutex);
 	return found;
 }
 
 bool
-HrmJobAttached(int slot, int64 job_id, int pid)
+HrmJobAttached(int slot, Oid dboid, int64 job_id, int pid)
 {
 	HrmJobRegistry *r = HrmJobs();
 	bool		ok;
 
 	SpinLockAcquire(&r->mutex);
-	ok = r->slots[slot].job_id == job_id && r->slots[slot].state == HRM_JOB_STARTING;
+	ok = HrmSlotIs(&r->slots[slot], dboid, job_id) && r->slots[slot].state == HRM_JOB_STARTING;
 	if (ok)
 	{
 		r->slots[slot].attached = true;
@@ -343,13 +381,13 @@ HrmJobAttached(int slot, int64 job_id, int pid)
 }
 
 bool
-HrmJobPublish(int slot, int64 job_id, const HrmJobProgress *p, HrmJobState state)
+HrmJobPublish(int slot, Oid dboid, int64 job_id, const HrmJobProgress *p, HrmJobState state)
 {
 	HrmJobRegistry *r = HrmJobs();
 	bool		ok;
 
 	SpinLockAcquire(&r->mutex);
-	ok = r->slots[slot].job_id == job_id && HrmJobActive(&r->slots[slot]);
+	ok = HrmSlotIs(&r->slots[slot], dboid, job_id) && HrmJobActive(&r->slots[slot]);
 	if (ok)
 	{
 		r->slots[slot].p = *p;
@@ -360,12 +398,12 @@ HrmJobPublish(int slot, int64 job_id, const HrmJobProgress *p, HrmJobState state
 }
 
 void
-HrmJobFinish(int slot, int64 job_id, HrmJobState state, int sqlerrcode, const char *error)
+HrmJobFinish(int slot, Oid dboid, int64 job_id, HrmJobState state, int sqlerrcode, const char *error)
 {
 	HrmJobRegistry *r = HrmJobs();
 
 	SpinLockAcquire(&r->mutex);
-	if (r->slots[slot].job_id == job_id && HrmJobActive(&r->slots[slot]))
+	if (HrmSlotIs(&r->slots[slot], dboid, job_id) && HrmJobActive(&r->slots[slot]))
 	{
 		r->slots[slot].state = state;
 		r->slots[slot].sqlerrcode = sqlerrcode;
@@ -376,13 +414,13 @@ HrmJobFinish(int slot, int64 job_id, HrmJobState state, int sqlerrcode, const ch
 }
 
 bool
-HrmJobRequestCancel(int slot, int64 job_id)
+HrmJobRequestCancel(int slot, Oid dboid, int64 job_id)
 {
 	HrmJobRegistry *r = HrmJobs();
 	bool		ok;
 
 	SpinLockAcquire(&r->mutex);
-	ok = r->slots[slot].job_id == job_id && HrmJobActive(&r->slots[slot]);
+	ok = HrmSlotIs(&r->slots[slot], dboid, job_id) && HrmJobActive(&r->slots[slot]);
 	if (ok)
 		r->slots[slot].cancel_requested = true;
 	SpinLockRelease(&r->mutex);
@@ -390,13 +428,13 @@ HrmJobRequestCancel(int slot, int64 job_id)
 }
 
 bool
-HrmJobCancelRequested(int slot, int64 job_id)
+HrmJobCancelRequested(int slot, Oid dboid, int64 job_id)
 {
 	HrmJobRegistry *r = HrmJobs();
 	bool		cancel;
 
 	SpinLockAcquire(&r->mutex);
-	cancel = r->slots[slot].job_id != job_id || r->slots[slot].cancel_requested;
+	cancel = !HrmSlotIs(&r->slots[slot], dboid, job_id) || r->slots[slot].cancel_requested;
 	SpinLockRelease(&r->mutex);
 	return cancel;
 }
@@ -439,6 +477,7 @@ hrm_training_jobs_pg(PG_FUNCTION_ARGS)
 	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
 	HrmJobRegistry *r = HrmJobs();
 	HrmJobSlot *copy = palloc(sizeof(HrmJobSlot) * HRM_JOB_SLOTS);
+	bool		all_databases = HrmSeesAllDatabases();
 	int			i;
 
 	InitMaterializedSRF(fcinfo, 0);
@@ -457,6 +496,9 @@ hrm_training_jobs_pg(PG_FUNCTION_ARGS)
 		bool		active = HrmJobActive(s);
 
 		if (s->state == HRM_JOB_FREE)
+			continue;
+		/* other databases' jobs (their model names) only for the privileged */
+		if (s->dboid != MyDatabaseId && !all_databases)
 			continue;
 		memset(nulls, 0, sizeof(nulls));
 		values[0] = Int64GetDatum(s->job_id);
@@ -519,22 +561,71 @@ hrm_training_jobs_pg(PG_FUNCTION_ARGS)
  * hrm_cancel(job bigint) → boolean
  * --------------------------------------------------------------------- */
 
+/*
+ * A job of this database that is no longer in shared memory (its slot was
+ * reused, or the server restarted): its row in hrm.job.  False if there is
+ * none; *role receives the name of the role that started it.
+ */
+static bool
+HrmJobRow(int64 job_id, char *state, char *role)
+{
+	HrmUserState us;
+	Oid			types[1] = {INT8OID};
+	Datum		values[1];
+	bool		found = false;
+
+	values[0] = Int64GetDatum(job_id);
+	HrmBecomeCatalogOwner(&us);
+	if (SPI_connect() != SPI_OK_CONNECT)
+		elog(ERROR, "SPI_connect failed");
+	if (SPI_execute_with_args("SELECT state, role::pg_catalog.text FROM hrm.job WHERE id OPERATOR(pg_catalog.=) $1",
+							  1, types, values, NULL, true, 1) < 0)
+		elog(ERROR, "could not read hrm.job");
+	if (SPI_processed == 1)
+	{
+		char	   *st = SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1);
+		char	   *ro = SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 2);
+
+		strlcpy(state, st ? st : "", NAMEDATALEN);
+		strlcpy(role, ro ? ro : "", NAMEDATALEN);
+		found = true;
+	}
+	SPI_finish();
+	HrmRestoreUser(&us);
+	return found;
+}
+
+static void
+HrmCheckJobRole(int64 job_id, Oid roleid)
+{
+	if (!superuser() && !(OidIsValid(roleid) && has_privs_of_role(GetUserId(), roleid)))
+		ereport(ERROR,
+				(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
+				 errmsg("must be a member of the role that started training job " INT64_FORMAT " to cancel it",
+						job_id)));
+}
+
 Datum
 hrm_cancel_pg(PG_FUNCTION_ARGS)
 {
 	int64		job_id = PG_GETARG_INT64(0);
 	int			slot = HrmJobFind(job_id, MyDatabaseId);
 	HrmJobSlot	s;
+	char		state[NAMEDATALEN];
+	char		role[NAMEDATALEN];
 
-	if (slot < 0 || !HrmJobRead(slot, job_id, &s))
+	if (slot >= 0 && HrmJobRead(slot, MyDatabaseId, job_id, &s))
+	{
+		HrmCheckJobRole(job_id, s.roleid);
+		PG_RETURN_BOOL(HrmJobRequestCancel(slot, MyDatabaseId, job_id));
+	}
+	/* ended long ago (or before a restart): hrm.job has it */
+	if (!HrmJobRow(job_id, state, role))
 		ereport(ERROR,
 				(errcode(ERRCODE_UNDEFINED_OBJECT),
-				 errmsg("training job " INT64_FORMAT " does not exist", job_id),
-				 errhint("SELECT * FROM hrm.training lists the jobs of this server.")));
-	if (!superuser() && !has_privs_of_role(GetUserId(), s.roleid))
-		ereport(ERROR,
-				(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
-				 errmsg("must be a member of the role that started training job " INT64_FORMAT " to cancel it",
-						job_id)));
-	PG_RETURN_BOOL(HrmJobRequestCancel(slot, job_id));
+				 errmsg("training job " INT64_FORMAT " does not exist in database \"%s\"", job_id,
+						get_database_name(MyDatabaseId)),
+				 errhint("SELECT * FROM hrm.job lists the jobs of this database.")));
+	HrmCheckJobRole(job_id, get_role_oid(role, true));
+	PG_RETURN_BOOL(false);
 }

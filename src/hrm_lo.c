@@ -9,12 +9,20 @@
  * the transaction only when one of its own entry points ran (the private
  * lo_cleanup_needed flag), so direct inv_* use leaks relcache references.
  *
- * Ownership: every model large object belongs to the owner of the hrm
- * catalog (the role that created the extension).  The SQL functions check
- * who may replace or drop a model (the row's owner or a superuser) and then
- * do the catalog and large-object work as the catalog owner, so a model
- * imported by one role can be used by another without GRANTs on single
- * large objects.
+ * Ownership: the large objects holding weights and checkpoints belong to
+ * the owner of the hrm catalog (the role that created the extension); only
+ * it and superusers can read or write them directly.  The SQL functions
+ * check who may use, replace or drop a model and then do the catalog and
+ * large-object work as the catalog owner.
+ *
+ * Who owns a model and who was granted its use is what PostgreSQL knows
+ * about one more large object per model, its ACL object (hrm.model.acl_lo):
+ * empty, created by (or as) the model's owner, with one SELECT grant per
+ * hrm_grant.  Owner and grantees are thereby recorded in pg_shdepend like
+ * any object's: DROP ROLE refuses while a role owns or was granted a model
+ * (2BP01), REASSIGN OWNED hands models over, DROP OWNED drops them (the
+ * catalog's sql_drop event trigger removes the rows) and revokes grants,
+ * and pg_dump writes ALTER LARGE OBJECT ... OWNER TO and GRANT for them.
  *
  *-------------------------------------------------------------------------
  */
@@ -27,6 +35,7 @@
 #include "libpq/be-fsstubs.h"
 #include "libpq/libpq-fs.h"
 #include "miscadmin.h"
+#include "storage/large_object.h"
 #include "utils/builtins.h"
 #include "utils/fmgrprotos.h"
 #include "utils/lsyscache.h"
@@ -127,6 +136,27 @@ HrmLoWrite(const void *data, size_t len)
 }
 
 /*
+ * A new, empty large object owned by role owner (created under the owner's
+ * identity, as a security-restricted operation).
+ */
+Oid
+HrmLoCreateAcl(Oid owner)
+{
+	Oid			saved_userid;
+	int			saved_sec_context;
+	Oid			loid;
+
+	GetUserIdAndSecContext(&saved_userid, &saved_sec_context);
+	SetUserIdAndSecContext(owner,
+						   saved_sec_context |
+						   SECURITY_LOCAL_USERID_CHANGE |
+						   SECURITY_RESTRICTED_OPERATION);
+	loid = DatumGetObjectId(DirectFunctionCall1(be_lo_creat, Int32GetDatum(-1)));
+	SetUserIdAndSecContext(saved_userid, saved_sec_context);
+	return loid;
+}
+
+/*
  * Read a whole large object into a palloc'd buffer (huge allocation
  * allowed) in CurrentMemoryContext.
  */
@@ -181,16 +211,16 @@ HrmLoRead(Oid loid, size_t *len)
 }
 
 /*
- * Unlink a large object if it still exists.
+ * Unlink a large object if it still exists.  inv_drop, not be_lo_unlink:
+ * an ACL object belongs to the model's owner, not to the catalog owner, and
+ * the callers (the catalog's triggers) have checked who may drop it.
+ * inv_drop leaves nothing for be-fsstubs.c to clean up at the end of the
+ * transaction (this module never keeps descriptors open across calls).
  */
 void
 HrmLoUnlink(Oid loid)
 {
-	HrmUserState us;
-
 	if (!OidIsValid(loid) || !LargeObjectExists(loid))
 		return;
-	HrmBecomeCatalogOwner(&us);
-	DirectFunctionCall1(be_lo_unlink, ObjectIdGetDatum(loid));
-	HrmRestoreUser(&us);
+	(void) inv_drop(loid);
 }

@@ -93,10 +93,21 @@ extern void HrmRestoreUser(const HrmUserState *state);
 /* Write len bytes into a new large object; returns its OID. */
 extern Oid	HrmLoWrite(const void *data, size_t len);
 
+/*
+ * A new empty large object owned by role owner: a model's ACL object
+ * (hrm.model.acl_lo), whose owner and ACL are the model's owner and grants,
+ * so that PostgreSQL records them in pg_shdepend.
+ */
+extern Oid	HrmLoCreateAcl(Oid owner);
+
 /* Read a whole large object into a palloc'd (huge) buffer. */
 extern void *HrmLoRead(Oid loid, size_t *len);
 
-/* Unlink a large object (no error if it no longer exists). */
+/*
+ * Unlink a large object (no error if it no longer exists).  No permission
+ * check: callers are the catalog's triggers, which only the catalog owner
+ * and superusers can fire.
+ */
 extern void HrmLoUnlink(Oid loid);
 
 /* ---------------------------------------------------------------------
@@ -108,7 +119,9 @@ typedef struct HrmCatalogEntry
 	char		name[NAMEDATALEN];
 	Oid			weights;		/* large object */
 	int64		generation;
-	char		owner[NAMEDATALEN];
+	Oid			acl_lo;			/* the ACL object: its owner and grants are the model's */
+	Oid			ownerid;		/* owner of acl_lo; InvalidOid if acl_lo is gone */
+	char		owner[NAMEDATALEN]; /* its name, for messages */
 	char	   *task;			/* palloc'd; NULL for generic token models */
 	char	   *arch;			/* palloc'd */
 } HrmCatalogEntry;
@@ -125,6 +138,20 @@ extern void HrmUnknownModel(const char *name) pg_attribute_noreturn();
 /* Check that a text is an acceptable model name (ERROR invalid_name). */
 extern void HrmCheckModelName(const char *name);
 
+/*
+ * ERROR insufficient_privilege unless the current role may change a model
+ * whose ACL object acl_lo is owned by ownerid (a member of the owner, or a
+ * superuser); action says what for ("replace it", "train it").
+ */
+extern void HrmCheckOwnerOf(const char *name, Oid ownerid, Oid acl_lo, const char *action);
+
+/*
+ * Serialise writers of one model name in this database (a transaction-level
+ * lock): concurrent imports, renames and first training checkpoints of a
+ * new name run one after the other instead of failing on the primary key.
+ */
+extern void HrmLockModelName(const char *name);
+
 /* ---------------------------------------------------------------------
  * hrm_cache.c: loaded models (per backend for now; shared memory later)
  * --------------------------------------------------------------------- */
@@ -133,6 +160,7 @@ typedef struct HrmModelHandle
 {
 	char		name[NAMEDATALEN];
 	int64		generation;		/* hrm.model.generation this copy was loaded from */
+	Oid			weights;		/* and its weights large object */
 	char	   *task;			/* NULL for generic token models */
 	size_t		bytes;			/* parameter bytes */
 	hrm_layout	layout;
@@ -149,7 +177,7 @@ typedef struct HrmModelHandle
  */
 extern HrmModelHandle *hrm_cache_get(const char *name);
 
-/* Drop this backend's copy of a model (after drop / replace / rename). */
+/* Drop this backend's copy of a model, and the shared one (after drop / replace / rename; NULL: all). */
 extern void hrm_cache_forget(const char *name);
 
 /* Rows of hrm_cache_info() for this backend's private copies. */
@@ -170,16 +198,17 @@ extern void HrmShmemInit(void);
 extern const char *HrmShmemMode(void);
 
 /*
- * Map the shared copy of (name, generation); if it is not published and fill
- * is given, create a segment of `bytes`, fill it and publish it.  NULL when
+ * Map the shared copy of model name of this database (MyDatabaseId) at
+ * (generation, weights large object); if it is not published and fill is
+ * given, create a segment of `bytes`, fill it and publish it.  NULL when
  * the shared cache is off, or (fill NULL) when nothing is published.
  */
-extern void *HrmShmemAcquire(const char *name, int64 generation, Size bytes,
+extern void *HrmShmemAcquire(const char *name, int64 generation, Oid weights, Size bytes,
 							 void (*fill) (void *dst, void *arg), void *arg,
 							 struct dsm_segment **seg_out);
 extern void HrmShmemDetach(struct dsm_segment *seg);
 
-/* Unpublish every generation of a model. */
+/* Unpublish every generation of a model of this database (NULL: every model). */
 extern void HrmShmemForget(const char *name);
 
 /* ---------------------------------------------------------------------

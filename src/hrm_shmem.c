@@ -4,9 +4,16 @@
  *		One copy of each model's weights per cluster, in dynamic shared
  *		memory, attached by every backend that uses the model.
  *
- * A small registry struct in the main shared memory segment maps (model
- * name, generation) to a pinned DSM segment holding that version's flat
- * float32 parameter buffer.  With shared_preload_libraries = 'hrm' the
+ * A small registry struct in the main shared memory segment maps (database,
+ * model name, generation, weights large object) to a pinned DSM segment
+ * holding that version's flat float32 parameter buffer.  Model names,
+ * generations (a sequence of each database) and large object OIDs are all
+ * per database, and a database cloned with CREATE DATABASE ... TEMPLATE
+ * starts with its source's names, generations and OIDs: only the database
+ * OID tells two databases' models apart, so it is part of every key, and a
+ * backend only ever finds, evicts or forgets the models of its own
+ * database.  Slots of databases that no longer exist are released at the
+ * next publication.  With shared_preload_libraries = 'hrm' the
  * registry is requested through shmem_request_hook ("preload" mode);
  * without preload it is carved out of the main segment's spare space the
  * first time a backend needs it ("dynamic" mode), the way pgvector finds
@@ -26,14 +33,18 @@
  */
 #include "postgres.h"
 
+#include "catalog/pg_authid.h"
+#include "commands/dbcommands.h"
 #include "funcapi.h"
 #include "miscadmin.h"
 #include "storage/dsm.h"
 #include "storage/ipc.h"
 #include "storage/lwlock.h"
 #include "storage/shmem.h"
+#include "utils/acl.h"
 #include "utils/builtins.h"
 #include "utils/guc.h"
+#include "utils/syscache.h"
 #include "utils/timestamp.h"
 
 #include "hrm_pg.h"
@@ -43,8 +54,10 @@
 typedef struct HrmSharedSlot
 {
 	bool		in_use;
+	Oid			dboid;			/* the model's database */
 	char		name[NAMEDATALEN];
 	int64		generation;
+	Oid			weights;		/* hrm.model.weights of this generation */
 	dsm_handle	handle;
 	Size		bytes;
 	TimestampTz published;
@@ -181,15 +194,53 @@ HrmSlotRelease(HrmSharedState *s, int i)
 	slot->in_use = false;
 }
 
-/* Slot of (name, generation), or -1 (lock held). */
+/* Is slot a model of this database named name? */
+static inline bool
+HrmSlotOfModel(const HrmSharedSlot *slot, const char *name)
+{
+	return slot->in_use && slot->dboid == MyDatabaseId && strcmp(slot->name, name) == 0;
+}
+
+/* Slot of (this database, name, generation, weights), or -1 (lock held). */
 static int
-HrmSlotFind(HrmSharedState *s, const char *name, int64 generation)
+HrmSlotFind(HrmSharedState *s, const char *name, int64 generation, Oid weights)
 {
 	for (int i = 0; i < HRM_SHMEM_SLOTS; i++)
-		if (s->slots[i].in_use && s->slots[i].generation == generation &&
-			strcmp(s->slots[i].name, name) == 0)
+		if (HrmSlotOfModel(&s->slots[i], name) && s->slots[i].generation == generation &&
+			s->slots[i].weights == weights)
 			return i;
 	return -1;
+}
+
+/*
+ * Release the slots of databases that were dropped (nobody can use them
+ * again).  The catalog lookups run before the exclusive lock is taken.
+ */
+static void
+HrmReleaseDroppedDatabases(HrmSharedState *s)
+{
+	Oid			dbs[HRM_SHMEM_SLOTS];
+	bool		gone[HRM_SHMEM_SLOTS];
+	bool		any = false;
+	int			i;
+
+	LWLockAcquire(&s->lock, LW_SHARED);
+	for (i = 0; i < HRM_SHMEM_SLOTS; i++)
+		dbs[i] = s->slots[i].in_use ? s->slots[i].dboid : InvalidOid;
+	LWLockRelease(&s->lock);
+	for (i = 0; i < HRM_SHMEM_SLOTS; i++)
+	{
+		gone[i] = OidIsValid(dbs[i]) && dbs[i] != MyDatabaseId &&
+			!SearchSysCacheExists1(DATABASEOID, ObjectIdGetDatum(dbs[i]));
+		any |= gone[i];
+	}
+	if (!any)
+		return;
+	LWLockAcquire(&s->lock, LW_EXCLUSIVE);
+	for (i = 0; i < HRM_SHMEM_SLOTS; i++)
+		if (gone[i] && s->slots[i].in_use && s->slots[i].dboid == dbs[i])
+			HrmSlotRelease(s, i);
+	LWLockRelease(&s->lock);
 }
 
 /* Map a published segment into this backend for good. */
@@ -208,13 +259,14 @@ HrmMapSegment(dsm_handle handle)
 }
 
 /*
- * The shared copy of (name, generation) mapped into this backend: attach it
- * if published, else create it with fill(dst, arg) writing `bytes` bytes and
- * publish it.  Returns NULL when the shared cache is off (the caller keeps a
- * private copy).  *seg_out receives the mapping (detach with HrmShmemDetach).
+ * The shared copy of (this database, name, generation, weights) mapped into
+ * this backend: attach it if published, else create it with fill(dst, arg)
+ * writing `bytes` bytes and publish it.  Returns NULL when the shared cache
+ * is off (the caller keeps a private copy).  *seg_out receives the mapping
+ * (detach with HrmShmemDetach).
  */
 void *
-HrmShmemAcquire(const char *name, int64 generation, Size bytes,
+HrmShmemAcquire(const char *name, int64 generation, Oid weights, Size bytes,
 				void (*fill) (void *dst, void *arg), void *arg, dsm_segment **seg_out)
 {
 	HrmSharedState *s;
@@ -230,7 +282,7 @@ HrmShmemAcquire(const char *name, int64 generation, Size bytes,
 
 	/* published already? */
 	LWLockAcquire(&s->lock, LW_SHARED);
-	i = HrmSlotFind(s, name, generation);
+	i = HrmSlotFind(s, name, generation, weights);
 	if (i >= 0)
 	{
 		seg = HrmMapSegment(s->slots[i].handle);
@@ -262,9 +314,10 @@ HrmShmemAcquire(const char *name, int64 generation, Size bytes,
 						bytes / (1024 * 1024), name),
 				 errhint("Too many dynamic shared memory segments are in use; set hrm.shared_cache = off or raise max_connections.")));
 	fill(dsm_segment_address(mine), arg);
+	HrmReleaseDroppedDatabases(s);
 
 	LWLockAcquire(&s->lock, LW_EXCLUSIVE);
-	i = HrmSlotFind(s, name, generation);
+	i = HrmSlotFind(s, name, generation, weights);
 	if (i >= 0)
 	{
 		/* another backend published it meanwhile: use theirs */
@@ -279,9 +332,9 @@ HrmShmemAcquire(const char *name, int64 generation, Size bytes,
 		*seg_out = seg;
 		return dsm_segment_address(seg);
 	}
-	/* older generations of this model go */
+	/* older generations of this model (of this database) go */
 	for (i = 0; i < HRM_SHMEM_SLOTS; i++)
-		if (s->slots[i].in_use && strcmp(s->slots[i].name, name) == 0)
+		if (HrmSlotOfModel(&s->slots[i], name))
 			HrmSlotRelease(s, i);
 	/* make room: evict the oldest publications first */
 	while (s->total_bytes + bytes > limit)
@@ -313,8 +366,10 @@ HrmShmemAcquire(const char *name, int64 generation, Size bytes,
 	dsm_pin_segment(mine);
 	dsm_pin_mapping(mine);
 	s->slots[i].in_use = true;
+	s->slots[i].dboid = MyDatabaseId;
 	strlcpy(s->slots[i].name, name, NAMEDATALEN);
 	s->slots[i].generation = generation;
+	s->slots[i].weights = weights;
 	s->slots[i].handle = dsm_segment_handle(mine);
 	s->slots[i].bytes = bytes;
 	s->slots[i].published = GetCurrentTimestamp();
@@ -334,7 +389,10 @@ HrmShmemDetach(dsm_segment *seg)
 		dsm_detach(seg);
 }
 
-/* Unpublish every generation of a model (after drop, rename or replace). */
+/*
+ * Unpublish every generation of a model of this database (after drop,
+ * rename or replace); name NULL: every model of this database.
+ */
 void
 HrmShmemForget(const char *name)
 {
@@ -345,15 +403,17 @@ HrmShmemForget(const char *name)
 	s = HrmShared();
 	LWLockAcquire(&s->lock, LW_EXCLUSIVE);
 	for (int i = 0; i < HRM_SHMEM_SLOTS; i++)
-		if (s->slots[i].in_use && strcmp(s->slots[i].name, name) == 0)
+		if (name == NULL ? (s->slots[i].in_use && s->slots[i].dboid == MyDatabaseId) :
+			HrmSlotOfModel(&s->slots[i], name))
 			HrmSlotRelease(s, i);
 	LWLockRelease(&s->lock);
 }
 
 /*
  * hrm_cache_info() → SETOF (model, generation, bytes, mode, mapped_here,
- * published, uses): the shared registry, plus this backend's private copies
- * when the shared cache is off.
+ * published, uses, database): the shared registry, plus this backend's
+ * private copies when the shared cache is off.  Models of other databases
+ * (their names) are shown only to superusers and pg_read_all_stats.
  */
 PG_FUNCTION_INFO_V1(hrm_cache_info);
 Datum
@@ -362,6 +422,8 @@ hrm_cache_info(PG_FUNCTION_ARGS)
 	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
 	HrmSharedState *s;
 	HrmSharedSlot copy[HRM_SHMEM_SLOTS];
+	bool		all_databases = superuser() ||
+		has_privs_of_role(GetUserId(), ROLE_PG_READ_ALL_STATS);
 
 	InitMaterializedSRF(fcinfo, 0);
 	s = HrmShared();
@@ -370,10 +432,11 @@ hrm_cache_info(PG_FUNCTION_ARGS)
 	LWLockRelease(&s->lock);
 	for (int i = 0; i < HRM_SHMEM_SLOTS; i++)
 	{
-		Datum		values[7];
-		bool		nulls[7] = {false};
+		Datum		values[8];
+		bool		nulls[8] = {false};
+		char	   *dbname;
 
-		if (!copy[i].in_use)
+		if (!copy[i].in_use || (copy[i].dboid != MyDatabaseId && !all_databases))
 			continue;
 		values[0] = CStringGetTextDatum(copy[i].name);
 		values[1] = Int64GetDatum(copy[i].generation);
@@ -382,6 +445,16 @@ hrm_cache_info(PG_FUNCTION_ARGS)
 		values[4] = BoolGetDatum(dsm_find_mapping(copy[i].handle) != NULL);
 		values[5] = TimestampTzGetDatum(copy[i].published);
 		values[6] = Int64GetDatum((int64) copy[i].uses);
+		dbname = get_database_name(copy[i].dboid);
+		if (dbname != NULL)
+		{
+			Name		n = (Name) palloc0(NAMEDATALEN);
+
+			namestrcpy(n, dbname);
+			values[7] = NameGetDatum(n);
+		}
+		else
+			nulls[7] = true;
 		tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
 	}
 	HrmCachePrivateRows(rsinfo);

@@ -108,7 +108,8 @@ typedef struct HrmTrainTask
 	Oid			login_roleid;	/* the worker connects as this role */
 	Oid			roleid;			/* the role that started the job */
 	char		model[NAMEDATALEN];
-	char		owner[NAMEDATALEN]; /* owner of a new model */
+	Oid			owner;			/* owner of a new model (its ACL object's owner) */
+	Oid			acl_lo;			/* existing model: its ACL object (the model's identity) */
 
 	/* where the starting state comes from */
 	bool		model_exists;	/* at submission */
@@ -154,14 +155,19 @@ typedef struct HrmTrainTask
  * --------------------------------------------------------------------- */
 
 extern int	hrm_max_training_jobs;
+extern int	hrm_max_training_jobs_per_role;
 
 /* Under shared_preload_libraries: request the slots' shared memory. */
 extern void HrmJobsShmemInit(void);
 
 /*
+ * Job ids come from a sequence of each database, so a slot is always
+ * addressed by (database, job id): every function below checks both.
+ *
  * Claim a slot for a new job on (database, model): ERROR object_in_use if a
  * job on the model is starting or running, configuration_limit_exceeded
- * when hrm.max_training_jobs jobs run.  Returns the slot index.
+ * when hrm.max_training_jobs jobs run on the server or the role runs
+ * hrm.max_training_jobs_per_role.  Returns the slot index.
  */
 extern int	HrmJobClaim(int64 job_id, Oid dboid, Oid roleid, const char *model);
 
@@ -169,26 +175,27 @@ extern int	HrmJobClaim(int64 job_id, Oid dboid, Oid roleid, const char *model);
 extern void HrmJobCheckIdle(Oid dboid, const char *model);
 
 /* Copy a slot; false if it no longer holds job_id. */
-extern bool HrmJobRead(int slot, int64 job_id, HrmJobSlot *out);
+extern bool HrmJobRead(int slot, Oid dboid, int64 job_id, HrmJobSlot *out);
 
 /* The slot holding a job of this database; -1 if none. */
 extern int	HrmJobFind(int64 job_id, Oid dboid);
 
 /* Worker side: mark the segment mapped and the worker's pid. */
-extern bool HrmJobAttached(int slot, int64 job_id, int pid);
+extern bool HrmJobAttached(int slot, Oid dboid, int64 job_id, int pid);
 
 /* Worker side: publish progress (false if the slot is not ours any more). */
-extern bool HrmJobPublish(int slot, int64 job_id, const HrmJobProgress *p, HrmJobState state);
+extern bool HrmJobPublish(int slot, Oid dboid, int64 job_id, const HrmJobProgress *p,
+						  HrmJobState state);
 
 /* Set a final state (finished, cancelled, failed with an error). */
-extern void HrmJobFinish(int slot, int64 job_id, HrmJobState state, int sqlerrcode,
+extern void HrmJobFinish(int slot, Oid dboid, int64 job_id, HrmJobState state, int sqlerrcode,
 						 const char *error);
 
 /* Ask a job to stop; true if it was starting or running. */
-extern bool HrmJobRequestCancel(int slot, int64 job_id);
+extern bool HrmJobRequestCancel(int slot, Oid dboid, int64 job_id);
 
 /* Has the job been asked to stop? */
-extern bool HrmJobCancelRequested(int slot, int64 job_id);
+extern bool HrmJobCancelRequested(int slot, Oid dboid, int64 job_id);
 
 /* Live job ids of a database (palloc'd), for cleaning up stale hrm.job rows. */
 extern int64 *HrmJobLiveIds(Oid dboid, int *n);

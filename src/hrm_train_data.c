@@ -13,6 +13,13 @@
  * row is an error naming the row (1-based, in the order the source
  * returned it) with a specific SQLSTATE.
  *
+ * A source only reads: besides refusing statements that are not queries
+ * (HrmCheckReadOnly), the cursor runs with transaction_read_only on (saved
+ * and restored like a function's SET clause), so functions the query calls
+ * cannot write either: INSERT, UPDATE, DELETE, nextval() and DDL there fail
+ * with 25006 read_only_sql_transaction.  Writes to temporary tables are
+ * still allowed, as in any read-only transaction.
+ *
  *-------------------------------------------------------------------------
  */
 #include "postgres.h"
@@ -24,6 +31,7 @@
 #include "nodes/makefuncs.h"
 #include "utils/array.h"
 #include "utils/builtins.h"
+#include "utils/guc.h"
 #include "utils/lsyscache.h"
 #include "utils/memutils.h"
 #include "utils/plancache.h"
@@ -338,6 +346,13 @@ HrmDataLimit(const char *label, int64 row, size_t bytes)
 			 errhint("Raise hrm.max_training_data, or read fewer rows (for example with LIMIT in a source query).")));
 }
 
+/* Context line of errors raised while the source runs. */
+static void
+HrmSourceErrorContext(void *arg)
+{
+	errcontext("reading the %s of hrm (the source runs read-only)", (const char *) arg);
+}
+
 /*
  * Read a source into a new dataset (tracked in the current memory
  * context).  shape is completed from the data; cap bounds the dataset's
@@ -365,6 +380,8 @@ HrmReadSource(const char *source, const char *label, const HrmColumns *cols, Hrm
 	int64		row = 0;
 	int32		max_token = 0;
 	bool		auto_vocab = false;
+	int			guc_level;
+	ErrorContextCallback errcb;
 
 	res = HrmTrack(NULL, HrmFreeDataset);
 	in_tok = palloc(sizeof(int32) * max_tokens);
@@ -377,7 +394,18 @@ HrmReadSource(const char *source, const char *label, const HrmColumns *cols, Hrm
 	if (plan == NULL)
 		elog(ERROR, "SPI_prepare_cursor failed: %s", SPI_result_code_string(SPI_result));
 	HrmCheckReadOnly(plan, label);
+
+	/* read-only, functions included; an ERROR unwinds the setting with the (sub)transaction */
+	guc_level = NewGUCNestLevel();
+	(void) set_config_option("transaction_read_only", "on", PGC_USERSET, PGC_S_SESSION,
+							 GUC_ACTION_SAVE, true, 0, false);
+	/* the context line on errors of the query itself, not on our checks of its rows */
+	errcb.callback = HrmSourceErrorContext;
+	errcb.arg = (void *) label;
+	errcb.previous = error_context_stack;
+	error_context_stack = &errcb;
 	portal = SPI_cursor_open(NULL, plan, NULL, NULL, true);
+	error_context_stack = errcb.previous;
 
 	for (;;)
 	{
@@ -386,7 +414,9 @@ HrmReadSource(const char *source, const char *label, const HrmColumns *cols, Hrm
 		CHECK_FOR_INTERRUPTS();
 		if (limit > 0 && row >= limit)
 			break;
+		error_context_stack = &errcb;
 		SPI_cursor_fetch(portal, true, limit > 0 ? Min(limit - row, 1000) : 1000);
+		error_context_stack = errcb.previous;
 		if (SPI_processed == 0)
 			break;
 		if (in_col == 0)
@@ -523,6 +553,7 @@ HrmReadSource(const char *source, const char *label, const HrmColumns *cols, Hrm
 		SPI_freetuptable(SPI_tuptable);
 	}
 	SPI_cursor_close(portal);
+	AtEOXact_GUC(true, guc_level);
 	SPI_finish();
 	MemoryContextDelete(rowcxt);
 

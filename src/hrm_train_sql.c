@@ -31,6 +31,7 @@
 #include "access/xact.h"
 #include "catalog/namespace.h"
 #include "catalog/pg_type.h"
+#include "commands/dbcommands.h"
 #include "executor/spi.h"
 #include "funcapi.h"
 #include "lib/stringinfo.h"
@@ -93,6 +94,14 @@ HrmTrainInit(void)
 							"Each job is a background worker and counts against max_worker_processes.",
 							&hrm_max_training_jobs,
 							4, 1, HRM_JOB_SLOTS,
+							PGC_SUSET,
+							0,
+							NULL, NULL, NULL);
+	DefineCustomIntVariable("hrm.max_training_jobs_per_role",
+							"Sets how many hrm training jobs one role may run at the same time (0: no limit but hrm.max_training_jobs).",
+							"Counts the jobs the role started in every database; superusers are not limited. Set it per role with ALTER ROLE ... SET.",
+							&hrm_max_training_jobs_per_role,
+							0, 0, HRM_JOB_SLOTS,
 							PGC_SUSET,
 							0,
 							NULL, NULL, NULL);
@@ -537,7 +546,8 @@ typedef struct HrmModelInfo
 	bool		has_task;
 	hrm_task	task;
 	char	   *task_name;
-	char		owner[NAMEDATALEN];
+	Oid			ownerid;		/* InvalidOid if the ACL object is gone */
+	Oid			acl_lo;
 	Oid			weights;
 } HrmModelInfo;
 
@@ -564,15 +574,15 @@ HrmGetModelInfo(const char *name, HrmModelInfo *info)
 	HrmBecomeCatalogOwner(&us);
 	if (SPI_connect() != SPI_OK_CONNECT)
 		elog(ERROR, "SPI_connect failed");
-	HrmSpiExecArgs("SELECT config::pg_catalog.text, task, owner::pg_catalog.text, weights FROM hrm.model"
-				   " WHERE name OPERATOR(pg_catalog.=) $1", 1, types, values, true, 1);
+	HrmSpiExecArgs("SELECT m.config::pg_catalog.text, m.task, l.lomowner, m.weights, m.acl_lo FROM hrm.model m"
+				   " LEFT JOIN pg_catalog.pg_largeobject_metadata l ON l.oid OPERATOR(pg_catalog.=) m.acl_lo"
+				   " WHERE m.name OPERATOR(pg_catalog.=) $1", 1, types, values, true, 1);
 	if (SPI_processed == 1)
 	{
 		HeapTuple	tup = SPI_tuptable->vals[0];
 		TupleDesc	desc = SPI_tuptable->tupdesc;
 		char	   *cfg = SPI_getvalue(tup, desc, 1);
 		char	   *task = SPI_getvalue(tup, desc, 2);
-		char	   *owner = SPI_getvalue(tup, desc, 3);
 		bool		isnull;
 		hrm_error	err;
 		hrm_status	st;
@@ -587,26 +597,14 @@ HrmGetModelInfo(const char *name, HrmModelInfo *info)
 			info->task_name = MemoryContextStrdup(callercxt, task);
 			info->has_task = hrm_task_from_name(task, &info->task);
 		}
-		strlcpy(info->owner, owner ? owner : "", sizeof(info->owner));
+		info->ownerid = DatumGetObjectId(SPI_getbinval(tup, desc, 3, &isnull));
+		if (isnull)
+			info->ownerid = InvalidOid;
 		info->weights = DatumGetObjectId(SPI_getbinval(tup, desc, 4, &isnull));
+		info->acl_lo = DatumGetObjectId(SPI_getbinval(tup, desc, 5, &isnull));
 	}
 	SPI_finish();
 	HrmRestoreUser(&us);
-}
-
-static void
-HrmCheckOwner(const char *model, const char *owner)
-{
-	Oid			ownerid = get_role_oid(owner, true);
-
-	if (superuser())
-		return;
-	if (OidIsValid(ownerid) && has_privs_of_role(GetUserId(), ownerid))
-		return;
-	ereport(ERROR,
-			(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
-			 errmsg("must be owner of model \"%s\" to train it", model),
-			 errdetail("Model \"%s\" belongs to role \"%s\".", model, owner)));
 }
 
 /* The last checkpoint of a model and the options stored with it. */
@@ -854,7 +852,7 @@ HrmWaitCleanup(int code, Datum arg)
 	HrmWaitArg *w = (HrmWaitArg *) DatumGetPointer(arg);
 
 	if (w->cancel_job)
-		HrmJobRequestCancel(w->slot, w->job_id);
+		HrmJobRequestCancel(w->slot, MyDatabaseId, w->job_id);
 }
 
 static void
@@ -895,6 +893,8 @@ HrmProgressNotice(const HrmJobSlot *s)
 	ereport(NOTICE, (errmsg_internal("%s", b.data)));
 }
 
+static bool HrmJobFromTable(int64 job_id, HrmJobSlot *out);
+
 /*
  * Follow a job until it ends, with a NOTICE every progress seconds (0 =
  * none).  With cancel_job, an ERROR or FATAL here (a cancelled query, the
@@ -918,11 +918,16 @@ HrmWaitJob(int slot, int64 job_id, double progress, bool cancel_job, HrmJobSlot 
 			TimestampTz now;
 
 			CHECK_FOR_INTERRUPTS();
-			if (!HrmJobRead(slot, job_id, out))
+			if (!HrmJobRead(slot, MyDatabaseId, job_id, out))
+			{
+				/* ended, and its slot reused meanwhile: hrm.job has how */
+				if (HrmJobFromTable(job_id, out))
+					break;
 				ereport(ERROR,
 						(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
 						 errmsg("training job " INT64_FORMAT " is no longer in shared memory", job_id),
 						 errhint("SELECT * FROM hrm.job WHERE id = " INT64_FORMAT " shows how it ended.", job_id)));
+			}
 			if (out->state != HRM_JOB_STARTING && out->state != HRM_JOB_RUNNING)
 				break;
 			now = GetCurrentTimestamp();
@@ -1002,7 +1007,7 @@ HrmLaunch(int slot, int64 job_id, dsm_segment *seg)
 	}
 	PG_CATCH();
 	{
-		HrmJobFinish(slot, job_id, HRM_JOB_FAILED, ERRCODE_INTERNAL_ERROR, "the job could not start");
+		HrmJobFinish(slot, MyDatabaseId, job_id, HRM_JOB_FAILED, ERRCODE_INTERNAL_ERROR, "the job could not start");
 		PG_RE_THROW();
 	}
 	PG_END_TRY();
@@ -1057,7 +1062,7 @@ HrmTrain(FunctionCallInfo fcinfo, const char *model, const char *source, Jsonb *
 	/* the model, and the checkpoint to resume from */
 	HrmGetModelInfo(model, &info);
 	if (info.exists)
-		HrmCheckOwner(model, info.owner);
+		HrmCheckOwnerOf(model, info.ownerid, info.acl_lo, "train it");
 	HrmJobCheckIdle(MyDatabaseId, model);
 	for (i = 0; i < lengthof(train_opts); i++)
 		if ((train_opts[i].flags & OF_OPTIM) && v[train_opts[i].id].given)
@@ -1183,7 +1188,8 @@ HrmTrain(FunctionCallInfo fcinfo, const char *model, const char *source, Jsonb *
 	t->login_roleid = GetSessionUserId();
 	t->roleid = GetUserId();
 	strlcpy(t->model, model, sizeof(t->model));
-	strlcpy(t->owner, info.exists ? info.owner : GetUserNameFromId(GetUserId(), false), sizeof(t->owner));
+	t->owner = GetUserId();
+	t->acl_lo = info.exists ? info.acl_lo : InvalidOid;
 	t->model_exists = info.exists;
 	t->resume = OidIsValid(resume_state);
 	t->resume_state = resume_state;
@@ -1278,7 +1284,7 @@ HrmTrain(FunctionCallInfo fcinfo, const char *model, const char *source, Jsonb *
 
 	if (!wait)
 	{
-		if (!HrmJobRead(slot, job_id, &final))
+		if (!HrmJobRead(slot, MyDatabaseId, job_id, &final))
 			elog(ERROR, "training job " INT64_FORMAT " vanished", job_id);
 		return HrmJobResult(fcinfo, &final);
 	}
@@ -1344,6 +1350,92 @@ hrm_train_default_pg(PG_FUNCTION_ARGS)
  * hrm_wait(job bigint)
  * --------------------------------------------------------------------- */
 
+/* A double column of the current SPI row, NaN when NULL. */
+static double
+HrmSpiFloat(int col)
+{
+	bool		isnull;
+	Datum		d = SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, col, &isnull);
+
+	return isnull ? NAN : DatumGetFloat8(d);
+}
+
+static int64
+HrmSpiInt8(int col, int64 if_null)
+{
+	bool		isnull;
+	Datum		d = SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, col, &isnull);
+
+	return isnull ? if_null : DatumGetInt64(d);
+}
+
+/*
+ * A job of this database that ended long enough ago for its shared-memory
+ * slot to be reused (or before a restart), as a slot read from its hrm.job
+ * row; false if hrm.job has no such job.  A row still marked running
+ * without a slot is a job the server lost in a restart: failed.
+ */
+static bool
+HrmJobFromTable(int64 job_id, HrmJobSlot *out)
+{
+	HrmUserState us;
+	Oid			types[1] = {INT8OID};
+	Datum		values[1];
+	bool		found = false;
+
+	memset(out, 0, sizeof(*out));
+	values[0] = Int64GetDatum(job_id);
+	HrmBecomeCatalogOwner(&us);
+	if (SPI_connect() != SPI_OK_CONNECT)
+		elog(ERROR, "SPI_connect failed");
+	HrmSpiExecArgs("SELECT model, state, step, COALESCE(start_step, 0), examples, train_loss,"
+				   " train_exact_accuracy, eval_exact_accuracy, seconds, last_checkpoint, error, sqlstate"
+				   " FROM hrm.job WHERE id OPERATOR(pg_catalog.=) $1", 1, types, values, true, 1);
+	if (SPI_processed == 1)
+	{
+		TupleDesc	desc = SPI_tuptable->tupdesc;
+		HeapTuple	tup = SPI_tuptable->vals[0];
+		char	   *model = SPI_getvalue(tup, desc, 1);
+		char	   *state = SPI_getvalue(tup, desc, 2);
+		char	   *error = SPI_getvalue(tup, desc, 11);
+		char	   *sqlstate = SPI_getvalue(tup, desc, 12);
+
+		out->job_id = job_id;
+		out->dboid = MyDatabaseId;
+		strlcpy(out->model, model ? model : "", sizeof(out->model));
+		out->p.step = HrmSpiInt8(3, 0);
+		out->p.start_step = HrmSpiInt8(4, 0);
+		out->p.examples = HrmSpiInt8(5, 0);
+		out->p.loss = HrmSpiFloat(6);
+		out->p.exact_accuracy = HrmSpiFloat(7);
+		out->p.eval_exact_accuracy = HrmSpiFloat(8);
+		out->p.elapsed = HrmSpiFloat(9);
+		if (isnan(out->p.elapsed))
+			out->p.elapsed = 0;
+		out->p.last_checkpoint = HrmSpiInt8(10, -1);
+		if (strcmp(state, "finished") == 0)
+			out->state = HRM_JOB_FINISHED;
+		else if (strcmp(state, "cancelled") == 0)
+			out->state = HRM_JOB_CANCELLED;
+		else
+		{
+			out->state = HRM_JOB_FAILED;
+			if (strcmp(state, "running") == 0)
+			{
+				error = "interrupted: the server stopped or restarted during training";
+				sqlstate = "57P01";
+			}
+		}
+		strlcpy(out->error, error ? error : "", sizeof(out->error));
+		if (sqlstate != NULL && strlen(sqlstate) == 5)
+			out->sqlerrcode = MAKE_SQLSTATE(sqlstate[0], sqlstate[1], sqlstate[2], sqlstate[3], sqlstate[4]);
+		found = true;
+	}
+	SPI_finish();
+	HrmRestoreUser(&us);
+	return found;
+}
+
 Datum
 hrm_wait_pg(PG_FUNCTION_ARGS)
 {
@@ -1353,10 +1445,16 @@ hrm_wait_pg(PG_FUNCTION_ARGS)
 	HrmJobSlot	s;
 
 	if (slot < 0)
-		ereport(ERROR,
-				(errcode(ERRCODE_UNDEFINED_OBJECT),
-				 errmsg("training job " INT64_FORMAT " is not in shared memory", job_id),
-				 errhint("Finished jobs stay in hrm.training until their slot is reused; hrm.job keeps every job.")));
+	{
+		/* ended long ago: hrm.job has how */
+		if (!HrmJobFromTable(job_id, &s))
+			ereport(ERROR,
+					(errcode(ERRCODE_UNDEFINED_OBJECT),
+					 errmsg("training job " INT64_FORMAT " does not exist in database \"%s\"", job_id,
+							get_database_name(MyDatabaseId)),
+					 errhint("SELECT * FROM hrm.job lists the jobs of this database.")));
+		return HrmJobResult(fcinfo, &s);
+	}
 	HrmWaitJob(slot, job_id, progress, false, &s);
 	return HrmJobResult(fcinfo, &s);
 }

@@ -62,6 +62,7 @@
 typedef struct HrmWorkerExtra
 {
 	int64		job_id;
+	Oid			dboid;			/* job ids are per database */
 	dsm_handle	handle;
 } HrmWorkerExtra;
 
@@ -71,6 +72,7 @@ typedef struct HrmWorkerExtra
 typedef struct HrmWorker
 {
 	int			slot;
+	Oid			dboid;
 	int64		job_id;
 	HrmTrainTask *task;
 	char	   *base;
@@ -112,6 +114,7 @@ typedef struct HrmWorker
 	double		last_publish;
 
 	bool		model_expected; /* the model row must exist at the next checkpoint */
+	Oid			acl_lo;			/* the model's ACL object once it exists: its identity */
 	bool		clear_old;		/* drop the checkpoints of an earlier run at the first checkpoint */
 } HrmWorker;
 
@@ -161,6 +164,7 @@ HrmStartWorker(int slot, int64 job_id, dsm_segment *seg)
 	w.bgw_main_arg = Int32GetDatum(slot);
 	w.bgw_notify_pid = MyProcPid;
 	extra.job_id = job_id;
+	extra.dboid = MyDatabaseId;
 	extra.handle = dsm_segment_handle(seg);
 	memcpy(w.bgw_extra, &extra, sizeof(extra));
 
@@ -180,7 +184,7 @@ HrmStartWorker(int slot, int64 job_id, dsm_segment *seg)
 	for (;;)
 	{
 		CHECK_FOR_INTERRUPTS();
-		if (!HrmJobRead(slot, job_id, &s))
+		if (!HrmJobRead(slot, MyDatabaseId, job_id, &s))
 			elog(ERROR, "training job " INT64_FORMAT " lost its slot", job_id);
 		if (s.attached || s.state == HRM_JOB_FAILED)
 			break;
@@ -188,7 +192,7 @@ HrmStartWorker(int slot, int64 job_id, dsm_segment *seg)
 		if (status == BGWH_STOPPED || status == BGWH_POSTMASTER_DIED)
 		{
 			/* it may have failed and said why */
-			if (HrmJobRead(slot, job_id, &s) && (s.attached || s.state == HRM_JOB_FAILED))
+			if (HrmJobRead(slot, MyDatabaseId, job_id, &s) && (s.attached || s.state == HRM_JOB_FAILED))
 				break;
 			ereport(ERROR,
 					(errcode(ERRCODE_INTERNAL_ERROR),
@@ -292,7 +296,7 @@ static void
 HrmPublish(HrmWorker *w)
 {
 	HrmUpdateProgress(w);
-	(void) HrmJobPublish(w->slot, w->job_id, &w->p, HRM_JOB_RUNNING);
+	(void) HrmJobPublish(w->slot, w->dboid, w->job_id, &w->p, HRM_JOB_RUNNING);
 	w->last_publish = HrmMono();
 }
 
@@ -375,12 +379,12 @@ HrmExec(const char *sql, int nargs, Oid *types, Datum *values, const char *nulls
 
 /* The job's row in hrm.job, from the current progress. */
 static void
-HrmUpdateJobRow(HrmWorker *w, const char *state, const char *error)
+HrmUpdateJobRow(HrmWorker *w, const char *state, const char *error, int sqlerrcode)
 {
-	Oid			types[12] = {INT8OID, TEXTOID, INT8OID, INT8OID, INT8OID, FLOAT8OID, FLOAT8OID,
-	FLOAT8OID, FLOAT8OID, INT8OID, TEXTOID, INT8OID};
-	Datum		values[12];
-	char		nulls[12];
+	Oid			types[13] = {INT8OID, TEXTOID, INT8OID, INT8OID, INT8OID, FLOAT8OID, FLOAT8OID,
+	FLOAT8OID, FLOAT8OID, INT8OID, TEXTOID, INT8OID, TEXTOID};
+	Datum		values[13];
+	char		nulls[13];
 	const HrmJobProgress *p = &w->p;
 	bool		trained = p->step > p->start_step;
 
@@ -414,12 +418,16 @@ HrmUpdateJobRow(HrmWorker *w, const char *state, const char *error)
 	else
 		nulls[10] = 'n';
 	values[11] = Int64GetDatum(p->start_step);
+	if (sqlerrcode != 0)
+		values[12] = CStringGetTextDatum(unpack_sql_state(sqlerrcode));
+	else
+		nulls[12] = 'n';
 	HrmExec("UPDATE hrm.job SET state = $2, step = $3, examples = $4, total_steps = $5,"
 			" train_loss = $6, train_exact_accuracy = $7, eval_exact_accuracy = $8, seconds = $9,"
-			" last_checkpoint = $10, error = $11, start_step = $12,"
+			" last_checkpoint = $10, error = $11, start_step = $12, sqlstate = $13,"
 			" finished = CASE WHEN $2 OPERATOR(pg_catalog.<>) 'running' THEN pg_catalog.now() END"
 			" WHERE id OPERATOR(pg_catalog.=) $1",
-			12, types, values, nulls);
+			13, types, values, nulls);
 }
 
 /* A row of hrm.training_log (means since the previous row). */
@@ -485,7 +493,7 @@ HrmWriteLog(HrmWorker *w)
 	pgstat_report_activity(STATE_RUNNING, "hrm training: writing the log");
 	HrmWorkerBegin(&us);
 	HrmLogRow(w, false);
-	HrmUpdateJobRow(w, "running", NULL);
+	HrmUpdateJobRow(w, "running", NULL, 0);
 	HrmWorkerCommit(&us);
 	pgstat_report_activity(STATE_RUNNING, "hrm training");
 }
@@ -555,26 +563,41 @@ HrmCheckpoint(HrmWorker *w)
 		Datum		v1[1];
 		char	   *metrics = HrmMetricsJson(w);
 		bool		exists;
+		bool		isnull;
+		Oid			row_acl = InvalidOid;
 		Oid			state_loid,
 					weights_loid;
 
+		/* a concurrent import of a new name waits for this commit, or we for its */
+		HrmLockModelName(t->model);
 		v1[0] = CStringGetTextDatum(t->model);
-		HrmExec("SELECT 1 FROM hrm.model WHERE name OPERATOR(pg_catalog.=) $1 FOR UPDATE", 1, t1, v1, NULL);
+		HrmExec("SELECT acl_lo FROM hrm.model WHERE name OPERATOR(pg_catalog.=) $1 FOR UPDATE", 1, t1, v1, NULL);
 		exists = SPI_processed == 1;
+		if (exists)
+			row_acl = DatumGetObjectId(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
 		if (!exists && w->model_expected)
 			ereport(ERROR,
 					(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
 					 errmsg("model \"%s\" was dropped or renamed during training", t->model)));
+		/* the row must still be the model this job trains, not a new one of the same name */
+		if (exists && !OidIsValid(w->acl_lo))
+			ereport(ERROR,
+					(errcode(ERRCODE_DUPLICATE_OBJECT),
+					 errmsg("model \"%s\" was created by someone else during training", t->model),
+					 errhint("Train under another name, or drop that model first.")));
+		if (exists && row_acl != w->acl_lo)
+			ereport(ERROR,
+					(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+					 errmsg("model \"%s\" was dropped and created again during training", t->model)));
 
 		state_loid = HrmLoWrite(state, state_len);
 		weights_loid = HrmLoWrite(file, file_len);
 
 		{
 			Oid			types[10] = {TEXTOID, TEXTOID, TEXTOID, TEXTOID, OIDOID, INT8OID, INT8OID,
-			TEXTOID, TEXTOID, NAMEOID};
+			TEXTOID, TEXTOID, OIDOID};
 			Datum		values[10];
 			char		nulls[10];
-			NameData	owner;
 
 			memset(nulls, ' ', sizeof(nulls));
 			values[0] = CStringGetTextDatum(t->model);
@@ -589,8 +612,9 @@ HrmCheckpoint(HrmWorker *w)
 			values[6] = Int64GetDatum((int64) lay->n_params);
 			values[7] = CStringGetTextDatum(w->base + t->hyper_off);
 			values[8] = CStringGetTextDatum(metrics);
-			namestrcpy(&owner, t->owner);
-			values[9] = NameGetDatum(&owner);
+			if (!exists)
+				row_acl = HrmLoCreateAcl(t->owner);
+			values[9] = ObjectIdGetDatum(row_acl);
 			if (exists)
 				HrmExec("UPDATE hrm.model SET arch = $2, task = $3, config = $4::pg_catalog.jsonb,"
 						" weights = $5, weights_bytes = $6, n_params = $7, source = 'train',"
@@ -601,7 +625,7 @@ HrmCheckpoint(HrmWorker *w)
 						9, types, values, nulls);
 			else
 				HrmExec("INSERT INTO hrm.model (name, arch, task, config, weights, weights_bytes,"
-						" n_params, source, hyperparameters, metrics, owner)"
+						" n_params, source, hyperparameters, metrics, acl_lo)"
 						" VALUES ($1, $2, $3, $4::pg_catalog.jsonb, $5, $6, $7, 'train',"
 						" $8::pg_catalog.jsonb, $9::pg_catalog.jsonb, $10)",
 						10, types, values, nulls);
@@ -639,10 +663,11 @@ HrmCheckpoint(HrmWorker *w)
 					2, types, values, NULL);
 		}
 
+		w->acl_lo = row_acl;
 		w->p.last_checkpoint = step;
 		w->p.last_checkpoint_at = GetCurrentTimestamp();
 		HrmLogRow(w, true);
-		HrmUpdateJobRow(w, "running", NULL);
+		HrmUpdateJobRow(w, "running", NULL, 0);
 	}
 	PG_FINALLY();
 	{
@@ -657,7 +682,7 @@ HrmCheckpoint(HrmWorker *w)
 	w->clear_old = false;
 	w->last_ckpt_step = step;
 	w->last_ckpt_time = HrmMono();
-	(void) HrmJobPublish(w->slot, w->job_id, &w->p, HRM_JOB_RUNNING);
+	(void) HrmJobPublish(w->slot, w->dboid, w->job_id, &w->p, HRM_JOB_RUNNING);
 	pgstat_report_activity(STATE_RUNNING, "hrm training");
 }
 
@@ -683,7 +708,7 @@ HrmInsertJobRow(HrmWorker *w)
 		d[i] = Int64GetDatum(live[i]);
 	lvalues[0] = PointerGetDatum(construct_array(d, n_live, INT8OID, 8, FLOAT8PASSBYVAL, TYPALIGN_DOUBLE));
 	HrmExec("UPDATE hrm.job SET state = 'failed', finished = pg_catalog.now(),"
-			" error = 'interrupted: the server stopped or restarted during training'"
+			" error = 'interrupted: the server stopped or restarted during training', sqlstate = '57P01'"
 			" WHERE state OPERATOR(pg_catalog.=) 'running' AND id OPERATOR(pg_catalog.<>) ALL ($1)",
 			1, ltypes, lvalues, NULL);
 
@@ -803,20 +828,20 @@ HrmWorkerExit(int code, Datum arg)
 {
 	HrmWorker  *w = (HrmWorker *) DatumGetPointer(arg);
 
-	HrmJobFinish(w->slot, w->job_id, HRM_JOB_FAILED, ERRCODE_ADMIN_SHUTDOWN,
+	HrmJobFinish(w->slot, w->dboid, w->job_id, HRM_JOB_FAILED, ERRCODE_ADMIN_SHUTDOWN,
 				 "the training worker was terminated");
 }
 
 /* Record a failure in hrm.job (best effort, in a new transaction). */
 static void
-HrmRecordFailure(HrmWorker *w, const char *msg)
+HrmRecordFailure(HrmWorker *w, const char *msg, int sqlerrcode)
 {
 	PG_TRY();
 	{
 		HrmUserState us;
 
 		HrmWorkerBegin(&us);
-		HrmUpdateJobRow(w, "failed", msg);
+		HrmUpdateJobRow(w, "failed", msg, sqlerrcode);
 		HrmWorkerCommit(&us);
 	}
 	PG_CATCH();
@@ -849,10 +874,10 @@ HrmTrainLoop(HrmWorker *w)
 		if (QueryCancelPending)
 		{
 			QueryCancelPending = false;
-			HrmJobRequestCancel(w->slot, w->job_id);
+			HrmJobRequestCancel(w->slot, w->dboid, w->job_id);
 		}
 		CHECK_FOR_INTERRUPTS();
-		if (got_sigterm || HrmJobCancelRequested(w->slot, w->job_id))
+		if (got_sigterm || HrmJobCancelRequested(w->slot, w->dboid, w->job_id))
 		{
 			final = HRM_JOB_CANCELLED;
 			break;
@@ -917,10 +942,10 @@ HrmTrainLoop(HrmWorker *w)
 		HrmEvalNow(w);
 
 	HrmWorkerBegin(&us);
-	HrmUpdateJobRow(w, final == HRM_JOB_CANCELLED ? "cancelled" : "finished", NULL);
+	HrmUpdateJobRow(w, final == HRM_JOB_CANCELLED ? "cancelled" : "finished", NULL, 0);
 	HrmWorkerCommit(&us);
-	(void) HrmJobPublish(w->slot, w->job_id, &w->p, HRM_JOB_RUNNING);
-	HrmJobFinish(w->slot, w->job_id, final, 0, NULL);
+	(void) HrmJobPublish(w->slot, w->dboid, w->job_id, &w->p, HRM_JOB_RUNNING);
+	HrmJobFinish(w->slot, w->dboid, w->job_id, final, 0, NULL);
 }
 
 void
@@ -938,21 +963,22 @@ HrmTrainWorkerMain(Datum main_arg)
 	memcpy(&extra, MyBgworkerEntry->bgw_extra, sizeof(extra));
 	w->slot = DatumGetInt32(main_arg);
 	w->job_id = extra.job_id;
+	w->dboid = extra.dboid;
 	if (w->slot < 0 || w->slot >= HRM_JOB_SLOTS)
 		proc_exit(1);
 
 	seg = dsm_attach(extra.handle);
 	if (seg == NULL)
 	{
-		HrmJobFinish(w->slot, w->job_id, HRM_JOB_FAILED, ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE,
+		HrmJobFinish(w->slot, w->dboid, w->job_id, HRM_JOB_FAILED, ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE,
 					 "the training data was released before the worker started");
 		proc_exit(1);
 	}
 	w->base = dsm_segment_address(seg);
 	t = (HrmTrainTask *) w->base;
-	if (t->magic != HRM_TASK_MAGIC || t->job_id != w->job_id)
+	if (t->magic != HRM_TASK_MAGIC || t->job_id != w->job_id || t->dboid != w->dboid)
 	{
-		HrmJobFinish(w->slot, w->job_id, HRM_JOB_FAILED, ERRCODE_INTERNAL_ERROR,
+		HrmJobFinish(w->slot, w->dboid, w->job_id, HRM_JOB_FAILED, ERRCODE_INTERNAL_ERROR,
 					 "the training task is damaged");
 		proc_exit(1);
 	}
@@ -960,9 +986,10 @@ HrmTrainWorkerMain(Datum main_arg)
 	w->task = MemoryContextAlloc(TopMemoryContext, sizeof(HrmTrainTask));
 	memcpy(w->task, t, sizeof(HrmTrainTask));
 	t = w->task;
+	w->acl_lo = t->acl_lo;
 
 	before_shmem_exit(HrmWorkerExit, PointerGetDatum(w));
-	if (!HrmJobAttached(w->slot, w->job_id, MyProcPid))
+	if (!HrmJobAttached(w->slot, w->dboid, w->job_id, MyProcPid))
 		proc_exit(0);			/* cancelled before we started */
 
 	BackgroundWorkerInitializeConnectionByOid(t->dboid, t->login_roleid, 0);
@@ -1029,8 +1056,8 @@ HrmTrainWorkerMain(Datum main_arg)
 		EmitErrorReport();
 		FlushErrorState();
 		AbortOutOfAnyTransaction();
-		HrmJobFinish(w->slot, w->job_id, HRM_JOB_FAILED, edata->sqlerrcode, edata->message);
-		HrmRecordFailure(w, edata->message);
+		HrmJobFinish(w->slot, w->dboid, w->job_id, HRM_JOB_FAILED, edata->sqlerrcode, edata->message);
+		HrmRecordFailure(w, edata->message, edata->sqlerrcode);
 		proc_exit(1);
 	}
 	PG_END_TRY();

@@ -13,7 +13,8 @@
 # odd shapes, training), fuzzing (when the Makefile has the target), then
 # the pg_regress + pgTAP suites on throwaway clusters (pg_virtualenv), once
 # plain and once with shared_preload_libraries=hrm, a pg_dump / pg_restore
-# round trip, and the README's demo.
+# round trip, two databases sharing one cluster (plain and preloaded), and
+# the README's demo.
 # Every step runs even when an earlier one failed; the last line is
 # "N passed, N failed" and the exit status is non-zero on any failure.
 #
@@ -117,7 +118,9 @@ installcheck() {
 
 # pg_dump / pg_restore of a database with a model and a checkpoint: the
 # restored copy exports the same bytes, computes the same outputs and keeps
-# the generation sequence; dropping it leaves no large object.
+# the generation sequence, the owner and the grants; so does a dump of the
+# extension alone (pg_dump -e hrm -b, docs/security.md); dropping it leaves
+# no large object.
 dump_restore_inner() {
     set -euo pipefail
     local dir
@@ -129,11 +132,15 @@ CREATE EXTENSION hrm;
 \set w `base64 -w0 "$HRM_FIXTURES/sudoku-tiny.weights.safetensors"`
 SELECT hrm_import('sudoku', decode(:'w', 'base64'), task => 'sudoku');
 INSERT INTO hrm.checkpoint (model, step, state) VALUES ('sudoku', 5, lo_from_bytea(0, '\x0102'));
+DROP ROLE IF EXISTS hrm_dump_reader;
+CREATE ROLE hrm_dump_reader;
+SELECT hrm_grant('sudoku', 'hrm_dump_reader');
 SQL
     pg_dump -Fc -d hrm_dump_a -f "$dir/a.dump"
     createdb hrm_dump_b
     pg_restore -d hrm_dump_b "$dir/a.dump"
     local q="SELECT md5(hrm_export('sudoku')), (SELECT generation FROM hrm.model),
+                    (SELECT owner = current_user AND readers = '{hrm_dump_reader}' FROM hrm.models),
                     (SELECT last_value FROM hrm.generation_seq), (SELECT count(*) FROM hrm.checkpoint),
                     (SELECT count(*) FROM pg_largeobject_metadata),
                     (SELECT md5(string_agg(logits::text || q_halt || q_continue, ',' ORDER BY segment))
@@ -144,6 +151,13 @@ SQL
     echo "original: $a"
     echo "restored: $b"
     [ "$a" = "$b" ]
+    pg_dump -Fc -e hrm -b -d hrm_dump_a -f "$dir/e.dump"
+    createdb hrm_dump_c
+    pg_restore -d hrm_dump_c "$dir/e.dump"
+    local c
+    c=$(psql -X -At -v ON_ERROR_STOP=1 -d hrm_dump_c -c "$q")
+    echo "extension: $c"
+    [ "$a" = "$c" ]
     [ "$(psql -X -At -v ON_ERROR_STOP=1 -d hrm_dump_b \
         -c "SELECT hrm_drop_model('sudoku')" -c "SELECT count(*) FROM pg_largeobject_metadata" | tail -1)" = 0 ]
     rm -rf "$dir"
@@ -152,6 +166,12 @@ SQL
 dump_restore() {
     export -f dump_restore_inner
     pgv bash -c dump_restore_inner
+}
+
+# Two databases in one cluster (test/two_databases.sh): the shared model
+# cache, its evictions and job ids stay per database, clones included.
+two_databases() {
+    pgv "$@" bash test/two_databases.sh
 }
 
 has_target() {
@@ -189,6 +209,8 @@ fi
 step "pg_regress + pgTAP" installcheck
 step "pg_regress + pgTAP, shared_preload_libraries=hrm" installcheck -o shared_preload_libraries=hrm
 step "pg_dump / pg_restore keeps models" dump_restore
+step "two databases in one cluster" two_databases
+step "two databases in one cluster, shared_preload_libraries=hrm" two_databases -o shared_preload_libraries=hrm
 if [ "${SKIP_DEMO:-0}" != 1 ]; then
     step "demo (tools/demo.sh)" bash tools/demo.sh
 fi

@@ -25,9 +25,7 @@ CREATE TABLE hrm.model (
     generation      bigint      NOT NULL DEFAULT nextval('hrm.generation_seq'),
     created         timestamptz NOT NULL DEFAULT now(),
     updated         timestamptz NOT NULL DEFAULT now(),
-    owner           name        NOT NULL DEFAULT current_user,
-    readers         name[]      NOT NULL DEFAULT '{}'
-                                CHECK (array_position(readers, NULL) IS NULL)
+    acl_lo          oid         NOT NULL UNIQUE
 );
 COMMENT ON TABLE hrm.model IS 'hrm: one row per model; the parameters live in the large object "weights"';
 COMMENT ON COLUMN hrm.model.name IS 'model name (1 to 63 bytes)';
@@ -41,8 +39,7 @@ COMMENT ON COLUMN hrm.model.source IS 'where the weights came from: import, trai
 COMMENT ON COLUMN hrm.model.hyperparameters IS 'training hyperparameters, for trained models';
 COMMENT ON COLUMN hrm.model.metrics IS 'evaluation or training metrics';
 COMMENT ON COLUMN hrm.model.generation IS 'bumped whenever new weights are published under this name';
-COMMENT ON COLUMN hrm.model.owner IS 'role that may replace, rename, drop, grant or revoke the model (besides superusers)';
-COMMENT ON COLUMN hrm.model.readers IS 'roles granted the use of the model (hrm_grant / hrm_revoke) besides its owner and superusers; public = every role';
+COMMENT ON COLUMN hrm.model.acl_lo IS 'the model''s ACL object: an empty large object whose owner is the model''s owner and whose SELECT grants are the model''s grants (hrm_grant), so that PostgreSQL tracks both in pg_shdepend (docs/security.md)';
 
 CREATE TABLE hrm.checkpoint (
     model       text        NOT NULL REFERENCES hrm.model (name) ON UPDATE CASCADE ON DELETE CASCADE,
@@ -72,16 +69,42 @@ COMMENT ON FUNCTION hrm.lo_unlink_trigger() IS
 CREATE TRIGGER model_unlink_weights
     AFTER UPDATE OF weights OR DELETE ON hrm.model
     FOR EACH ROW EXECUTE FUNCTION hrm.lo_unlink_trigger('weights');
+CREATE TRIGGER model_unlink_acl
+    AFTER UPDATE OF acl_lo OR DELETE ON hrm.model
+    FOR EACH ROW EXECUTE FUNCTION hrm.lo_unlink_trigger('acl_lo');
 CREATE TRIGGER checkpoint_unlink_state
     AFTER UPDATE OF state OR DELETE ON hrm.checkpoint
     FOR EACH ROW EXECUTE FUNCTION hrm.lo_unlink_trigger('state');
 
 -- Everyone may read the catalog; writes go through the hrm_* functions,
 -- which check ownership.  Using a model's weights (hrm_forward, hrm_solve,
--- hrm_export, ...) needs ownership or a grant (hrm.model.readers).
+-- hrm_export, ...) needs ownership or a grant (SELECT on its ACL object).
 REVOKE ALL ON hrm.model, hrm.checkpoint FROM PUBLIC;
 GRANT SELECT ON hrm.model, hrm.checkpoint TO PUBLIC;
 REVOKE ALL ON FUNCTION hrm.lo_unlink_trigger() FROM PUBLIC;
+
+-- DROP OWNED drops the ACL objects of the role's models: their rows go too
+-- (and with them the weights and checkpoints).
+CREATE FUNCTION hrm.drop_owned_trigger() RETURNS event_trigger
+    AS 'MODULE_PATHNAME', 'hrm_drop_owned_trigger'
+    LANGUAGE C;
+COMMENT ON FUNCTION hrm.drop_owned_trigger() IS
+    'hrm internal: sql_drop event trigger of DROP OWNED that drops the models whose large objects it dropped';
+CREATE EVENT TRIGGER hrm_drop_owned ON sql_drop
+    WHEN TAG IN ('DROP OWNED')
+    EXECUTE FUNCTION hrm.drop_owned_trigger();
+
+-- DROP EXTENSION hrm (or DROP SCHEMA of its schema ... CASCADE) drops the
+-- models first, so that no large object is left behind.
+CREATE FUNCTION hrm.drop_extension_trigger() RETURNS event_trigger
+    AS 'MODULE_PATHNAME', 'hrm_drop_extension_trigger'
+    LANGUAGE C;
+COMMENT ON FUNCTION hrm.drop_extension_trigger() IS
+    'hrm internal: ddl_command_start event trigger that drops every model (and its large objects) before DROP EXTENSION hrm';
+CREATE EVENT TRIGGER hrm_drop_extension ON ddl_command_start
+    WHEN TAG IN ('DROP EXTENSION', 'DROP SCHEMA')
+    EXECUTE FUNCTION hrm.drop_extension_trigger();
+REVOKE ALL ON FUNCTION hrm.drop_owned_trigger(), hrm.drop_extension_trigger() FROM PUBLIC;
 
 CREATE VIEW hrm.models AS
 SELECT m.name,
@@ -98,13 +121,22 @@ SELECT m.name,
                          m.config->>'halt_max_steps') AS config,
        m.generation,
        m.source,
-       m.owner,
-       m.readers,
+       o.rolname AS owner,
+       ARRAY(SELECT CASE WHEN a.grantee OPERATOR(pg_catalog.=) 0 THEN 'public'::pg_catalog.name
+                         ELSE (SELECT r.rolname FROM pg_catalog.pg_roles r
+                                WHERE r.oid OPERATOR(pg_catalog.=) a.grantee) END
+               FROM pg_catalog.aclexplode(l.lomacl) WITH ORDINALITY AS a
+              WHERE a.privilege_type OPERATOR(pg_catalog.=) 'SELECT'
+                AND a.grantee OPERATOR(pg_catalog.<>) l.lomowner
+              ORDER BY a.ordinality) AS readers,
        m.created,
-       m.updated
+       m.updated,
+       m.acl_lo
   FROM hrm.model m
+  LEFT JOIN pg_catalog.pg_largeobject_metadata l ON l.oid OPERATOR(pg_catalog.=) m.acl_lo
+  LEFT JOIN pg_catalog.pg_roles o ON o.oid OPERATOR(pg_catalog.=) l.lomowner
  ORDER BY m.name;
-COMMENT ON VIEW hrm.models IS 'hrm: the models, one line each';
+COMMENT ON VIEW hrm.models IS 'hrm: the models, one line each; owner and readers (the roles granted its use; public = every role) are those of the model''s ACL object acl_lo';
 GRANT SELECT ON hrm.models TO PUBLIC;
 
 -- Import / export ------------------------------------------------------------
@@ -144,14 +176,14 @@ CREATE FUNCTION hrm_grant(model text, role name)
     AS 'MODULE_PATHNAME', 'hrm_grant'
     LANGUAGE C VOLATILE STRICT PARALLEL UNSAFE;
 COMMENT ON FUNCTION hrm_grant(text, name) IS
-    'hrm: let role (and its members; ''public'': every role) use a model you own (hrm_forward, hrm_solve, hrm_export, ...); false if the grant already existed';
+    'hrm: let role (and its members; ''public'': every role) use a model you own (hrm_forward, hrm_solve, hrm_export, ...): GRANT SELECT on the model''s ACL object, so DROP ROLE sees it; false if the grant already existed';
 
 CREATE FUNCTION hrm_revoke(model text, role name)
     RETURNS boolean
     AS 'MODULE_PATHNAME', 'hrm_revoke'
     LANGUAGE C VOLATILE STRICT PARALLEL UNSAFE;
 COMMENT ON FUNCTION hrm_revoke(text, name) IS
-    'hrm: withdraw a grant made with hrm_grant (effective at the next call of every session); false if there was none';
+    'hrm: withdraw a grant made with hrm_grant (effective at the next call of every session); false if there was none; the role must exist';
 
 -- Inference ------------------------------------------------------------------
 

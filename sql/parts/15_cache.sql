@@ -7,13 +7,14 @@ CREATE FUNCTION hrm_cache_info(
     OUT mode text,
     OUT mapped_here boolean,
     OUT published timestamptz,
-    OUT uses bigint)
+    OUT uses bigint,
+    OUT database name)
 RETURNS SETOF record
 AS 'MODULE_PATHNAME', 'hrm_cache_info'
 LANGUAGE C VOLATILE STRICT PARALLEL SAFE;
 
 COMMENT ON FUNCTION hrm_cache_info() IS
-'Models loaded in shared memory (mode preload or dynamic) or, with hrm.shared_cache off, in this backend (mode backend): generation, bytes, whether this backend maps them';
+'Models loaded in shared memory (mode preload or dynamic) or, with hrm.shared_cache off, in this backend (mode backend): generation, bytes, whether this backend maps them, their database (other databases'' models only for superusers and pg_read_all_stats)';
 
 CREATE FUNCTION hrm_cache_mode()
 RETURNS text
@@ -25,6 +26,7 @@ COMMENT ON FUNCTION hrm_cache_mode() IS
 
 CREATE VIEW hrm.cache AS
     SELECT model, generation, bytes, pg_size_pretty(bytes) AS size, mode, mapped_here, published, uses
-    FROM hrm_cache_info();
+    FROM hrm_cache_info()
+    WHERE database OPERATOR(pg_catalog.=) pg_catalog.current_database();
 
-COMMENT ON VIEW hrm.cache IS 'Models whose weights are loaded, with their generation, size and sharing mode';
+COMMENT ON VIEW hrm.cache IS 'Models of this database whose weights are loaded, with their generation, size and sharing mode (hrm_cache_info() shows every database)';

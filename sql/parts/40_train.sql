@@ -27,7 +27,8 @@ CREATE TABLE hrm.job (
     eval_exact_accuracy  double precision,
     seconds              double precision,
     last_checkpoint      bigint,
-    error                text
+    error                text,
+    sqlstate             text
 );
 COMMENT ON TABLE hrm.job IS 'hrm: every training job of this database and how it ended (hrm.training shows the live state)';
 COMMENT ON COLUMN hrm.job.options IS 'the options the job was started with (resume merges them with the new call''s)';
@@ -35,6 +36,7 @@ COMMENT ON COLUMN hrm.job.start_step IS 'trainer step the job began at (0, or th
 COMMENT ON COLUMN hrm.job.step IS 'trainer step reached';
 COMMENT ON COLUMN hrm.job.examples IS 'examples drawn by this job (steps x batch_size)';
 COMMENT ON COLUMN hrm.job.last_checkpoint IS 'step of the last checkpoint the job committed';
+COMMENT ON COLUMN hrm.job.sqlstate IS 'SQLSTATE of the error a failed job ended with';
 
 CREATE TABLE hrm.training_log (
     job                 bigint      NOT NULL,
@@ -124,7 +126,7 @@ CREATE FUNCTION hrm_training_jobs(OUT job bigint, OUT dboid oid, OUT model text,
     AS 'MODULE_PATHNAME', 'hrm_training_jobs_pg'
     LANGUAGE C VOLATILE STRICT PARALLEL RESTRICTED;
 COMMENT ON FUNCTION hrm_training_jobs() IS
-    'hrm: the training jobs in shared memory (running, and ended ones until their slot is reused); see hrm.training';
+    'hrm: the training jobs in shared memory (running, and ended ones until their slot is reused) of every database (other databases'' jobs only for superusers and pg_read_all_stats); hrm.training shows this database''s';
 
 CREATE VIEW hrm.training AS
 SELECT t.job,
@@ -149,8 +151,9 @@ SELECT t.job,
   FROM hrm_training_jobs() t
   LEFT JOIN pg_catalog.pg_database d ON d.oid OPERATOR(pg_catalog.=) t.dboid
   LEFT JOIN pg_catalog.pg_roles r ON r.oid OPERATOR(pg_catalog.=) t.roleid
+ WHERE d.datname OPERATOR(pg_catalog.=) pg_catalog.current_database()
  ORDER BY t.started, t.job;
-COMMENT ON VIEW hrm.training IS 'hrm: live state of every training job of the server, from shared memory: step of total, loss, accuracy, examples/s, last checkpoint, ETA, error';
+COMMENT ON VIEW hrm.training IS 'hrm: live state of the training jobs of this database (job ids are per database), from shared memory: step of total, loss, accuracy, examples/s, last checkpoint, ETA, error; hrm_training_jobs() shows every database';
 GRANT SELECT ON hrm.training TO PUBLIC;
 
 -- Evaluation -------------------------------------------------------------------

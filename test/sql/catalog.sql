@@ -13,7 +13,8 @@ EXCEPTION WHEN OTHERS THEN
     RETURN SQLSTATE || ': ' || SQLERRM;
 END $$;
 
--- Large objects and catalog rows, to check that nothing is left behind.
+-- Large objects and catalog rows, to check that nothing is left behind
+-- (a model has two: its weights and its ACL object).
 CREATE FUNCTION pg_temp.footprint() RETURNS text LANGUAGE sql AS $$
 SELECT format('%s models, %s checkpoints, %s large objects',
               (SELECT count(*) FROM hrm.model), (SELECT count(*) FROM hrm.checkpoint),
@@ -187,7 +188,7 @@ SELECT pg_temp.sqlstate($$SELECT hrm_import('sudoku-tiny', file) FROM fx WHERE n
 SELECT pg_temp.sqlstate($$SELECT hrm_drop_model('sudoku-tiny')$$) AS drop_others;
 SELECT pg_temp.sqlstate($$SELECT hrm_rename_model('sudoku-tiny', 'mine')$$) AS rename_others;
 SELECT pg_temp.sqlstate($$DELETE FROM hrm.model$$) AS delete_catalog;
-SELECT pg_temp.sqlstate($$UPDATE hrm.model SET owner = current_user$$) AS update_catalog;
+SELECT pg_temp.sqlstate($$UPDATE hrm.model SET acl_lo = 0$$) AS update_catalog;
 SELECT regexp_replace(pg_temp.sqlstate(format('SELECT lo_get(%s)', (SELECT weights FROM hrm.model WHERE name = 'sudoku-tiny'))),
                       'object \d+', 'object N') AS read_lo;
 \set VERBOSITY terse
@@ -196,10 +197,12 @@ SELECT hrm_drop_model('sudoku-tiny');
 SELECT hrm_import('alice-model', file) FROM fx WHERE name = 'grid-puzzle-ids';
 SELECT hrm_rename_model('alice-model', 'alice-renamed');
 RESET ROLE;
-SELECT name, owner, generation > :alice_generation AS replaced FROM hrm.model WHERE owner = 'regress_hrm_alice';
+SELECT name, owner, generation > :alice_generation AS replaced FROM hrm.models WHERE owner = 'regress_hrm_alice';
 -- a superuser may drop anyone's model
 SELECT hrm_drop_model('alice-renamed');
 REVOKE SELECT ON fx FROM regress_hrm_alice;
+-- the grant is a dependency: revoke it before dropping the role
+SELECT hrm_revoke('sudoku-tiny', 'regress_hrm_alice');
 DROP ROLE regress_hrm_alice;
 
 -- Clean up.

@@ -54,7 +54,10 @@ SELECT pg_temp.sqlstate($$SELECT hrm_rename_model('perm-model', 'mine')$$) AS re
 SELECT pg_temp.sqlstate($$SELECT hrm_drop_model('perm-model')$$) AS drop;
 SELECT pg_temp.sqlstate($$SELECT hrm_grant('perm-model', 'regress_hrm_other')$$) AS grant_self;
 SELECT pg_temp.sqlstate($$SELECT hrm_revoke('perm-model', 'regress_hrm_reader')$$) AS revoke;
-SELECT pg_temp.sqlstate($$UPDATE hrm.model SET readers = '{public}'$$) AS update_catalog;
+SELECT pg_temp.sqlstate($$UPDATE hrm.model SET acl_lo = 0$$) AS update_catalog;
+SELECT regexp_replace(pg_temp.sqlstate(format('GRANT SELECT ON LARGE OBJECT %s TO regress_hrm_other',
+                                              (SELECT acl_lo FROM hrm.model WHERE name = 'perm-model'))),
+                      'object \d+', 'object N') AS grant_directly;
 -- the errors in full
 SELECT count(*) FROM hrm_forward('perm-model', array_fill(1, ARRAY[81]));
 SELECT hrm_export('perm-model');
@@ -65,7 +68,7 @@ RESET ROLE;
 SET ROLE regress_hrm_owner;
 SELECT hrm_grant('perm-model', 'regress_hrm_reader') AS granted;
 SELECT hrm_grant('perm-model', 'regress_hrm_reader') AS granted_again;
-SELECT name, readers FROM hrm.model;
+SELECT name, readers FROM hrm.models;
 RESET ROLE;
 
 -- The granted role runs and exports it (the same bytes as the owner's
@@ -98,7 +101,7 @@ SELECT pg_temp.uses('perm-model') AS former_member_uses;
 RESET ROLE;
 SET ROLE regress_hrm_owner;
 SELECT hrm_grant('perm-model', 'public') AS granted_public;
-SELECT readers FROM hrm.model WHERE name = 'perm-model';
+SELECT readers FROM hrm.models WHERE name = 'perm-model';
 RESET ROLE;
 SET ROLE regress_hrm_other;
 SELECT pg_temp.uses('perm-model') AS public_uses;
@@ -119,7 +122,7 @@ RESET ROLE;
 SET ROLE regress_hrm_owner;
 SELECT hrm_revoke('perm-model', 'regress_hrm_reader') AS revoked;
 SELECT hrm_revoke('perm-model', 'regress_hrm_reader') AS revoked_again;
-SELECT name, readers FROM hrm.model;
+SELECT name, readers FROM hrm.models;
 RESET ROLE;
 SET ROLE regress_hrm_reader;
 SELECT pg_temp.uses('perm-model') AS reader_after_revoke;
@@ -139,7 +142,7 @@ REVOKE regress_hrm_owner FROM regress_hrm_team;
 SET ROLE regress_hrm_owner;
 SELECT hrm_rename_model('perm-model', 'perm-renamed');
 SELECT hrm_import('perm-renamed', file) FROM fx;
-SELECT name, readers FROM hrm.model;
+SELECT name, readers FROM hrm.models;
 RESET ROLE;
 SET ROLE regress_hrm_reader;
 SELECT pg_temp.uses('perm-renamed') AS reader_after_rename_replace;
@@ -147,7 +150,7 @@ RESET ROLE;
 SET ROLE regress_hrm_owner;
 SELECT hrm_drop_model('perm-renamed');
 SELECT hrm_import('perm-renamed', file) FROM fx;
-SELECT name, readers FROM hrm.model;
+SELECT name, readers FROM hrm.models;
 RESET ROLE;
 SET ROLE regress_hrm_reader;
 SELECT pg_temp.uses('perm-renamed') AS reader_after_drop_recreate;
@@ -158,21 +161,23 @@ SELECT pg_temp.uses('perm-renamed') AS superuser_uses;
 SELECT hrm_grant('perm-renamed', 'regress_hrm_other') AS superuser_grants;
 SELECT hrm_revoke('perm-renamed', 'regress_hrm_other') AS superuser_revokes;
 
--- Argument errors: unknown model 42704, unknown role 42704 (revoking a
--- name that is no role is allowed: it cleans up after DROP ROLE), NULL is
+-- Argument errors: unknown model 42704, unknown role 42704 (for revoke
+-- too, like REVOKE: a role holding a grant cannot be dropped), NULL is
 -- NULL (STRICT).
 SELECT pg_temp.sqlstate($$SELECT hrm_grant('no such model', 'regress_hrm_reader')$$) AS grant_unknown_model;
 SELECT pg_temp.sqlstate($$SELECT hrm_revoke('no such model', 'regress_hrm_reader')$$) AS revoke_unknown_model;
 SELECT pg_temp.sqlstate($$SELECT hrm_grant('perm-renamed', 'regress_hrm_nobody')$$) AS grant_unknown_role;
-SELECT hrm_revoke('perm-renamed', 'regress_hrm_nobody') AS revoke_unknown_role;
+SELECT pg_temp.sqlstate($$SELECT hrm_revoke('perm-renamed', 'regress_hrm_nobody')$$) AS revoke_unknown_role;
 SELECT hrm_grant('perm-renamed', NULL) IS NULL AS null_role;
--- a grant to a role that is dropped stays inert in readers (names are
--- stored, as for owner) until revoked
+-- a grant is a dependency of its role (pg_shdepend, as for any GRANT):
+-- DROP ROLE refuses while it exists (2BP01), and works once revoked
+-- (security.sql: DROP OWNED, REASSIGN OWNED, re-created roles)
 CREATE ROLE regress_hrm_gone;
 SELECT hrm_grant('perm-renamed', 'regress_hrm_gone');
+SELECT pg_temp.sqlstate('DROP ROLE regress_hrm_gone') ~ '^2BP01: role "regress_hrm_gone" cannot be dropped' AS drop_refused;
+SELECT readers FROM hrm.models WHERE name = 'perm-renamed';
+SELECT hrm_revoke('perm-renamed', 'regress_hrm_gone') AS revoke_before_drop;
 DROP ROLE regress_hrm_gone;
-SELECT readers FROM hrm.model WHERE name = 'perm-renamed';
-SELECT hrm_revoke('perm-renamed', 'regress_hrm_gone') AS revoke_dropped_role;
 
 -- Clean up: models, then the roles.
 SELECT hrm_drop_model(name) FROM hrm.model ORDER BY name;

@@ -12,7 +12,7 @@ CREATE EXTENSION IF NOT EXISTS hrm;
 -- error codes.  Everything happens in one transaction that is rolled back.
 BEGIN;
 CREATE EXTENSION IF NOT EXISTS pgtap;
-SELECT plan(91);
+SELECT plan(92);
 
 \set w `base64 -w0 "${HRM_FIXTURES:-test/fixtures}/sudoku-tiny.weights.safetensors"`
 CREATE TEMP TABLE fx (name text PRIMARY KEY, file bytea);
@@ -30,10 +30,10 @@ SELECT has_table('hrm', 'checkpoint', 'table hrm.checkpoint exists');
 SELECT has_view('hrm', 'models', 'view hrm.models exists');
 SELECT has_sequence('hrm', 'generation_seq', 'sequence hrm.generation_seq exists');
 SELECT columns_are('hrm', 'model', ARRAY['name', 'arch', 'task', 'config', 'weights', 'weights_bytes',
-    'n_params', 'source', 'hyperparameters', 'metrics', 'generation', 'created', 'updated', 'owner', 'readers']);
+    'n_params', 'source', 'hyperparameters', 'metrics', 'generation', 'created', 'updated', 'acl_lo']);
 SELECT columns_are('hrm', 'checkpoint', ARRAY['model', 'step', 'metrics', 'state', 'state_bytes', 'created']);
 SELECT columns_are('hrm', 'models', ARRAY['name', 'arch', 'task', 'n_params', 'size', 'config', 'generation',
-    'source', 'owner', 'readers', 'created', 'updated']);
+    'source', 'owner', 'readers', 'created', 'updated', 'acl_lo']);
 SELECT col_is_pk('hrm'::name, 'model'::name, 'name'::name, 'hrm.model primary key is name');
 SELECT col_is_pk('hrm'::name, 'checkpoint'::name, ARRAY['model', 'step']::name[], 'hrm.checkpoint primary key is (model, step)');
 SELECT fk_ok('hrm'::name, 'checkpoint'::name, 'model'::name, 'hrm'::name, 'model'::name, 'name'::name);
@@ -41,9 +41,10 @@ SELECT col_type_is('hrm'::name, 'model'::name, 'weights'::name, 'oid', 'hrm.mode
 SELECT col_type_is('hrm'::name, 'model'::name, 'config'::name, 'jsonb', 'hrm.model.config is jsonb');
 SELECT col_type_is('hrm'::name, 'model'::name, 'generation'::name, 'bigint', 'hrm.model.generation is bigint');
 SELECT col_type_is('hrm'::name, 'checkpoint'::name, 'state'::name, 'oid', 'hrm.checkpoint.state is oid');
-SELECT col_type_is('hrm'::name, 'model'::name, 'readers'::name, 'name[]', 'hrm.model.readers is name[]');
-SELECT col_not_null('hrm'::name, 'model'::name, 'readers'::name, 'hrm.model.readers is NOT NULL');
+SELECT col_type_is('hrm'::name, 'model'::name, 'acl_lo'::name, 'oid', 'hrm.model.acl_lo is oid');
+SELECT col_not_null('hrm'::name, 'model'::name, 'acl_lo'::name, 'hrm.model.acl_lo is NOT NULL');
 SELECT has_trigger('hrm'::name, 'model'::name, 'model_unlink_weights'::name, 'trigger model_unlink_weights on hrm.model');
+SELECT has_trigger('hrm'::name, 'model'::name, 'model_unlink_acl'::name, 'trigger model_unlink_acl on hrm.model');
 SELECT has_trigger('hrm'::name, 'checkpoint'::name, 'checkpoint_unlink_state'::name, 'trigger checkpoint_unlink_state on hrm.checkpoint');
 SELECT ok(ARRAY['hrm.model'::regclass, 'hrm.checkpoint'::regclass, 'hrm.generation_seq'::regclass]::oid[]
           <@ (SELECT extconfig::oid[] FROM pg_extension WHERE extname = 'hrm'),
@@ -95,11 +96,11 @@ SELECT table_privs_are('hrm', 'models', 'regress_hrm_tap', ARRAY['SELECT']);
 -- Large objects: import, replace and drop leave no orphans ---------------------
 CREATE TEMP TABLE lo_base AS SELECT count(*) AS n FROM pg_largeobject_metadata;
 SELECT lives_ok($$SELECT hrm_import('tap-model', file) FROM fx WHERE name = 'sudoku-tiny'$$, 'import');
-SELECT is((SELECT count(*) FROM pg_largeobject_metadata), (SELECT n + 1 FROM lo_base), 'import adds one large object');
+SELECT is((SELECT count(*) FROM pg_largeobject_metadata), (SELECT n + 2 FROM lo_base), 'import adds two large objects (weights, ACL object)');
 SELECT lives_ok($$SELECT hrm_import('tap-model', file) FROM fx WHERE name = 'grid-puzzle-ids'$$, 'replace');
-SELECT is((SELECT count(*) FROM pg_largeobject_metadata), (SELECT n + 1 FROM lo_base), 'replace unlinks the old large object');
+SELECT is((SELECT count(*) FROM pg_largeobject_metadata), (SELECT n + 2 FROM lo_base), 'replace unlinks the old weights');
 SELECT lives_ok($$INSERT INTO hrm.checkpoint (model, step, state) VALUES ('tap-model', 1, lo_from_bytea(0, '\x00'))$$, 'checkpoint');
-SELECT is((SELECT count(*) FROM pg_largeobject_metadata), (SELECT n + 2 FROM lo_base), 'checkpoint adds one large object');
+SELECT is((SELECT count(*) FROM pg_largeobject_metadata), (SELECT n + 3 FROM lo_base), 'checkpoint adds one large object');
 SELECT throws_ok($$SET LOCAL ROLE regress_hrm_tap; SELECT hrm_drop_model('tap-model')$$,
                  '42501', NULL, 'a non-owner cannot drop a model');
 SELECT throws_ok($$SET LOCAL ROLE regress_hrm_tap; SELECT hrm_import('tap-model', file) FROM fx WHERE name = 'sudoku-tiny'$$,
@@ -150,7 +151,7 @@ SELECT throws_ok($$SET LOCAL ROLE regress_hrm_tap; SELECT hrm_export('tap-model'
 SELECT throws_ok($$SET LOCAL ROLE regress_hrm_tap; SELECT hrm_grant('tap-model', 'regress_hrm_tap')$$,
                  '42501', NULL, 'a non-owner cannot grant a model');
 SELECT ok(hrm_grant('tap-model', 'regress_hrm_tap'), 'the owner grants a model');
-SELECT is((SELECT readers FROM hrm.model WHERE name = 'tap-model'), ARRAY['regress_hrm_tap']::name[], 'the grant is in hrm.model.readers');
+SELECT is((SELECT readers FROM hrm.models WHERE name = 'tap-model'), ARRAY['regress_hrm_tap']::name[], 'the grant is in hrm.models.readers');
 SELECT lives_ok($$SET LOCAL ROLE regress_hrm_tap; SELECT * FROM hrm_forward('tap-model', array_fill(0, ARRAY[81])); RESET ROLE$$,
                 'a granted role runs the model');
 SELECT lives_ok($$SET LOCAL ROLE regress_hrm_tap; SELECT hrm_export('tap-model'); RESET ROLE$$,

@@ -222,7 +222,7 @@ SELECT pg_temp.sqlstate(format('SELECT hrm_cancel(%s)', :bjob));
 SELECT pg_temp.sqlstate($$SELECT hrm_train('t_short', 'train_sudoku', '{"steps": 5}')$$);
 SELECT steps, state FROM hrm_train('t_mine', 'train_sudoku', ('{' || :'tiny' || ', "steps": 2}')::jsonb);
 RESET ROLE;
-SELECT owner FROM hrm.model WHERE name = 't_mine';
+SELECT owner FROM hrm.models WHERE name = 't_mine';
 SELECT hrm_cancel(:bjob) AS cancelled;
 SELECT state FROM hrm_wait(:bjob);
 
