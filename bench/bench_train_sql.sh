@@ -13,7 +13,9 @@
 # OUT_DIR/sql_summary.txt.
 #
 # Environment: BENCH_MINUTES (20), BENCH_THREADS (2), BENCH_PUZZLES (100000
-# training puzzles), BENCH_OPTIONS (extra hrm_train options as JSON, merged
+# training puzzles), BENCH_BLANKS (20, or a range such as 30-40, for both the
+# training and the held-out puzzles; the held-out ones come from another
+# generator seed and exclude training puzzles), BENCH_OPTIONS (extra hrm_train options as JSON, merged
 # over the defaults, e.g. '{"hidden_size": 64}').
 set -euo pipefail
 
@@ -22,6 +24,7 @@ export BENCH_MINUTES=${BENCH_MINUTES:-20}
 export BENCH_THREADS=${BENCH_THREADS:-2}
 export BENCH_PUZZLES=${BENCH_PUZZLES:-100000}
 export BENCH_OPTIONS=${BENCH_OPTIONS:-'{}'}
+export BENCH_BLANKS=${BENCH_BLANKS:-20}
 export OUT_DIR=$(mkdir -p "${1:-/tmp/hrm_bench_train_sql}" && cd "${1:-/tmp/hrm_bench_train_sql}" && pwd)
 
 if [ "${2:-}" != "--inside" ]; then
@@ -45,14 +48,15 @@ fi
 
 echo "bench_train_sql: $(date -u +%Y-%m-%dT%H:%M:%SZ), $(git rev-parse --short HEAD 2>/dev/null || echo '?'), $(nproc) cores, load $(cut -d' ' -f1-3 /proc/loadavg)"
 psql -X -q -v ON_ERROR_STOP=1 -v minutes="$BENCH_MINUTES" -v threads="$BENCH_THREADS" \
-     -v puzzles="$BENCH_PUZZLES" -v extra="$BENCH_OPTIONS" -v out="$OUT_DIR" <<'SQL'
+     -v puzzles="$BENCH_PUZZLES" -v extra="$BENCH_OPTIONS" -v out="$OUT_DIR" \
+     -v bmin="${BENCH_BLANKS%-*}" -v bmax="${BENCH_BLANKS#*-}" <<'SQL'
 SET client_min_messages = warning;
 CREATE EXTENSION hrm;
 \pset footer off
 \timing on
-CREATE TABLE puzzles AS SELECT * FROM hrm_sudoku_generate(:puzzles, 20, 1);
+CREATE TABLE puzzles AS SELECT * FROM hrm_sudoku_generate(:puzzles, :bmin, :bmax, 1);
 CREATE TABLE held_out AS
-SELECT * FROM hrm_sudoku_generate(1100, 20, 2) h WHERE NOT EXISTS (SELECT FROM puzzles p WHERE p.puzzle = h.puzzle) LIMIT 1000;
+SELECT * FROM hrm_sudoku_generate(1100, :bmin, :bmax, 2) h WHERE NOT EXISTS (SELECT FROM puzzles p WHERE p.puzzle = h.puzzle) LIMIT 1000;
 \timing off
 SELECT (SELECT count(*) FROM puzzles) AS training_puzzles, (SELECT count(*) FROM held_out) AS held_out_puzzles;
 
@@ -72,7 +76,7 @@ SELECT step, round((train_seconds / 60)::numeric, 2) AS train_minutes, round((el
        round(examples_per_second::numeric, 1) AS "examples/s"
   FROM hrm.training_log ORDER BY step;
 
-\echo 'held-out evaluation (1000 puzzles, 20 blanks):'
+\echo 'held-out evaluation (1000 puzzles,' :bmin '-' :bmax 'blanks):'
 \timing on
 CREATE TEMP TABLE final AS SELECT * FROM hrm_evaluate('bench', 'held_out');
 \timing off
