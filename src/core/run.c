@@ -1131,7 +1131,8 @@ hrm_run_opts_defaults(hrm_run_opts *o, hrm_task task, int seq_len, int vocab_siz
 	{
 		/*
 		 * The Sudoku recipe (docs/training.md): attention over each cell's
-		 * row, column and box peers, and ACT with up to 4 segments.
+		 * row, column and box peers, and ACT with up to 4 segments (and
+		 * below, a cosine decay of the learning rate).
 		 */
 		c->attn_mask = HRM_MASK_SUDOKU;
 		c->halt_max_steps = 4;
@@ -1150,6 +1151,9 @@ hrm_run_opts_defaults(hrm_run_opts *o, hrm_task task, int seq_len, int vocab_siz
 	hrm_sampler_opts_defaults(&o->sampler);
 	o->sampler.task = task;
 	o->sampler.batch_size = o->train.batch_size;
+
+	if (task == HRM_TASK_SUDOKU)
+		o->train.lr_min_ratio = 0.1;	/* cosine to 1e-4 over the budget (steps, epochs or minutes) */
 
 	o->eval_fraction = 0.05;
 	hrm_eval_opts_defaults(&o->eval);
