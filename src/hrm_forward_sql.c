@@ -152,7 +152,7 @@ hrm_forward(PG_FUNCTION_ARGS)
 	hrm_error_clear(&err);
 	HrmCheck(hrm_check_inputs(m, tokens, &puzzle_id, 1, &err), &err, what);
 
-	HrmApplyThreads();
+	HrmEngineBegin();
 
 	/* a fresh carry: every row reset to H_init / L_init */
 	carry = palloc0(sizeof(hrm_carry));

@@ -844,7 +844,7 @@ SolveRun(const SolveProblem *p, SolveSegmentFn fn, void *arg, float q[2], const 
 
 	hrm_error_clear(&err);
 	HrmCheck(hrm_check_inputs(m, p->tokens, &pid, 1, &err), &err, what);
-	HrmApplyThreads();
+	HrmEngineBegin();
 	slot = SolvePoolGet(m, what);
 
 	hrm_carry_reset(&slot->carry, m, NULL);

@@ -75,6 +75,13 @@ const hrm_carry *hrm_trainer_carry(const hrm_trainer *t);
 size_t		hrm_trainer_bytes(const hrm_trainer *t);
 
 /*
+ * Bytes a trainer for cfg and opts allocates (hrm_trainer_create checks
+ * them against hrm_set_memory_limit first), including a sampled batch of
+ * hrm_run_step; SIZE_MAX for an invalid or uncountable plan.
+ */
+size_t		hrm_trainer_plan_bytes(const hrm_config *cfg, const hrm_train_opts *opts);
+
+/*
  * Forward + backward of one step on the offered batch (inputs/labels
  * [B, seq_len], labels -100 = ignored; puzzle_ids [B] or NULL = 0): rows
  * whose carry halted take the new example, the others keep theirs.  Leaves
@@ -85,6 +92,13 @@ hrm_status	hrm_train_backward(hrm_trainer *t, const int32_t *inputs, const int32
 
 /* Apply the optimizers with the gradients of the last backward (advances the step counter). */
 hrm_status	hrm_train_apply(hrm_trainer *t, hrm_train_metrics *mt, hrm_error *err);
+
+/*
+ * A step cancelled through hrm_set_cancel_hook returns HRM_ERR_CANCELLED
+ * with the weights and optimizer state untouched, but the carry and the
+ * current examples part-way through the step: discard the trainer (or
+ * reload a checkpoint) rather than save or continue it.
+ */
 
 /* hrm_train_backward followed by hrm_train_apply. */
 hrm_status	hrm_train_step(hrm_trainer *t, const int32_t *inputs, const int32_t *labels,
