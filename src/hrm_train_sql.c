@@ -1169,6 +1169,28 @@ HrmTrain(FunctionCallInfo fcinfo, const char *model, const char *source, Jsonb *
 	 */
 	{
 		size_t		need = hrm_trainer_plan_bytes(&ro.model, &ro.train);
+		int64		held_out = eval ? eval->n : (ro.eval_fraction > 0 ? train->n : 0);
+
+		/* the held-out evaluation at each checkpoint runs next to the trainer */
+		if (held_out > 0 && need < SIZE_MAX)
+		{
+			hrm_layout	lay;
+			hrm_error	lerr;
+			int			rows = ro.eval.batch_rows > 0 ? ro.eval.batch_rows : 256;
+			int64		n_eval = v[O_EVAL_ROWS].given ? (int64) v[O_EVAL_ROWS].num : 200;
+
+			if (n_eval > 0)
+				rows = (int) Min((int64) rows, Min(held_out, n_eval));
+			if (hrm_layout_init(&lay, &ro.model, &lerr) == HRM_OK)
+			{
+				size_t		packs = hrm_model_pack_floats(&lay, false);
+
+				need = hrm_sat_add(need, hrm_sat_mul(packs, sizeof(float)));
+				need = hrm_sat_add(need, hrm_eval_plan_bytes(&lay.cfg, rows, packs > 0,
+															 HrmEffectiveThreads(v[O_THREADS].given ? (int) v[O_THREADS].num : hrm_threads)));
+				hrm_layout_free(&lay);
+			}
+		}
 
 		if (need > HrmMaxMemoryBytes())
 			ereport(ERROR,

@@ -949,11 +949,15 @@ HrmTrainLoop(HrmWorker *w)
 	 * must not record: the job ends at its last checkpoint instead.
 	 */
 	HrmUpdateProgress(w);
-	if (w->step_abandoned)
+	if (w->step_abandoned && w->p.last_checkpoint >= 0)
 		ereport(LOG,
 				(errmsg("training job " INT64_FORMAT " stopped during step " INT64_FORMAT ": "
 						"the model stays at its last checkpoint (step " INT64_FORMAT ")",
 						w->job_id, hrm_trainer_step(w->tr) + 1, w->p.last_checkpoint)));
+	else if (w->step_abandoned)
+		ereport(LOG,
+				(errmsg("training job " INT64_FORMAT " stopped during step " INT64_FORMAT " before its first checkpoint: "
+						"nothing was saved", w->job_id, hrm_trainer_step(w->tr) + 1)));
 	else if (hrm_trainer_step(w->tr) != w->last_ckpt_step)
 		HrmCheckpoint(w);
 	else if (w->eval != NULL && isnan(w->p.eval_exact_accuracy))

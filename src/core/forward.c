@@ -1114,12 +1114,19 @@ done:
 /* accounting and threads */
 
 size_t
-hrm_infer_bytes(const hrm_model *m, int B)
+hrm_infer_plan_bytes(const hrm_config *c, int B, bool packed, int threads)
 {
 	int			chunk = B < HRM_INFER_CHUNK ? B : HRM_INFER_CHUNK;
 
-	return hrm_sat_add(hrm_sat_add(hrm_carry_bytes(m->cfg, B), hrm_workspace_bytes(m, chunk)),
+	return hrm_sat_add(hrm_sat_add(hrm_carry_bytes(c, B),
+								   hrm_workspace_plan_bytes(c, chunk, packed, threads)),
 					   (size_t) (B > 0 ? B : 0));
+}
+
+size_t
+hrm_infer_bytes(const hrm_model *m, int B)
+{
+	return hrm_infer_plan_bytes(m->cfg, B, m->wpack != NULL, hrm_parallel_threads());
 }
 
 double

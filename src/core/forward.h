@@ -131,6 +131,8 @@ hrm_status	hrm_infer(const hrm_model *m, const int32_t *inputs, const int32_t *p
 
 /* Bytes hrm_infer allocates for B rows (carry, workspace, bookkeeping). */
 size_t		hrm_infer_bytes(const hrm_model *m, int B);
+/* The same from a configuration (packed weights or not, pool threads). */
+size_t		hrm_infer_plan_bytes(const hrm_config *c, int B, bool packed, int threads);
 
 /* FLOPs of one segment for B rows (matrix products and attention, forward only). */
 double		hrm_segment_flops(const hrm_config *cfg, int B);

@@ -3,6 +3,7 @@
  * batches, evaluation and the recipe's defaults (run.h).
  */
 #include "run.h"
+#include "parallel.h"
 #include "arc.h"
 #include "maze.h"
 #include "sudoku.h"
@@ -920,9 +921,14 @@ mono_seconds(void)
 size_t
 hrm_eval_bytes(const hrm_model *m, int batch_rows)
 {
-	const hrm_config *c = m->cfg;
+	return hrm_eval_plan_bytes(m->cfg, batch_rows, m->wpack != NULL, hrm_parallel_threads());
+}
+
+size_t
+hrm_eval_plan_bytes(const hrm_config *c, int batch_rows, bool packed, int threads)
+{
 	size_t		R = (size_t) (batch_rows > 0 ? batch_rows : 1);
-	size_t		b = hrm_infer_bytes(m, (int) R);
+	size_t		b = hrm_infer_plan_bytes(c, (int) R, packed, threads);
 
 	b = hrm_sat_add(b, hrm_sat_mul(R * (2 * (size_t) c->seq_len + 2), sizeof(int32_t)));
 	b = hrm_sat_add(b, hrm_sat_mul(hrm_sat_add(hrm_sat_mul(R * c->seq_len, (size_t) c->vocab_size), 2 * R),
