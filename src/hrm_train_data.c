@@ -341,7 +341,7 @@ HrmDataLimit(const char *label, int64 row, size_t bytes)
 			 errmsg("%s is too large for %s (%d MB)", label, guc,
 					by_memory ? hrm_max_memory_mb : hrm_max_training_data_mb),
 			 errdetail("Row " INT64_FORMAT " would bring the token arrays past %zu bytes.", row, bytes),
-			 errhint("Ask a superuser to raise %s, or read fewer rows (for example with LIMIT in a source query).",
+			 errhint("Raise %s, or read fewer rows (for example with LIMIT in a source query).",
 					 guc)));
 }
 

@@ -116,7 +116,7 @@ typedef struct HrmWorker
 	bool		clear_old;		/* drop the checkpoints of an earlier run at the first checkpoint */
 
 	double		stop_seen;		/* when the engine's hook first saw a stop request (0 = not yet) */
-	bool		step_abandoned; /* a step was cancelled part-way: the trainer's state is unusable */
+	bool		step_abandoned; /* a step was cancelled part-way (and discarded) */
 } HrmWorker;
 
 static volatile sig_atomic_t got_sigterm = false;
@@ -143,9 +143,9 @@ HrmMono(void)
 /*
  * Seconds a stop request (hrm_cancel, a cancel of the worker, SIGTERM)
  * leaves the running step to finish on its own: a step that ends in time
- * is kept and checkpointed, a longer one is abandoned part-way (the job then
- * ends at its last checkpoint).  Either way the worker stops well within a
- * second.
+ * is kept, a longer one is dropped part-way (the last checkpoint then holds
+ * the weights of the step before, with a restarted carry).  Either way the
+ * worker stops well within a second.
  */
 #define HRM_STOP_GRACE 0.5
 
@@ -910,8 +910,9 @@ HrmTrainLoop(HrmWorker *w)
 		st = hrm_run_step(w->tr, w->smp, &mt, &err);
 		if (st == HRM_ERR_CANCELLED)
 		{
-			/* stopped part-way: the weights are the last step's, the carry is not */
+			/* stopped part-way: the weights are the last step's; the carry restarts */
 			hrm_cancel_clear();
+			hrm_trainer_discard_step(w->tr);
 			w->step_abandoned = true;
 			final = HRM_JOB_CANCELLED;
 			break;
@@ -945,20 +946,19 @@ HrmTrainLoop(HrmWorker *w)
 
 	/*
 	 * The last checkpoint: a run stopped between steps loses nothing.  A
-	 * step abandoned part-way left the carry mid-step, which a checkpoint
-	 * must not record: the job ends at its last checkpoint instead.
+	 * step abandoned part-way is dropped: the checkpoint holds the weights
+	 * of the last completed step and a restarted carry (a resume from it
+	 * draws new examples for every row, so it is not bit-identical to an
+	 * uninterrupted run).
 	 */
 	HrmUpdateProgress(w);
-	if (w->step_abandoned && w->p.last_checkpoint >= 0)
+	if (w->step_abandoned)
 		ereport(LOG,
-				(errmsg("training job " INT64_FORMAT " stopped during step " INT64_FORMAT ": "
-						"the model stays at its last checkpoint (step " INT64_FORMAT ")",
-						w->job_id, hrm_trainer_step(w->tr) + 1, w->p.last_checkpoint)));
-	else if (w->step_abandoned)
-		ereport(LOG,
-				(errmsg("training job " INT64_FORMAT " stopped during step " INT64_FORMAT " before its first checkpoint: "
-						"nothing was saved", w->job_id, hrm_trainer_step(w->tr) + 1)));
-	else if (hrm_trainer_step(w->tr) != w->last_ckpt_step)
+				(errmsg("training job " INT64_FORMAT " dropped step " INT64_FORMAT " part-way to stop in time; "
+						"the checkpoint holds step " INT64_FORMAT " with a restarted carry",
+						w->job_id, hrm_trainer_step(w->tr) + 1, hrm_trainer_step(w->tr))));
+	/* (a checkpoint of this very step is already there, with the exact carry: kept) */
+	if (hrm_trainer_step(w->tr) != w->last_ckpt_step)
 		HrmCheckpoint(w);
 	else if (w->eval != NULL && isnan(w->p.eval_exact_accuracy))
 		HrmEvalNow(w);

@@ -609,6 +609,15 @@ hrm_trainer_set_opts(hrm_trainer *t, const hrm_train_opts *o)
 	t->opts.seed = seed;
 }
 
+void
+hrm_trainer_discard_step(hrm_trainer *t)
+{
+	/* every row restarts from H_init / L_init with a new example at the next step */
+	memset(t->carry.halted, 1, (size_t) t->B);
+	memset(t->carry.steps, 0, sizeof(int32_t) * (size_t) t->B);
+	t->have_grads = false;
+}
+
 size_t
 hrm_trainer_bytes(const hrm_trainer *t)
 {
@@ -924,9 +933,8 @@ hrm_train_backward(hrm_trainer *t, const int32_t *inputs, const int32_t *labels,
 
 /*
  * Cancellation: module calls stop early once a cancel is pending; the step
- * then returns HRM_ERR_CANCELLED with the weights untouched (the carry and
- * the current examples are left mid-step: a caller must not save or resume
- * this trainer's state, only discard it).
+ * then returns HRM_ERR_CANCELLED with the weights untouched and the carry
+ * and the current examples left mid-step (hrm_trainer_discard_step).
  */
 #define STEP_CANCEL_POINT() \
 	do { \

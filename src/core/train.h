@@ -96,9 +96,17 @@ hrm_status	hrm_train_apply(hrm_trainer *t, hrm_train_metrics *mt, hrm_error *err
 /*
  * A step cancelled through hrm_set_cancel_hook returns HRM_ERR_CANCELLED
  * with the weights and optimizer state untouched, but the carry and the
- * current examples part-way through the step: discard the trainer (or
- * reload a checkpoint) rather than save or continue it.
+ * current examples part-way through the step: call hrm_trainer_discard_step
+ * before saving or continuing the trainer.
  */
+
+/*
+ * Make a trainer consistent after a cancelled step: every carry row is
+ * marked halted (the next step restarts it from H_init / L_init with a new
+ * example) and no gradients are pending.  The weights, optimizer state and
+ * step counter are those of the last completed step.
+ */
+void		hrm_trainer_discard_step(hrm_trainer *t);
 
 /* hrm_train_backward followed by hrm_train_apply. */
 hrm_status	hrm_train_step(hrm_trainer *t, const int32_t *inputs, const int32_t *labels,

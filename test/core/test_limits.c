@@ -441,6 +441,13 @@ HRM_TEST(limits_cancel_training_step)
 		HRM_CHECK(st == HRM_ERR_CANCELLED, "the last poll of a step (of %d) did not cancel: %d", polls_forward, st);
 		HRM_CHECK(hrm_trainer_step(t) == 1, "one step applied");
 		hrm_set_cancel_hook(NULL, NULL);
+		/* a discarded step leaves every row halted; training goes on from there */
+		hrm_trainer_discard_step(t);
+		for (int b = 0; b < 4; b++)
+			HRM_CHECK(hrm_trainer_carry(t)->halted[b] == 1 && hrm_trainer_carry(t)->steps[b] == 0,
+					  "row %d not restarted", b);
+		HRM_CHECK(hrm_train_step(t, in, lb, NULL, NULL, &err) == HRM_OK && hrm_trainer_step(t) == 2,
+				  "a step after the discarded one: %s", err.msg);
 		hrm_trainer_free(t);
 	}
 	free(before);
