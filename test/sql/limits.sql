@@ -139,6 +139,14 @@ SELECT count(*) AS jobs FROM hrm.job WHERE model = 't_big';
 -- small plans run
 SELECT count(*) AS segments FROM hrm_forward('cycles', array_fill(1, ARRAY[81]), 0, 1);
 RESET hrm.max_memory;
+-- logits of 8192 x 65536 do not fit an array: refused before anything is allocated
+SELECT hrm_import('wide', pg_temp.zero_model(2, 1, 65536),
+       '{"seq_len": 8192, "vocab_size": 65536, "puzzle_emb_ndim": 0, "hidden_size": 2, "num_heads": 1,
+         "H_layers": 1, "L_layers": 1}') IS NOT NULL AS wide_imported;
+SELECT pg_temp.sqlstate($$SELECT count(*) FROM hrm_forward('wide', array_fill(1, ARRAY[8192]))$$) AS forward_wide;
+SET hrm.max_memory = '3GB';
+SELECT pg_temp.sqlstate($$SELECT hrm_solve('wide', array_fill(1, ARRAY[8192]))$$) AS solve_wide;
+RESET hrm.max_memory;
 CREATE ROLE regress_hrm_limits;
 GRANT SELECT ON limits_sudoku TO regress_hrm_limits;
 SET ROLE regress_hrm_limits;
