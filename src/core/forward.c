@@ -226,7 +226,6 @@ hrm_status
 hrm_carry_init(hrm_carry *c, const hrm_model *m, int B, hrm_error *err)
 {
 	size_t		n;
-
 	hrm_status	st;
 
 	memset(c, 0, sizeof(*c));
