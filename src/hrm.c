@@ -9,11 +9,16 @@
  */
 #include "postgres.h"
 
+#include <limits.h>
+#include <unistd.h>
+
 #include "fmgr.h"
+#include "miscadmin.h"
 #include "utils/guc.h"
 #include "utils/memutils.h"
 
 #include "hrm_pg.h"
+#include "parallel.h"
 
 PG_MODULE_MAGIC;
 
@@ -21,6 +26,12 @@ PGDLLEXPORT void _PG_init(void);
 
 /* GUC: BLAS threads per backend */
 int			hrm_threads = 1;
+
+/* GUC: the most threads hrm.threads (and a training job's "threads") may use */
+int			hrm_max_threads = 1;
+
+/* GUC: memory one engine call may plan for (MB) */
+int			hrm_max_memory_mb = HRM_DEFAULT_MAX_MEMORY_MB;
 
 /* The thread count last handed to the BLAS library (0 = never). */
 static int	hrm_threads_applied = 0;
@@ -33,13 +44,32 @@ static int	hrm_threads_applied = 0;
 void
 _PG_init(void)
 {
+	long		ncpu = sysconf(_SC_NPROCESSORS_ONLN);
+	int			default_max_threads = (int) Max(Min(ncpu, HRM_MAX_THREADS), 1);
+
 	DefineCustomIntVariable("hrm.threads",
 							"Sets the number of threads each backend uses for hrm's kernels (its worker pool and BLAS).",
-							"Applied before the next hrm call in the session; these threads never call PostgreSQL.",
+							"Applied before the next hrm call in the session, capped at hrm.max_threads; these threads never call PostgreSQL.",
 							&hrm_threads,
-							1, 1, 256,
+							1, 1, HRM_MAX_THREADS,
 							PGC_USERSET,
 							0,
+							NULL, NULL, NULL);
+	DefineCustomIntVariable("hrm.max_threads",
+							"Sets the most threads one hrm call may use (caps hrm.threads and a training job's threads).",
+							"Defaults to the number of CPU cores; more threads than cores only slow every call down.",
+							&hrm_max_threads,
+							default_max_threads, 1, HRM_MAX_THREADS,
+							PGC_SUSET,
+							0,
+							NULL, NULL, NULL);
+	DefineCustomIntVariable("hrm.max_memory",
+							"Sets the most working memory one hrm call (or training job) may plan for.",
+							"Inference, evaluation and training compute what they need before allocating and refuse a plan over this limit; model weights and training data have their own limits (hrm.shared_memory_limit, hrm.max_training_data).",
+							&hrm_max_memory_mb,
+							HRM_DEFAULT_MAX_MEMORY_MB, 16, INT_MAX / 2,
+							PGC_SUSET,
+							GUC_UNIT_MB,
 							NULL, NULL, NULL);
 
 	HrmShmemInit();
@@ -49,18 +79,51 @@ _PG_init(void)
 	MarkGUCPrefixReserved("hrm");
 }
 
+/* hrm.threads as capped by hrm.max_threads. */
+int
+HrmEffectiveThreads(int requested)
+{
+	return Max(Min(requested, hrm_max_threads), 1);
+}
+
+/* hrm.max_memory in bytes. */
+size_t
+HrmMaxMemoryBytes(void)
+{
+	return (size_t) hrm_max_memory_mb * 1024 * 1024;
+}
+
 /*
- * Hand hrm.threads to the engine (its worker pool and the BLAS library) if
- * it changed since the last call.
+ * The engine's cancellation hook in a backend: an interrupt that
+ * CHECK_FOR_INTERRUPTS would act on (query cancel, statement timeout,
+ * pg_terminate_backend).  It only reads the signal handlers' flags, so it is
+ * safe anywhere inside engine code; the engine runs it on this (the main)
+ * thread only, and the glue calls CHECK_FOR_INTERRUPTS once the engine has
+ * returned HRM_ERR_CANCELLED (HrmThrow).
+ */
+static int
+HrmBackendCancelHook(void *arg)
+{
+	return InterruptPending && (QueryCancelPending || ProcDiePending) ? 1 : 0;
+}
+
+/*
+ * Before engine work: hand hrm.threads (capped by hrm.max_threads) to the
+ * engine's pool and the BLAS library if it changed, set the engine's memory
+ * limit from hrm.max_memory and install the cancellation hook.
  */
 void
-HrmApplyThreads(void)
+HrmEngineBegin(void)
 {
-	if (hrm_threads != hrm_threads_applied)
+	int			n = HrmEffectiveThreads(hrm_threads);
+
+	if (n != hrm_threads_applied)
 	{
-		hrm_set_threads(hrm_threads);
-		hrm_threads_applied = hrm_threads;
+		hrm_set_threads(n);
+		hrm_threads_applied = n;
 	}
+	hrm_set_memory_limit(HrmMaxMemoryBytes());
+	hrm_set_cancel_hook(HrmBackendCancelHook, NULL);
 }
 
 /* ---------------------------------------------------------------------
@@ -97,6 +160,8 @@ HrmStatusSqlstate(hrm_status st)
 			return ERRCODE_QUERY_CANCELED;
 		case HRM_ERR_INTERNAL:
 			return ERRCODE_INTERNAL_ERROR;
+		case HRM_ERR_MEMLIMIT:
+			return ERRCODE_PROGRAM_LIMIT_EXCEEDED;
 	}
 	return ERRCODE_INTERNAL_ERROR;
 }
@@ -127,6 +192,9 @@ HrmStatusHint(hrm_status st)
 			return "This build of hrm does not implement this feature.";
 		case HRM_ERR_INTERNAL:
 			return "This is a bug in hrm; please report it with the detail above.";
+		case HRM_ERR_MEMLIMIT:
+			return psprintf("Use a smaller batch, model or input, or ask a superuser to raise hrm.max_memory (now %d MB).",
+							hrm_max_memory_mb);
 		case HRM_OK:
 		case HRM_ERR_CANCELLED:
 			break;
@@ -140,8 +208,25 @@ HrmStatusHint(hrm_status st)
 void
 HrmThrow(hrm_status st, const hrm_error *err, const char *what)
 {
-	const char *hint = HrmStatusHint(st);
+	const char *hint;
 	const char *detail = (err != NULL && err->msg[0] != '\0') ? err->msg : NULL;
+
+	/*
+	 * The engine stopped because an interrupt is pending: let PostgreSQL
+	 * report it as it would anywhere else (57014 for a cancel or statement
+	 * timeout, FATAL for pg_terminate_backend).  If it does not (interrupts
+	 * held off), report the cancel ourselves.
+	 */
+	if (st == HRM_ERR_CANCELLED)
+	{
+		hrm_cancel_clear();
+		CHECK_FOR_INTERRUPTS();
+		ereport(ERROR,
+				(errcode(ERRCODE_QUERY_CANCELED),
+				 errmsg("canceling statement: %s", what),
+				 detail ? errdetail("%s", detail) : 0));
+	}
+	hint = HrmStatusHint(st);
 
 	ereport(ERROR,
 			(errcode(HrmStatusSqlstate(st)),

@@ -257,6 +257,8 @@ hrm_cache_get(const char *name)
 	int			i;
 	int			victim = 0;
 
+	/* loading sizes tables from the configuration: the limits apply */
+	HrmEngineBegin();
 	if (!HrmCatalogLookup(name, false, &entry))
 	{
 		hrm_cache_forget(name);

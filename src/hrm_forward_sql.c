@@ -141,6 +141,14 @@ hrm_forward(PG_FUNCTION_ARGS)
 				 errmsg("segments must be between 1 and %d, not %d", HRM_MAX_SEGMENTS, segments),
 				 errhint("Pass NULL for the model's halt_max_steps (%d).", cfg->halt_max_steps)));
 
+	/* each row returns seq_len x vocab_size logits as one array */
+	if ((Size) cfg->seq_len * cfg->vocab_size > (MaxAllocSize - ARR_OVERHEAD_NONULLS(2)) / sizeof(float4))
+		ereport(ERROR,
+				(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
+				 errmsg("the logits of model \"%s\" (%d x %d) are too large to return as an array",
+						name, cfg->seq_len, cfg->vocab_size),
+				 errhint("Use hrm_solve, which returns the decoded answer only.")));
+
 	tokens = HrmCheckTokens(arr, h);
 	if (puzzle_id < 0 || puzzle_id >= Max(cfg->num_puzzle_identifiers, 1))
 		ereport(ERROR,
@@ -152,7 +160,12 @@ hrm_forward(PG_FUNCTION_ARGS)
 	hrm_error_clear(&err);
 	HrmCheck(hrm_check_inputs(m, tokens, &puzzle_id, 1, &err), &err, what);
 
-	HrmApplyThreads();
+	HrmEngineBegin();
+
+	/* the whole plan: carry, workspace and the logits of a segment */
+	HrmCheck(hrm_check_memory(hrm_sat_add(hrm_infer_bytes(m, 1),
+										  (size_t) cfg->seq_len * cfg->vocab_size * sizeof(float)),
+							  "a segment", &err), &err, what);
 
 	/* a fresh carry: every row reset to H_init / L_init */
 	carry = palloc0(sizeof(hrm_carry));

@@ -32,9 +32,24 @@
  * --------------------------------------------------------------------- */
 
 extern int	hrm_threads;
+extern int	hrm_max_threads;
+extern int	hrm_max_memory_mb;
 
-/* Apply hrm.threads to the BLAS library if it changed (call before BLAS work). */
-extern void HrmApplyThreads(void);
+/* Default of hrm.max_memory (MB). */
+#define HRM_DEFAULT_MAX_MEMORY_MB 4096
+
+/*
+ * Before engine work: apply hrm.threads (capped by hrm.max_threads) to the
+ * engine's pool and BLAS, hrm.max_memory to the engine's memory limit, and
+ * install the hook that lets the engine stop on a pending interrupt.
+ */
+extern void HrmEngineBegin(void);
+
+/* A thread count capped by hrm.max_threads (at least 1). */
+extern int	HrmEffectiveThreads(int requested);
+
+/* hrm.max_memory in bytes. */
+extern size_t HrmMaxMemoryBytes(void);
 
 /* SQLSTATE for an engine status. */
 extern int	HrmStatusSqlstate(hrm_status st);

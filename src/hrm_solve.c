@@ -797,6 +797,12 @@ SolvePoolGet(const hrm_model *m, const char *what)
 		SolvePoolFree(s);
 
 	hrm_error_clear(&err);
+	/* the whole plan first: carry, workspace and the logits of a segment */
+	if (hrm_check_memory(hrm_sat_add(hrm_infer_bytes(m, 1), tv * sizeof(float)), "a segment", &err) != HRM_OK)
+	{
+		SolvePoolFree(s);
+		HrmThrow(err.code, &err, what);
+	}
 	s->ws = hrm_workspace_create(m, 1, &err);
 	if (s->ws == NULL)
 	{
@@ -844,7 +850,7 @@ SolveRun(const SolveProblem *p, SolveSegmentFn fn, void *arg, float q[2], const 
 
 	hrm_error_clear(&err);
 	HrmCheck(hrm_check_inputs(m, p->tokens, &pid, 1, &err), &err, what);
-	HrmApplyThreads();
+	HrmEngineBegin();
 	slot = SolvePoolGet(m, what);
 
 	hrm_carry_reset(&slot->carry, m, NULL);

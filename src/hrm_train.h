@@ -139,7 +139,8 @@ typedef struct HrmTrainTask
 	double		log_seconds;
 
 	int64		eval_rows;		/* held-out rows evaluated at each checkpoint */
-	int			threads;
+	int			threads;		/* capped by the caller's hrm.max_threads */
+	Size		max_memory;		/* the caller's hrm.max_memory (bytes): the worker's limit */
 
 	/* texts (NUL-terminated, offsets from the segment start) */
 	Size		options_off;	/* the options to store (jsonb text) */

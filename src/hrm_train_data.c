@@ -339,11 +339,18 @@ HrmFreeDataset(void *p)
 static void
 HrmDataLimit(const char *label, int64 row, size_t bytes)
 {
+	/* the smaller of the two limits applied */
+	bool		by_memory = HrmMaxMemoryBytes() < (size_t) hrm_max_training_data_mb * 1024 * 1024 &&
+		bytes >= HrmMaxMemoryBytes();
+	const char *guc = by_memory ? "hrm.max_memory" : "hrm.max_training_data";
+
 	ereport(ERROR,
 			(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
-			 errmsg("%s is too large for hrm.max_training_data (%d MB)", label, hrm_max_training_data_mb),
+			 errmsg("%s is too large for %s (%d MB)", label, guc,
+					by_memory ? hrm_max_memory_mb : hrm_max_training_data_mb),
 			 errdetail("Row " INT64_FORMAT " would bring the token arrays past %zu bytes.", row, bytes),
-			 errhint("Raise hrm.max_training_data, or read fewer rows (for example with LIMIT in a source query).")));
+			 errhint("Raise %s, or read fewer rows (for example with LIMIT in a source query).",
+					 guc)));
 }
 
 /* Context line of errors raised while the source runs. */
@@ -383,6 +390,8 @@ HrmReadSource(const char *source, const char *label, const HrmColumns *cols, Hrm
 	int			guc_level;
 	ErrorContextCallback errcb;
 
+	/* the data is one allocation plan too: hrm.max_memory bounds it as well */
+	cap = Min(cap, HrmMaxMemoryBytes());
 	res = HrmTrack(NULL, HrmFreeDataset);
 	in_tok = palloc(sizeof(int32) * max_tokens);
 	tg_tok = palloc(sizeof(int32) * max_tokens);

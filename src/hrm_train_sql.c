@@ -57,6 +57,7 @@
 #include "sudoku.h"
 
 #include "hrm_train.h"
+#include "parallel.h"
 
 PG_FUNCTION_INFO_V1(hrm_train_pg);
 PG_FUNCTION_INFO_V1(hrm_train_default_pg);
@@ -251,7 +252,7 @@ static const HrmOptDef train_opts[] = {
 	{"steps", O_STEPS, OT_INT, 1, BIG, 0, NULL},
 	{"target", O_TARGET, OT_STRING, 0, 0, OF_FROZEN, NULL},
 	{"task", O_TASK, OT_STRING, 0, 0, OF_FROZEN, "sudoku,maze,arc,generic"},
-	{"threads", O_THREADS, OT_INT, 1, 256, 0, NULL},
+	{"threads", O_THREADS, OT_INT, 1, HRM_MAX_THREADS, 0, NULL},
 	{"vocab_size", O_VOCAB_SIZE, OT_INT, 2, 32767, OF_ARCH | OF_FROZEN, NULL},
 	{"wait", O_WAIT, OT_BOOL, 0, 0, OF_RUNTIME, NULL},
 	{"weight_decay", O_WEIGHT_DECAY, OT_FLOAT, 0, 100, OF_OPTIM, NULL},
@@ -1177,6 +1178,46 @@ HrmTrain(FunctionCallInfo fcinfo, const char *model, const char *source, Jsonb *
 	if (eval == NULL && ro.eval_fraction > 0 && train->n < 2)
 		ro.eval_fraction = 0.0;
 
+	/*
+	 * The worker's memory plan, checked here so that an oversized batch or
+	 * model fails in the call (the worker checks it again before allocating).
+	 */
+	{
+		size_t		need = hrm_trainer_plan_bytes(&ro.model, &ro.train);
+		int64		held_out = eval ? eval->n : (ro.eval_fraction > 0 ? train->n : 0);
+
+		/* the held-out evaluation at each checkpoint runs next to the trainer */
+		if (held_out > 0 && need < SIZE_MAX)
+		{
+			hrm_layout	lay;
+			hrm_error	lerr;
+			int			rows = ro.eval.batch_rows > 0 ? ro.eval.batch_rows : 256;
+			int64		n_eval = v[O_EVAL_ROWS].given ? (int64) v[O_EVAL_ROWS].num : 200;
+
+			if (n_eval > 0)
+				rows = (int) Min((int64) rows, Min(held_out, n_eval));
+			if (hrm_layout_init(&lay, &ro.model, &lerr) == HRM_OK)
+			{
+				size_t		packs = hrm_model_pack_floats(&lay, false);
+
+				need = hrm_sat_add(need, hrm_sat_mul(packs, sizeof(float)));
+				need = hrm_sat_add(need, hrm_eval_plan_bytes(&lay.cfg, rows, packs > 0,
+															 HrmEffectiveThreads(v[O_THREADS].given ? (int) v[O_THREADS].num : hrm_threads)));
+				hrm_layout_free(&lay);
+			}
+		}
+
+		if (need > HrmMaxMemoryBytes())
+			ereport(ERROR,
+					(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
+					 errmsg("training model \"%s\" with batch_size %d needs %s of working memory, over hrm.max_memory (%d MB)",
+							model, ro.train.batch_size,
+							need == SIZE_MAX ? "more than can be addressed" :
+							psprintf("%zu MB", (need + (1 << 20) - 1) >> 20),
+							hrm_max_memory_mb),
+					 errhint("Use a smaller batch_size or model, or ask a superuser to raise hrm.max_memory.")));
+	}
+
 	/* the task for the worker */
 	job_id = HrmNextJobId();
 	options_json = HrmOptionsJson(&o);
@@ -1228,7 +1269,8 @@ HrmTrain(FunctionCallInfo fcinfo, const char *model, const char *source, Jsonb *
 	else
 		t->log_seconds = 10.0;
 	t->eval_rows = v[O_EVAL_ROWS].given ? (int64) v[O_EVAL_ROWS].num : 200;
-	t->threads = v[O_THREADS].given ? (int) v[O_THREADS].num : hrm_threads;
+	t->threads = HrmEffectiveThreads(v[O_THREADS].given ? (int) v[O_THREADS].num : hrm_threads);
+	t->max_memory = HrmMaxMemoryBytes();
 	hyper_json = HrmHyperJson(t, hrm_task_name(task));
 
 	/* one segment: the task, its texts, the token arrays */
@@ -1523,7 +1565,7 @@ hrm_evaluate_pg(PG_FUNCTION_ARGS)
 						info.cfg.num_puzzle_identifiers, model)));
 
 	h = hrm_cache_get(model);
-	HrmApplyThreads();
+	HrmEngineBegin();
 	hrm_eval_opts_defaults(&eo);
 	if (v[E_SEGMENTS].given)
 		eo.segments = (int) v[E_SEGMENTS].num;

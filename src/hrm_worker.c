@@ -51,6 +51,7 @@
 #include "storage/proc.h"
 #include "tcop/tcopprot.h"
 #include "utils/builtins.h"
+#include "utils/guc.h"
 #include "utils/memutils.h"
 #include "utils/snapmgr.h"
 #include "utils/timestamp.h"
@@ -116,6 +117,9 @@ typedef struct HrmWorker
 	bool		model_expected; /* the model row must exist at the next checkpoint */
 	Oid			acl_lo;			/* the model's ACL object once it exists: its identity */
 	bool		clear_old;		/* drop the checkpoints of an earlier run at the first checkpoint */
+
+	double		stop_seen;		/* when the engine's hook first saw a stop request (0 = not yet) */
+	bool		step_abandoned; /* a step was cancelled part-way (and discarded) */
 } HrmWorker;
 
 static volatile sig_atomic_t got_sigterm = false;
@@ -137,6 +141,36 @@ HrmMono(void)
 
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	return (double) ts.tv_sec + (double) ts.tv_nsec * 1e-9;
+}
+
+/*
+ * Seconds a stop request (hrm_cancel, a cancel of the worker, SIGTERM)
+ * leaves the running step to finish on its own: a step that ends in time
+ * is kept, a longer one is dropped part-way (the last checkpoint then holds
+ * the weights of the step before, with a restarted carry).  Either way the
+ * worker stops well within a second.
+ */
+#define HRM_STOP_GRACE 0.5
+
+/*
+ * The engine's cancellation hook in the worker.  The engine calls it on
+ * this (the main) thread only, per transformer block; it reads the signal
+ * flags and the job slot's cancel flag (under its spinlock) and never
+ * raises an error.
+ */
+static int
+HrmWorkerCancelHook(void *arg)
+{
+	HrmWorker  *w = (HrmWorker *) arg;
+	double		now;
+
+	if (!(got_sigterm || ProcDiePending || QueryCancelPending ||
+		  HrmJobCancelRequested(w->slot, w->job_id)))
+		return 0;
+	now = HrmMono();
+	if (w->stop_seen == 0)
+		w->stop_seen = now;
+	return now - w->stop_seen >= HRM_STOP_GRACE ? 1 : 0;
 }
 
 /* ---------------------------------------------------------------------
@@ -328,6 +362,14 @@ HrmEvalNow(HrmWorker *w)
 	if (st == HRM_OK)
 		st = hrm_evaluate(&m, w->eval, w->eval_rows, n, &eo, &res, &err);
 	hrm_model_free(&m);
+	if (st == HRM_ERR_CANCELLED)
+	{
+		/* stopping: the checkpoint goes without held-out figures */
+		hrm_cancel_clear();
+		w->p.eval_exact_accuracy = NAN;
+		w->p.eval_token_accuracy = NAN;
+		return;
+	}
 	HrmCheck(st, &err, "could not evaluate the model");
 	w->p.eval_exact_accuracy = res.exact_accuracy;
 	w->p.eval_token_accuracy = res.token_accuracy;
@@ -891,6 +933,15 @@ HrmTrainLoop(HrmWorker *w)
 		t_step = HrmMono();
 		hrm_error_clear(&err);
 		st = hrm_run_step(w->tr, w->smp, &mt, &err);
+		if (st == HRM_ERR_CANCELLED)
+		{
+			/* stopped part-way: the weights are the last step's; the carry restarts */
+			hrm_cancel_clear();
+			hrm_trainer_discard_step(w->tr);
+			w->step_abandoned = true;
+			final = HRM_JOB_CANCELLED;
+			break;
+		}
 		HrmCheck(st, &err, "training step failed");
 		now = HrmMono();
 		t_step = now - t_step;
@@ -934,8 +985,20 @@ HrmTrainLoop(HrmWorker *w)
 		}
 	}
 
-	/* the last checkpoint: a cancelled run loses nothing */
+	/*
+	 * The last checkpoint: a run stopped between steps loses nothing.  A
+	 * step abandoned part-way is dropped: the checkpoint holds the weights
+	 * of the last completed step and a restarted carry (a resume from it
+	 * draws new examples for every row, so it is not bit-identical to an
+	 * uninterrupted run).
+	 */
 	HrmUpdateProgress(w);
+	if (w->step_abandoned)
+		ereport(LOG,
+				(errmsg("training job " INT64_FORMAT " dropped step " INT64_FORMAT " part-way to stop in time; "
+						"the checkpoint holds step " INT64_FORMAT " with a restarted carry",
+						w->job_id, hrm_trainer_step(w->tr) + 1, hrm_trainer_step(w->tr))));
+	/* (a checkpoint of this very step is already there, with the exact carry: kept) */
 	if (hrm_trainer_step(w->tr) != w->last_ckpt_step)
 		HrmCheckpoint(w);
 	else if (w->eval != NULL && isnan(w->p.eval_exact_accuracy))
@@ -1002,6 +1065,10 @@ HrmTrainWorkerMain(Datum main_arg)
 		hrm_error	err;
 
 		hrm_set_threads(t->threads);
+		/* the caller's hrm.max_memory, and stop requests reach into the engine */
+		SetConfigOption("hrm.max_memory", psprintf("%zu", t->max_memory >> 20), PGC_SUSET, PGC_S_OVERRIDE);
+		hrm_set_memory_limit(t->max_memory);
+		hrm_set_cancel_hook(HrmWorkerCancelHook, w);
 
 		/* the data, and the held-out rows */
 		HrmDatasetFromDesc(&t->train, w->base, &w->train);

@@ -38,8 +38,9 @@ hrm_arc_encode(const hrm_arc_grid *g, int row_off, int col_off, int32_t tokens[H
 
 	if (st != HRM_OK)
 		return st;
-	if (row_off < 0 || col_off < 0 || row_off + g->rows > HRM_ARC_MAX ||
-		col_off + g->cols > HRM_ARC_MAX)
+	/* written as subtractions: row_off + rows overflows for offsets near INT_MAX */
+	if (row_off < 0 || col_off < 0 || row_off > HRM_ARC_MAX - g->rows ||
+		col_off > HRM_ARC_MAX - g->cols)
 		return hrm_fail(err, HRM_ERR_INVALID,
 						"a %dx%d grid does not fit the 30x30 canvas at offset (%d, %d)",
 						g->rows, g->cols, row_off, col_off);

@@ -86,18 +86,18 @@ typedef struct int_field
 } int_field;
 
 static const int_field int_fields[] = {
-	{"seq_len", offsetof(hrm_config, seq_len), 1, 65536},
-	{"vocab_size", offsetof(hrm_config, vocab_size), 2, 65536},
-	{"num_puzzle_identifiers", offsetof(hrm_config, num_puzzle_identifiers), 0, 100000000},
-	{"puzzle_emb_ndim", offsetof(hrm_config, puzzle_emb_ndim), 0, 1 << 20},
-	{"puzzle_emb_len", offsetof(hrm_config, puzzle_emb_len), 0, 4096},
-	{"H_cycles", offsetof(hrm_config, H_cycles), 1, 256},
-	{"L_cycles", offsetof(hrm_config, L_cycles), 1, 256},
-	{"H_layers", offsetof(hrm_config, H_layers), 0, 256},
-	{"L_layers", offsetof(hrm_config, L_layers), 1, 256},
-	{"hidden_size", offsetof(hrm_config, hidden_size), 2, 16384},
-	{"num_heads", offsetof(hrm_config, num_heads), 1, 1024},
-	{"halt_max_steps", offsetof(hrm_config, halt_max_steps), 1, 4096},
+	{"seq_len", offsetof(hrm_config, seq_len), 1, HRM_MAX_SEQ_LEN},
+	{"vocab_size", offsetof(hrm_config, vocab_size), 2, HRM_MAX_VOCAB},
+	{"num_puzzle_identifiers", offsetof(hrm_config, num_puzzle_identifiers), 0, HRM_MAX_PUZZLE_IDS},
+	{"puzzle_emb_ndim", offsetof(hrm_config, puzzle_emb_ndim), 0, HRM_MAX_PUZZLE_EMB_NDIM},
+	{"puzzle_emb_len", offsetof(hrm_config, puzzle_emb_len), 0, HRM_MAX_PUZZLE_SLOTS},
+	{"H_cycles", offsetof(hrm_config, H_cycles), 1, HRM_MAX_CYCLES},
+	{"L_cycles", offsetof(hrm_config, L_cycles), 1, HRM_MAX_CYCLES},
+	{"H_layers", offsetof(hrm_config, H_layers), 0, HRM_MAX_LAYERS},
+	{"L_layers", offsetof(hrm_config, L_layers), 1, HRM_MAX_LAYERS},
+	{"hidden_size", offsetof(hrm_config, hidden_size), 2, HRM_MAX_HIDDEN},
+	{"num_heads", offsetof(hrm_config, num_heads), 1, HRM_MAX_HEADS},
+	{"halt_max_steps", offsetof(hrm_config, halt_max_steps), 1, HRM_MAX_HALT_STEPS},
 };
 
 typedef struct real_field
@@ -261,12 +261,27 @@ hrm_config_validate(hrm_config *c, hrm_error *err)
 {
 	size_t		total;
 
-	if (c->seq_len < 1 || c->seq_len > 65536)
-		return hrm_fail(err, HRM_ERR_CONFIG, "seq_len must be between 1 and 65536 (got %d)", c->seq_len);
-	if (c->vocab_size < 2 || c->vocab_size > 65536)
-		return hrm_fail(err, HRM_ERR_CONFIG, "vocab_size must be between 2 and 65536 (got %d)", c->vocab_size);
-	if (c->hidden_size < 2 || c->hidden_size > 16384)
-		return hrm_fail(err, HRM_ERR_CONFIG, "hidden_size must be between 2 and 16384 (got %d)", c->hidden_size);
+/* every bound names its field (the range checks come first: later sizes derive from them) */
+#define CHECK_RANGE(field, lo, hi) \
+	do { \
+		if (c->field < (lo) || c->field > (hi)) \
+			return hrm_fail(err, HRM_ERR_CONFIG, #field " must be between %d and %d (got %d)", \
+							(int) (lo), (int) (hi), c->field); \
+	} while (0)
+
+	CHECK_RANGE(seq_len, 1, HRM_MAX_SEQ_LEN);
+	CHECK_RANGE(vocab_size, 2, HRM_MAX_VOCAB);
+	CHECK_RANGE(hidden_size, 2, HRM_MAX_HIDDEN);
+	CHECK_RANGE(num_heads, 1, HRM_MAX_HEADS);
+	CHECK_RANGE(H_cycles, 1, HRM_MAX_CYCLES);
+	CHECK_RANGE(L_cycles, 1, HRM_MAX_CYCLES);
+	CHECK_RANGE(H_layers, 0, HRM_MAX_LAYERS);
+	CHECK_RANGE(L_layers, 1, HRM_MAX_LAYERS);
+	CHECK_RANGE(halt_max_steps, 1, HRM_MAX_HALT_STEPS);
+	CHECK_RANGE(num_puzzle_identifiers, 0, HRM_MAX_PUZZLE_IDS);
+	CHECK_RANGE(puzzle_emb_ndim, 0, HRM_MAX_PUZZLE_EMB_NDIM);
+	CHECK_RANGE(puzzle_emb_len, 0, HRM_MAX_PUZZLE_SLOTS);
+#undef CHECK_RANGE
 	if (c->num_heads < 1 || c->hidden_size % c->num_heads != 0)
 		return hrm_fail(err, HRM_ERR_CONFIG,
 						"hidden_size %d is not divisible by num_heads %d", c->hidden_size, c->num_heads);
@@ -274,10 +289,6 @@ hrm_config_validate(hrm_config *c, hrm_error *err)
 	if (c->pos_encodings == HRM_POS_ROPE && c->head_dim % 2 != 0)
 		return hrm_fail(err, HRM_ERR_CONFIG,
 						"rope needs an even head dimension; hidden_size / num_heads = %d", c->head_dim);
-	if (c->H_cycles < 1 || c->L_cycles < 1 || c->H_cycles > 256 || c->L_cycles > 256)
-		return hrm_fail(err, HRM_ERR_CONFIG, "H_cycles and L_cycles must be between 1 and 256");
-	if (c->L_layers < 1 || c->L_layers > 256 || c->H_layers < 0 || c->H_layers > 256)
-		return hrm_fail(err, HRM_ERR_CONFIG, "L_layers must be between 1 and 256 and H_layers between 0 and 256");
 	if (c->arch == HRM_ARCH_HRM && c->H_layers < 1)
 		return hrm_fail(err, HRM_ERR_CONFIG, "an hrm model needs H_layers >= 1");
 	if (c->arch == HRM_ARCH_HRM && (c->mlp_t || c->no_ACT_continue))
@@ -287,8 +298,6 @@ hrm_config_validate(hrm_config *c, hrm_error *err)
 						"attn_mask \"sudoku\" needs seq_len 81 (a 9x9 grid), got %d", c->seq_len);
 	if (c->attn_mask != HRM_MASK_FULL && c->mlp_t)
 		return hrm_fail(err, HRM_ERR_CONFIG, "attn_mask applies to attention, not to mlp_t models");
-	if (c->halt_max_steps < 1 || c->halt_max_steps > 4096)
-		return hrm_fail(err, HRM_ERR_CONFIG, "halt_max_steps must be between 1 and 4096 (got %d)", c->halt_max_steps);
 	if (!(c->halt_exploration_prob >= 0.0 && c->halt_exploration_prob <= 1.0))
 		return hrm_fail(err, HRM_ERR_CONFIG, "halt_exploration_prob must be between 0 and 1");
 	if (!(c->rms_norm_eps > 0.0 && c->rms_norm_eps < 1.0))
@@ -315,9 +324,11 @@ hrm_config_validate(hrm_config *c, hrm_error *err)
 	}
 	else
 		c->P = (c->puzzle_emb_ndim + c->hidden_size - 1) / c->hidden_size;
+	if (c->P > HRM_MAX_PUZZLE_SLOTS)
+		return hrm_fail(err, HRM_ERR_CONFIG,
+						"puzzle_emb_ndim %d takes %d puzzle slots of hidden_size %d, at most %d are accepted",
+						c->puzzle_emb_ndim, c->P, c->hidden_size, HRM_MAX_PUZZLE_SLOTS);
 	c->S = c->seq_len + c->P;
-	if (c->S > 65536)
-		return hrm_fail(err, HRM_ERR_CONFIG, "seq_len plus puzzle slots exceeds 65536");
 	c->inter_size = hrm_swiglu_width(c->expansion, c->hidden_size);
 	c->inter_size_t = c->mlp_t ? hrm_swiglu_width(c->expansion, c->S) : 0;
 	if (c->pos_encodings == HRM_POS_NONE && !c->mlp_t)

@@ -35,6 +35,24 @@ typedef enum hrm_attn_mask
 	HRM_MASK_SUDOKU = 1
 } hrm_attn_mask;
 
+/*
+ * Upper bounds of a configuration, checked before anything is sized from
+ * it.  Far above every published HRM / TRM configuration (the full-size
+ * HRM: seq_len 900, hidden 512, 8 heads, 4 + 4 layers, 2 x 2 cycles, 16
+ * steps, about a million ARC puzzle identifiers), low enough that no size
+ * derived from them overflows.
+ */
+#define HRM_MAX_SEQ_LEN			8192
+#define HRM_MAX_VOCAB			65536
+#define HRM_MAX_HIDDEN			8192
+#define HRM_MAX_HEADS			256
+#define HRM_MAX_LAYERS			64
+#define HRM_MAX_CYCLES			64
+#define HRM_MAX_HALT_STEPS		1024
+#define HRM_MAX_PUZZLE_IDS		(1 << 24)
+#define HRM_MAX_PUZZLE_EMB_NDIM	65536
+#define HRM_MAX_PUZZLE_SLOTS	256
+
 typedef struct hrm_config
 {
 	hrm_arch	arch;

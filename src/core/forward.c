@@ -48,7 +48,11 @@ hrm_model_init(hrm_model *m, const hrm_layout *lay, const float *params, hrm_err
 	{
 		int			hd = c->head_dim,
 					half = hd / 2;
+		hrm_status	st = hrm_check_memory(hrm_sat_mul((size_t) c->S * hd, 2 * sizeof(float)),
+										  "the RoPE tables", err);
 
+		if (st != HRM_OK)
+			return st;
 		m->rope_cos = hrm_alloc((size_t) c->S * hd, sizeof(float));
 		m->rope_sin = hrm_alloc((size_t) c->S * hd, sizeof(float));
 		if (m->rope_cos == NULL || m->rope_sin == NULL)
@@ -189,6 +193,25 @@ pack_block(const hrm_model *m, const hrm_block_offsets *bo, bool bwd, float *buf
 	return n;
 }
 
+size_t
+hrm_model_pack_floats(const hrm_layout *lay, bool backward)
+{
+	hrm_model	m;
+	hrm_block_packs dummy;
+	size_t		n = 0;
+
+	if (!hrm_gemm_available() || lay->cfg.mlp_t)
+		return 0;
+	memset(&m, 0, sizeof(m));
+	m.lay = lay;
+	m.cfg = &lay->cfg;
+	for (int i = 0; i < lay->cfg.H_layers; i++)
+		n = hrm_sat_add(n, pack_block(&m, &lay->H_blocks[i], backward, NULL, &dummy));
+	for (int i = 0; i < lay->cfg.L_layers; i++)
+		n = hrm_sat_add(n, pack_block(&m, &lay->L_blocks[i], backward, NULL, &dummy));
+	return n;
+}
+
 hrm_status
 hrm_model_pack(hrm_model *m, bool backward, hrm_error *err)
 {
@@ -214,6 +237,11 @@ hrm_model_pack(hrm_model *m, bool backward, hrm_error *err)
 			n += pack_block(m, &lay->H_blocks[i], backward, NULL, &dummy);
 		for (int i = 0; i < c->L_layers; i++)
 			n += pack_block(m, &lay->L_blocks[i], backward, NULL, &dummy);
+		if (hrm_check_memory(hrm_sat_mul(n, sizeof(float)), "the packed weights", err) != HRM_OK)
+		{
+			drop_packs(m);
+			return HRM_ERR_MEMLIMIT;
+		}
 		if (m->H_packs != NULL && m->L_packs != NULL)
 			m->wpack = hrm_alloc(n, sizeof(float));
 		if (m->wpack == NULL)
@@ -240,12 +268,19 @@ hrm_status
 hrm_carry_init(hrm_carry *c, const hrm_model *m, int B, hrm_error *err)
 {
 	size_t		n;
+	hrm_status	st;
 
 	memset(c, 0, sizeof(*c));
 	if (B < 1)
 		return hrm_fail(err, HRM_ERR_INVALID, "batch size must be at least 1");
-	if (!hrm_mul_size((size_t) B * m->cfg->S, (size_t) m->cfg->hidden_size, &n))
-		return hrm_fail(err, HRM_ERR_LIMIT, "batch too large");
+	/* the kernels take B * S rows as an int */
+	if ((size_t) B * m->cfg->S > INT32_MAX ||
+		!hrm_mul_size((size_t) B * m->cfg->S, (size_t) m->cfg->hidden_size, &n))
+		return hrm_fail(err, HRM_ERR_LIMIT, "a batch of %d rows of %d positions is too large", B,
+						m->cfg->S);
+	st = hrm_check_memory(hrm_carry_bytes(m->cfg, B), "the carry", err);
+	if (st != HRM_OK)
+		return st;
 	c->B = B;
 	c->z_H = hrm_alloc(n, sizeof(float));
 	c->z_L = hrm_alloc(n, sizeof(float));
@@ -258,6 +293,16 @@ hrm_carry_init(hrm_carry *c, const hrm_model *m, int B, hrm_error *err)
 	}
 	memset(c->halted, 1, B);
 	return HRM_OK;
+}
+
+size_t
+hrm_carry_bytes(const hrm_config *c, int B)
+{
+	size_t		n = hrm_sat_mul(hrm_sat_mul((size_t) (B > 0 ? B : 0), (size_t) c->S),
+								(size_t) c->hidden_size);
+
+	return hrm_sat_add(hrm_sat_mul(n, 2 * sizeof(float)),
+					   (size_t) (B > 0 ? B : 0) * (sizeof(int32_t) + 1));
 }
 
 void
@@ -327,23 +372,56 @@ hrm_tile_examples(const hrm_config *c)
 }
 
 size_t
+hrm_workspace_plan_bytes(const hrm_config *c, int B, bool packed, int threads)
+{
+	size_t		BSD,
+				f = 0,
+				gu;
+
+	if (B < 1)
+		B = 1;
+	/* saturating: a plan too large to count is SIZE_MAX, which no limit admits */
+	BSD = hrm_sat_mul(hrm_sat_mul((size_t) B, (size_t) c->S), (size_t) c->hidden_size);
+	gu = hrm_sat_mul(hrm_sat_mul((size_t) B, (size_t) c->S), 2 * (size_t) c->inter_size);
+	if (c->mlp_t)
+	{
+		size_t		t = hrm_sat_mul(hrm_sat_mul((size_t) B, (size_t) c->hidden_size),
+									2 * (size_t) c->inter_size_t);
+
+		gu = t > gu ? t : gu;
+	}
+	f = hrm_sat_add(f, hrm_sat_mul(BSD, 2));	/* x, inj */
+	f = hrm_sat_add(f, hrm_sat_mul(BSD, 3));	/* qkv */
+	f = hrm_sat_add(f, hrm_sat_mul((size_t) c->S, (size_t) c->S));	/* probs */
+	f = hrm_sat_add(f, hrm_attention_scratch_floats(c->S, c->head_dim));	/* kvp */
+	f = hrm_sat_add(f, hrm_sat_mul(BSD, 2));	/* attn, proj */
+	f = hrm_sat_add(f, hrm_sat_add(gu, gu / 2));	/* gu, act */
+	f = hrm_sat_add(f, hrm_sat_mul(BSD, 2));	/* tbuf, tbuf2 */
+	f = hrm_sat_add(f, hrm_sat_mul((size_t) B, (size_t) c->hidden_size));	/* qz */
+	f = hrm_sat_add(f, hrm_sat_mul(BSD, 2));	/* sub carry */
+	f = hrm_sat_add(f, hrm_sat_mul(hrm_sat_mul((size_t) B, (size_t) c->seq_len),
+								   (size_t) c->vocab_size));	/* sub logits */
+	f = hrm_sat_add(f, (size_t) B * 2);
+	/* the other pool threads' tile scratch (packed forward) */
+	if (packed && threads > 1 && !c->mlp_t)
+	{
+		size_t		G = (size_t) (hrm_tile_examples(c) < B ? hrm_tile_examples(c) : B);
+		size_t		GS = G * (size_t) c->S;
+		size_t		per = hrm_sat_add(hrm_sat_mul(hrm_sat_mul(GS, (size_t) c->hidden_size), 4),
+									  hrm_sat_mul(GS, 3 * (size_t) c->inter_size));
+
+		per = hrm_sat_add(per, hrm_sat_mul((size_t) c->S, (size_t) c->S));
+		per = hrm_sat_add(per, hrm_attention_scratch_floats(c->S, c->head_dim));
+		f = hrm_sat_add(f, hrm_sat_mul(per, (size_t) (threads - 1)));
+	}
+	return hrm_sat_add(hrm_sat_mul(f, sizeof(float)),
+					   hrm_sat_mul((size_t) B * ((size_t) c->seq_len + 1), sizeof(int32_t)));
+}
+
+size_t
 hrm_workspace_bytes(const hrm_model *m, int B)
 {
-	const hrm_config *c = m->cfg;
-	size_t		BSD = (size_t) B * c->S * c->hidden_size;
-	size_t		f = 0;
-
-	f += BSD * 2;				/* x, inj */
-	f += BSD * 3;				/* qkv */
-	f += (size_t) c->S * c->S;	/* probs */
-	f += hrm_attention_scratch_floats(c->S, c->head_dim);	/* kvp */
-	f += BSD * 2;				/* attn, proj */
-	f += ws_floats_gu(m->cfg, B) * 3 / 2;	/* gu, act */
-	f += BSD * 2;				/* tbuf, tbuf2 */
-	f += (size_t) B * c->hidden_size;	/* qz */
-	f += BSD * 2;				/* sub carry */
-	f += (size_t) B * c->seq_len * c->vocab_size + (size_t) B * 2;
-	return f * sizeof(float) + (size_t) B * (c->seq_len + 1) * sizeof(int32_t);
+	return hrm_workspace_plan_bytes(m->cfg, B, m->wpack != NULL, hrm_parallel_threads());
 }
 
 hrm_workspace *
@@ -358,6 +436,14 @@ hrm_workspace_create(const hrm_model *m, int max_B, hrm_error *err)
 		hrm_fail(err, HRM_ERR_INVALID, "batch size must be at least 1");
 		return NULL;
 	}
+	/* the kernels take max_B * S rows as an int */
+	if ((size_t) max_B * c->S > INT32_MAX)
+	{
+		hrm_fail(err, HRM_ERR_LIMIT, "a batch of %d rows of %d positions is too large", max_B, c->S);
+		return NULL;
+	}
+	if (hrm_check_memory(hrm_workspace_bytes(m, max_B), "the forward workspace", err) != HRM_OK)
+		return NULL;
 	BSD = (size_t) max_B * c->S * c->hidden_size;
 	ws = calloc(1, sizeof(hrm_workspace));
 	if (ws == NULL)
@@ -731,6 +817,9 @@ module_tile(void *arg, int tile, int t)
 	{
 		hrm_block_acts at;
 
+		/* cancellation point: the caller sees the flag after the module (hrm_cancel_requested) */
+		if (hrm_cancel_requested())
+			return;
 		if (j->acts)
 			at = hrm_acts_at(c, &j->acts[i], b0);
 		if (j->row0_last && j->pk && i == j->n - 1)
@@ -853,12 +942,21 @@ segment_forward(const hrm_model *m, hrm_workspace *ws, hrm_carry *c,
 
 	hrm_embed_forward(m, inputs, puzzle_ids, B, ws->x);
 
+/* a module call stops early on cancel (module_tile); the segment stops here */
+#define SEGMENT_CANCEL_POINT() \
+	do { \
+		if (hrm_cancel_requested()) \
+			return hrm_fail(err, HRM_ERR_CANCELLED, "cancelled during a segment"); \
+	} while (0)
+
 	if (cfg->arch == HRM_ARCH_HRM)
 	{
 		for (int i = 0; i < N; i++)
 		{
+			SEGMENT_CANCEL_POINT();
 			for (int j = 0; j < T; j++)
 			{
+				SEGMENT_CANCEL_POINT();
 				if (i == N - 1 && j == T - 1)
 					continue;
 				hrm_add_forward(ws->inj, c->z_H, ws->x, n_el);
@@ -877,14 +975,18 @@ segment_forward(const hrm_model *m, hrm_workspace *ws, hrm_carry *c,
 		/* TRM: H_cycles recursions of (L_cycles latent updates, one answer update) */
 		for (int i = 0; i < N; i++)
 		{
+			SEGMENT_CANCEL_POINT();
 			for (int j = 0; j < T; j++)
 			{
+				SEGMENT_CANCEL_POINT();
 				hrm_add_forward(ws->inj, c->z_H, ws->x, n_el);
 				hrm_module_forward(m, lay->L_blocks, cfg->L_layers, c->z_L, ws->inj, B, ws, NULL);
 			}
 			hrm_module_forward(m, lay->L_blocks, cfg->L_layers, c->z_H, c->z_L, B, ws, NULL);
 		}
 	}
+	SEGMENT_CANCEL_POINT();
+#undef SEGMENT_CANCEL_POINT
 	hrm_heads_forward(m, c->z_H, B, q_only ? NULL : logits, q, ws);
 	return HRM_OK;
 }
@@ -929,6 +1031,9 @@ hrm_infer(const hrm_model *m, const int32_t *inputs, const int32_t *puzzle_ids, 
 	if (B < 1)
 		return hrm_fail(err, HRM_ERR_INVALID, "batch size must be at least 1");
 	st = hrm_check_inputs(m, inputs, puzzle_ids, B, err);
+	if (st != HRM_OK)
+		return st;
+	st = hrm_check_memory(hrm_infer_bytes(m, B), "inference", err);
 	if (st != HRM_OK)
 		return st;
 	st = hrm_carry_init(&carry, m, B, err);
@@ -1050,6 +1155,22 @@ done:
 
 /* ------------------------------------------------------------------------- */
 /* accounting and threads */
+
+size_t
+hrm_infer_plan_bytes(const hrm_config *c, int B, bool packed, int threads)
+{
+	int			chunk = B < HRM_INFER_CHUNK ? B : HRM_INFER_CHUNK;
+
+	return hrm_sat_add(hrm_sat_add(hrm_carry_bytes(c, B),
+								   hrm_workspace_plan_bytes(c, chunk, packed, threads)),
+					   (size_t) (B > 0 ? B : 0));
+}
+
+size_t
+hrm_infer_bytes(const hrm_model *m, int B)
+{
+	return hrm_infer_plan_bytes(m->cfg, B, m->wpack != NULL, hrm_parallel_threads());
+}
 
 double
 hrm_segment_flops(const hrm_config *c, int B)

@@ -59,6 +59,9 @@ void		hrm_attn_mask_fill(const hrm_config *c, uint16_t *allow);
  */
 hrm_status	hrm_model_pack(hrm_model *m, bool backward, hrm_error *err);
 
+/* Floats hrm_model_pack would allocate for a layout (0 when the kernel is not used). */
+size_t		hrm_model_pack_floats(const hrm_layout *lay, bool backward);
+
 /* The recurrent state of B rows. */
 typedef struct hrm_carry
 {
@@ -74,13 +77,18 @@ hrm_status	hrm_carry_init(hrm_carry *c, const hrm_model *m, int B, hrm_error *er
 /* Reset rows (mask[b] != 0, or all rows when mask is NULL) to H_init / L_init, steps 0, not halted. */
 void		hrm_carry_reset(hrm_carry *c, const hrm_model *m, const uint8_t *mask);
 void		hrm_carry_free(hrm_carry *c);
+/* Bytes hrm_carry_init allocates for B rows (SIZE_MAX when too large to count). */
+size_t		hrm_carry_bytes(const hrm_config *c, int B);
 
 /* Scratch memory for segments of up to max_B rows. */
 typedef struct hrm_workspace hrm_workspace;
 
 hrm_workspace *hrm_workspace_create(const hrm_model *m, int max_B, hrm_error *err);
 void		hrm_workspace_free(hrm_workspace *ws);
+/* Bytes hrm_workspace_create allocates (with the pool threads' scratch); SIZE_MAX when too large. */
 size_t		hrm_workspace_bytes(const hrm_model *m, int max_B);
+/* The same from a configuration: packed = the model has packed weights, threads = pool size. */
+size_t		hrm_workspace_plan_bytes(const hrm_config *c, int max_B, bool packed, int threads);
 
 /* Check token ids in [0, V) and puzzle ids in [0, N_id); HRM_ERR_INVALID names the first bad one. */
 hrm_status	hrm_check_inputs(const hrm_model *m, const int32_t *inputs, const int32_t *puzzle_ids,
@@ -123,6 +131,11 @@ typedef struct hrm_infer_opts
 hrm_status	hrm_infer(const hrm_model *m, const int32_t *inputs, const int32_t *puzzle_ids, int B,
 					  const hrm_infer_opts *opts, float *logits, float *q, int32_t *steps_out,
 					  hrm_segment_cb cb, void *cb_arg, hrm_error *err);
+
+/* Bytes hrm_infer allocates for B rows (carry, workspace, bookkeeping). */
+size_t		hrm_infer_bytes(const hrm_model *m, int B);
+/* The same from a configuration (packed weights or not, pool threads). */
+size_t		hrm_infer_plan_bytes(const hrm_config *c, int B, bool packed, int threads);
 
 /* FLOPs of one segment for B rows (matrix products and attention, forward only). */
 double		hrm_segment_flops(const hrm_config *cfg, int B);

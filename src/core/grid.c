@@ -74,6 +74,9 @@ dihedral_prepare(int tid, int rows, int cols, int *orows, int *ocols, hrm_error 
 	if (rows <= 0 || cols <= 0)
 		return hrm_fail(err, HRM_ERR_INVALID,
 						"grid shape %dx%d is empty", rows, cols);
+	/* cells are indexed as int: rows * cols must not overflow */
+	if (rows > INT32_MAX / cols)
+		return hrm_fail(err, HRM_ERR_LIMIT, "a grid of %dx%d cells is too large", rows, cols);
 	if (hrm_dihedral_swaps(tid))
 	{
 		*orows = cols;

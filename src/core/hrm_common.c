@@ -3,6 +3,7 @@
  */
 #include "hrm_common.h"
 
+#include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -60,6 +61,8 @@ hrm_status_name(hrm_status code)
 			return "cancelled";
 		case HRM_ERR_INTERNAL:
 			return "internal error";
+		case HRM_ERR_MEMLIMIT:
+			return "memory limit exceeded";
 	}
 	return "unknown error";
 }
@@ -88,4 +91,79 @@ void
 hrm_free(void *p)
 {
 	free(p);
+}
+
+/* ------------------------------------------------------------------------- */
+/* memory budget */
+
+static size_t memory_limit = 0;
+
+void
+hrm_set_memory_limit(size_t bytes)
+{
+	memory_limit = bytes;
+}
+
+size_t
+hrm_memory_limit(void)
+{
+	return memory_limit;
+}
+
+hrm_status
+hrm_check_memory(size_t bytes, const char *what, hrm_error *err)
+{
+	if (memory_limit == 0 || bytes <= memory_limit)
+		return HRM_OK;
+	if (bytes == SIZE_MAX)
+		return hrm_fail(err, HRM_ERR_MEMLIMIT,
+						"%s needs more memory than can be addressed, over the limit of %zu MB",
+						what, memory_limit >> 20);
+	return hrm_fail(err, HRM_ERR_MEMLIMIT, "%s needs %zu MB, over the limit of %zu MB",
+					what, (bytes + (1 << 20) - 1) >> 20, memory_limit >> 20);
+}
+
+/* ------------------------------------------------------------------------- */
+/* cancellation */
+
+static hrm_cancel_fn cancel_fn = NULL;
+static void *cancel_arg = NULL;
+static pthread_t cancel_owner;
+/* set once the hook said stop; read by every thread (pool threads never run the hook) */
+static volatile int cancel_flag = 0;
+
+void
+hrm_set_cancel_hook(hrm_cancel_fn fn, void *arg)
+{
+	cancel_fn = fn;
+	cancel_arg = arg;
+	cancel_owner = pthread_self();
+	__atomic_store_n(&cancel_flag, 0, __ATOMIC_RELEASE);
+}
+
+void
+hrm_cancel_clear(void)
+{
+	__atomic_store_n(&cancel_flag, 0, __ATOMIC_RELEASE);
+}
+
+bool
+hrm_cancel_requested(void)
+{
+	if (__atomic_load_n(&cancel_flag, __ATOMIC_ACQUIRE))
+		return true;
+	if (pthread_equal(pthread_self(), cancel_owner) && cancel_fn != NULL && cancel_fn(cancel_arg) != 0)
+	{
+		__atomic_store_n(&cancel_flag, 1, __ATOMIC_RELEASE);
+		return true;
+	}
+	return false;
+}
+
+hrm_status
+hrm_check_cancel(const char *where, hrm_error *err)
+{
+	if (hrm_cancel_requested())
+		return hrm_fail(err, HRM_ERR_CANCELLED, "cancelled %s", where);
+	return HRM_OK;
 }

@@ -24,7 +24,8 @@ typedef enum hrm_status
 	HRM_ERR_LIMIT,			/* a size limit exceeded */
 	HRM_ERR_UNSUPPORTED,	/* a valid request this build does not implement */
 	HRM_ERR_CANCELLED,		/* a callback asked to stop */
-	HRM_ERR_INTERNAL		/* can't happen: a bug */
+	HRM_ERR_INTERNAL,		/* can't happen: a bug */
+	HRM_ERR_MEMLIMIT		/* a plan needs more memory than hrm_set_memory_limit allows */
 } hrm_status;
 
 #define HRM_ERRMSG_LEN 512
@@ -58,5 +59,60 @@ hrm_mul_size(size_t a, size_t b, size_t *out)
 	*out = a * b;
 	return true;
 }
+
+/* Saturating size arithmetic for memory plans: SIZE_MAX stands for "too much". */
+static inline size_t
+hrm_sat_add(size_t a, size_t b)
+{
+	return a > SIZE_MAX - b ? SIZE_MAX : a + b;
+}
+
+static inline size_t
+hrm_sat_mul(size_t a, size_t b)
+{
+	size_t		r;
+
+	return hrm_mul_size(a, b, &r) ? r : SIZE_MAX;
+}
+
+/*
+ * Memory budget.  Every entry point that allocates working memory of a
+ * size derived from its inputs (hrm_carry_init, hrm_workspace_create,
+ * hrm_model_init, hrm_model_pack, hrm_infer, hrm_evaluate,
+ * hrm_trainer_create, hrm_trainer_load) first computes what it needs (the
+ * *_bytes functions) and refuses with HRM_ERR_MEMLIMIT when that exceeds
+ * the process-wide limit, before allocating anything.  0 (the default)
+ * means no limit.
+ */
+void		hrm_set_memory_limit(size_t bytes);
+size_t		hrm_memory_limit(void);
+
+/*
+ * HRM_OK if a plan of `bytes` fits the limit; else HRM_ERR_MEMLIMIT with a
+ * message naming `what` and both sizes.
+ */
+hrm_status	hrm_check_memory(size_t bytes, const char *what, hrm_error *err);
+
+/*
+ * Cancellation.  The engine polls hrm_cancel_requested() inside its long
+ * loops (per transformer block in the forward pass, the ACT loop, the
+ * training step and its backward) and returns HRM_ERR_CANCELLED soon after
+ * it turns true.
+ *
+ * hrm_set_cancel_hook(fn, arg) installs a hook for the calling thread (the
+ * "owner"; NULL removes it) and clears the cancel flag.  The hook runs only
+ * on the owner thread, never on the engine's pool threads: it must be cheap
+ * and must not longjmp.  Once it returns non-zero the flag stays set (also
+ * for the pool threads, which only read the flag) until hrm_cancel_clear()
+ * or the next hrm_set_cancel_hook().  One hook per process.
+ */
+typedef int (*hrm_cancel_fn) (void *arg);
+
+void		hrm_set_cancel_hook(hrm_cancel_fn fn, void *arg);
+void		hrm_cancel_clear(void);
+bool		hrm_cancel_requested(void);
+
+/* HRM_ERR_CANCELLED with a message naming `where` if a cancel is pending, else HRM_OK. */
+hrm_status	hrm_check_cancel(const char *where, hrm_error *err);
 
 #endif							/* HRM_COMMON_H */

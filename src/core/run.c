@@ -3,6 +3,7 @@
  * batches, evaluation and the recipe's defaults (run.h).
  */
 #include "run.h"
+#include "parallel.h"
 #include "arc.h"
 #include "maze.h"
 #include "sudoku.h"
@@ -917,6 +918,24 @@ mono_seconds(void)
 	return (double) ts.tv_sec + (double) ts.tv_nsec * 1e-9;
 }
 
+size_t
+hrm_eval_bytes(const hrm_model *m, int batch_rows)
+{
+	return hrm_eval_plan_bytes(m->cfg, batch_rows, m->wpack != NULL, hrm_parallel_threads());
+}
+
+size_t
+hrm_eval_plan_bytes(const hrm_config *c, int batch_rows, bool packed, int threads)
+{
+	size_t		R = (size_t) (batch_rows > 0 ? batch_rows : 1);
+	size_t		b = hrm_infer_plan_bytes(c, (int) R, packed, threads);
+
+	b = hrm_sat_add(b, hrm_sat_mul(R * (2 * (size_t) c->seq_len + 2), sizeof(int32_t)));
+	b = hrm_sat_add(b, hrm_sat_mul(hrm_sat_add(hrm_sat_mul(R * c->seq_len, (size_t) c->vocab_size), 2 * R),
+								   sizeof(float)));
+	return b;
+}
+
 hrm_status
 hrm_evaluate(const hrm_model *m, const hrm_dataset *ds, const int64_t *rows, int64_t n_rows,
 			 const hrm_eval_opts *opts, hrm_eval_result *res, hrm_error *err)
@@ -955,6 +974,9 @@ hrm_evaluate(const hrm_model *m, const hrm_dataset *ds, const int64_t *rows, int
 	chunk = o.batch_rows > 0 ? o.batch_rows : 256;
 	if (chunk > n)
 		chunk = n > 0 ? (int) n : 1;
+	st = hrm_check_memory(hrm_eval_bytes(m, chunk), "the evaluation", err);
+	if (st != HRM_OK)
+		return st;
 	in = malloc(sizeof(int32_t) * (size_t) chunk * T);
 	lb = malloc(sizeof(int32_t) * (size_t) chunk * T);
 	pid = malloc(sizeof(int32_t) * (size_t) chunk);

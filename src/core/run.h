@@ -252,6 +252,11 @@ typedef struct hrm_eval_result
 hrm_status	hrm_evaluate(const hrm_model *m, const hrm_dataset *ds, const int64_t *rows, int64_t n_rows,
 						 const hrm_eval_opts *opts, hrm_eval_result *res, hrm_error *err);
 
+/* Bytes hrm_evaluate allocates with batch_rows rows per chunk (checked against the memory limit). */
+size_t		hrm_eval_bytes(const hrm_model *m, int batch_rows);
+/* The same from a configuration (packed weights or not, pool threads). */
+size_t		hrm_eval_plan_bytes(const hrm_config *c, int batch_rows, bool packed, int threads);
+
 /* ------------------------------------------------------------------------- */
 /* initialisation */
 

@@ -362,6 +362,71 @@ auto_chunk(const hrm_config *c, int B)
 	return (int) r;
 }
 
+/* Rows per forward/backward chunk of a trainer. */
+static int
+trainer_chunk_rows(const hrm_config *c, const hrm_train_opts *o)
+{
+	int			B = o->batch_size;
+
+	return o->chunk_rows > 0 ? (o->chunk_rows < B ? o->chunk_rows : B) : auto_chunk(c, B);
+}
+
+/* Bytes of the chunk buffers (chunk_init) for R rows. */
+static size_t
+chunk_bytes(const hrm_config *c, int R)
+{
+	int			nblocks = c->L_layers + (c->arch == HRM_ARCH_HRM ? c->H_layers : 0);
+	size_t		M = hrm_sat_mul((size_t) R, (size_t) c->S),
+				D = c->hidden_size,
+				I = c->inter_size;
+	size_t		f = hrm_sat_mul(block_act_floats(c, R), (size_t) nblocks);
+
+	f = hrm_sat_add(f, hrm_sat_mul(hrm_sat_mul((size_t) R * c->seq_len, (size_t) c->vocab_size), 2));
+	f = hrm_sat_add(f, (size_t) R * 6);		/* q, q_next, dq */
+	f = hrm_sat_add(f, hrm_sat_mul(M, 6 * D));	/* dz, dtmp, dattn, dqkv */
+	f = hrm_sat_add(f, hrm_sat_mul(M, 3 * I));	/* dgu, dact */
+	f = hrm_sat_add(f, hrm_sat_mul((size_t) c->S, (size_t) c->S));	/* dP */
+	f = hrm_sat_add(f, hrm_attention_bwd_scratch_floats(c->S, c->head_dim));
+	return hrm_sat_add(hrm_sat_mul(f, sizeof(float)), hrm_carry_bytes(c, R));
+}
+
+size_t
+hrm_trainer_plan_bytes(const hrm_config *cfg, const hrm_train_opts *o)
+{
+	hrm_layout	lay;
+	const hrm_config *c;
+	size_t		b,
+				B,
+				n;
+	int			R;
+
+	if (o->batch_size < 1 || hrm_layout_init(&lay, cfg, NULL) != HRM_OK)
+		return SIZE_MAX;
+	c = &lay.cfg;
+	B = (size_t) o->batch_size;
+	R = trainer_chunk_rows(c, o);
+	n = lay.n_params;
+	/* params, grads and the two moments */
+	b = hrm_sat_mul(n, 4 * sizeof(float));
+	/* puzzle gradients, current examples, exploration */
+	b = hrm_sat_add(b, hrm_sat_mul(B * (size_t) (c->puzzle_emb_ndim > 0 ? c->puzzle_emb_ndim : 1),
+								   sizeof(float)));
+	b = hrm_sat_add(b, hrm_sat_mul(B * (2 * (size_t) c->seq_len + 3), sizeof(int32_t)));
+	/* a sampled batch (hrm_run_step) */
+	b = hrm_sat_add(b, hrm_sat_mul(B * (2 * (size_t) c->seq_len + 1), sizeof(int32_t)));
+	/* RoPE tables, packed weights (forward and backward) */
+	if (c->pos_encodings == HRM_POS_ROPE)
+		b = hrm_sat_add(b, hrm_sat_mul((size_t) c->S * c->head_dim, 2 * sizeof(float)));
+	b = hrm_sat_add(b, hrm_sat_mul(hrm_model_pack_floats(&lay, true), sizeof(float)));
+	/* the carry, the workspace of a chunk, the chunk's activations and gradients */
+	b = hrm_sat_add(b, hrm_carry_bytes(c, o->batch_size));
+	b = hrm_sat_add(b, hrm_workspace_plan_bytes(c, R, hrm_model_pack_floats(&lay, true) > 0,
+												hrm_parallel_threads()));
+	b = hrm_sat_add(b, chunk_bytes(c, R));
+	hrm_layout_free(&lay);
+	return b;
+}
+
 static hrm_status
 check_opts(const hrm_train_opts *o, hrm_error *err)
 {
@@ -395,6 +460,10 @@ hrm_trainer_create(hrm_trainer **out, const hrm_config *cfg, const float *params
 
 	*out = NULL;
 	st = check_opts(opts, err);
+	if (st != HRM_OK)
+		return st;
+	/* the whole plan against the memory limit, before allocating any of it */
+	st = hrm_check_memory(hrm_trainer_plan_bytes(cfg, opts), "the training state", err);
 	if (st != HRM_OK)
 		return st;
 	t = calloc(1, sizeof(hrm_trainer));
@@ -461,7 +530,7 @@ hrm_trainer_create(hrm_trainer **out, const hrm_config *cfg, const float *params
 		st = hrm_model_pack(&t->model, true, err);
 	if (st == HRM_OK)
 		st = hrm_carry_init(&t->carry, &t->model, B, err);
-	R = opts->chunk_rows > 0 ? (opts->chunk_rows < B ? opts->chunk_rows : B) : auto_chunk(&t->lay.cfg, B);
+	R = trainer_chunk_rows(&t->lay.cfg, opts);
 	if (st == HRM_OK)
 	{
 		t->ws = hrm_workspace_create(&t->model, R, err);
@@ -567,6 +636,15 @@ hrm_trainer_set_opts(hrm_trainer *t, const hrm_train_opts *o)
 	t->opts.seed = seed;
 }
 
+void
+hrm_trainer_discard_step(hrm_trainer *t)
+{
+	/* every row restarts from H_init / L_init with a new example at the next step */
+	memset(t->carry.halted, 1, (size_t) t->B);
+	memset(t->carry.steps, 0, sizeof(int32_t) * (size_t) t->B);
+	t->have_grads = false;
+}
+
 size_t
 hrm_trainer_bytes(const hrm_trainer *t)
 {
@@ -663,7 +741,12 @@ module_backward(const hrm_model *m, const hrm_block_offsets *blocks, const hrm_b
 	const hrm_block_packs *pk = hrm_packs_for(m, blocks);
 
 	for (int i = n - 1; i >= 0; i--)
+	{
+		/* cancellation point; the step checks the flag after the module */
+		if (hrm_cancel_requested())
+			return;
 		block_backward(m, &blocks[i], pk ? &pk[i] : NULL, &acts[i], dz, grads, ch, B);
+	}
 }
 
 /* ------------------------------------------------------------------------- */
@@ -875,12 +958,29 @@ hrm_train_backward(hrm_trainer *t, const int32_t *inputs, const int32_t *labels,
 		view.steps = t->carry.steps + r0;
 		view.halted = t->carry.halted + r0;
 
+/*
+ * Cancellation: module calls stop early once a cancel is pending; the step
+ * then returns HRM_ERR_CANCELLED with the weights untouched and the carry
+ * and the current examples left mid-step (hrm_trainer_discard_step).
+ */
+#define STEP_CANCEL_POINT() \
+	do { \
+		if (hrm_cancel_requested()) \
+		{ \
+			t->have_grads = false; \
+			return hrm_fail(err, HRM_ERR_CANCELLED, "training step cancelled"); \
+		} \
+	} while (0)
+
 		/* 2. forward: no-grad loop, then L* and H* with activations */
+		STEP_CANCEL_POINT();
 		hrm_embed_forward(m, in, pid, R, x);
 		for (int i = 0; i < c->H_cycles; i++)
 		{
+			STEP_CANCEL_POINT();
 			for (int j = 0; j < c->L_cycles; j++)
 			{
+				STEP_CANCEL_POINT();
 				if (i == c->H_cycles - 1 && j == c->L_cycles - 1)
 					continue;
 				hrm_add_forward(inj, view.z_H, x, n_el);
@@ -889,9 +989,12 @@ hrm_train_backward(hrm_trainer *t, const int32_t *inputs, const int32_t *labels,
 			if (i != c->H_cycles - 1)
 				hrm_module_forward(m, lay->H_blocks, c->H_layers, view.z_H, view.z_L, R, t->ws, NULL);
 		}
+		STEP_CANCEL_POINT();
 		hrm_add_forward(inj, view.z_H, x, n_el);
 		hrm_module_forward(m, lay->L_blocks, c->L_layers, view.z_L, inj, R, t->ws, ch->acts_L);
+		STEP_CANCEL_POINT();
 		hrm_module_forward(m, lay->H_blocks, c->H_layers, view.z_H, view.z_L, R, t->ws, ch->acts_H);
+		STEP_CANCEL_POINT();
 		hrm_heads_forward(m, view.z_H, R, ch->logits, ch->q, t->ws);
 
 		/* 3. halting and the Q target */
@@ -919,7 +1022,10 @@ hrm_train_backward(hrm_trainer *t, const int32_t *inputs, const int32_t *labels,
 			memcpy(tgt.z_L, view.z_L, sizeof(float) * n_el);
 			st = hrm_segment_q(m, t->ws, &tgt, in, pid, ch->q_next, err);
 			if (st != HRM_OK)
+			{
+				t->have_grads = false;
 				return st;
+			}
 		}
 
 		/* 4. losses, metrics and the output gradients (of loss / B) */
@@ -985,8 +1091,10 @@ hrm_train_backward(hrm_trainer *t, const int32_t *inputs, const int32_t *labels,
 			t->grads[lay->q_b + 1] += d1;
 		}
 		module_backward(m, lay->H_blocks, ch->acts_H, c->H_layers, ch->dz, t->grads, ch, R);
+		STEP_CANCEL_POINT();
 		/* H input was z_H (detached) + z_L*: the gradient goes on to z_L* */
 		module_backward(m, lay->L_blocks, ch->acts_L, c->L_layers, ch->dz, t->grads, ch, R);
+		STEP_CANCEL_POINT();
 		/* L input was z_L (detached) + (z_H (detached) + x): dz is now dx */
 		for (int b = 0; b < R; b++)
 		{
@@ -1018,6 +1126,7 @@ hrm_train_backward(hrm_trainer *t, const int32_t *inputs, const int32_t *labels,
 			}
 		}
 	}
+#undef STEP_CANCEL_POINT
 	acc.loss = (acc.lm_loss + 0.5 * (acc.q_halt_loss + acc.q_continue_loss)) * inv_B;
 	acc.token_accuracy_all *= inv_B;
 	acc.exact_all *= inv_B;

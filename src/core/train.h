@@ -78,6 +78,13 @@ const hrm_carry *hrm_trainer_carry(const hrm_trainer *t);
 size_t		hrm_trainer_bytes(const hrm_trainer *t);
 
 /*
+ * Bytes a trainer for cfg and opts allocates (hrm_trainer_create checks
+ * them against hrm_set_memory_limit first), including a sampled batch of
+ * hrm_run_step; SIZE_MAX for an invalid or uncountable plan.
+ */
+size_t		hrm_trainer_plan_bytes(const hrm_config *cfg, const hrm_train_opts *opts);
+
+/*
  * Forward + backward of one step on the offered batch (inputs/labels
  * [B, seq_len], labels -100 = ignored; puzzle_ids [B] or NULL = 0): rows
  * whose carry halted take the new example, the others keep theirs.  Leaves
@@ -88,6 +95,21 @@ hrm_status	hrm_train_backward(hrm_trainer *t, const int32_t *inputs, const int32
 
 /* Apply the optimizers with the gradients of the last backward (advances the step counter). */
 hrm_status	hrm_train_apply(hrm_trainer *t, hrm_train_metrics *mt, hrm_error *err);
+
+/*
+ * A step cancelled through hrm_set_cancel_hook returns HRM_ERR_CANCELLED
+ * with the weights and optimizer state untouched, but the carry and the
+ * current examples part-way through the step: call hrm_trainer_discard_step
+ * before saving or continuing the trainer.
+ */
+
+/*
+ * Make a trainer consistent after a cancelled step: every carry row is
+ * marked halted (the next step restarts it from H_init / L_init with a new
+ * example) and no gradients are pending.  The weights, optimizer state and
+ * step counter are those of the last completed step.
+ */
+void		hrm_trainer_discard_step(hrm_trainer *t);
 
 /* hrm_train_backward followed by hrm_train_apply. */
 hrm_status	hrm_train_step(hrm_trainer *t, const int32_t *inputs, const int32_t *labels,

@@ -4,7 +4,8 @@
  *
  * Invariants (a violation traps):
  *   - a task that loads has only valid grids, and each grid goes through
- *     encode -> decode and encode -> crop unchanged, at any offset that fits;
+ *     encode -> decode and encode -> crop unchanged, at any offset that fits,
+ *     and encode refuses every offset that does not (INT_MIN .. INT_MAX);
  *   - augmentation followed by its inverse is the identity;
  *   - any 900-token sequence decodes or fails cleanly; a decoded one
  *     re-encodes at its offset to the same tokens; crop never fails.
@@ -50,6 +51,18 @@ grid_invariants(const hrm_arc_grid *g, hrm_rng *rng)
 	CHECK(hrm_arc_encode(g, r, c, tokens, &err) == HRM_OK);
 	CHECK(hrm_arc_decode(tokens, HRM_ARC_SEQ, &back, &r2, &c2, &err) == HRM_OK);
 	CHECK(same_grid(g, &back) && r == r2 && c == c2);
+
+	/* any offset, INT_MIN / INT_MAX included: encode succeeds exactly when the grid fits */
+	for (int k = 0; k < 4; k++)
+	{
+		static const int32_t edge[] = {INT32_MIN, -1, 0, 29, 30, INT32_MAX - 29, INT32_MAX};
+		uint64_t	u = hrm_rng_next(rng);
+		int32_t		ro = (u & 1) ? edge[(u >> 1) % 7] : (int32_t) (uint32_t) (u >> 8);
+		int32_t		co = (u & 2) ? edge[(u >> 4) % 7] : (int32_t) (uint32_t) (u >> 32);
+		bool		fits = ro >= 0 && co >= 0 && ro <= HRM_ARC_MAX - g->rows && co <= HRM_ARC_MAX - g->cols;
+
+		CHECK((hrm_arc_encode(g, ro, co, tokens, &err) == HRM_OK) == fits);
+	}
 
 	hrm_arc_aug_draw(rng, &aug);
 	hrm_arc_aug_inverse(&aug, &inv);
