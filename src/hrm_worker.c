@@ -165,7 +165,7 @@ HrmWorkerCancelHook(void *arg)
 	double		now;
 
 	if (!(got_sigterm || ProcDiePending || QueryCancelPending ||
-		  HrmJobCancelRequested(w->slot, w->job_id)))
+		  HrmJobCancelRequested(w->slot, w->dboid, w->job_id)))
 		return 0;
 	now = HrmMono();
 	if (w->stop_seen == 0)
