@@ -82,6 +82,12 @@ CREATE TEMP TABLE final AS SELECT * FROM hrm_evaluate('bench', 'held_out');
 \timing off
 SELECT "rows", round(100 * exact_accuracy::numeric, 2) AS "exact %", round(100 * token_accuracy::numeric, 2) AS "token %",
        mean_segments, round(rows_per_second::numeric, 1) AS "rows/s" FROM final;
+\echo 'the same with test-time scaling (views => 8: the puzzle under 8 of its symmetries, one vote):'
+\timing on
+CREATE TEMP TABLE final_views AS SELECT * FROM hrm_evaluate('bench', 'held_out', '{"views": 8}');
+\timing off
+SELECT "rows", round(100 * exact_accuracy::numeric, 2) AS "exact %", round(100 * token_accuracy::numeric, 2) AS "token %",
+       mean_segments, round(rows_per_second::numeric, 1) AS "rows/s" FROM final_views;
 SELECT j.step AS steps, j.examples, round((j.seconds / 60)::numeric, 2) AS wall_minutes,
        round((l.train_seconds / 60)::numeric, 2) AS train_minutes, m.n_params, m.hyperparameters
   FROM hrm.job j JOIN hrm.model m ON m.name = j.model
@@ -99,10 +105,11 @@ COPY (SELECT 'sql' AS tag, round((train_seconds / 60)::numeric, 3) AS minutes, s
 \set summary :out '/sql_summary.txt'
 \pset tuples_only on
 \pset format unaligned
-SELECT format('minutes=%s steps=%s exact=%s token=%s rows_per_s=%s params=%s',
+SELECT format('minutes=%s steps=%s exact=%s token=%s views8_exact=%s rows_per_s=%s params=%s',
               round((l.train_seconds / 60)::numeric, 2), j.step, round(f.exact_accuracy::numeric, 4),
-              round(f.token_accuracy::numeric, 4), round(f.rows_per_second::numeric, 1), m.n_params)
-  FROM final f, hrm.job j JOIN hrm.model m ON m.name = j.model,
+              round(f.token_accuracy::numeric, 4), round(v.exact_accuracy::numeric, 4),
+              round(f.rows_per_second::numeric, 1), m.n_params)
+  FROM final f, final_views v, hrm.job j JOIN hrm.model m ON m.name = j.model,
        LATERAL (SELECT train_seconds FROM hrm.training_log WHERE job = j.id ORDER BY step DESC LIMIT 1) l
  WHERE j.model = 'bench' \g :summary
 SQL
