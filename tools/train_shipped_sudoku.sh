@@ -5,7 +5,7 @@
 #   bash tools/train_shipped_sudoku.sh
 #
 # The recipe (docs/training.md): attention over each cell's row, column and
-# box peers, ACT with up to 8 segments, hidden 128, batch 64, lr 1e-3 with a
+# box peers, ACT with up to 4 segments, hidden 128, batch 64, lr 1e-3 with a
 # cosine decay to 1e-4 over 12,000 steps, a 0.999 moving average of the
 # weights, on 200,000 generated puzzles with 1 to 55 blanks (augmented),
 # evaluated on 500 held-out generated puzzles with 45-55 blanks.  One thread:
@@ -21,10 +21,10 @@ cd "$(dirname "$0")/.."
 make -s bench/train_recipe
 mkdir -p models
 exec ./bench/train_recipe --steps "${STEPS:-12000}" --total-steps 12000 --lr-min-ratio 0.1 --warmup 200 \
-    --threads "${THREADS:-1}" --clock cpu --attn-mask sudoku --halt-max-steps 8 --ema 0.999 \
+    --threads "${THREADS:-1}" --clock cpu --attn-mask sudoku --halt-max-steps 4 --ema 0.999 \
     --blanks 1-55 --train-puzzles 200000 --data-seed 1 --seed 0 \
     --eval-blanks 45-55 --eval-puzzles 500 --eval-every 600 --final-segments 16 \
     --state models/sudoku.state --state-every 300 \
     --csv models/sudoku_curve.csv --tag sudoku \
     --save models/sudoku.safetensors \
-    --description "Sudoku 9x9 (any number of blanks up to 55): HRM with row/column/box attention, ACT up to 8 segments, trained by tools/train_shipped_sudoku.sh"
+    --description "Sudoku 9x9 (any number of blanks up to 55): HRM with row/column/box attention, ACT up to 4 segments, trained by tools/train_shipped_sudoku.sh"
