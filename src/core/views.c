@@ -436,9 +436,9 @@ ctx_reserve(hrm_views_ctx *c, const hrm_model *m, int rows, hrm_error *err)
 	memcpy(c->key, key, sizeof(key));
 	c->threads = hrm_parallel_threads();
 
-	/* the workspace: up to 64 rows per engine call, within its memory bound */
+	/* the workspace: up to HRM_VIEWS_WS_ROWS rows per engine call, within its memory bound */
 	ws1 = hrm_workspace_bytes(m, 1);
-	ws_rows = rows < 64 ? rows : 64;
+	ws_rows = rows < HRM_VIEWS_WS_ROWS ? rows : HRM_VIEWS_WS_ROWS;
 	if (ws1 > 0 && (size_t) ws_rows * ws1 > HRM_VIEWS_WORKSPACE_BYTES)
 		ws_rows = (int) (HRM_VIEWS_WORKSPACE_BYTES / ws1) > 1 ? (int) (HRM_VIEWS_WORKSPACE_BYTES / ws1) : 1;
 	if (c->ws == NULL || hrm_workspace_rows(c->ws) < ws_rows)
