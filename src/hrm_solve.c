@@ -19,11 +19,20 @@
  * model puts its argmax there anyway.  Generic models take the argmax over
  * the whole vocabulary.
  *
+ * views => N (test-time scaling) also solves the puzzle under N - 1 of its
+ * task's symmetries and votes (views.h); hrm_solve_batch solves many grids
+ * (a text[], an int[n][...] or a query's (id, grid) rows) one chunk of rows
+ * per engine call.  Every one of them, hrm_trace too, runs the engine's one
+ * batched solve, hrm_views_solve (src/core/views.c): the ACT loop, the
+ * decoding, the views and the vote live there; this file parses, formats
+ * and reports.
+ *
  * Cost per call: the model comes from the cache (hrm_cache_get, shared
- * memory); the workspace and carry for one row live in a small per-backend
- * pool keyed by the model's shapes, so a query over many rows allocates
- * nothing per row but the result.  CHECK_FOR_INTERRUPTS runs between
- * segments.
+ * memory); the scratch of one-puzzle solves (workspace, carry, buffers)
+ * lives in a small per-backend pool keyed by the model's shapes, so a query
+ * over many rows allocates nothing per row but the result; a batch has its
+ * own for the call.  Interrupts stop the engine between segments (a
+ * callback) and a batch between chunks.
  *
  * SQLSTATEs (docs/solve.md):
  *   22P02 invalid_text_representation   a text grid the model's codec cannot
@@ -31,7 +40,9 @@
  *                                       rows, more than 30x30, S/G count)
  *   22023 invalid_parameter_value       an array grid of the wrong shape or
  *                                       with values outside the alphabet /
- *                                       vocabulary; bad max_steps or halt
+ *                                       vocabulary; bad max_steps, halt or
+ *                                       views (1..64; maze 8; tokens 1)
+ *   42804 datatype_mismatch             hrm_solve_batch's query columns
  *   22004 null_value_not_allowed        NULL inside an array grid
  *   42704 undefined_object              no such model
  *   42809 wrong_object_type             a grid of another task (a maze for
