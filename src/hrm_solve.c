@@ -19,11 +19,20 @@
  * model puts its argmax there anyway.  Generic models take the argmax over
  * the whole vocabulary.
  *
+ * views => N (test-time scaling) also solves the puzzle under N - 1 of its
+ * task's symmetries and votes (views.h); hrm_solve_batch solves many grids
+ * (a text[], an int[n][...] or a query's (id, grid) rows) one chunk of rows
+ * per engine call.  Every one of them, hrm_trace too, runs the engine's one
+ * batched solve, hrm_views_solve (src/core/views.c): the ACT loop, the
+ * decoding, the views and the vote live there; this file parses, formats
+ * and reports.
+ *
  * Cost per call: the model comes from the cache (hrm_cache_get, shared
- * memory); the workspace and carry for one row live in a small per-backend
- * pool keyed by the model's shapes, so a query over many rows allocates
- * nothing per row but the result.  CHECK_FOR_INTERRUPTS runs between
- * segments.
+ * memory); the scratch of one-puzzle solves (workspace, carry, buffers)
+ * lives in a small per-backend pool keyed by the model's shapes, so a query
+ * over many rows allocates nothing per row but the result; a batch has its
+ * own for the call.  Interrupts stop the engine between segments (a
+ * callback) and a batch between chunks.
  *
  * SQLSTATEs (docs/solve.md):
  *   22P02 invalid_text_representation   a text grid the model's codec cannot
@@ -31,7 +40,9 @@
  *                                       rows, more than 30x30, S/G count)
  *   22023 invalid_parameter_value       an array grid of the wrong shape or
  *                                       with values outside the alphabet /
- *                                       vocabulary; bad max_steps or halt
+ *                                       vocabulary; bad max_steps, halt or
+ *                                       views (1..64; maze 8; tokens 1)
+ *   42804 datatype_mismatch             hrm_solve_batch's query columns
  *   22004 null_value_not_allowed        NULL inside an array grid
  *   42704 undefined_object              no such model
  *   42809 wrong_object_type             a grid of another task (a maze for
@@ -46,6 +57,7 @@
 #include <math.h>
 
 #include "catalog/pg_type.h"
+#include "executor/spi.h"
 #include "funcapi.h"
 #include "miscadmin.h"
 #include "utils/array.h"
@@ -56,9 +68,11 @@
 #include "utils/tuplestore.h"
 
 #include "hrm_pg.h"
+#include "hrm_train.h"
 
 #include "maze.h"
 #include "sudoku.h"
+#include "views.h"
 
 /* Upper bound on segments per solve (as hrm_forward). */
 #define SOLVE_MAX_STEPS 65536
@@ -77,6 +91,9 @@ PG_FUNCTION_INFO_V1(hrm_solve_detail_array);
 PG_FUNCTION_INFO_V1(hrm_trace_text);
 PG_FUNCTION_INFO_V1(hrm_trace_array);
 PG_FUNCTION_INFO_V1(hrm_solve_task);
+PG_FUNCTION_INFO_V1(hrm_solve_batch_text);
+PG_FUNCTION_INFO_V1(hrm_solve_batch_array);
+PG_FUNCTION_INFO_V1(hrm_solve_batch_query);
 
 /* ---------------------------------------------------------------------
  * GUCs
@@ -183,6 +200,7 @@ typedef struct SolveArgs
 	ArrayType  *grid_arr;
 	int			max_steps;		/* as given: 0 = default */
 	bool		adaptive;
+	int			views;			/* 1..HRM_VIEWS_MAX */
 } SolveArgs;
 
 /* A puzzle ready for the engine, and how to give the answer back. */
@@ -195,6 +213,8 @@ typedef struct SolveProblem
 	int			vocab;
 	int			steps;			/* segments to run at most */
 	bool		adaptive;
+	int			views;			/* test-time scaling: 1 = the single pass */
+	hrm_task	alphabet;		/* of this input's codec: answer alphabet, symmetries, checker */
 	int32	   *tokens;			/* [seq_len] */
 	/* the input's form */
 	bool		is_text;
@@ -382,15 +402,53 @@ SolvePrepareArray(SolveProblem *p, SolveCodec model_codec)
 	p->codec = CODEC_TOKENS;
 }
 
+/* Check a views argument. */
+static int
+SolveViewsArg(int views)
+{
+	if (views < 1 || views > HRM_VIEWS_MAX)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("views must be between 1 and %d, not %d", HRM_VIEWS_MAX, views),
+				 errhint("views => 1 is the single pass; Sudoku models take up to %d views, maze models up to 8.",
+						 HRM_VIEWS_MAX)));
+	return views;
+}
+
+/* Check and resolve max_steps and halt. */
+static void
+SolveStepsHalt(SolveArgs *a, int max_steps, const char *halt)
+{
+	a->max_steps = max_steps;
+	if (a->max_steps < 0 || a->max_steps > SOLVE_MAX_STEPS)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("max_steps must be between 1 and %d (or 0 for the default), not %d",
+						SOLVE_MAX_STEPS, a->max_steps),
+				 errhint("0 means hrm.default_max_steps, and when that is 0 too the model's halt_max_steps.")));
+
+	if (strcmp(halt, "fixed") == 0)
+		a->adaptive = false;
+	else if (strcmp(halt, "adaptive") == 0)
+		a->adaptive = true;
+	else if (strcmp(halt, "default") == 0 || halt[0] == '\0')
+		a->adaptive = hrm_default_halt == SOLVE_HALT_ADAPTIVE;
+	else
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("invalid halt mode \"%s\"", halt),
+				 errhint("Use 'fixed' (always max_steps segments, the reference), 'adaptive' (stop once q_halt > q_continue) or 'default' (hrm.default_halt).")));
+}
+
 /*
- * Resolve the arguments of a call: model name, options; find the model and
- * encode the grid.
+ * Resolve the arguments of a call: model name, options.  has_views: the
+ * function takes views after halt (hrm_solve, hrm_solve_detail; not
+ * hrm_trace).
  */
 static void
-SolveGetArgs(FunctionCallInfo fcinfo, bool is_text, SolveArgs *a)
+SolveGetArgs(FunctionCallInfo fcinfo, bool is_text, bool has_views, SolveArgs *a)
 {
-	int			off = PG_NARGS() == 4 ? 1 : 0;
-	char	   *halt;
+	int			off = PG_NARGS() == (has_views ? 5 : 4) ? 1 : 0;
 
 	memset(a, 0, sizeof(*a));
 	if (off == 1)
@@ -412,101 +470,86 @@ SolveGetArgs(FunctionCallInfo fcinfo, bool is_text, SolveArgs *a)
 		a->grid_text = PG_GETARG_TEXT_PP(off);
 	else
 		a->grid_arr = PG_GETARG_ARRAYTYPE_P(off);
+	SolveStepsHalt(a, PG_GETARG_INT32(off + 1), text_to_cstring(PG_GETARG_TEXT_PP(off + 2)));
+	a->views = has_views ? SolveViewsArg(PG_GETARG_INT32(off + 3)) : 1;
+}
 
-	a->max_steps = PG_GETARG_INT32(off + 1);
-	if (a->max_steps < 0 || a->max_steps > SOLVE_MAX_STEPS)
-		ereport(ERROR,
-				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-				 errmsg("max_steps must be between 1 and %d (or 0 for the default), not %d",
-						SOLVE_MAX_STEPS, a->max_steps),
-				 errhint("0 means hrm.default_max_steps, and when that is 0 too the model's halt_max_steps.")));
+/*
+ * The model and options of a call (no grid yet): find the model, resolve
+ * the segments, check views against the task.  *model_codec gets the
+ * codec of the model's text grids.
+ */
+static void
+SolvePrepareModel(const SolveArgs *a, SolveProblem *p, SolveCodec *model_codec)
+{
+	const hrm_config *cfg;
 
-	halt = text_to_cstring(PG_GETARG_TEXT_PP(off + 2));
-	if (strcmp(halt, "fixed") == 0)
-		a->adaptive = false;
-	else if (strcmp(halt, "adaptive") == 0)
-		a->adaptive = true;
-	else if (strcmp(halt, "default") == 0 || halt[0] == '\0')
-		a->adaptive = hrm_default_halt == SOLVE_HALT_ADAPTIVE;
+	memset(p, 0, sizeof(*p));
+	p->h = hrm_cache_get(a->model);
+	cfg = &p->h->layout.cfg;
+	p->task = SolveTaskOf(p->h, model_codec);
+	p->seq_len = cfg->seq_len;
+	p->vocab = cfg->vocab_size;
+	p->steps = a->max_steps > 0 ? a->max_steps :
+		hrm_default_max_steps > 0 ? hrm_default_max_steps : cfg->halt_max_steps;
+	p->adaptive = a->adaptive;
+	p->views = a->views;
+	p->is_text = a->is_text;
+}
+
+/* The engine's task for a codec: the answer alphabet, symmetries and checker. */
+static hrm_task
+SolveCodecTask(SolveCodec codec)
+{
+	return codec == CODEC_SUDOKU ? HRM_TASK_SUDOKU : codec == CODEC_MAZE ? HRM_TASK_MAZE : HRM_TASK_GENERIC;
+}
+
+/* Encode the grid of p (p->src_text or p->src_arr) into p->tokens. */
+static void
+SolvePrepareGrid(SolveProblem *p, SolveCodec model_codec)
+{
+	p->tokens = palloc0(sizeof(int32) * p->seq_len);
+	if (p->is_text)
+		SolvePrepareText(p, model_codec);
 	else
+		SolvePrepareArray(p, model_codec);
+	p->alphabet = SolveCodecTask(p->codec);
+	if (p->views > hrm_views_limit(p->alphabet))
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-				 errmsg("invalid halt mode \"%s\"", halt),
-				 errhint("Use 'fixed' (always max_steps segments, the reference), 'adaptive' (stop once q_halt > q_continue) or 'default' (hrm.default_halt).")));
+				 errmsg("views => %d is more than a %s grid for model \"%s\" allows (%d)", p->views,
+						p->alphabet == HRM_TASK_GENERIC ? "token" : hrm_task_name(p->alphabet), p->h->name,
+						hrm_views_limit(p->alphabet)),
+				 errhint("%s", p->alphabet == HRM_TASK_MAZE ?
+						 "A maze has 8 symmetries (the dihedral transforms): use views => 8 or fewer." :
+						 "Views are symmetries of the task: Sudoku grids (text or int[]) take up to 64, mazes given as text up to 8; other grids take views => 1.")));
 }
 
 static void
 SolvePrepare(const SolveArgs *a, SolveProblem *p)
 {
 	SolveCodec	model_codec;
-	const hrm_config *cfg;
 
-	memset(p, 0, sizeof(*p));
-	p->h = hrm_cache_get(a->model);
-	cfg = &p->h->layout.cfg;
-	p->task = SolveTaskOf(p->h, &model_codec);
-	p->seq_len = cfg->seq_len;
-	p->vocab = cfg->vocab_size;
-	p->steps = a->max_steps > 0 ? a->max_steps :
-		hrm_default_max_steps > 0 ? hrm_default_max_steps : cfg->halt_max_steps;
-	p->adaptive = a->adaptive;
-	p->tokens = palloc0(sizeof(int32) * p->seq_len);
-	p->is_text = a->is_text;
+	SolvePrepareModel(a, p, &model_codec);
 	p->src_text = a->grid_text;
 	p->src_arr = a->grid_arr;
-	if (a->is_text)
-		SolvePrepareText(p, model_codec);
-	else
-		SolvePrepareArray(p, model_codec);
+	SolvePrepareGrid(p, model_codec);
 }
 
 /* ---------------------------------------------------------------------
  * Decoding and formatting
  * --------------------------------------------------------------------- */
 
-/* Index of the largest of v[lo..hi] (the first one on ties). */
-static inline int
-SolveArgmax(const float *v, int lo, int hi)
-{
-	int			best = lo;
-
-	for (int k = lo + 1; k <= hi; k++)
-		if (v[k] > v[best])
-			best = k;
-	return best;
-}
-
 /*
  * The prediction of logits [seq_len, vocab] as tokens: the argmax over the
  * task's answer alphabet (Sudoku digits 2..10; maze cells 1..5 inside the
- * maze, PAD outside), over the whole vocabulary for token models.
+ * maze, PAD outside), over the whole vocabulary for token models
+ * (hrm_answer_decode).
  */
 static void
 SolveDecode(const SolveProblem *p, const float *logits, int32 *pred)
 {
-	int			V = p->vocab;
-
-	switch (p->codec)
-	{
-		case CODEC_SUDOKU:
-			for (int i = 0; i < HRM_SUDOKU_CELLS; i++)
-				pred[i] = SolveArgmax(logits + (size_t) i * V, HRM_SUDOKU_BLANK + 1, HRM_SUDOKU_VOCAB - 1);
-			break;
-		case CODEC_MAZE:
-			for (int i = 0; i < HRM_MAZE_SEQ; i++)
-			{
-				int			r = i / HRM_MAZE_MAX,
-							c = i % HRM_MAZE_MAX;
-
-				pred[i] = (r < p->maze.rows && c < p->maze.cols) ?
-					SolveArgmax(logits + (size_t) i * V, HRM_MAZE_WALL, HRM_MAZE_PATH) : HRM_MAZE_PAD;
-			}
-			break;
-		case CODEC_TOKENS:
-			for (int i = 0; i < p->seq_len; i++)
-				pred[i] = SolveArgmax(logits + (size_t) i * V, 0, V - 1);
-			break;
-	}
+	(void) hrm_answer_decode(p->alphabet, p->tokens, logits, p->seq_len, p->vocab, pred);
 }
 
 /* Sudoku tokens (2..10) to cells (1..9). */
@@ -637,70 +680,11 @@ SolveFormat(const SolveProblem *p, const int32 *pred)
 	return PointerGetDatum(SolveArrayLike(p->src_arr, pred, p->seq_len));
 }
 
-/* The task's verdict on an answer: valid, keeps_givens, reason (NULL = unknown / none). */
-typedef struct SolveVerdict
-{
-	bool		known;
-	bool		valid;
-	bool		keeps_givens;
-	char		reason[160];
-} SolveVerdict;
-
-static void
-SolveCheck(const SolveProblem *p, const int32 *pred, SolveVerdict *v)
-{
-	memset(v, 0, sizeof(*v));
-	switch (p->codec)
-	{
-		case CODEC_SUDOKU:
-			{
-				uint8_t		ans[HRM_SUDOKU_CELLS];
-				hrm_sudoku_verdict sv;
-
-				SolveSudokuCells(pred, ans);
-				hrm_sudoku_check(p->cells, ans, &sv);
-				v->known = true;
-				v->valid = sv.valid;
-				v->keeps_givens = sv.keeps_givens;
-				strlcpy(v->reason, sv.reason, sizeof(v->reason));
-				break;
-			}
-		case CODEC_MAZE:
-			{
-				hrm_maze	ans;
-				hrm_maze_verdict mv;
-				hrm_error	err;
-				int			n = p->maze.rows * p->maze.cols;
-
-				SolveMazeAnswer(p, pred, &ans);
-				hrm_error_clear(&err);
-				v->known = true;
-				/* givens: walls, S and G stay; open cells stay open or join the path */
-				v->keeps_givens = true;
-				for (int i = 0; i < n && v->keeps_givens; i++)
-				{
-					int			q = p->maze.cell[i],
-								a = ans.cell[i];
-
-					if (q == HRM_MAZE_OPEN ? (a != HRM_MAZE_OPEN && a != HRM_MAZE_PATH) : a != q)
-						v->keeps_givens = false;
-				}
-				if (hrm_maze_check(&p->maze, &ans, &mv, &err) != HRM_OK)
-					HrmThrow(err.code, &err, "could not check the maze answer");
-				v->valid = mv.valid && mv.shortest;
-				strlcpy(v->reason, mv.reason, sizeof(v->reason));
-				break;
-			}
-		case CODEC_TOKENS:
-			break;
-	}
-}
-
 /* ---------------------------------------------------------------------
  * Running the model
  * --------------------------------------------------------------------- */
 
-/* The shapes a one-row workspace and carry depend on. */
+/* The shapes a solve's scratch depends on. */
 typedef struct SolveShape
 {
 	int			v[20];
@@ -734,43 +718,32 @@ SolveShapeOf(const hrm_config *c, SolveShape *k)
 	Assert(i <= lengthof(k->v));
 }
 
-/* A workspace, carry and logits buffer for one row, kept for the backend. */
+/*
+ * The scratch of one-puzzle solves (workspace, carry, buffers: an
+ * hrm_views_ctx), kept for the backend per model shape, so a query over
+ * many rows allocates nothing per row but the result.
+ */
 typedef struct SolvePoolSlot
 {
 	bool		used;
 	SolveShape	shape;
 	uint64		last_used;
-	hrm_workspace *ws;
-	hrm_carry	carry;
-	float	   *logits;			/* [seq_len, vocab] */
+	hrm_views_ctx *ctx;
 } SolvePoolSlot;
 
 static SolvePoolSlot solve_pool[SOLVE_POOL_SLOTS];
 static uint64 solve_pool_clock = 0;
 
-static void
-SolvePoolFree(SolvePoolSlot *s)
-{
-	if (s->ws != NULL)
-		hrm_workspace_free(s->ws);
-	hrm_carry_free(&s->carry);
-	hrm_free(s->logits);
-	memset(s, 0, sizeof(*s));
-}
-
 /*
- * The pool slot for a model's shapes, created if needed (evicting the
- * least recently used one).  The slot's buffers are malloc'd and live as
- * long as the backend; nothing in them survives from one solve to the next
- * (the carry is reset at the start of every solve).
+ * The pool's scratch for a model's shapes, created if needed (evicting the
+ * least recently used slot).  The buffers are malloc'd and live as long as
+ * the backend; nothing in them survives from one solve to the next.
  */
-static SolvePoolSlot *
-SolvePoolGet(const hrm_model *m, const char *what)
+static hrm_views_ctx *
+SolvePoolGet(const hrm_model *m)
 {
 	SolveShape	shape;
-	SolvePoolSlot *s = NULL;
-	hrm_error	err;
-	size_t		tv = (size_t) m->cfg->seq_len * m->cfg->vocab_size;
+	SolvePoolSlot *s;
 	int			victim = 0;
 
 	SolveShapeOf(m->cfg, &shape);
@@ -779,7 +752,7 @@ SolvePoolGet(const hrm_model *m, const char *what)
 		if (solve_pool[i].used && memcmp(&solve_pool[i].shape, &shape, sizeof(shape)) == 0)
 		{
 			solve_pool[i].last_used = ++solve_pool_clock;
-			return &solve_pool[i];
+			return solve_pool[i].ctx;
 		}
 	}
 	for (int i = 0; i < SOLVE_POOL_SLOTS; i++)
@@ -794,78 +767,81 @@ SolvePoolGet(const hrm_model *m, const char *what)
 	}
 	s = &solve_pool[victim];
 	if (s->used)
-		SolvePoolFree(s);
-
-	hrm_error_clear(&err);
-	/* the whole plan first: carry, workspace and the logits of a segment */
-	if (hrm_check_memory(hrm_sat_add(hrm_infer_bytes(m, 1), tv * sizeof(float)), "a segment", &err) != HRM_OK)
-	{
-		SolvePoolFree(s);
-		HrmThrow(err.code, &err, what);
-	}
-	s->ws = hrm_workspace_create(m, 1, &err);
-	if (s->ws == NULL)
-	{
-		SolvePoolFree(s);
-		HrmThrow(err.code != HRM_OK ? err.code : HRM_ERR_NOMEM, &err, what);
-	}
-	if (hrm_carry_init(&s->carry, m, 1, &err) != HRM_OK)
-	{
-		SolvePoolFree(s);
-		HrmThrow(err.code, &err, what);
-	}
-	s->logits = hrm_alloc(tv, sizeof(float));
-	if (s->logits == NULL)
-	{
-		SolvePoolFree(s);
+		hrm_views_ctx_free(s->ctx);
+	memset(s, 0, sizeof(*s));
+	s->ctx = hrm_views_ctx_create();
+	if (s->ctx == NULL)
 		ereport(ERROR,
 				(errcode(ERRCODE_OUT_OF_MEMORY),
-				 errmsg("%s: out of memory", what)));
-	}
+				 errmsg("out of memory for the solving scratch")));
 	s->shape = shape;
 	s->used = true;
 	s->last_used = ++solve_pool_clock;
-	return s;
+	return s->ctx;
 }
 
-/* Called after every segment with the segment's logits and Q values. */
-typedef void (*SolveSegmentFn) (void *arg, int segment, const float *logits, const float *q);
+/* Between segments and chunks: stop cleanly when an interrupt is pending. */
+static int
+SolveInterruptPending(void)
+{
+	return (QueryCancelPending || ProcDiePending) ? 1 : 0;
+}
+
+static int
+SolveSegmentStop(void *arg, int segment, int B, const float *logits, const float *q, const uint8_t *ran)
+{
+	return SolveInterruptPending();
+}
+
+static int
+SolveProgressStop(void *arg, int64_t done, int64_t total)
+{
+	return SolveInterruptPending();
+}
+
+/* Engine options of a solve. */
+static void
+SolveViewsOpts(const SolveProblem *p, hrm_views_opts *o)
+{
+	hrm_views_opts_defaults(o);
+	o->task = p->alphabet;
+	o->views = p->views;
+	o->task_alphabet = true;
+	o->infer.segments = p->steps;
+	o->infer.adaptive = p->adaptive;
+	o->segment_cb = SolveSegmentStop;
+	o->progress = SolveProgressStop;
+}
 
 /*
- * Run the model on the problem: a fresh carry, then up to p->steps
- * segments (fewer with adaptive halting).  Returns the segments run; q
- * gets the last segment's (q_halt, q_continue) and *logits_out its logits
- * (valid until the next solve).
+ * Run the engine's batched solve (hrm_views_solve: one ACT loop for one
+ * puzzle, a batch, views) on n puzzles tokens [n, seq_len] of the kind of
+ * p, with scratch ctx (NULL: the backend's pool); answers [n, seq_len] and
+ * rows [n].  o may override the options (NULL: SolveViewsOpts(p)).
  */
-static int
-SolveRun(const SolveProblem *p, SolveSegmentFn fn, void *arg, float q[2], const float **logits_out)
+static void
+SolveRunMany(const SolveProblem *p, hrm_views_ctx *ctx, const int32 *tokens, int n,
+			 const hrm_views_opts *o, int32 *answers, hrm_views_row *rows)
 {
 	const hrm_model *m = &p->h->model;
-	const hrm_config *cfg = m->cfg;
-	SolvePoolSlot *slot;
 	char	   *what = psprintf("could not run model \"%s\"", p->h->name);
-	int32		pid = 0;
+	hrm_views_opts opts;
 	hrm_error	err;
-	int			s;
+	hrm_status	st;
 
-	hrm_error_clear(&err);
-	HrmCheck(hrm_check_inputs(m, p->tokens, &pid, 1, &err), &err, what);
-	HrmEngineBegin();
-	slot = SolvePoolGet(m, what);
-
-	hrm_carry_reset(&slot->carry, m, NULL);
-	for (s = 1; s <= p->steps; s++)
+	if (o == NULL)
 	{
-		CHECK_FOR_INTERRUPTS();
-		HrmCheck(hrm_segment_forward(m, slot->ws, &slot->carry, p->tokens, &pid,
-									 slot->logits, q, &err), &err, what);
-		if (fn != NULL)
-			fn(arg, s, slot->logits, q);
-		if (p->adaptive && (cfg->no_ACT_continue ? q[0] > 0.0f : q[0] > q[1]))
-			break;
+		SolveViewsOpts(p, &opts);
+		o = &opts;
 	}
-	*logits_out = slot->logits;
-	return Min(s, p->steps);
+	hrm_error_clear(&err);
+	HrmEngineBegin();
+	if (ctx == NULL)
+		ctx = SolvePoolGet(m);
+	st = hrm_views_solve(m, ctx, tokens, NULL, n, o, answers, rows, &err);
+	if (st == HRM_ERR_CANCELLED)
+		CHECK_FOR_INTERRUPTS();
+	HrmCheck(st, &err, what);
 }
 
 /* ---------------------------------------------------------------------
@@ -877,26 +853,24 @@ SolveCommon(FunctionCallInfo fcinfo, bool is_text)
 {
 	SolveArgs	a;
 	SolveProblem p;
-	const float *logits;
-	float		q[2];
+	hrm_views_row row;
 	int32	   *pred;
 
-	SolveGetArgs(fcinfo, is_text, &a);
+	SolveGetArgs(fcinfo, is_text, true, &a);
 	SolvePrepare(&a, &p);
-	SolveRun(&p, NULL, NULL, q, &logits);
 	pred = palloc(sizeof(int32) * p.seq_len);
-	SolveDecode(&p, logits, pred);
+	SolveRunMany(&p, NULL, p.tokens, 1, NULL, pred, &row);
 	return SolveFormat(&p, pred);
 }
 
-/* hrm_solve([model text,] grid text, max_steps int, halt text) → text */
+/* hrm_solve([model text,] grid text, max_steps int, halt text, views int) → text */
 Datum
 hrm_solve_text(PG_FUNCTION_ARGS)
 {
 	return SolveCommon(fcinfo, true);
 }
 
-/* hrm_solve([model text,] grid int[], max_steps int, halt text) → int[] */
+/* hrm_solve([model text,] grid int[], max_steps int, halt text, views int) → int[] */
 Datum
 hrm_solve_array(PG_FUNCTION_ARGS)
 {
@@ -921,47 +895,72 @@ SolveResultDesc(FunctionCallInfo fcinfo)
 	return tupdesc;
 }
 
+/* Columns of hrm_solve_detail (and of each row of hrm_solve_batch after its first). */
+#define SOLVE_DETAIL_COLS 9
+
+/*
+ * The detail columns of an answer: solution, segments, confidence (the
+ * sigmoid of the chosen view's last q_halt), valid, keeps_givens, reason,
+ * views, agreeing, certainty.  solution_text: give the solution as text
+ * (an int[] answer in its text form).
+ */
+static void
+SolveDetailValues(const SolveProblem *p, const int32 *pred, const hrm_views_row *row, bool solution_text,
+				  Datum *values, bool *nulls)
+{
+	const hrm_answer_verdict *v = &row->verdict;
+
+	for (int i = 0; i < SOLVE_DETAIL_COLS; i++)
+		nulls[i] = false;
+	values[0] = SolveFormat(p, pred);
+	if (solution_text && !p->is_text)
+	{
+		Oid			out;
+		bool		isvarlena;
+
+		getTypeOutputInfo(INT4ARRAYOID, &out, &isvarlena);
+		values[0] = CStringGetTextDatum(OidOutputFunctionCall(out, values[0]));
+	}
+	values[1] = Int32GetDatum(row->segments);
+	values[2] = Float4GetDatum((float4) (1.0 / (1.0 + exp(-(double) row->q_halt))));
+	if (v->known)
+	{
+		values[3] = BoolGetDatum(v->valid);
+		values[4] = BoolGetDatum(v->keeps_givens);
+		if (v->reason[0] != '\0')
+			values[5] = CStringGetTextDatum(v->reason);
+		else
+			nulls[5] = true;
+	}
+	else
+		nulls[3] = nulls[4] = nulls[5] = true;
+	values[6] = Int32GetDatum(row->views);
+	values[7] = Int32GetDatum(row->agree);
+	values[8] = Float4GetDatum(row->certainty);
+}
+
 static Datum
 SolveDetailCommon(FunctionCallInfo fcinfo, bool is_text)
 {
 	TupleDesc	tupdesc = SolveResultDesc(fcinfo);
 	SolveArgs	a;
 	SolveProblem p;
-	SolveVerdict v;
-	const float *logits;
-	float		q[2];
+	hrm_views_row row;
 	int32	   *pred;
-	int			used;
-	Datum		values[6];
-	bool		nulls[6] = {false, false, false, false, false, false};
+	Datum		values[SOLVE_DETAIL_COLS];
+	bool		nulls[SOLVE_DETAIL_COLS];
 
-	SolveGetArgs(fcinfo, is_text, &a);
+	SolveGetArgs(fcinfo, is_text, true, &a);
 	SolvePrepare(&a, &p);
-	used = SolveRun(&p, NULL, NULL, q, &logits);
 	pred = palloc(sizeof(int32) * p.seq_len);
-	SolveDecode(&p, logits, pred);
-	SolveCheck(&p, pred, &v);
-
-	values[0] = SolveFormat(&p, pred);
-	values[1] = Int32GetDatum(used);
-	values[2] = Float4GetDatum((float4) (1.0 / (1.0 + exp(-(double) q[0]))));
-	if (v.known)
-	{
-		values[3] = BoolGetDatum(v.valid);
-		values[4] = BoolGetDatum(v.keeps_givens);
-		if (v.reason[0] != '\0')
-			values[5] = CStringGetTextDatum(v.reason);
-		else
-			nulls[5] = true;
-	}
-	else
-		nulls[3] = nulls[4] = nulls[5] = true;
+	SolveRunMany(&p, NULL, p.tokens, 1, NULL, pred, &row);
+	SolveDetailValues(&p, pred, &row, false, values, nulls);
 	PG_RETURN_DATUM(HeapTupleGetDatum(heap_form_tuple(tupdesc, values, nulls)));
 }
 
 /*
- * hrm_solve_detail([model text,] grid, max_steps int, halt text)
- *   → (solution, segments, confidence, valid, keeps_givens, reason)
+ * hrm_solve_detail([model text,] grid, max_steps int, halt text, views int)
+ *   → (solution, segments, confidence, valid, keeps_givens, reason, views, agreeing, certainty)
  */
 Datum
 hrm_solve_detail_text(PG_FUNCTION_ARGS)
@@ -975,7 +974,10 @@ hrm_solve_detail_array(PG_FUNCTION_ARGS)
 	return SolveDetailCommon(fcinfo, false);
 }
 
-/* State of hrm_trace while the segments run. */
+/* ---------------------------------------------------------------------
+ * hrm_trace: the same solve, one row per segment
+ * --------------------------------------------------------------------- */
+
 typedef struct TraceState
 {
 	const SolveProblem *p;
@@ -985,8 +987,9 @@ typedef struct TraceState
 	int32	   *cur;
 } TraceState;
 
-static void
-TraceSegment(void *arg, int segment, const float *logits, const float *q)
+/* After every segment (one row, one view): emit the prediction. */
+static int
+TraceSegment(void *arg, int segment, int B, const float *logits, const float *q, const uint8_t *ran)
 {
 	TraceState *ts = (TraceState *) arg;
 	MemoryContext oldcxt;
@@ -995,6 +998,10 @@ TraceSegment(void *arg, int segment, const float *logits, const float *q)
 	int			changed = 0;
 	int32	   *tmp;
 
+	if (SolveInterruptPending())
+		return 1;
+	if (!ran[0])
+		return 0;
 	SolveDecode(ts->p, logits, ts->cur);
 	for (int i = 0; i < ts->p->seq_len; i++)
 		changed += ts->cur[i] != ts->prev[i];
@@ -1012,6 +1019,7 @@ TraceSegment(void *arg, int segment, const float *logits, const float *q)
 	tmp = ts->prev;
 	ts->prev = ts->cur;
 	ts->cur = tmp;
+	return 0;
 }
 
 static Datum
@@ -1021,10 +1029,11 @@ TraceCommon(FunctionCallInfo fcinfo, bool is_text)
 	SolveArgs	a;
 	SolveProblem p;
 	TraceState	ts;
-	const float *logits;
-	float		q[2];
+	hrm_views_opts o;
+	hrm_views_row row;
+	int32	   *pred;
 
-	SolveGetArgs(fcinfo, is_text, &a);
+	SolveGetArgs(fcinfo, is_text, false, &a);
 	InitMaterializedSRF(fcinfo, 0);
 	SolvePrepare(&a, &p);
 
@@ -1034,8 +1043,12 @@ TraceCommon(FunctionCallInfo fcinfo, bool is_text)
 									  ALLOCSET_DEFAULT_SIZES);
 	ts.prev = palloc(sizeof(int32) * p.seq_len);
 	ts.cur = palloc(sizeof(int32) * p.seq_len);
+	pred = palloc(sizeof(int32) * p.seq_len);
 	memcpy(ts.prev, p.tokens, sizeof(int32) * p.seq_len);
-	SolveRun(&p, TraceSegment, &ts, q, &logits);
+	SolveViewsOpts(&p, &o);
+	o.segment_cb = TraceSegment;
+	o.segment_arg = &ts;
+	SolveRunMany(&p, NULL, p.tokens, 1, &o, pred, &row);
 	MemoryContextDelete(ts.rowcxt);
 	return (Datum) 0;
 }
@@ -1054,6 +1067,396 @@ Datum
 hrm_trace_array(PG_FUNCTION_ARGS)
 {
 	return TraceCommon(fcinfo, false);
+}
+
+/* ---------------------------------------------------------------------
+ * hrm_solve_batch: many grids, one engine call per chunk
+ * --------------------------------------------------------------------- */
+
+/* Which grid of a batch an error is about (an error context line). */
+typedef struct BatchErrPos
+{
+	int64		index;			/* 1-based position in the input */
+	bool		has_id;
+	bool		id_null;
+	int64		id;
+} BatchErrPos;
+
+static void
+BatchErrContext(void *arg)
+{
+	BatchErrPos *pos = (BatchErrPos *) arg;
+
+	if (pos->index <= 0)
+		return;
+	if (!pos->has_id)
+		errcontext("grid " INT64_FORMAT " of hrm_solve_batch", pos->index);
+	else if (pos->id_null)
+		errcontext("row " INT64_FORMAT " (id NULL) of hrm_solve_batch's query", pos->index);
+	else
+		errcontext("row " INT64_FORMAT " (id " INT64_FORMAT ") of hrm_solve_batch's query", pos->index, pos->id);
+}
+
+static void
+BatchFreeCtx(void *ptr)
+{
+	hrm_views_ctx_free((hrm_views_ctx *) ptr);
+}
+
+/* State of one hrm_solve_batch call. */
+typedef struct BatchState
+{
+	SolveArgs	args;
+	SolveProblem model;			/* the model and options (no grid) */
+	SolveCodec	model_codec;
+	int64		generation;		/* of the model when the batch began */
+	hrm_views_opts opts;
+	hrm_views_ctx *ctx;			/* this call's scratch */
+	int			chunk;			/* puzzles per engine call */
+	ReturnSetInfo *rsinfo;
+	MemoryContext chunkcxt;		/* grids and answers of one chunk */
+	ErrorContextCallback errcb;
+	BatchErrPos pos;
+	/* the chunk */
+	int			n;
+	SolveProblem *probs;		/* [chunk] */
+	int64	   *index;			/* [chunk] 1-based input positions */
+	bool	   *id_null;		/* [chunk] */
+	int64	   *ids;			/* [chunk] (query form) */
+	int32	   *tokens;			/* [chunk, seq_len] */
+	int32	   *answers;		/* [chunk, seq_len] */
+	hrm_views_row *rows;		/* [chunk] */
+	bool		has_id;
+} BatchState;
+
+/*
+ * Arguments of hrm_solve_batch(model, grids | query, max_steps, halt,
+ * views); the tuplestore, the model and the scratch.
+ */
+static void
+BatchBegin(FunctionCallInfo fcinfo, BatchState *b, bool is_text, bool has_id)
+{
+	MemoryContext cxt = CurrentMemoryContext;
+
+	memset(b, 0, sizeof(*b));
+	b->args.model = text_to_cstring(PG_GETARG_TEXT_PP(0));
+	b->args.is_text = is_text;
+	SolveStepsHalt(&b->args, PG_GETARG_INT32(2), text_to_cstring(PG_GETARG_TEXT_PP(3)));
+	b->args.views = SolveViewsArg(PG_GETARG_INT32(4));
+	b->has_id = has_id;
+
+	InitMaterializedSRF(fcinfo, 0);
+	b->rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
+	SolvePrepareModel(&b->args, &b->model, &b->model_codec);
+	b->generation = b->model.h->generation;
+	b->model.alphabet = SolveCodecTask(b->model_codec);
+	SolveViewsOpts(&b->model, &b->opts);
+	b->chunk = hrm_views_chunk_puzzles(&b->model.h->model, &b->opts);
+
+	b->ctx = hrm_views_ctx_create();
+	if (b->ctx == NULL)
+		ereport(ERROR,
+				(errcode(ERRCODE_OUT_OF_MEMORY),
+				 errmsg("out of memory for the batch's scratch")));
+	(void) HrmTrack(b->ctx, BatchFreeCtx);
+	b->probs = palloc0(sizeof(SolveProblem) * b->chunk);
+	b->index = palloc0(sizeof(int64) * b->chunk);
+	b->id_null = palloc0(sizeof(bool) * b->chunk);
+	b->ids = palloc0(sizeof(int64) * b->chunk);
+	b->tokens = palloc(sizeof(int32) * (size_t) b->chunk * b->model.seq_len);
+	b->answers = palloc(sizeof(int32) * (size_t) b->chunk * b->model.seq_len);
+	b->rows = palloc(sizeof(hrm_views_row) * b->chunk);
+	b->chunkcxt = AllocSetContextCreate(cxt, "hrm_solve_batch chunk", ALLOCSET_DEFAULT_SIZES);
+
+	b->errcb.callback = BatchErrContext;
+	b->errcb.arg = &b->pos;
+	b->errcb.previous = error_context_stack;
+	error_context_stack = &b->errcb;
+}
+
+static void
+BatchEnd(BatchState *b)
+{
+	error_context_stack = b->errcb.previous;
+	MemoryContextDelete(b->chunkcxt);
+}
+
+/*
+ * Add a grid to the chunk (in chunkcxt): parse and encode it as hrm_solve
+ * would.  index: its 1-based position in the input.
+ */
+static void
+BatchAdd(BatchState *b, int64 index, bool id_null, int64 id, text *grid_text, ArrayType *grid_arr)
+{
+	SolveProblem *p = &b->probs[b->n];
+	MemoryContext old = MemoryContextSwitchTo(b->chunkcxt);
+
+	b->pos.index = index;
+	b->pos.has_id = b->has_id;
+	b->pos.id_null = id_null;
+	b->pos.id = id;
+	*p = b->model;
+	p->src_text = grid_text;
+	p->src_arr = grid_arr;
+	SolvePrepareGrid(p, b->model_codec);
+	memcpy(b->tokens + (size_t) b->n * p->seq_len, p->tokens, sizeof(int32) * p->seq_len);
+	b->index[b->n] = index;
+	b->id_null[b->n] = id_null;
+	b->ids[b->n] = id;
+	b->n++;
+	MemoryContextSwitchTo(old);
+}
+
+/* Solve the chunk in one engine call and emit its rows in input order. */
+static void
+BatchFlush(BatchState *b)
+{
+	MemoryContext old;
+	int			T = b->model.seq_len;
+
+	if (b->n == 0)
+		return;
+	b->pos.index = 0;			/* an engine error is about the batch, not one grid */
+	CHECK_FOR_INTERRUPTS();
+	old = MemoryContextSwitchTo(b->chunkcxt);
+	SolveRunMany(&b->model, b->ctx, b->tokens, b->n, &b->opts, b->answers, b->rows);
+	for (int i = 0; i < b->n; i++)
+	{
+		Datum		values[SOLVE_DETAIL_COLS + 1];
+		bool		nulls[SOLVE_DETAIL_COLS + 1];
+
+		if (b->has_id)
+		{
+			values[0] = Int64GetDatum(b->ids[i]);
+			nulls[0] = b->id_null[i];
+		}
+		else
+		{
+			values[0] = Int32GetDatum((int32) b->index[i]);
+			nulls[0] = false;
+		}
+		SolveDetailValues(&b->probs[i], b->answers + (size_t) i * T, &b->rows[i], b->has_id,
+						  values + 1, nulls + 1);
+		tuplestore_putvalues(b->rsinfo->setResult, b->rsinfo->setDesc, values, nulls);
+	}
+	MemoryContextSwitchTo(old);
+	MemoryContextReset(b->chunkcxt);
+	b->n = 0;
+}
+
+/* hrm_solve_batch(model text, grids text[], max_steps, halt, views) → SETOF (idx, detail columns) */
+Datum
+hrm_solve_batch_text(PG_FUNCTION_ARGS)
+{
+	ArrayType  *arr = PG_GETARG_ARRAYTYPE_P(1);
+	BatchState	b;
+	Datum	   *elems;
+	bool	   *enulls;
+	int			n;
+
+	if (ARR_NDIM(arr) > 1)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("grids must be a one-dimensional text[], not %d-dimensional", ARR_NDIM(arr)),
+				 errhint("Pass ARRAY[grid1, grid2, ...] or array_agg(puzzle ORDER BY id).")));
+	BatchBegin(fcinfo, &b, true, false);
+	deconstruct_array(arr, TEXTOID, -1, false, TYPALIGN_INT, &elems, &enulls, &n);
+	for (int i = 0; i < n; i++)
+	{
+		if (enulls[i])
+		{
+			b.pos.index = i + 1;
+			ereport(ERROR,
+					(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
+					 errmsg("grid %d of the batch is null", i + 1),
+					 errhint("Leave NULLs out of the array (array_remove(grids, NULL)), or solve them apart.")));
+		}
+		BatchAdd(&b, i + 1, false, 0, DatumGetTextPP(elems[i]), NULL);
+		if (b.n == b.chunk)
+			BatchFlush(&b);
+	}
+	BatchFlush(&b);
+	BatchEnd(&b);
+	return (Datum) 0;
+}
+
+/*
+ * hrm_solve_batch(model text, grids int[], max_steps, halt, views): one grid
+ * per element of the first dimension (int[n][81], int[n][9][9],
+ * int[n][seq_len], ...); each answer has the shape of a grid.
+ */
+Datum
+hrm_solve_batch_array(PG_FUNCTION_ARGS)
+{
+	ArrayType  *arr = PG_GETARG_ARRAYTYPE_P(1);
+	BatchState	b;
+	int			ndim = ARR_NDIM(arr);
+	int			count,
+				per;
+	bits8	   *nullmap;
+	const int32 *data;
+
+	if (ARR_ELEMTYPE(arr) != INT4OID)
+		elog(ERROR, "hrm_solve_batch: grid array of type %u, expected int4", ARR_ELEMTYPE(arr));
+	if (ndim == 1)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("grids must hold one grid per element of their first dimension, not be one int[%d]",
+						ARR_DIMS(arr)[0]),
+				 errhint("Pass an int[n][81], int[n][9][9] or int[n][seq_len] array, e.g. ARRAY[grid1, grid2]; one grid is hrm_solve's.")));
+	BatchBegin(fcinfo, &b, false, false);
+	if (ndim == 0)
+	{
+		BatchEnd(&b);
+		return (Datum) 0;
+	}
+	count = ARR_DIMS(arr)[0];
+	per = ArrayGetNItems(ndim - 1, ARR_DIMS(arr) + 1);
+	nullmap = ARR_NULLBITMAP(arr);
+	if (nullmap != NULL)
+	{
+		for (int64 k = 0; k < (int64) count * per; k++)
+			if (!(nullmap[k / 8] & (1 << (k % 8))))
+			{
+				b.pos.index = k / per + 1;
+				ereport(ERROR,
+						(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
+						 errmsg("grid " INT64_FORMAT " of the batch contains a null", k / per + 1),
+						 errhint("Every cell must be a number (0 for a blank Sudoku cell).")));
+			}
+	}
+	data = (const int32 *) ARR_DATA_PTR(arr);
+	for (int i = 0; i < count; i++)
+	{
+		MemoryContext old = MemoryContextSwitchTo(b.chunkcxt);
+		size_t		nbytes = ARR_OVERHEAD_NONULLS(ndim - 1) + sizeof(int32) * (size_t) per;
+		ArrayType  *g = (ArrayType *) palloc0(nbytes);
+
+		SET_VARSIZE(g, nbytes);
+		g->ndim = ndim - 1;
+		g->dataoffset = 0;
+		g->elemtype = INT4OID;
+		memcpy(ARR_DIMS(g), ARR_DIMS(arr) + 1, sizeof(int) * (ndim - 1));
+		memcpy(ARR_LBOUND(g), ARR_LBOUND(arr) + 1, sizeof(int) * (ndim - 1));
+		memcpy(ARR_DATA_PTR(g), data + (size_t) i * per, sizeof(int32) * (size_t) per);
+		MemoryContextSwitchTo(old);
+		BatchAdd(&b, i + 1, false, 0, NULL, g);
+		if (b.n == b.chunk)
+			BatchFlush(&b);
+	}
+	BatchFlush(&b);
+	BatchEnd(&b);
+	return (Datum) 0;
+}
+
+/*
+ * hrm_solve_batch(model text, query text, max_steps, halt, views): the
+ * grids of a query's rows (first column an integer id, second the grid as
+ * text or int[]), read by a cursor chunk by chunk; one row per query row
+ * in the query's order: (id bigint, detail columns; the solution as text).
+ */
+Datum
+hrm_solve_batch_query(PG_FUNCTION_ARGS)
+{
+	char	   *source = text_to_cstring(PG_GETARG_TEXT_PP(1));
+	char	   *sql = HrmSourceQuery(source, "hrm_solve_batch query");
+	BatchState	b;
+	SPIPlanPtr	plan;
+	Portal		portal;
+	Oid			id_type = InvalidOid,
+				grid_type = InvalidOid;
+	int64		row = 0;
+
+	/* the grid column's type decides the codec: peek at the plan first */
+	if (SPI_connect() != SPI_OK_CONNECT)
+		elog(ERROR, "SPI_connect failed");
+	plan = SPI_prepare_cursor(sql, 0, NULL, CURSOR_OPT_NO_SCROLL);
+	if (plan == NULL)
+		ereport(ERROR,
+				(errcode(ERRCODE_SYNTAX_ERROR),
+				 errmsg("hrm_solve_batch query could not be prepared: %s", SPI_result_code_string(SPI_result))));
+	HrmCheckReadOnly(plan, "hrm_solve_batch query");
+	portal = SPI_cursor_open(NULL, plan, NULL, NULL, true);
+	{
+		TupleDesc	desc = portal->tupDesc;
+
+		if (desc == NULL || desc->natts < 2)
+			ereport(ERROR,
+					(errcode(ERRCODE_DATATYPE_MISMATCH),
+					 errmsg("hrm_solve_batch query must return (id, puzzle) columns, it returns %d",
+							desc ? desc->natts : 0),
+					 errhint("SELECT id, puzzle FROM ...: an integer id, then the grid as text or int[].")));
+		id_type = getBaseType(TupleDescAttr(desc, 0)->atttypid);
+		grid_type = getBaseType(TupleDescAttr(desc, 1)->atttypid);
+		if (id_type != INT2OID && id_type != INT4OID && id_type != INT8OID)
+			ereport(ERROR,
+					(errcode(ERRCODE_DATATYPE_MISMATCH),
+					 errmsg("the first column of hrm_solve_batch's query (the id) has type %s, not an integer type",
+							format_type_be(TupleDescAttr(desc, 0)->atttypid)),
+					 errhint("Select an integer id first, e.g. row_number() OVER () or a serial key.")));
+		if (grid_type != TEXTOID && grid_type != VARCHAROID && grid_type != INT4ARRAYOID)
+			ereport(ERROR,
+					(errcode(ERRCODE_DATATYPE_MISMATCH),
+					 errmsg("the second column of hrm_solve_batch's query (the grid) has type %s",
+							format_type_be(TupleDescAttr(desc, 1)->atttypid)),
+					 errhint("A grid is text (Sudoku, maze) or integer[] (Sudoku, token sequences).")));
+	}
+
+	BatchBegin(fcinfo, &b, grid_type != INT4ARRAYOID, true);
+	for (;;)
+	{
+		CHECK_FOR_INTERRUPTS();
+		SPI_cursor_fetch(portal, true, b.chunk);
+		if (SPI_processed == 0)
+			break;
+		/* the query may have run anything: find the model again, and insist on one version */
+		b.model.h = hrm_cache_get(b.args.model);
+		if (b.model.h->generation != b.generation)
+			ereport(ERROR,
+					(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+					 errmsg("model \"%s\" changed while hrm_solve_batch ran", b.args.model),
+					 errhint("Run the batch again; its answers would come from two versions of the model.")));
+		for (uint64 i = 0; i < SPI_processed; i++)
+		{
+			HeapTuple	tup = SPI_tuptable->vals[i];
+			TupleDesc	desc = SPI_tuptable->tupdesc;
+			bool		id_null,
+						g_null;
+			Datum		idd = SPI_getbinval(tup, desc, 1, &id_null);
+			Datum		gd = SPI_getbinval(tup, desc, 2, &g_null);
+			int64		id = 0;
+			MemoryContext old;
+			text	   *gt = NULL;
+			ArrayType  *ga = NULL;
+
+			row++;
+			if (!id_null)
+				id = id_type == INT2OID ? DatumGetInt16(idd) : id_type == INT4OID ? DatumGetInt32(idd) :
+					DatumGetInt64(idd);
+			b.pos.index = row;
+			b.pos.has_id = true;
+			b.pos.id_null = id_null;
+			b.pos.id = id;
+			if (g_null)
+				ereport(ERROR,
+						(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
+						 errmsg("the grid of row " INT64_FORMAT " of the query is null", row),
+						 errhint("Filter NULL grids out of the query (WHERE puzzle IS NOT NULL).")));
+			old = MemoryContextSwitchTo(b.chunkcxt);
+			if (grid_type == INT4ARRAYOID)
+				ga = DatumGetArrayTypePCopy(gd);
+			else
+				gt = (text *) PG_DETOAST_DATUM_COPY(gd);
+			MemoryContextSwitchTo(old);
+			BatchAdd(&b, row, id_null, id, gt, ga);
+		}
+		SPI_freetuptable(SPI_tuptable);
+		BatchFlush(&b);
+	}
+	SPI_cursor_close(portal);
+	BatchEnd(&b);
+	SPI_finish();
+	return (Datum) 0;
 }
 
 /* hrm_solve_task(model text) → text: the task (and codec) hrm_solve uses for a model. */

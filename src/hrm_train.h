@@ -244,6 +244,16 @@ typedef struct HrmColumns
 extern hrm_dataset *HrmReadSource(const char *source, const char *label, const HrmColumns *cols,
 								  HrmShape *shape, size_t cap, int64 limit);
 
+/*
+ * The query that reads a source (a relation name or a query), and the
+ * check that a prepared source query only reads (ERROR wrong_object_type
+ * otherwise); label names the source in messages.  Need executor/spi.h.
+ */
+extern char *HrmSourceQuery(const char *source, const char *label);
+#ifdef SPI_H
+extern void HrmCheckReadOnly(SPIPlanPtr plan, const char *label);
+#endif
+
 /* Bytes a dataset takes in a task segment, and the copy (canonical row order). */
 extern Size HrmDataSegBytes(const hrm_dataset *ds);
 extern void HrmDataToSeg(const hrm_dataset *ds, char *base, Size *off, HrmDataDesc *d);

@@ -70,7 +70,7 @@ HrmSourceIsQuery(const char *s)
 }
 
 /* The query that reads a source. */
-static char *
+char *
 HrmSourceQuery(const char *source, const char *label)
 {
 	List	   *names;
@@ -94,7 +94,7 @@ HrmSourceQuery(const char *source, const char *label)
 }
 
 /* A source only reads: one SELECT (VALUES, TABLE) without data-modifying CTEs or row locks. */
-static void
+void
 HrmCheckReadOnly(SPIPlanPtr plan, const char *label)
 {
 	ListCell   *lc;

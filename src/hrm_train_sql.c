@@ -58,6 +58,7 @@
 
 #include "hrm_train.h"
 #include "parallel.h"
+#include "views.h"
 
 PG_FUNCTION_INFO_V1(hrm_train_pg);
 PG_FUNCTION_INFO_V1(hrm_train_default_pg);
@@ -268,6 +269,7 @@ typedef enum HrmEvalOptId
 	E_PUZZLE_ID,
 	E_SEGMENTS,
 	E_TARGET,
+	E_VIEWS,
 	E_COUNT
 } HrmEvalOptId;
 
@@ -279,6 +281,7 @@ static const HrmOptDef eval_opts[] = {
 	{"puzzle_id", (HrmOptId) E_PUZZLE_ID, OT_STRING, 0, 0, 0, NULL},
 	{"segments", (HrmOptId) E_SEGMENTS, OT_INT, 1, 1024, 0, NULL},
 	{"target", (HrmOptId) E_TARGET, OT_STRING, 0, 0, 0, NULL},
+	{"views", (HrmOptId) E_VIEWS, OT_INT, 1, HRM_VIEWS_MAX, 0, NULL},
 };
 
 typedef struct HrmOptVal
@@ -1567,6 +1570,30 @@ hrm_evaluate_pg(PG_FUNCTION_ARGS)
 	h = hrm_cache_get(model);
 	HrmEngineBegin();
 	hrm_eval_opts_defaults(&eo);
+	if (v[E_VIEWS].given && (int) v[E_VIEWS].num > 1)
+	{
+		/* the task's symmetries: the layout's task first (imported reference models have none in the catalog) */
+		hrm_task	task = info.has_task ? info.task : HRM_TASK_GENERIC;
+
+		for (int t = HRM_TASK_SUDOKU; t <= HRM_TASK_MAZE; t++)
+		{
+			int			T,
+						V;
+
+			hrm_task_shape((hrm_task) t, &T, &V);
+			if (info.cfg.seq_len == T && info.cfg.vocab_size == V)
+				task = (hrm_task) t;
+		}
+		if ((int) v[E_VIEWS].num > hrm_views_limit(task))
+			ereport(ERROR,
+					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+					 errmsg("views %d is more than a %s model allows (%d)", (int) v[E_VIEWS].num,
+							hrm_task_name(task), hrm_views_limit(task)),
+					 errhint("Views are symmetries of the task: Sudoku models take up to %d, maze models up to 8, others 1.",
+							 HRM_VIEWS_MAX)));
+		eo.task = task;
+		eo.views = (int) v[E_VIEWS].num;
+	}
 	if (v[E_SEGMENTS].given)
 		eo.segments = (int) v[E_SEGMENTS].num;
 	if (v[E_HALT].given)

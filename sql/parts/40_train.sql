@@ -166,4 +166,4 @@ CREATE FUNCTION hrm_evaluate(model text, source text, options jsonb DEFAULT '{}'
     AS 'MODULE_PATHNAME', 'hrm_evaluate_pg'
     LANGUAGE C VOLATILE PARALLEL UNSAFE;
 COMMENT ON FUNCTION hrm_evaluate(text, text, jsonb) IS
-    'hrm: run a model on a table, view or query of (input, target) rows in this backend: exact and token accuracy of the argmax, mean segments, rows per second; options segments, halt, max_rows, batch_rows, input, target, puzzle_id';
+    'hrm: run a model on a table, view or query of (input, target) rows in this backend: exact and token accuracy of the argmax, mean segments, rows per second; options segments, halt, max_rows, batch_rows, input, target, puzzle_id, views (test-time scaling over the task''s symmetries)';

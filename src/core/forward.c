@@ -1017,15 +1017,8 @@ hrm_infer(const hrm_model *m, const int32_t *inputs, const int32_t *puzzle_ids, 
 		  const hrm_infer_opts *opts, float *logits, float *q, int32_t *steps_out,
 		  hrm_segment_cb cb, void *cb_arg, hrm_error *err)
 {
-	const hrm_config *cfg = m->cfg;
-	int			M = (opts != NULL && opts->segments > 0) ? opts->segments : cfg->halt_max_steps;
-	bool		adaptive = opts != NULL && opts->adaptive;
-	int			chunk = B < HRM_INFER_CHUNK ? B : HRM_INFER_CHUNK;
-	size_t		SD = (size_t) cfg->S * cfg->hidden_size;
-	size_t		TV = (size_t) cfg->seq_len * cfg->vocab_size;
 	hrm_carry	carry;
-	hrm_workspace *ws = NULL;
-	uint8_t    *ran = NULL;
+	hrm_workspace *ws;
 	hrm_status	st;
 
 	if (B < 1)
@@ -1039,13 +1032,55 @@ hrm_infer(const hrm_model *m, const int32_t *inputs, const int32_t *puzzle_ids, 
 	st = hrm_carry_init(&carry, m, B, err);
 	if (st != HRM_OK)
 		return st;
-	ws = hrm_workspace_create(m, chunk, err);
-	ran = calloc(B, 1);
-	if (ws == NULL || ran == NULL)
-	{
-		st = ws == NULL ? err->code : hrm_fail(err, HRM_ERR_NOMEM, "out of memory");
-		goto done;
-	}
+	ws = hrm_workspace_create(m, B < HRM_INFER_CHUNK ? B : HRM_INFER_CHUNK, err);
+	if (ws == NULL)
+		st = err->code;
+	else
+		st = hrm_infer_with(m, ws, &carry, inputs, puzzle_ids, B, opts, logits, q, steps_out,
+							cb, cb_arg, err);
+	hrm_workspace_free(ws);
+	hrm_carry_free(&carry);
+	return st;
+}
+
+int
+hrm_workspace_rows(const hrm_workspace *ws)
+{
+	return ws->max_B;
+}
+
+hrm_status
+hrm_infer_with(const hrm_model *m, hrm_workspace *ws, hrm_carry *rows, const int32_t *inputs,
+			   const int32_t *puzzle_ids, int B, const hrm_infer_opts *opts, float *logits,
+			   float *q, int32_t *steps_out, hrm_segment_cb cb, void *cb_arg, hrm_error *err)
+{
+	const hrm_config *cfg = m->cfg;
+	int			M = (opts != NULL && opts->segments > 0) ? opts->segments : cfg->halt_max_steps;
+	bool		adaptive = opts != NULL && opts->adaptive;
+	int			chunk = B < HRM_INFER_CHUNK ? B : HRM_INFER_CHUNK;
+	size_t		SD = (size_t) cfg->S * cfg->hidden_size;
+	size_t		TV = (size_t) cfg->seq_len * cfg->vocab_size;
+	hrm_carry	carry;
+	uint8_t		ran_stack[256];
+	uint8_t    *ran = NULL;
+	hrm_status	st;
+
+	if (B < 1)
+		return hrm_fail(err, HRM_ERR_INVALID, "batch size must be at least 1");
+	if (rows->B < B)
+		return hrm_fail(err, HRM_ERR_INVALID, "a carry of %d rows cannot run a batch of %d", rows->B, B);
+	if (chunk > ws->max_B)
+		chunk = ws->max_B;
+	st = hrm_check_inputs(m, inputs, puzzle_ids, B, err);
+	if (st != HRM_OK)
+		return st;
+	/* the first B rows of the caller's carry */
+	carry = *rows;
+	carry.B = B;
+	/* on the stack for the usual batch sizes, so a callback may unwind through here */
+	ran = B <= (int) sizeof(ran_stack) ? ran_stack : calloc(B, 1);
+	if (ran == NULL)
+		return hrm_fail(err, HRM_ERR_NOMEM, "out of memory");
 	/* the initial carry has every row halted: reset them all */
 	hrm_carry_reset(&carry, m, NULL);
 
@@ -1147,9 +1182,8 @@ hrm_infer(const hrm_model *m, const int32_t *inputs, const int32_t *puzzle_ids, 
 		memcpy(steps_out, carry.steps, sizeof(int32_t) * B);
 
 done:
-	free(ran);
-	hrm_workspace_free(ws);
-	hrm_carry_free(&carry);
+	if (ran != ran_stack)
+		free(ran);
 	return st;
 }
 

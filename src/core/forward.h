@@ -136,6 +136,19 @@ hrm_status	hrm_infer(const hrm_model *m, const int32_t *inputs, const int32_t *p
 size_t		hrm_infer_bytes(const hrm_model *m, int B);
 /* The same from a configuration (packed weights or not, pool threads). */
 size_t		hrm_infer_plan_bytes(const hrm_config *c, int B, bool packed, int threads);
+/*
+ * hrm_infer on caller-owned scratch, for callers that run many batches
+ * (hrm_infer allocates its own): ws runs at most min(its max_B, 64) rows at
+ * a time, and the first B rows of carry (carry->B >= B) are reset and
+ * used.  Nothing survives from one call to the next in either.
+ */
+hrm_status	hrm_infer_with(const hrm_model *m, hrm_workspace *ws, hrm_carry *carry,
+						   const int32_t *inputs, const int32_t *puzzle_ids, int B,
+						   const hrm_infer_opts *opts, float *logits, float *q, int32_t *steps_out,
+						   hrm_segment_cb cb, void *cb_arg, hrm_error *err);
+
+/* The rows a workspace was created for (its max_B). */
+int			hrm_workspace_rows(const hrm_workspace *ws);
 
 /* FLOPs of one segment for B rows (matrix products and attention, forward only). */
 double		hrm_segment_flops(const hrm_config *cfg, int B);

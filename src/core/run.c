@@ -7,6 +7,7 @@
 #include "arc.h"
 #include "maze.h"
 #include "sudoku.h"
+#include "views.h"
 
 #include <math.h>
 #include <stdlib.h>
@@ -907,6 +908,9 @@ hrm_eval_opts_defaults(hrm_eval_opts *o)
 	o->adaptive = false;
 	o->batch_rows = 256;
 	o->max_rows = 0;
+	o->task = HRM_TASK_GENERIC;
+	o->views = 1;
+	o->seed = HRM_VIEWS_SEED;
 }
 
 static double
@@ -942,16 +946,15 @@ hrm_evaluate(const hrm_model *m, const hrm_dataset *ds, const int64_t *rows, int
 {
 	const hrm_config *c = m->cfg;
 	hrm_eval_opts o;
+	hrm_views_opts vo;
+	hrm_views_ctx *ctx = NULL;
 	int			T = c->seq_len,
-				V = c->vocab_size,
 				chunk;
 	int32_t    *in = NULL,
 			   *lb = NULL,
 			   *pid = NULL,
-			   *steps = NULL;
-	float	   *logits = NULL,
-			   *q = NULL;
-	hrm_infer_opts io;
+			   *pred = NULL;
+	hrm_views_row *vr = NULL;
 	hrm_status	st = HRM_OK;
 	int64_t		n,
 				exact = 0,
@@ -971,7 +974,23 @@ hrm_evaluate(const hrm_model *m, const hrm_dataset *ds, const int64_t *rows, int
 	n = rows ? n_rows : (n_rows > 0 && n_rows < ds->n ? n_rows : ds->n);
 	if (o.max_rows > 0 && n > o.max_rows)
 		n = o.max_rows;
-	chunk = o.batch_rows > 0 ? o.batch_rows : 256;
+
+	/*
+	 * The batched solve of views.h: with one view the reference's argmax
+	 * over the whole vocabulary, with more the task's answer alphabet and
+	 * the vote.
+	 */
+	hrm_views_opts_defaults(&vo);
+	vo.task = o.task;
+	vo.views = o.views > 1 ? o.views : 1;
+	vo.seed = o.seed;
+	vo.task_alphabet = vo.views > 1;
+	vo.infer.segments = o.segments;
+	vo.infer.adaptive = o.adaptive;
+	vo.chunk_rows = o.batch_rows > 0 ? o.batch_rows : 256;
+	if (vo.chunk_rows < vo.views)
+		vo.chunk_rows = vo.views;
+	chunk = hrm_views_chunk_puzzles(m, &vo);
 	if (chunk > n)
 		chunk = n > 0 ? (int) n : 1;
 	st = hrm_check_memory(hrm_eval_bytes(m, chunk), "the evaluation", err);
@@ -980,16 +999,14 @@ hrm_evaluate(const hrm_model *m, const hrm_dataset *ds, const int64_t *rows, int
 	in = malloc(sizeof(int32_t) * (size_t) chunk * T);
 	lb = malloc(sizeof(int32_t) * (size_t) chunk * T);
 	pid = malloc(sizeof(int32_t) * (size_t) chunk);
-	steps = malloc(sizeof(int32_t) * (size_t) chunk);
-	logits = malloc(sizeof(float) * (size_t) chunk * T * V);
-	q = malloc(sizeof(float) * (size_t) chunk * 2);
-	if (!in || !lb || !pid || !steps || !logits || !q)
+	pred = malloc(sizeof(int32_t) * (size_t) chunk * T);
+	vr = malloc(sizeof(hrm_views_row) * (size_t) chunk);
+	ctx = hrm_views_ctx_create();
+	if (!in || !lb || !pid || !pred || !vr || !ctx)
 	{
 		st = hrm_fail(err, HRM_ERR_NOMEM, "out of memory for evaluation");
 		goto done;
 	}
-	io.segments = o.segments;
-	io.adaptive = o.adaptive;
 	for (int64_t r0 = 0; r0 < n; r0 += chunk)
 	{
 		int			R = (int) (n - r0 < chunk ? n - r0 : chunk);
@@ -1011,7 +1028,7 @@ hrm_evaluate(const hrm_model *m, const hrm_dataset *ds, const int64_t *rows, int
 			}
 			hrm_dataset_get(ds, r, in + (size_t) b * T, lb + (size_t) b * T, &pid[b]);
 		}
-		st = hrm_infer(m, in, pid, R, &io, logits, q, steps, NULL, NULL, err);
+		st = hrm_views_solve(m, ctx, in, pid, R, &vo, pred, vr, err);
 		if (st != HRM_OK)
 			goto done;
 		for (int b = 0; b < R; b++)
@@ -1020,23 +1037,18 @@ hrm_evaluate(const hrm_model *m, const hrm_dataset *ds, const int64_t *rows, int
 
 			for (int t = 0; t < T; t++)
 			{
-				const float *x = logits + ((size_t) b * T + t) * V;
-				int			y = lb[(size_t) b * T + t],
-							best = 0;
+				int			y = lb[(size_t) b * T + t];
 
 				if (y == HRM_IGNORE_LABEL)
 					continue;
-				for (int v = 1; v < V; v++)
-					if (x[v] > x[best])
-						best = v;
 				tokens++;
-				if (best == y)
+				if (pred[(size_t) b * T + t] == y)
 					correct++;
 				else
 					all = false;
 			}
 			exact += all;
-			seg_sum += steps[b];
+			seg_sum += vr[b].segments;
 		}
 	}
 	if (o.progress != NULL)
@@ -1052,9 +1064,9 @@ done:
 	free(in);
 	free(lb);
 	free(pid);
-	free(steps);
-	free(logits);
-	free(q);
+	free(pred);
+	free(vr);
+	hrm_views_ctx_free(ctx);
 	return st;
 }
 

@@ -227,6 +227,17 @@ typedef struct hrm_eval_opts
 	bool		adaptive;		/* stop a row when it halts (q_halt > q_continue) */
 	int			batch_rows;		/* rows per hrm_infer call; default 256 */
 	int64_t		max_rows;		/* 0 = all the rows given */
+
+	/*
+	 * Test-time scaling (views.h): each row solved under views - 1 of the
+	 * task's symmetries as well, the answers decoded over the task's
+	 * alphabet and voted on (views 1, the default: the reference's single
+	 * pass, argmax over the whole vocabulary).  batch_rows then counts
+	 * puzzles x views.
+	 */
+	hrm_task	task;			/* default generic (no symmetries) */
+	int			views;			/* default 1 */
+	uint64_t	seed;			/* of the views (default HRM_VIEWS_SEED) */
 	hrm_progress_cb progress;
 	void	   *progress_arg;
 } hrm_eval_opts;

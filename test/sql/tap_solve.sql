@@ -12,7 +12,7 @@ CREATE EXTENSION IF NOT EXISTS hrm;
 -- basic properties of its answers.  One transaction, rolled back.
 BEGIN;
 CREATE EXTENSION IF NOT EXISTS pgtap;
-SELECT plan(61);
+SELECT plan(71);
 
 \set w `base64 -w0 "${HRM_FIXTURES:-test/fixtures}/sudoku-tiny.weights.safetensors"`
 SELECT hrm_import('tap_sudoku', decode(:'w', 'base64')) IS NOT NULL AS imported \gset
@@ -24,22 +24,26 @@ SELECT hrm_import('tap_generic', decode(:'w', 'base64')) IS NOT NULL AS imported
 \set p '''53..7....6..195....98....6.8...6...34..8.3..17...2...6.6....28....419..5....8..79'''
 
 -- Declarations ---------------------------------------------------------------
-SELECT has_function('hrm_solve', ARRAY['text', 'integer', 'text']);
-SELECT has_function('hrm_solve', ARRAY['integer[]', 'integer', 'text']);
-SELECT has_function('hrm_solve', ARRAY['text', 'text', 'integer', 'text']);
-SELECT has_function('hrm_solve', ARRAY['text', 'integer[]', 'integer', 'text']);
-SELECT has_function('hrm_solve_detail', ARRAY['text', 'integer', 'text']);
-SELECT has_function('hrm_solve_detail', ARRAY['integer[]', 'integer', 'text']);
-SELECT has_function('hrm_solve_detail', ARRAY['text', 'text', 'integer', 'text']);
-SELECT has_function('hrm_solve_detail', ARRAY['text', 'integer[]', 'integer', 'text']);
+SELECT has_function('hrm_solve', ARRAY['text', 'integer', 'text', 'integer']);
+SELECT has_function('hrm_solve', ARRAY['integer[]', 'integer', 'text', 'integer']);
+SELECT has_function('hrm_solve', ARRAY['text', 'text', 'integer', 'text', 'integer']);
+SELECT has_function('hrm_solve', ARRAY['text', 'integer[]', 'integer', 'text', 'integer']);
+SELECT has_function('hrm_solve_detail', ARRAY['text', 'integer', 'text', 'integer']);
+SELECT has_function('hrm_solve_detail', ARRAY['integer[]', 'integer', 'text', 'integer']);
+SELECT has_function('hrm_solve_detail', ARRAY['text', 'text', 'integer', 'text', 'integer']);
+SELECT has_function('hrm_solve_detail', ARRAY['text', 'integer[]', 'integer', 'text', 'integer']);
 SELECT has_function('hrm_trace', ARRAY['text', 'integer', 'text']);
 SELECT has_function('hrm_trace', ARRAY['integer[]', 'integer', 'text']);
 SELECT has_function('hrm_trace', ARRAY['text', 'text', 'integer', 'text']);
 SELECT has_function('hrm_trace', ARRAY['text', 'integer[]', 'integer', 'text']);
 SELECT has_function('hrm_solve_task', ARRAY['text']);
-SELECT function_returns('hrm_solve', ARRAY['text', 'text', 'integer', 'text'], 'text');
-SELECT function_returns('hrm_solve', ARRAY['text', 'integer[]', 'integer', 'text'], 'integer[]');
+SELECT function_returns('hrm_solve', ARRAY['text', 'text', 'integer', 'text', 'integer'], 'text');
+SELECT function_returns('hrm_solve', ARRAY['text', 'integer[]', 'integer', 'text', 'integer'], 'integer[]');
 SELECT function_returns('hrm_trace', ARRAY['text', 'text', 'integer', 'text'], 'setof record');
+SELECT has_function('hrm_solve_batch', ARRAY['text', 'text[]', 'integer', 'text', 'integer']);
+SELECT has_function('hrm_solve_batch', ARRAY['text', 'integer[]', 'integer', 'text', 'integer']);
+SELECT has_function('hrm_solve_batch', ARRAY['text', 'text', 'integer', 'text', 'integer']);
+SELECT function_returns('hrm_solve_batch', ARRAY['text', 'text[]', 'integer', 'text', 'integer'], 'setof record');
 
 SELECT is((SELECT count(*)::int FROM pg_proc
             WHERE proname IN ('hrm_solve', 'hrm_solve_detail', 'hrm_trace', 'hrm_solve_task')
@@ -53,10 +57,17 @@ SELECT is((SELECT count(*)::int FROM pg_proc
             WHERE proname IN ('hrm_solve', 'hrm_solve_detail', 'hrm_trace', 'hrm_solve_task')
               AND obj_description(oid, 'pg_proc') LIKE 'hrm: %'),
           13, 'every solving function has a COMMENT');
-SELECT is((SELECT array_agg(DISTINCT p.proargnames[array_length(p.proargnames, 1) - 5 : array_length(p.proargnames, 1)]::text)
+SELECT is((SELECT array_agg(DISTINCT p.proargnames[array_length(p.proargnames, 1) - 8 : array_length(p.proargnames, 1)]::text)
              FROM pg_proc p WHERE p.proname = 'hrm_solve_detail'),
-          ARRAY['{solution,segments,confidence,valid,keeps_givens,reason}'],
-          'hrm_solve_detail returns solution, segments, confidence, valid, keeps_givens, reason');
+          ARRAY['{solution,segments,confidence,valid,keeps_givens,reason,views_run,views_agreeing,certainty}'],
+          'hrm_solve_detail returns solution, segments, confidence, valid, keeps_givens, reason, views_run, views_agreeing, certainty');
+SELECT is((SELECT array_agg(DISTINCT p.proargnames[array_length(p.proargnames, 1) - 9 : array_length(p.proargnames, 1)]::text)
+             FROM pg_proc p WHERE p.proname = 'hrm_solve_batch' AND p.proargtypes[1] <> 'text'::regtype),
+          ARRAY['{idx,solution,segments,confidence,valid,keeps_givens,reason,views_run,views_agreeing,certainty}'],
+          'hrm_solve_batch over arrays returns idx and hrm_solve_detail''s columns');
+SELECT is((SELECT count(*)::int FROM pg_proc
+            WHERE proname = 'hrm_solve_batch' AND obj_description(oid, 'pg_proc') LIKE 'hrm: %'),
+          3, 'the three hrm_solve_batch forms have a COMMENT');
 
 -- Settings -------------------------------------------------------------------
 SELECT is(current_setting('hrm.default_model'), '', 'hrm.default_model is unset by default');
@@ -127,6 +138,13 @@ SELECT throws_ok($$SELECT hrm_solve('tap_generic', 'S G')$$, '42809', NULL, 'tex
 SELECT throws_ok($$SELECT hrm_solve('tap_sudoku', repeat('.', 81), 0, 'eventually')$$, '22023',
                  'invalid halt mode "eventually"', 'a bad halt mode: 22023');
 SELECT throws_ok($$SELECT hrm_solve('tap_sudoku', repeat('.', 81), -3)$$, '22023', NULL, 'negative max_steps: 22023');
+SELECT throws_ok($$SELECT hrm_solve('tap_sudoku', repeat('.', 81), views => 0)$$, '22023',
+                 'views must be between 1 and 64, not 0', 'views 0: 22023');
+SELECT throws_ok($$SELECT hrm_solve('tap_sudoku', repeat('.', 81), views => 65)$$, '22023', NULL, 'views 65: 22023');
+SELECT throws_ok($$SELECT hrm_solve('tap_maze', E'S  #\n # G\n    ', views => 9)$$, '22023', NULL,
+                 'nine views of a maze: 22023');
+SELECT throws_ok($$SELECT hrm_solve('tap_generic', array_fill(1, ARRAY[100]), views => 2)$$, '22023', NULL,
+                 'views of a token model: 22023');
 
 SELECT * FROM finish();
 ROLLBACK;

@@ -1,0 +1,660 @@
+/*
+ * views.c — batched solving with test-time scaling (views.h).
+ */
+#include "views.h"
+#include "grid.h"
+#include "maze.h"
+#include "parallel.h"
+#include "rng.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* ------------------------------------------------------------------------- */
+/* views */
+
+int
+hrm_views_limit(hrm_task task)
+{
+	switch (task)
+	{
+		case HRM_TASK_SUDOKU:
+			return HRM_VIEWS_MAX;
+		case HRM_TASK_MAZE:
+			return HRM_DIHEDRAL_COUNT;
+		default:
+			return 1;
+	}
+}
+
+static bool
+sudoku_aug_is_identity(const hrm_sudoku_aug *a)
+{
+	hrm_sudoku_aug id;
+
+	hrm_sudoku_aug_identity(&id);
+	return memcmp(a, &id, sizeof(id)) == 0;
+}
+
+hrm_status
+hrm_views_draw(hrm_task task, int n, uint64_t seed, hrm_view *views, hrm_error *err)
+{
+	int			limit = hrm_views_limit(task);
+	hrm_rng		r;
+
+	if (n < 1 || n > limit)
+		return hrm_fail(err, HRM_ERR_INVALID, "%d views asked of a %s puzzle, which allows 1 to %d",
+						n, hrm_task_name(task), limit);
+	memset(views, 0, sizeof(hrm_view) * (size_t) n);
+	for (int k = 0; k < n; k++)
+	{
+		views[k].tid = 0;
+		hrm_sudoku_aug_identity(&views[k].sudoku);
+	}
+	hrm_rng_seed(&r, seed ^ 0x76696577735eedULL);
+	if (task == HRM_TASK_SUDOKU)
+	{
+		for (int k = 1; k < n; k++)
+		{
+			bool		fresh;
+
+			do
+			{
+				hrm_sudoku_aug_draw(&r, &views[k].sudoku);
+				fresh = !sudoku_aug_is_identity(&views[k].sudoku);
+				for (int j = 1; j < k && fresh; j++)
+					if (memcmp(&views[j].sudoku, &views[k].sudoku, sizeof(hrm_sudoku_aug)) == 0)
+						fresh = false;
+			} while (!fresh);
+		}
+	}
+	else if (task == HRM_TASK_MAZE)
+	{
+		int			perm[HRM_DIHEDRAL_COUNT - 1];
+
+		for (int i = 0; i < HRM_DIHEDRAL_COUNT - 1; i++)
+			perm[i] = i + 1;
+		for (int i = HRM_DIHEDRAL_COUNT - 2; i > 0; i--)
+		{
+			int			j = (int) hrm_rng_below(&r, (uint64_t) i + 1);
+			int			t = perm[i];
+
+			perm[i] = perm[j];
+			perm[j] = t;
+		}
+		for (int k = 1; k < n; k++)
+			views[k].tid = perm[k - 1];
+	}
+	return HRM_OK;
+}
+
+static hrm_status
+view_transform(hrm_task task, const hrm_view *v, bool inverse, const int32_t *in, int32_t *out,
+			   hrm_error *err)
+{
+	switch (task)
+	{
+		case HRM_TASK_SUDOKU:
+			return inverse ? hrm_sudoku_aug_invert_tokens(&v->sudoku, in, out, err) :
+				hrm_sudoku_aug_apply_tokens(&v->sudoku, in, out, err);
+		case HRM_TASK_MAZE:
+			return hrm_maze_transform_tokens(in, out, inverse ? hrm_dihedral_inverse(v->tid) : v->tid, err);
+		default:
+			return hrm_fail(err, HRM_ERR_INVALID, "a %s puzzle has no symmetries to view it under",
+							hrm_task_name(task));
+	}
+}
+
+hrm_status
+hrm_view_apply(hrm_task task, const hrm_view *v, const int32_t *in, int32_t *out, hrm_error *err)
+{
+	return view_transform(task, v, false, in, out, err);
+}
+
+hrm_status
+hrm_view_invert(hrm_task task, const hrm_view *v, const int32_t *in, int32_t *out, hrm_error *err)
+{
+	return view_transform(task, v, true, in, out, err);
+}
+
+/* ------------------------------------------------------------------------- */
+/* decoding and checking */
+
+/* argmax of x[lo..hi] (first on ties) and the softmax probability it has over that range */
+static inline int
+argmax_prob(const float *x, int lo, int hi, double *prob)
+{
+	int			best = lo;
+	double		sum = 0.0;
+
+	for (int k = lo + 1; k <= hi; k++)
+		if (x[k] > x[best])
+			best = k;
+	for (int k = lo; k <= hi; k++)
+		sum += exp((double) x[k] - (double) x[best]);
+	*prob = (sum > 0.0 && isfinite(sum)) ? 1.0 / sum : 0.0;
+	return best;
+}
+
+float
+hrm_answer_decode(hrm_task alphabet, const int32_t *input, const float *logits, int T, int V,
+				  int32_t *pred)
+{
+	double		sum = 0.0,
+				p;
+	int			cells = 0;
+
+	for (int i = 0; i < T; i++)
+	{
+		const float *x = logits + (size_t) i * V;
+
+		if (alphabet == HRM_TASK_SUDOKU && V == HRM_SUDOKU_VOCAB)
+			pred[i] = argmax_prob(x, HRM_SUDOKU_BLANK + 1, HRM_SUDOKU_VOCAB - 1, &p);
+		else if (alphabet == HRM_TASK_MAZE && V == HRM_MAZE_VOCAB)
+		{
+			if (input[i] == HRM_MAZE_PAD)
+			{
+				pred[i] = HRM_MAZE_PAD;
+				continue;
+			}
+			pred[i] = argmax_prob(x, HRM_MAZE_WALL, HRM_MAZE_PATH, &p);
+		}
+		else
+			pred[i] = argmax_prob(x, 0, V - 1, &p);
+		sum += p;
+		cells++;
+	}
+	return cells > 0 ? (float) (sum / cells) : 0.0f;
+}
+
+static void
+copy_reason(char *dst, size_t cap, const char *src)
+{
+	size_t		n = strlen(src);
+
+	if (n >= cap)
+		n = cap - 1;
+	memcpy(dst, src, n);
+	dst[n] = '\0';
+}
+
+void
+hrm_answer_check(hrm_task task, const int32_t *input, const int32_t *pred, hrm_answer_verdict *v)
+{
+	hrm_error	err;
+
+	memset(v, 0, sizeof(*v));
+	hrm_error_clear(&err);
+	if (task == HRM_TASK_SUDOKU)
+	{
+		uint8_t		puzzle[HRM_SUDOKU_CELLS],
+					ans[HRM_SUDOKU_CELLS];
+		hrm_sudoku_verdict sv;
+
+		if (hrm_sudoku_from_tokens(input, HRM_SUDOKU_CELLS, puzzle, &err) != HRM_OK)
+			return;
+		/* tokens outside 1..10 (a whole-vocabulary decode) read as blanks */
+		for (int i = 0; i < HRM_SUDOKU_CELLS; i++)
+			ans[i] = (pred[i] >= 1 && pred[i] <= 10) ? (uint8_t) (pred[i] - 1) : 0;
+		hrm_sudoku_check(puzzle, ans, &sv);
+		v->known = true;
+		v->valid = sv.valid;
+		v->keeps_givens = sv.keeps_givens;
+		copy_reason(v->reason, sizeof(v->reason), sv.reason);
+	}
+	else if (task == HRM_TASK_MAZE)
+	{
+		hrm_maze	q,
+					a;
+		hrm_maze_verdict mv;
+		int			n;
+
+		if (hrm_maze_from_tokens(input, HRM_MAZE_SEQ, 0, &q, &err) != HRM_OK)
+			return;
+		a.rows = q.rows;
+		a.cols = q.cols;
+		for (int r = 0; r < q.rows; r++)
+			for (int c = 0; c < q.cols; c++)
+			{
+				int32_t		t = pred[r * HRM_MAZE_MAX + c];
+
+				a.cell[r * q.cols + c] = (uint8_t) ((t >= 0 && t < HRM_MAZE_VOCAB) ? t : HRM_MAZE_PAD);
+			}
+		if (hrm_maze_check(&q, &a, &mv, &err) != HRM_OK)
+			return;				/* not a question maze (no single S and G) */
+		v->known = true;
+		n = q.rows * q.cols;
+		/* givens: walls, S and G stay; open cells stay open or join the path */
+		v->keeps_givens = true;
+		for (int i = 0; i < n && v->keeps_givens; i++)
+		{
+			int			qc = q.cell[i],
+						ac = a.cell[i];
+
+			if (qc == HRM_MAZE_OPEN ? (ac != HRM_MAZE_OPEN && ac != HRM_MAZE_PATH) : ac != qc)
+				v->keeps_givens = false;
+		}
+		v->valid = mv.valid && mv.shortest;
+		copy_reason(v->reason, sizeof(v->reason), mv.reason);
+	}
+}
+
+/* ------------------------------------------------------------------------- */
+/* the vote */
+
+static uint64_t
+answer_hash(const int32_t *a, int T)
+{
+	uint64_t	h = 1469598103934665603ULL;
+
+	for (int i = 0; i < T; i++)
+	{
+		h ^= (uint32_t) a[i];
+		h *= 1099511628211ULL;
+	}
+	return h;
+}
+
+int
+hrm_views_vote(int n, int T, const int32_t *answers, const bool *ok, const float *certainty, int *agree)
+{
+	uint64_t	hash[HRM_VIEWS_MAX];
+	bool		any_ok = false;
+	int			best = 0,
+				best_count = -1;
+	float		best_cert = -INFINITY;
+
+	if (n > HRM_VIEWS_MAX)
+		n = HRM_VIEWS_MAX;
+	if (n <= 1)
+	{
+		if (agree)
+			*agree = n;
+		return 0;
+	}
+	for (int i = 0; i < n; i++)
+	{
+		hash[i] = answer_hash(answers + (size_t) i * T, T);
+		if (ok != NULL && ok[i])
+			any_ok = true;
+	}
+#define ELIGIBLE(i) (!any_ok || ok[i])
+#define SAME(i, j) (hash[i] == hash[j] && memcmp(answers + (size_t) (i) * T, answers + (size_t) (j) * T, sizeof(int32_t) * (size_t) T) == 0)
+	for (int i = 0; i < n; i++)
+	{
+		bool		first = true;
+		int			count = 0,
+					rep = i;
+		float		gcert = -INFINITY;
+
+		if (!ELIGIBLE(i))
+			continue;
+		for (int j = 0; j < i && first; j++)
+			if (ELIGIBLE(j) && SAME(i, j))
+				first = false;
+		if (!first)
+			continue;			/* counted with its first view */
+		for (int j = i; j < n; j++)
+			if (ELIGIBLE(j) && SAME(i, j))
+			{
+				float		c = certainty ? certainty[j] : 0.0f;
+
+				count++;
+				if (c > gcert)	/* NaN never wins */
+				{
+					gcert = c;
+					rep = j;
+				}
+			}
+		if (count > best_count || (count == best_count && gcert > best_cert))
+		{
+			best = rep;
+			best_count = count;
+			best_cert = gcert;
+		}
+	}
+	if (agree)
+	{
+		int			a = 0;
+
+		for (int j = 0; j < n; j++)
+			a += SAME(best, j);
+		*agree = a;
+	}
+#undef ELIGIBLE
+#undef SAME
+	return best;
+}
+
+/* ------------------------------------------------------------------------- */
+/* scratch */
+
+struct hrm_views_ctx
+{
+	/* the shapes and thread count the scratch was made for */
+	int			T,
+				V,
+				S,
+				D,
+				key[8];
+	int			threads;
+	hrm_workspace *ws;
+	hrm_carry	carry;			/* carry.B rows */
+	int			rows;			/* rows the buffers hold */
+	int32_t    *in;				/* [rows, T] view inputs */
+	int32_t    *pid;			/* [rows] */
+	float	   *logits;			/* [rows, T, V] */
+	float	   *q;				/* [rows, 2] */
+	int32_t    *steps;			/* [rows] */
+	int32_t    *pred;			/* [rows, T] answers in the view's frame */
+	int32_t    *ans;			/* [rows, T] answers mapped back */
+	float	   *cert;			/* [rows] */
+	bool	   *ok;				/* [rows] */
+	size_t		bytes;
+};
+
+hrm_views_ctx *
+hrm_views_ctx_create(void)
+{
+	return calloc(1, sizeof(hrm_views_ctx));
+}
+
+static void
+ctx_release(hrm_views_ctx *c)
+{
+	hrm_workspace_free(c->ws);
+	hrm_carry_free(&c->carry);
+	free(c->in);
+	free(c->pid);
+	free(c->logits);
+	free(c->q);
+	free(c->steps);
+	free(c->pred);
+	free(c->ans);
+	free(c->cert);
+	free(c->ok);
+	memset(c, 0, sizeof(*c));
+}
+
+void
+hrm_views_ctx_free(hrm_views_ctx *ctx)
+{
+	if (ctx == NULL)
+		return;
+	ctx_release(ctx);
+	free(ctx);
+}
+
+size_t
+hrm_views_ctx_bytes(const hrm_views_ctx *ctx)
+{
+	return ctx ? ctx->bytes : 0;
+}
+
+/* bytes of the per-row buffers */
+static size_t
+row_bytes(int T, int V)
+{
+	return (size_t) T * V * sizeof(float) + (size_t) T * 3 * sizeof(int32_t) +
+		2 * sizeof(float) + 2 * sizeof(int32_t) + sizeof(float) + sizeof(bool);
+}
+
+int
+hrm_views_chunk_puzzles(const hrm_model *m, const hrm_views_opts *o)
+{
+	int			N = o->views > 1 ? o->views : 1;
+	int64_t		rows = o->chunk_rows > 0 ? o->chunk_rows : HRM_VIEWS_CHUNK_ROWS;
+	int64_t		cap = (int64_t) (HRM_VIEWS_BUFFER_BYTES / row_bytes(m->cfg->seq_len, m->cfg->vocab_size));
+
+	if (rows > cap)
+		rows = cap;
+	return rows / N >= 1 ? (int) (rows / N) : 1;
+}
+
+/* Make the scratch hold rows rows of model m. */
+static hrm_status
+ctx_reserve(hrm_views_ctx *c, const hrm_model *m, int rows, hrm_error *err)
+{
+	const hrm_config *cfg = m->cfg;
+	int			key[8] = {cfg->H_layers, cfg->L_layers, cfg->num_heads, cfg->head_dim, cfg->inter_size,
+	cfg->inter_size_t, cfg->mlp_t ? 1 : 0, cfg->P};
+	int			T = cfg->seq_len,
+				V = cfg->vocab_size;
+	int			ws_rows;
+	size_t		per_row = row_bytes(T, V),
+				total,
+				ws1;
+
+	if (c->T != T || c->V != V || c->S != cfg->S || c->D != cfg->hidden_size ||
+		memcmp(c->key, key, sizeof(key)) != 0 || c->threads != hrm_parallel_threads())
+		ctx_release(c);			/* made for other shapes (or threads): start again */
+	c->T = T;
+	c->V = V;
+	c->S = cfg->S;
+	c->D = cfg->hidden_size;
+	memcpy(c->key, key, sizeof(key));
+	c->threads = hrm_parallel_threads();
+
+	/* the workspace: up to HRM_VIEWS_WS_ROWS rows per engine call, within its memory bound */
+	ws1 = hrm_workspace_bytes(m, 1);
+	ws_rows = rows < HRM_VIEWS_WS_ROWS ? rows : HRM_VIEWS_WS_ROWS;
+	if (ws1 > 0 && (size_t) ws_rows * ws1 > HRM_VIEWS_WORKSPACE_BYTES)
+		ws_rows = (int) (HRM_VIEWS_WORKSPACE_BYTES / ws1) > 1 ? (int) (HRM_VIEWS_WORKSPACE_BYTES / ws1) : 1;
+	if (c->ws == NULL || hrm_workspace_rows(c->ws) < ws_rows)
+	{
+		hrm_workspace_free(c->ws);
+		c->ws = hrm_workspace_create(m, ws_rows, err);
+		if (c->ws == NULL)
+		{
+			ctx_release(c);
+			return err->code != HRM_OK ? err->code : HRM_ERR_NOMEM;
+		}
+	}
+	if (c->carry.B < rows)
+	{
+		hrm_status	st;
+
+		hrm_carry_free(&c->carry);
+		st = hrm_carry_init(&c->carry, m, rows, err);
+		if (st != HRM_OK)
+		{
+			ctx_release(c);
+			return st;
+		}
+	}
+	if (c->rows < rows)
+	{
+		if (!hrm_mul_size(per_row, (size_t) rows, &total))
+			return hrm_fail(err, HRM_ERR_LIMIT, "a chunk of %d rows is too large", rows);
+		free(c->in);
+		free(c->pid);
+		free(c->logits);
+		free(c->q);
+		free(c->steps);
+		free(c->pred);
+		free(c->ans);
+		free(c->cert);
+		free(c->ok);
+		c->in = malloc(sizeof(int32_t) * (size_t) rows * T);
+		c->pid = malloc(sizeof(int32_t) * (size_t) rows);
+		c->logits = malloc(sizeof(float) * (size_t) rows * T * V);
+		c->q = malloc(sizeof(float) * (size_t) rows * 2);
+		c->steps = malloc(sizeof(int32_t) * (size_t) rows);
+		c->pred = malloc(sizeof(int32_t) * (size_t) rows * T);
+		c->ans = malloc(sizeof(int32_t) * (size_t) rows * T);
+		c->cert = malloc(sizeof(float) * (size_t) rows);
+		c->ok = malloc(sizeof(bool) * (size_t) rows);
+		if (!c->in || !c->pid || !c->logits || !c->q || !c->steps || !c->pred || !c->ans || !c->cert || !c->ok)
+		{
+			ctx_release(c);
+			return hrm_fail(err, HRM_ERR_NOMEM, "out of memory for a batch of %d rows (%.1f MB)",
+							rows, (double) total / 1048576.0);
+		}
+		c->rows = rows;
+	}
+	c->bytes = (size_t) c->rows * per_row + hrm_workspace_bytes(m, hrm_workspace_rows(c->ws)) +
+		(size_t) c->carry.B * cfg->S * cfg->hidden_size * 2 * sizeof(float);
+	return HRM_OK;
+}
+
+/* ------------------------------------------------------------------------- */
+/* solving */
+
+void
+hrm_views_opts_defaults(hrm_views_opts *o)
+{
+	memset(o, 0, sizeof(*o));
+	o->task = HRM_TASK_GENERIC;
+	o->views = 1;
+	o->seed = HRM_VIEWS_SEED;
+	o->task_alphabet = true;
+	o->chunk_rows = HRM_VIEWS_CHUNK_ROWS;
+}
+
+hrm_status
+hrm_views_solve(const hrm_model *m, hrm_views_ctx *ctx, const int32_t *inputs,
+				const int32_t *puzzle_ids, int64_t n, const hrm_views_opts *o,
+				int32_t *answers, hrm_views_row *rows, hrm_error *err)
+{
+	const hrm_config *cfg = m->cfg;
+	int			T = cfg->seq_len,
+				V = cfg->vocab_size;
+	int			N = o->views > 1 ? o->views : 1;
+	hrm_view	views[HRM_VIEWS_MAX];
+	hrm_task	alphabet;
+	bool		check;
+	hrm_views_ctx *own = NULL;
+	int			P;
+	hrm_status	st = HRM_OK;
+
+	if (n < 0)
+		return hrm_fail(err, HRM_ERR_INVALID, "cannot solve %lld puzzles", (long long) n);
+	if (N > 1 && !o->task_alphabet)
+		return hrm_fail(err, HRM_ERR_INVALID, "views > 1 decode over the task's answer alphabet");
+	if (N > 1 && (o->task == HRM_TASK_SUDOKU || o->task == HRM_TASK_MAZE))
+	{
+		int			Tt,
+					Vt;
+
+		hrm_task_shape(o->task, &Tt, &Vt);
+		if (T != Tt || V != Vt)
+			return hrm_fail(err, HRM_ERR_INVALID, "a %s model has seq_len %d and vocab_size %d, not %d and %d",
+							hrm_task_name(o->task), Tt, Vt, T, V);
+	}
+	st = hrm_views_draw(o->task, N, o->seed, views, err);
+	if (st != HRM_OK)
+		return st;
+	alphabet = o->task_alphabet ? o->task : HRM_TASK_GENERIC;
+	check = alphabet == HRM_TASK_SUDOKU || alphabet == HRM_TASK_MAZE;
+	if (n == 0)
+		return HRM_OK;
+	if (ctx == NULL)
+	{
+		own = ctx = hrm_views_ctx_create();
+		if (ctx == NULL)
+			return hrm_fail(err, HRM_ERR_NOMEM, "out of memory");
+	}
+	P = hrm_views_chunk_puzzles(m, o);
+	if (P > n)
+		P = (int) n;
+	st = ctx_reserve(ctx, m, P * N, err);
+	if (st != HRM_OK)
+		goto done;
+
+	for (int64_t p0 = 0; p0 < n; p0 += P)
+	{
+		int			Pc = (int) (n - p0 < P ? n - p0 : P);
+		int			R = Pc * N;
+
+		if (o->progress != NULL && o->progress(o->progress_arg, p0, n) != 0)
+		{
+			st = hrm_fail(err, HRM_ERR_CANCELLED, "solving cancelled after %lld puzzles", (long long) p0);
+			goto done;
+		}
+		/* every puzzle under every view: rows p*N .. p*N + N-1 */
+		for (int i = 0; i < Pc; i++)
+		{
+			const int32_t *src = inputs + (size_t) (p0 + i) * T;
+
+			for (int v = 0; v < N; v++)
+			{
+				int32_t    *dst = ctx->in + (size_t) (i * N + v) * T;
+
+				ctx->pid[i * N + v] = puzzle_ids ? puzzle_ids[p0 + i] : 0;
+				if (v == 0)
+					memcpy(dst, src, sizeof(int32_t) * T);
+				else if ((st = hrm_view_apply(o->task, &views[v], src, dst, err)) != HRM_OK)
+				{
+					hrm_fail(err, st, "puzzle %lld is no %s puzzle to view: %s", (long long) (p0 + i + 1),
+							 hrm_task_name(o->task), err->msg);
+					goto done;
+				}
+			}
+		}
+		st = hrm_infer_with(m, ctx->ws, &ctx->carry, ctx->in, ctx->pid, R, &o->infer, ctx->logits,
+							ctx->q, ctx->steps, o->segment_cb, o->segment_arg, err);
+		if (st != HRM_OK)
+			goto done;
+
+		for (int i = 0; i < Pc; i++)
+		{
+			const int32_t *src = inputs + (size_t) (p0 + i) * T;
+			int			base = i * N,
+						chosen,
+						agree,
+						nvalid = 0;
+
+			for (int v = 0; v < N; v++)
+			{
+				int			r = base + v;
+				int32_t    *pred = ctx->pred + (size_t) r * T;
+				int32_t    *ans = ctx->ans + (size_t) r * T;
+
+				ctx->cert[r] = hrm_answer_decode(alphabet, ctx->in + (size_t) r * T,
+												 ctx->logits + (size_t) r * T * V, T, V, pred);
+				if (v == 0)
+					memcpy(ans, pred, sizeof(int32_t) * T);
+				else if ((st = hrm_view_invert(o->task, &views[v], pred, ans, err)) != HRM_OK)
+					goto done;
+				ctx->ok[r] = false;
+				if (check && N > 1)
+				{
+					hrm_answer_verdict vd;
+
+					hrm_answer_check(o->task, src, ans, &vd);
+					ctx->ok[r] = vd.known && vd.valid && vd.keeps_givens;
+					nvalid += ctx->ok[r];
+				}
+			}
+			chosen = hrm_views_vote(N, T, ctx->ans + (size_t) base * T, ctx->ok + base, ctx->cert + base, &agree);
+			memcpy(answers + (size_t) (p0 + i) * T, ctx->ans + (size_t) (base + chosen) * T, sizeof(int32_t) * T);
+			if (rows != NULL)
+			{
+				hrm_views_row *out = &rows[p0 + i];
+				int			r = base + chosen;
+
+				memset(out, 0, sizeof(*out));
+				out->segments = ctx->steps[r];
+				out->q_halt = ctx->q[2 * r];
+				out->q_continue = ctx->q[2 * r + 1];
+				out->certainty = ctx->cert[r];
+				out->views = N;
+				out->agree = agree;
+				out->chosen = chosen;
+				if (check)
+				{
+					hrm_answer_check(o->task, src, answers + (size_t) (p0 + i) * T, &out->verdict);
+					if (N == 1)
+						nvalid = out->verdict.known && out->verdict.valid && out->verdict.keeps_givens;
+				}
+				out->valid_views = nvalid;
+			}
+		}
+	}
+	if (o->progress != NULL)
+		o->progress(o->progress_arg, n, n);
+done:
+	hrm_views_ctx_free(own);
+	return st;
+}
