@@ -441,6 +441,20 @@ ctx_reserve(hrm_views_ctx *c, const hrm_model *m, int rows, hrm_error *err)
 	ws_rows = rows < HRM_VIEWS_WS_ROWS ? rows : HRM_VIEWS_WS_ROWS;
 	if (ws1 > 0 && (size_t) ws_rows * ws1 > HRM_VIEWS_WORKSPACE_BYTES)
 		ws_rows = (int) (HRM_VIEWS_WORKSPACE_BYTES / ws1) > 1 ? (int) (HRM_VIEWS_WORKSPACE_BYTES / ws1) : 1;
+	/* the whole plan against the engine's memory limit before anything is allocated */
+	if (!hrm_mul_size(per_row, (size_t) rows, &total))
+		return hrm_fail(err, HRM_ERR_LIMIT, "a chunk of %d rows is too large", rows);
+	{
+		hrm_status	st = hrm_check_memory(hrm_sat_add(hrm_sat_add(total, (size_t) ws_rows * ws1),
+													  hrm_infer_bytes(m, rows)),
+										  "a segment", err);
+
+		if (st != HRM_OK)
+		{
+			ctx_release(c);
+			return st;
+		}
+	}
 	if (c->ws == NULL || hrm_workspace_rows(c->ws) < ws_rows)
 	{
 		hrm_workspace_free(c->ws);
