@@ -1,0 +1,37 @@
+--
+-- hrm_pretrained() and hrm_load_pretrained(): the shipped models.
+-- Whatever models are installed, the listing's rows describe loadable
+-- models, and bad names are refused with their SQLSTATEs without reading
+-- anything outside the models' directory.
+--
+SET client_min_messages = warning;
+CREATE EXTENSION IF NOT EXISTS hrm;
+CREATE FUNCTION pg_temp.state(q text) RETURNS text LANGUAGE plpgsql AS $$
+BEGIN
+    EXECUTE q;
+    RETURN 'ok';
+EXCEPTION WHEN OTHERS THEN
+    RETURN SQLSTATE;
+END
+$$;
+-- every listed model has a name, a task, parameters, bytes and a configuration
+SELECT count(*) FILTER (WHERE name ~ '^[a-z0-9_]+$' AND n_params > 0 AND bytes > 4 * n_params
+                          AND config ? 'hidden_size') = count(*) AS listing_consistent
+  FROM hrm_pretrained();
+-- names that are not pretrained model names: 22023, whatever is installed
+SELECT pg_temp.state($$SELECT hrm_load_pretrained('../../../etc/passwd')$$) AS traversal,
+       pg_temp.state($$SELECT hrm_load_pretrained('Sudoku')$$) AS upper_case,
+       pg_temp.state($$SELECT hrm_load_pretrained('')$$) AS empty,
+       pg_temp.state($$SELECT hrm_load_pretrained('a/b')$$) AS slash,
+       pg_temp.state($$SELECT hrm_load_pretrained(NULL)$$) AS null_name;
+-- a well-formed name nobody installed: 42704 (or 58P01 when no directory is installed)
+SELECT pg_temp.state($$SELECT hrm_load_pretrained('no_such_model_here')$$) IN ('42704', '58P01') AS missing;
+-- each installed model loads under another name, is listed in the catalog with its task, and solves
+SELECT count(*) FILTER (WHERE hrm_load_pretrained(p.name, 'pretrained_' || p.name) = 'pretrained_' || p.name)
+       = count(*) AS all_loaded
+  FROM hrm_pretrained() p;
+SELECT count(*) = (SELECT count(*) FROM hrm_pretrained()) AS all_in_catalog
+  FROM hrm.model m JOIN hrm_pretrained() p ON m.name = 'pretrained_' || p.name AND m.task IS NOT DISTINCT FROM p.task;
+SELECT count(*) FILTER (WHERE length(hrm_solve(m.name, repeat('.', 81))) = 81) = count(*) AS sudoku_models_solve
+  FROM hrm.model m WHERE m.name LIKE 'pretrained_%' AND m.task = 'sudoku';
+SELECT count(hrm_drop_model(name)) >= 0 AS dropped FROM hrm.model WHERE name LIKE 'pretrained_%';
