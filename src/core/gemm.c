@@ -11,6 +11,7 @@
  * Weight gradients (A given transposed) contract in chunks of 128 rows.
  */
 #include "gemm.h"
+#include "cpu.h"
 #include "layers.h"
 #include "parallel.h"
 
@@ -46,7 +47,7 @@ hrm_gemm_available(void)
 
 		gemm_state = (e != NULL && strcmp(e, "blas") == 0) ? 0 : 1;
 	}
-	return gemm_state == 1;
+	return gemm_state == 1 && hrm_cpu_has(HRM_CPU_AVX512);
 #else
 	return false;
 #endif
@@ -64,6 +65,37 @@ hrm_gemm_pack_size(int K, int N)
 	size_t		panels = ((size_t) N + NR - 1) / NR;
 
 	return panels * (size_t) K * NR;
+}
+
+/* products below this many FLOP run on one thread */
+#define PAR_MIN_FLOP (4.0 * 1024 * 1024)
+
+/*
+ * Ranges for a product: 1 (serial) unless it is worth splitting; then T
+ * ranges of rows, or of columns when that balances better (few rows; not
+ * for weight gradients, whose chunks run down the rows).  flop_N: the
+ * product's output columns in FLOP terms (SwiGLU: both halves).
+ */
+int
+hrm_gemm_plan(int M, int flop_N, int K, int panels, bool cols_ok, bool *by_cols)
+{
+	int			T = hrm_parallel_threads();
+	int			blocks = (M + MR - 1) / MR;
+	double		row_use,
+				col_use;
+
+	*by_cols = false;
+	if (T <= 1 || hrm_parallel_active() || 2.0 * M * flop_N * K < PAR_MIN_FLOP)
+		return 1;
+	/* the share of T threads' time each way keeps busy */
+	row_use = (double) blocks / ((double) ((blocks + T - 1) / T) * T);
+	col_use = (double) panels / ((double) ((panels + T - 1) / T) * T);
+	if (cols_ok && blocks < 8 * T && col_use > row_use)
+	{
+		*by_cols = true;
+		return panels < T ? panels : T;
+	}
+	return blocks < T ? blocks : T;
 }
 
 #ifdef __AVX512F__
@@ -629,12 +661,13 @@ tn_chunk(void)
 
 /*
  * Splitting over the pool: C's rows in T contiguous ranges of whole
- * MR-row blocks, one task each (each row's result is the same whichever
- * range computes it).  Only products of at least PAR_MIN_FLOP are split,
- * and never from inside a task (the tiles of a module call are already
- * spread over the threads).
+ * MR-row blocks, or (few rows, as in one puzzle's 82: 7 blocks split 4 + 3)
+ * C's columns in T ranges of whole panels, whichever keeps the threads
+ * busier; one task each (each element's result is the same whichever task
+ * computes it).  Only products of at least PAR_MIN_FLOP are split, and
+ * never from inside a task (the tiles of a module call are already spread
+ * over the threads).
  */
-#define PAR_MIN_FLOP (4.0 * 1024 * 1024)
 
 typedef struct gemm_job
 {
@@ -642,6 +675,7 @@ typedef struct gemm_job
 				N,
 				K,
 				ranges;
+	bool		by_cols;		/* the ranges split C's column panels, not its rows */
 	float		alpha,
 				beta;
 	const float *A;
@@ -659,15 +693,19 @@ typedef struct gemm_job
 	bool		tn;				/* contraction in KC chunks (weight gradients) */
 } gemm_job;
 
+/* Output panels of a job (SwiGLU: 16 outputs per panel). */
+static int
+job_panels(const gemm_job *j)
+{
+	return j->epi == EPI_SWIGLU ? j->N / 16 : (j->N + NR - 1) / NR;
+}
+
 static int
 gemm_ranges(int M, int N, int K)
 {
-	int			T = hrm_parallel_threads();
-	int			blocks = (M + MR - 1) / MR;
+	bool		by_cols;
 
-	if (T <= 1 || hrm_parallel_active() || 2.0 * M * N * K < PAR_MIN_FLOP)
-		return 1;
-	return blocks < T ? blocks : T;
+	return hrm_gemm_plan(M, N, K, (N + NR - 1) / NR, false, &by_cols);
 }
 
 static void
@@ -712,22 +750,55 @@ job_run(const gemm_job *j, int r0, int r1)
 	}
 }
 
+/*
+ * Column panels [p0, p1) of the job's product, every row: the same
+ * kernel calls as the whole product makes for those panels (B, C and the
+ * kept projection shifted to the first panel's columns).
+ */
+static void
+job_run_cols(const gemm_job *j, int p0, int p1)
+{
+	int			cstep = j->epi == EPI_SWIGLU ? 16 : NR;
+	int			n0 = p0 * cstep,
+				n1 = p1 * cstep < j->N ? p1 * cstep : j->N;
+
+	gemm_strided_serial(j->M, n1 - n0, j->K, j->alpha, j->A, j->rs, j->ks,
+						j->B + (size_t) p0 * j->bpanel, j->bs, j->bpanel, j->beta, j->C + n0, j->ldc,
+						j->epi, j->aux == NULL ? NULL : j->aux + n0, j->up, NULL);
+	if (j->epi == EPI_SWIGLU && j->aux != NULL)
+		_mm_sfence();
+}
+
 static void
 gemm_task(void *arg, int i, int t)
 {
 	const gemm_job *j = arg;
-	int			r0,
-				r1;
 
-	job_rows(j, i, &r0, &r1);
-	if (r1 > r0)
-		job_run(j, r0, r1);
+	if (j->by_cols)
+	{
+		int			panels = job_panels(j);
+		int			p0 = (int) ((long) panels * i / j->ranges),
+					p1 = (int) ((long) panels * (i + 1) / j->ranges);
+
+		if (p1 > p0)
+			job_run_cols(j, p0, p1);
+	}
+	else
+	{
+		int			r0,
+					r1;
+
+		job_rows(j, i, &r0, &r1);
+		if (r1 > r0)
+			job_run(j, r0, r1);
+	}
 }
 
 static void
 job_go(gemm_job *j)
 {
-	j->ranges = gemm_ranges(j->M, j->epi == EPI_SWIGLU ? 2 * j->N : j->N, j->K);
+	j->ranges = hrm_gemm_plan(j->M, j->epi == EPI_SWIGLU ? 2 * j->N : j->N, j->K, job_panels(j), !j->tn,
+						  &j->by_cols);
 	if (j->ranges <= 1)
 		job_run(j, 0, j->M);
 	else

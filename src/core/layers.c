@@ -422,8 +422,8 @@ hrm_attention_scratch_floats(int S, int hd)
 }
 
 void
-hrm_attention_forward_packed(float *out, float *probs, bool keep_probs, const float *qkv,
-							 int B, int S, int NH, int hd, int nq, float *kvp, const uint16_t *allow)
+hrm_attention_head_packed(float *out, float *probs, bool keep_probs, const float *qkv,
+						  int b, int h, int S, int NH, int hd, int nq, float *kvp, const uint16_t *allow)
 {
 	int			D = NH * hd;
 	int			ld = 3 * D;
@@ -431,42 +431,43 @@ hrm_attention_forward_packed(float *out, float *probs, bool keep_probs, const fl
 	float	   *Kp = kvp;
 	float	   *Qc = kvp + hrm_gemm_pack_size(hd, S);
 	float	   *Ps = Qc + (size_t) S * hd;
+	const float *base = qkv + (size_t) b * S * ld;
+	const float *Q = base + (size_t) h * hd;
+	float	   *P = keep_probs ? Ps : probs;
+	float	   *O = out + (size_t) b * S * D + (size_t) h * hd;
 
-	for (int b = 0; b < B; b++)
-	{
-		const float *base = qkv + (size_t) b * S * ld;
-
-		for (int h = 0; h < NH; h++)
-		{
-			const float *Q = base + (size_t) h * hd;
-			float	   *P = keep_probs ? Ps : probs;
-			float	   *O = out + (size_t) b * S * D + (size_t) h * hd;
-
-			/* K^T as [hd, S] panels */
-			hrm_gemm_pack(Kp, base + D + (size_t) h * hd, ld, hd, S, true);
-			/* P[nq,S] = softmax(scale * Q K^T) */
+	/* K^T as [hd, S] panels */
+	hrm_gemm_pack(Kp, base + D + (size_t) h * hd, ld, hd, S, true);
+	/* P[nq,S] = softmax(scale * Q K^T) */
 #ifdef __AVX512F__
-			if (S <= 96)
-				scores_softmax(P, nq, S, Q, ld, Kp, hd, scale, allow);
-			else
+	if (S <= 96)
+		scores_softmax(P, nq, S, Q, ld, Kp, hd, scale, allow);
+	else
 #endif
-			{
-				/* Q rows contiguous: the kernel reads 12 rows of A at once, 3D-float strides at half speed */
-				for (int s = 0; s < nq; s++)
-					memcpy(Qc + (size_t) s * hd, Q + (size_t) s * ld, sizeof(float) * hd);
-				hrm_gemm_packed(nq, S, hd, scale, Qc, hd, Kp, 0.0f, P, S);
-				hrm_softmax_rows_masked(P, nq, S, allow);
-			}
-			/* O[nq,hd] = P V (V read in place) */
-			hrm_gemm_nn(nq, hd, S, 1.0f, P, S, base + 2 * D + (size_t) h * hd, ld, 0.0f, O, D);
-			/*
-			 * Kept probabilities: computed in the scratch (in L1 for P V)
-			 * and then streamed out to the record the backward reads.
-			 */
-			if (keep_probs)
-				hrm_copy_stream(probs + ((size_t) b * NH + h) * S * S, P, (size_t) nq * S);
-		}
+	{
+		/* Q rows contiguous: the kernel reads 12 rows of A at once, 3D-float strides at half speed */
+		for (int s = 0; s < nq; s++)
+			memcpy(Qc + (size_t) s * hd, Q + (size_t) s * ld, sizeof(float) * hd);
+		hrm_gemm_packed(nq, S, hd, scale, Qc, hd, Kp, 0.0f, P, S);
+		hrm_softmax_rows_masked(P, nq, S, allow);
 	}
+	/* O[nq,hd] = P V (V read in place) */
+	hrm_gemm_nn(nq, hd, S, 1.0f, P, S, base + 2 * D + (size_t) h * hd, ld, 0.0f, O, D);
+	/*
+	 * Kept probabilities: computed in the scratch (in L1 for P V) and then
+	 * streamed out to the record the backward reads.
+	 */
+	if (keep_probs)
+		hrm_copy_stream(probs + ((size_t) b * NH + h) * S * S, P, (size_t) nq * S);
+}
+
+void
+hrm_attention_forward_packed(float *out, float *probs, bool keep_probs, const float *qkv,
+							 int B, int S, int NH, int hd, int nq, float *kvp, const uint16_t *allow)
+{
+	for (int b = 0; b < B; b++)
+		for (int h = 0; h < NH; h++)
+			hrm_attention_head_packed(out, probs, keep_probs, qkv, b, h, S, NH, hd, nq, kvp, allow);
 }
 
 void

@@ -198,6 +198,15 @@ size_t		hrm_attention_scratch_floats(int S, int hd);
 void		hrm_attention_forward_packed(float *out, float *probs, bool keep_probs, const float *qkv,
 										 int B, int S, int NH, int hd, int nq, float *kvp,
 										 const uint16_t *allow);
+/*
+ * One (example b, head h) of hrm_attention_forward_packed: probs is the
+ * [nq, S] scratch when the probabilities are not kept, else the whole
+ * [B, NH, S, S] record.  Heads write disjoint columns of out, so separate
+ * threads may run them, each with its own kvp (and scratch probs).
+ */
+void		hrm_attention_head_packed(float *out, float *probs, bool keep_probs, const float *qkv,
+									  int b, int h, int S, int NH, int hd, int nq, float *kvp,
+									  const uint16_t *allow);
 
 /* Row-wise softmax of x [M, N] in place. */
 void		hrm_softmax_rows(float *x, int M, int N);
