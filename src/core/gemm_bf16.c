@@ -9,8 +9,8 @@
  * broadcast pair of A, adding both products into a float32 lane.
  *
  * A (activations, float32) is converted once per product to bfloat16 pairs
- * (round to nearest even, vcvtne2ps2bf16), rows padded with zeros to a
- * multiple of the 12-row block; the 12 x 32 kernel then runs 24 vdpbf16ps
+ * (round to nearest even, vcvtne2ps2bf16), interleaved by blocks of 12 rows
+ * (zero rows past M); the 12 x 32 kernel then runs 24 vdpbf16ps
  * per pair (2 loads of B, 12 broadcasts of A) into 24 float32 accumulators.
  * Each output is one sum in a fixed order, so (as for the float32 kernel)
  * results do not depend on M, on the row's position or on the threads.
@@ -168,9 +168,11 @@ exp16_bf(__m512 x)
 }
 
 /*
- * A [M, K] float32 (row stride lda) to bf16 pairs: Ap [Mp, K2] 32-bit
- * words (Mp = M rounded up to MR, rows past M zero), pair kk of row r =
- * (A[r][2 kk], A[r][2 kk + 1]) with the first value in the low half.
+ * A [M, K] float32 (row stride lda) to bf16 pairs, interleaved by blocks
+ * of MR rows: Ap[(r / MR) * K2 * MR + kk * MR + r % MR] = the pair kk of
+ * row r (A[r][2 kk] in the low half, A[r][2 kk + 1] in the high half), so
+ * the kernel finds its 12 rows' pairs at one pointer; rows past M (up to
+ * the next multiple of MR) are zero.
  */
 static void
 convert_a(uint32_t *Ap, const float *A, int lda, int M, int K)
@@ -178,41 +180,40 @@ convert_a(uint32_t *Ap, const float *A, int lda, int M, int K)
 	int			K2 = (K + 1) / 2;
 	int			Mp = (M + MR - 1) / MR * MR;
 
-	for (int r = 0; r < M; r++)
+	for (int r = 0; r < Mp; r++)
 	{
+		uint32_t   *d = Ap + (size_t) (r / MR) * K2 * MR + r % MR;
 		const float *a = A + (size_t) r * lda;
-		uint32_t   *d = Ap + (size_t) r * K2;
-		int			k = 0;
 
-		for (; k + 32 <= K; k += 32)
+		if (r >= M)
 		{
-			__m512		lo = _mm512_loadu_ps(a + k),
-						hi = _mm512_loadu_ps(a + k + 16);
-			/* cvtne2ps2bf16(hi, lo): lo's 16 values in the low half, in order */
-			__m512bh	v = _mm512_cvtne2ps_pbh(hi, lo);
-
-			_mm512_storeu_si512((void *) (d + k / 2), (__m512i) v);
+			for (int kk = 0; kk < K2; kk++)
+				d[(size_t) kk * MR] = 0;
+			continue;
 		}
-		if (k < K)
+		for (int k = 0; k < K; k += 32)
 		{
-			int			w = K - k;
+			int			w = K - k < 32 ? K - k : 32;
 			__mmask16	m0 = w >= 16 ? 0xFFFF : (__mmask16) ((1u << w) - 1);
-			__mmask16	m1 = w <= 16 ? 0 : (__mmask16) ((1u << (w - 16)) - 1);
+			__mmask16	m1 = w >= 32 ? 0xFFFF : w <= 16 ? 0 : (__mmask16) ((1u << (w - 16)) - 1);
 			__m512		lo = _mm512_maskz_loadu_ps(m0, a + k),
 						hi = _mm512_maskz_loadu_ps(m1, a + k + 16);
+			/* cvtne2ps2bf16(hi, lo): lo's 16 values in the low half, in order (nearest even) */
 			__m512bh	v = _mm512_cvtne2ps_pbh(hi, lo);
-			int			words = (w + 1) / 2;
+			uint32_t	words[16];
+			int			n = (w + 1) / 2;
 
-			_mm512_mask_storeu_epi32((void *) (d + k / 2), (__mmask16) ((1u << words) - 1), (__m512i) v);
+			_mm512_storeu_si512((void *) words, (__m512i) v);
+			for (int j = 0; j < n; j++)
+				d[(size_t) (k / 2 + j) * MR] = words[j];
 		}
 	}
-	if (Mp > M)
-		memset(Ap + (size_t) M * K2, 0, sizeof(uint32_t) * (size_t) (Mp - M) * K2);
 }
 
 /*
  * C[0 .. mr - 1, 32 columns (masks m0, m1)] = Ap-block^T Bp (+ C when
- * beta); SwiGLU: act[r, 0:16] = silu(gate) * up.  Ap: 12 rows of K2 pairs.
+ * beta); SwiGLU: act[r, 0:16] = silu(gate) * up.  A: one block of 12 rows,
+ * [K2][12] pairs (convert_a).
  */
 static inline __attribute__((always_inline)) void
 kernel16_12x32(int K2, const uint32_t *restrict A, const uint16_t *restrict Bp, float *C, int ldc,
@@ -232,7 +233,7 @@ kernel16_12x32(int K2, const uint32_t *restrict A, const uint16_t *restrict Bp, 
 #pragma GCC unroll 12
 		for (int r = 0; r < MR; r++)
 		{
-			__m512bh	a = (__m512bh) _mm512_set1_epi32((int) A[(size_t) r * K2 + kk]);
+			__m512bh	a = (__m512bh) _mm512_set1_epi32((int) A[(size_t) kk * MR + r]);
 
 			acc[r][0] = _mm512_dpbf16_ps(acc[r][0], a, b0);
 			acc[r][1] = _mm512_dpbf16_ps(acc[r][1], a, b1);
@@ -305,7 +306,7 @@ run16(const gemm16_job *j, int r0, int r1, int p0, int p1)
 		for (int rb = r0; rb < r1 && rb < j->M; rb += MR)
 		{
 			int			mr = j->M - rb < MR ? j->M - rb : MR;
-			const uint32_t *a = j->Ap + (size_t) rb * K2;
+			const uint32_t *a = j->Ap + (size_t) rb * K2;	/* block rb / MR: MR * K2 words each */
 
 			for (int p = pg; p < pend; p++)
 			{
