@@ -10,6 +10,7 @@
  */
 #include "parity.h"
 
+#include "cpu.h"
 #include "forward.h"
 #include "gemm.h"
 #include "hrm_internal.h"
@@ -280,7 +281,7 @@ parity_inference_path(const char *prefix, FILE *out, bool packed)
 	if (out)
 		fprintf(out, "%s: %s, B=%d, seq %d, vocab %d, hidden %d, %d segments, %s path\n", prefix,
 				hrm_arch_name(fx.lay.cfg.arch), B, T, V, fx.lay.cfg.hidden_size, n_seg,
-				m.wpack != NULL ? "packed-kernel" : "BLAS");
+				m.wpack != NULL ? "packed-kernel" : hrm_cpu_has(HRM_CPU_AVX512) ? "BLAS" : "portable (BLAS, plain C)");
 
 	/* the input embedding of segment 1 (a debugging aid in the fixture) */
 	{
@@ -561,7 +562,35 @@ done:
 	return res;
 }
 
-/* Every path this machine runs: the packed kernels (when available), then BLAS. */
+/*
+ * Run f on the portable path (no AVX-512 anywhere: BLAS and plain C, as on
+ * a CPU without it) when this machine would otherwise run AVX-512 code.
+ */
+static parity_result
+on_portable_path(parity_result (*f) (const char *, FILE *), const char *prefix, FILE *out)
+{
+	parity_result res;
+
+	if (!hrm_cpu_has(HRM_CPU_AVX512))
+		return PARITY_PASS;		/* the runs above were the portable path already */
+	if (out)
+		fprintf(out, "  (again on the portable path: as on a CPU without AVX-512)\n");
+	hrm_cpu_force_portable(true);
+	res = f(prefix, out);
+	hrm_cpu_force_portable(false);
+	return res;
+}
+
+static parity_result
+parity_inference_blas(const char *prefix, FILE *out)
+{
+	return parity_inference_path(prefix, out, false);
+}
+
+/*
+ * Every path this machine runs: the packed kernels (when available), BLAS,
+ * and the portable path (BLAS with no AVX-512 code at all).
+ */
 parity_result
 hrm_parity_inference(const char *prefix, FILE *out)
 {
@@ -571,6 +600,8 @@ hrm_parity_inference(const char *prefix, FILE *out)
 		res = parity_inference_path(prefix, out, true);
 	if (res == PARITY_PASS)
 		res = parity_inference_path(prefix, out, false);
+	if (res == PARITY_PASS)
+		res = on_portable_path(parity_inference_blas, prefix, out);
 	return res;
 }
 
@@ -605,7 +636,11 @@ hrm_parity_run(const char *prefix, FILE *out)
 	hrm_st_free(&st);
 	free(buf);
 	if (is_train)
-		return hrm_parity_training(prefix, out);
+	{
+		parity_result res = hrm_parity_training(prefix, out);
+
+		return res == PARITY_PASS ? on_portable_path(hrm_parity_training, prefix, out) : res;
+	}
 	if (is_infer)
 		return hrm_parity_inference(prefix, out);
 	if (out)
