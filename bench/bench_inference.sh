@@ -213,13 +213,13 @@ FS=$(awk '$1 == "flops_per_segment" {print $2}' "$WORK/small.flops")
 			printf "   kernel peak, one thread: float32 %.1f GFLOP/s, bf16 %.1f GFLOP/s (packed product 240x1536x512, per CPU second)\n", pf, pb
 			printf "\n   %-44s %10s %9s %9s\n", "full-size model, one puzzle at a time", "s/puzzle", "GFLOP/s", "of peak"
 			split("full_t1_float32 full_t2_float32 full_t1_bf16 full_t2_bf16 torch_t1 torch_t2", keys, " ")
-			split("hrm_solve, 1 thread, float32|hrm_solve, 2 threads, float32|hrm_solve, 1 thread, bf16|hrm_solve, 2 threads, bf16|PyTorch oracle, 1 thread, float32|PyTorch oracle, 2 threads, float32", names, "|")
+			split("hrm_solve, 1 thread, float32;hrm_solve, 2 threads, float32;hrm_solve, 1 thread, bf16;hrm_solve, 2 threads, bf16;PyTorch oracle, 1 thread, float32;PyTorch oracle, 2 threads, float32", names, ";")
 			for (i = 1; i <= 6; i++) {
 				if (keys[i] ~ /^torch/ && torch != 1) continue
 				sec = m(keys[i]); if (sec <= 0) continue
 				g = ff * seg * nf / sec / 1e9
 				pk = (keys[i] ~ /bf16/ ? pb : pf) * (keys[i] ~ /t2/ ? 2 : 1)
-				printf "   %-44s %10.3f %9.1f %8.0f%%\n", names[i], sec / nf, g, pk > 0 ? 100 * g / pk : 0
+				printf "   %-44s %10.3f %9.1f %8.0f%%\n", names[i], sec / nf, g, (pk > 0 ? 100 * g / pk : 0)
 			}
 			printf "\n   %-58s %10s   %s\n", "target", "measured", ""
 			if (torch == 1) {
@@ -233,7 +233,7 @@ FS=$(awk '$1 == "flops_per_segment" {print $2}' "$WORK/small.flops")
 			x = ratio("full_t1_bf16", "full_t2_bf16")
 			printf "   %-58s %9.2fx   %s\n", "full, 2 threads vs 1 (bf16)", x, ""
 			x = ratio("full_t1_float32", "full_t1_bf16")
-			printf "   %-58s %9.2fx   %s\n", "full, 1 thread, bf16 vs float32 >= 1.7x", x, pb > 0 ? verdict(x, 1.7, 1) : "(no AVX512_BF16: float32 ran)"
+			printf "   %-58s %9.2fx   %s\n", "full, 1 thread, bf16 vs float32 >= 1.7x", x, (pb > 0 ? verdict(x, 1.7, 1) : "(no AVX512_BF16: float32 ran)")
 			x = ratio("small_one", "small_batch")
 			printf "   %-58s %9.2fx   %s\n", "hidden 128: batched vs one by one >= 5x puzzles/s", x, verdict(x, 5, 1)
 			printf "   %-58s %10s   %s\n", "", "", sprintf("(one by one %.1f, batched %.1f puzzles/s; %s answers differ)", ns / m("small_one"), ns / m("small_batch"), mism == "" ? "?" : mism)
