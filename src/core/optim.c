@@ -56,16 +56,14 @@
  * there feeds an addition, so -ffp-contract cannot change either.
  *
  * The update's m and v must be bit-identical to the plain scalar loop
- * (hrm_train_apply).  Whether gcc contracts "m + w1 * (g - m)" into an FMA
- * depends on the language mode: -std=c11 (the engine tests) implies
- * -ffp-contract=off, the GNU default of the extension build implies
- * -ffp-contract=fast (m = fma(w1, g - m, m), v = fma(w2, fms(g, g, v), v)).
- * The vector path therefore writes those formulas as the same expressions
- * with GNU C vector operators on __m512, instead of choosing between
- * _mm512_fmadd_ps and _mm512_mul_ps + _mm512_add_ps: the compiler contracts
- * them, or not, exactly as it does the scalar loop (gcc in its
- * widening-multiply pass for both; clang, whose default fuses within one
- * expression only, likewise).  test_optim.c checks the bits.
+ * (hrm_train_apply).  The vector path (optim_avx512.c) writes those
+ * formulas as the same expressions with GNU C vector operators on __m512
+ * and is compiled without contraction into FMAs, like the scalar loops,
+ * which are built for baseline x86-64 (no FMA instruction to contract
+ * into).  A build with OPTFLAGS=-march=native in a mode that contracts
+ * (gcc's GNU default, clang's default within an expression) may fuse the
+ * scalar loops and not the vector path: the last bits of m and v can then
+ * differ between them.  test_optim.c checks the bits.
  */
 #include "optim.h"
 #include "cpu.h"

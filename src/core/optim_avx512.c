@@ -11,6 +11,19 @@
 
 #include "simd_avx512.h"
 
+/*
+ * No contraction of the moments' mul + add into FMAs here: the scalar loops
+ * they must equal bit for bit (optim.c's fallback, hrm_train_apply's, the
+ * tests' references) are compiled for baseline x86-64, which has no FMA,
+ * so they never fuse either (explicit FMA intrinsics, as in atan2_v16, are
+ * kept).
+ */
+#if defined(__clang__)
+#pragma clang fp contract(off)
+#else
+#pragma GCC optimize("fp-contract=off")
+#endif
+
 /* 16 lanes of hrm_atan2_approx: the same operations in the same order. */
 static inline __m512
 atan2_v16(__m512 y, __m512 x)
