@@ -209,7 +209,7 @@ hrm_publish_checkpoint(PG_FUNCTION_ARGS)
 		values[7] = Int64GetDatum(step);
 		ret = SPI_execute_with_args("UPDATE hrm.model m SET arch = $2, config = $3::pg_catalog.jsonb, weights = $4,"
 									" weights_bytes = $5, n_params = $6, source = 'train',"
-									" hyperparameters = pg_catalog.coalesce(c.metrics OPERATOR(pg_catalog.->) 'hyperparameters',"
+									" hyperparameters = COALESCE(c.metrics OPERATOR(pg_catalog.->) 'hyperparameters',"
 									"                                       $7::pg_catalog.jsonb),"
 									" metrics = c.metrics OPERATOR(pg_catalog.-) 'hyperparameters',"
 									" generation = pg_catalog.nextval('hrm.generation_seq'::pg_catalog.regclass),"

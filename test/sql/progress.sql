@@ -1,7 +1,7 @@
 -- Progress of hrm_evaluate and hrm_solve_batch: NOTICE lines every
 -- hrm.progress_interval (0: before every chunk but the first, -1: none)
 -- with their counts, and the call's row in hrm.progress while it runs (read
--- here from inside the call, by its own source query; test/specs/progress.spec
+-- here from inside the call, by its own source query; test/specs/progress_watch.spec
 -- watches it from another session).  VERBOSITY terse keeps the NOTICE lines'
 -- counts and drops their detail (elapsed time, rate, ETA), which varies.
 SET client_min_messages = warning;
