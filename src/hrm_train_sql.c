@@ -1593,9 +1593,11 @@ HrmCheckPuzzleIds(const hrm_dataset *ds, int n_ids, const char *model, const cha
 				(errcode(ERRCODE_NUMERIC_VALUE_OUT_OF_RANGE),
 				 errmsg("%s row " INT64_FORMAT ": puzzle id %d is out of range for model \"%s\"",
 						label, i + 1, id, model),
-				 n_ids > 0 ?
-				 errdetail("Model \"%s\" has %d puzzle identifier%s: valid ids are 0 to %d.",
-						   model, n_ids, n_ids == 1 ? "" : "s", n_ids - 1) :
+				 n_ids > 1 ?
+				 errdetail("Model \"%s\" has %d puzzle identifiers: valid ids are 0 to %d.",
+						   model, n_ids, n_ids - 1) :
+				 n_ids == 1 ?
+				 errdetail("Model \"%s\" has one puzzle identifier: the only valid id is 0.", model) :
 				 errdetail("Model \"%s\" has no puzzle identifiers.", model),
 				 errhint("Give the puzzle ids the model was trained with (the puzzle_id option names their column), or leave the option out: every row then has id 0.")));
 	}
