@@ -12,6 +12,10 @@
 set -euo pipefail
 
 cd "$(dirname "$0")/.."
+if ! command -v git >/dev/null || ! git rev-parse --verify -q HEAD >/dev/null 2>&1; then
+    echo "dist: skipped: make dist archives the git HEAD, and this is not a git checkout"
+    exit 0
+fi
 version=$(sed -n 's/^EXTVERSION = //p' Makefile)
 control=$(sed -n "s/^default_version = '\(.*\)'/\1/p" hrm.control)
 zip="hrm-$version.zip"
