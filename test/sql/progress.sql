@@ -24,29 +24,29 @@ SET client_min_messages = notice;
 SET hrm.progress_interval = 0;
 
 -- hrm_evaluate: 40 rows in chunks of 16, a line before the 2nd and 3rd chunk
-SELECT "rows" FROM hrm_evaluate('pr_sudoku', 'SELECT puzzle, solution FROM pr_puzzles', '{"batch_rows": 16}');
+SELECT "rows" FROM hrm_evaluate('pr_sudoku', 'SELECT puzzle, solution FROM pr_puzzles', '{"batch_rows": 16, "segments": 2}');
 -- max_rows is the total
-SELECT "rows" FROM hrm_evaluate('pr_sudoku', 'SELECT puzzle, solution FROM pr_puzzles', '{"batch_rows": 10, "max_rows": 25}');
+SELECT "rows" FROM hrm_evaluate('pr_sudoku', 'SELECT puzzle, solution FROM pr_puzzles', '{"batch_rows": 10, "max_rows": 25, "segments": 2}');
 
 -- hrm_solve_batch: with views => 8 a Sudoku batch solves 32 grids per chunk
 SELECT count(*) AS solved
-  FROM hrm_solve_batch('pr_sudoku', (SELECT array_agg(puzzle ORDER BY id) FROM pr_puzzles), views => 8);
+  FROM hrm_solve_batch('pr_sudoku', (SELECT array_agg(puzzle ORDER BY id) FROM pr_puzzles), max_steps => 2, views => 8);
 SELECT count(*) AS solved
   FROM hrm_solve_batch('pr_sudoku', (SELECT array_agg(string_to_array(replace(puzzle, '.', '0'), NULL)::int[] ORDER BY id, k)
-                                       FROM pr_puzzles CROSS JOIN generate_series(1, 2) k), views => 8);
+                                       FROM pr_puzzles CROSS JOIN generate_series(1, 2) k), max_steps => 2, views => 8);
 -- the query form does not know its total
 SELECT count(*) AS solved
-  FROM hrm_solve_batch('pr_sudoku', 'SELECT id, puzzle FROM pr_puzzles CROSS JOIN generate_series(1, 3)', views => 8);
+  FROM hrm_solve_batch('pr_sudoku', 'SELECT id, puzzle FROM pr_puzzles CROSS JOIN generate_series(1, 3)', max_steps => 2, views => 8);
 
 -- one chunk: nothing to report
-SELECT count(*) AS solved FROM hrm_solve_batch('pr_sudoku', (SELECT array_agg(puzzle) FROM pr_puzzles));
+SELECT count(*) AS solved FROM hrm_solve_batch('pr_sudoku', (SELECT array_agg(puzzle) FROM pr_puzzles), max_steps => 2);
 
 -- -1: no lines; a long interval: no lines either (the calls take far less)
 SET hrm.progress_interval = -1;
-SELECT "rows" FROM hrm_evaluate('pr_sudoku', 'SELECT puzzle, solution FROM pr_puzzles', '{"batch_rows": 16}');
+SELECT "rows" FROM hrm_evaluate('pr_sudoku', 'SELECT puzzle, solution FROM pr_puzzles', '{"batch_rows": 16, "segments": 2}');
 SET hrm.progress_interval = '1h';
 SELECT count(*) AS solved
-  FROM hrm_solve_batch('pr_sudoku', (SELECT array_agg(puzzle ORDER BY id) FROM pr_puzzles), views => 8);
+  FROM hrm_solve_batch('pr_sudoku', (SELECT array_agg(puzzle ORDER BY id) FROM pr_puzzles), max_steps => 2, views => 8);
 SET client_min_messages = warning;
 \set VERBOSITY default
 
@@ -64,7 +64,7 @@ CREATE FUNCTION pg_temp.pr_seen(bigint) RETURNS integer LANGUAGE sql VOLATILE AS
 $$;
 SELECT id / 10 AS done_before, id % 10 AS total_unknown_and_named, count(*) AS grids
   FROM hrm_solve_batch('pr_sudoku', 'SELECT pg_temp.pr_seen(id), puzzle FROM pr_puzzles CROSS JOIN generate_series(1, 2)',
-                       views => 8)
+                       max_steps => 2, views => 8)
  GROUP BY id ORDER BY id;
 
 -- hrm_evaluate reads its source in the phase "reading source"
@@ -73,13 +73,13 @@ SELECT "rows"
         $$SELECT puzzle, solution FROM pr_puzzles q
            WHERE EXISTS (SELECT FROM hrm.progress
                           WHERE pid = pg_backend_pid() AND function = 'hrm_evaluate' AND phase = 'reading source'
-                            AND total IS NULL AND done = 0 AND q.id > 0)$$);
+                            AND total IS NULL AND done = 0 AND q.id > 0)$$, '{"segments": 2}');
 
 -- Calls leave no row behind: after they end, and after an error (a bad
 -- grid in the second chunk, a cancelled evaluation)
 SELECT count(*) AS rows_left FROM hrm.progress WHERE pid = pg_backend_pid();
 SELECT count(*) FROM hrm_solve_batch('pr_sudoku',
-        $$SELECT id, CASE WHEN id = 40 THEN 'bad' ELSE puzzle END FROM pr_puzzles$$, views => 8);
+        $$SELECT id, CASE WHEN id = 40 THEN 'bad' ELSE puzzle END FROM pr_puzzles$$, max_steps => 2, views => 8);
 SET statement_timeout = '50ms';
 SELECT "rows" FROM hrm_evaluate('pr_sudoku', 'SELECT puzzle, solution FROM pr_puzzles CROSS JOIN generate_series(1, 500)',
                                 '{"batch_rows": 8, "segments": 16}');
@@ -102,7 +102,7 @@ CREATE FUNCTION pg_temp.pr_hidden(bigint) RETURNS integer LANGUAGE sql VOLATILE 
 $$;
 SET ROLE pr_other;
 SELECT id AS only_pid_database_role_function, count(*) AS grids
-  FROM hrm_solve_batch('pr_sudoku', 'SELECT pg_temp.pr_hidden(id), puzzle FROM pr_puzzles')
+  FROM hrm_solve_batch('pr_sudoku', 'SELECT pg_temp.pr_hidden(id), puzzle FROM pr_puzzles', max_steps => 2)
  GROUP BY id;
 RESET ROLE;
 REVOKE SELECT ON pr_puzzles FROM pr_other;
