@@ -172,13 +172,17 @@ fi
 echo "upgrade: $(grep -c '^member ' "$WORK/fresh") extension members, their definitions, grants and comments equal a fresh install's"
 
 # 5. the new version's functions on the updated database; a clean drop
-q "$OLD_DB" <<'SQL'
+q "$OLD_DB" >/dev/null <<'SQL'
 SET client_min_messages = warning;
 SELECT hrm_publish_checkpoint('up_trained', 5) IS NOT NULL AS published;
 SELECT count(*) FROM hrm.progress;
 DROP EXTENSION hrm;
 SQL
-[ "$(q "$OLD_DB" -c "SELECT count(*) FROM pg_largeobject_metadata")" = 0 ]
+if [ "$(q "$OLD_DB" -c "SELECT count(*) FROM pg_largeobject_metadata")" != 0 ]; then
+    echo "upgrade: DROP EXTENSION left large objects behind"
+    exit 1
+fi
+echo "upgrade: hrm_publish_checkpoint and hrm.progress work on the updated database; DROP EXTENSION leaves no large object"
 q "$OLD_DB" -c "DROP ROLE hrm_upgrade_reader"
 dropdb "$OLD_DB"
 dropdb "$NEW_DB"
