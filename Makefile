@@ -5,9 +5,10 @@
 #   make test-engine              engine unit tests, no server (prints "N passed, N failed")
 #   make parity FIXTURE=<prefix>  compare the engine with a reference fixture pair
 #   make fuzz                     libFuzzer targets (clang), FUZZ_SECONDS each
+#   make dist                     PGXN archive hrm-$(EXTVERSION).zip (git archive of HEAD)
 
 EXTENSION = hrm
-EXTVERSION = 0.1.0
+EXTVERSION = 0.2.0
 
 MODULE_big = hrm
 CORE_SRCS = $(sort $(wildcard src/core/*.c))
@@ -16,7 +17,9 @@ OBJS = $(GLUE_SRCS:.c=.o) $(CORE_SRCS:.c=.o)
 
 SQL_PARTS = $(sort $(wildcard sql/parts/*.sql))
 DATA_built = sql/$(EXTENSION)--$(EXTVERSION).sql
-DATA = $(wildcard sql/$(EXTENSION)--*--*.sql)
+# Earlier releases' install scripts (frozen, committed) and the update
+# scripts between releases (ALTER EXTENSION hrm UPDATE; test/upgrade.sh).
+DATA = $(filter-out $(DATA_built),$(wildcard sql/$(EXTENSION)--*.sql))
 
 TESTS = $(sort $(wildcard test/sql/*.sql))
 REGRESS ?= $(patsubst test/sql/%.sql,%,$(TESTS))
@@ -176,3 +179,17 @@ bench/bench_tasks: bench/bench_tasks.c $(CORE_SRCS) $(CORE_HDRS)
 	$(ENGINE_CC) $(ENGINE_CFLAGS) -o $@ bench/bench_tasks.c $(CORE_SRCS) $(ENGINE_LIBS)
 
 EXTRA_CLEAN += bench/bench_tasks
+
+# ---------------------------------------------------------------------------
+# dist: the PGXN release archive, hrm-$(EXTVERSION).zip with every file of
+# the committed HEAD under hrm-$(EXTVERSION)/ (uncommitted changes are not
+# in it).  test/dist.sh checks its contents against META.json.
+DIST = $(EXTENSION)-$(EXTVERSION)
+.PHONY: dist
+dist:
+	@git diff --quiet HEAD -- 2>/dev/null || echo "dist: warning: uncommitted changes are not in $(DIST).zip (it archives HEAD)"
+	git archive --format=zip --prefix=$(DIST)/ -o $(DIST).zip HEAD
+	@echo "dist: $(DIST).zip"
+
+EXTRA_CLEAN += $(DIST).zip
+

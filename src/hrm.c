@@ -75,6 +75,7 @@ _PG_init(void)
 	HrmShmemInit();
 	HrmSolveInit();
 	HrmTrainInit();
+	HrmProgressInit();
 
 	MarkGUCPrefixReserved("hrm");
 }

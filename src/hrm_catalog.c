@@ -301,6 +301,73 @@ HrmCatalogLookup(const char *name, bool for_update, HrmCatalogEntry *entry)
  * --------------------------------------------------------------------- */
 
 /*
+ * A file PyTorch's torch.save wrote (the reference's checkpoints) is not a
+ * safetensors file: say so, and how to convert it, instead of a parse
+ * error.  torch.save writes a zip archive ("PK\x03\x04"), or with the
+ * legacy format a pickle (0x80, then the protocol, 2 to 5).  A safetensors
+ * file starts with its header's length and the header's "{", so one whose
+ * first bytes happen to look the same is not mistaken for it.
+ */
+static void
+HrmCheckNotTorch(const uint8 *buf, size_t len, const char *what)
+{
+	bool		zip = len >= 4 && memcmp(buf, "PK\x03\x04", 4) == 0;
+	bool		pickle = len >= 2 && buf[0] == 0x80 && buf[1] >= 2 && buf[1] <= 5;
+	uint64		hlen = 0;
+
+	if (!zip && !pickle)
+		return;
+	if (len >= 9)
+	{
+		for (int i = 7; i >= 0; i--)
+			hlen = (hlen << 8) | buf[i];
+		if (buf[8] == '{' && hlen <= len - 8)
+			return;
+	}
+	ereport(ERROR,
+			(errcode(ERRCODE_INVALID_BINARY_REPRESENTATION),
+			 errmsg("%s: this is a PyTorch checkpoint (torch.save %s), not a safetensors file",
+					what, zip ? "zip archive" : "pickle"),
+			 errdetail("hrm reads safetensors files; it never unpickles PyTorch files."),
+			 errhint("Convert it with tools/convert_checkpoint.py to-hrm (docs/convert.md), then import the .safetensors file it writes.")));
+}
+
+/*
+ * A file without "hrm_config" metadata imported without a config argument:
+ * name the keys the configuration needs, what the file does carry, and
+ * what its embedding suggests.
+ */
+static void
+HrmNoConfig(const hrm_safetensors *st, const char *what)
+{
+	StringInfoData keys;
+	StringInfoData seen;
+
+	initStringInfo(&keys);
+	for (int i = 0; i < st->n_meta; i++)
+		appendStringInfo(&keys, "%s\"%s\"", i ? ", " : "", st->meta_keys[i]);
+	initStringInfo(&seen);
+	for (int i = 0; i < st->n_tensors; i++)
+	{
+		const hrm_st_tensor *t = &st->tensors[i];
+		const char *c = hrm_canonical_name(t->name);
+
+		if (t->ndim == 2 && strcmp(c, "embed_tokens.embedding_weight") == 0)
+			appendStringInfo(&seen, " Its tensor \"%s\" suggests \"vocab_size\": " INT64_FORMAT
+							 ", \"hidden_size\": " INT64_FORMAT ".", t->name, t->shape[0], t->shape[1]);
+		else if (t->ndim == 2 && strcmp(c, "embed_pos.embedding_weight") == 0)
+			appendStringInfo(&seen, " Its tensor \"%s\" suggests \"seq_len\" about " INT64_FORMAT
+							 " (puzzle slots included), \"pos_encodings\": \"learned\".", t->name, t->shape[0]);
+	}
+	ereport(ERROR,
+			(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+			 errmsg("%s: the file has no \"hrm_config\" metadata and no config was given", what),
+			 errdetail("The configuration needs at least \"seq_len\" and \"vocab_size\", and every field that differs from the defaults (\"hidden_size\", \"num_heads\", \"H_layers\", \"L_layers\", \"H_cycles\", \"L_cycles\", \"expansion\", \"pos_encodings\", \"puzzle_emb_ndim\", \"num_puzzle_identifiers\", \"halt_max_steps\", ...). The file's metadata keys: %s.%s",
+					   st->n_meta > 0 ? keys.data : "none", seen.data),
+			 errhint("Pass the reference's hrm_config as the config argument, e.g. hrm_import(name, file, config => '{\"seq_len\": 81, \"vocab_size\": 11, ...}'), or write the file with tools/convert_checkpoint.py to-hrm, which stores it in the metadata.")));
+}
+
+/*
  * Parse a safetensors buffer; the parsed header is freed with the current
  * memory context.  buf must outlive the result.
  */
@@ -310,6 +377,7 @@ HrmParse(const void *buf, size_t len, const char *what)
 	hrm_safetensors *st = palloc0(sizeof(hrm_safetensors));
 	hrm_error	err;
 
+	HrmCheckNotTorch((const uint8 *) buf, len, what);
 	HrmTrack(st, HrmFreeSafetensors);
 	hrm_error_clear(&err);
 	HrmCheck(hrm_st_parse((const uint8_t *) buf, len, st, &err), &err, what);
@@ -420,6 +488,8 @@ hrm_import(PG_FUNCTION_ARGS)
 	st = HrmParse(VARDATA_ANY(weights), VARSIZE_ANY_EXHDR(weights), what);
 	if (config_json != NULL)
 		HrmCheck(hrm_config_from_json(config_json, strlen(config_json), &cfg, &err), &err, what);
+	else if (hrm_st_meta(st, "hrm_config") == NULL)
+		HrmNoConfig(st, what);
 	else
 		HrmCheck(hrm_config_from_safetensors(st, &cfg, &err), &err, what);
 	if (task == NULL)

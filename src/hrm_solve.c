@@ -1230,6 +1230,8 @@ typedef struct BatchState
 	int32	   *answers;		/* [chunk, seq_len] */
 	hrm_views_row *rows;		/* [chunk] */
 	bool		has_id;
+	HrmProgress *prog;			/* NOTICE lines, the hrm.progress row */
+	int64		done;			/* grids solved */
 } BatchState;
 
 /*
@@ -1275,6 +1277,7 @@ BatchBegin(FunctionCallInfo fcinfo, BatchState *b, bool is_text, bool has_id)
 	b->errcb.arg = &b->pos;
 	b->errcb.previous = error_context_stack;
 	error_context_stack = &b->errcb;
+	b->prog = HrmProgressBegin("hrm_solve_batch", b->args.model, "solving", "grids", -1);
 }
 
 static void
@@ -1282,6 +1285,7 @@ BatchEnd(BatchState *b)
 {
 	error_context_stack = b->errcb.previous;
 	MemoryContextDelete(b->chunkcxt);
+	HrmProgressEnd(b->prog);
 }
 
 /*
@@ -1321,8 +1325,11 @@ BatchFlush(BatchState *b)
 		return;
 	b->pos.index = 0;			/* an engine error is about the batch, not one grid */
 	CHECK_FOR_INTERRUPTS();
+	HrmProgressTick(b->prog, b->done);
 	old = MemoryContextSwitchTo(b->chunkcxt);
 	SolveRunMany(&b->model, b->ctx, b->tokens, b->n, &b->opts, b->answers, b->rows);
+	b->done += b->n;
+	HrmProgressUpdate(b->prog, b->done);
 	for (int i = 0; i < b->n; i++)
 	{
 		Datum		values[SOLVE_DETAIL_COLS + 1];
@@ -1364,6 +1371,7 @@ hrm_solve_batch_text(PG_FUNCTION_ARGS)
 				 errhint("Pass ARRAY[grid1, grid2, ...] or array_agg(puzzle ORDER BY id).")));
 	BatchBegin(fcinfo, &b, true, false);
 	deconstruct_array(arr, TEXTOID, -1, false, TYPALIGN_INT, &elems, &enulls, &n);
+	HrmProgressPhase(b.prog, "solving", n);
 	for (int i = 0; i < n; i++)
 	{
 		if (enulls[i])
@@ -1415,6 +1423,7 @@ hrm_solve_batch_array(PG_FUNCTION_ARGS)
 	}
 	count = ARR_DIMS(arr)[0];
 	per = ArrayGetNItems(ndim - 1, ARR_DIMS(arr) + 1);
+	HrmProgressPhase(b.prog, "solving", count);
 	nullmap = ARR_NULLBITMAP(arr);
 	if (nullmap != NULL)
 	{

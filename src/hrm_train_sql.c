@@ -823,6 +823,70 @@ HrmHyperJson(const HrmTrainTask *t, const char *task_name)
 	return b.data;
 }
 
+static void HrmCheckPuzzleIds(const hrm_dataset *ds, int n_ids, const char *model, const char *label);
+
+/*
+ * A new model's architecture (the recipe's defaults, the options, the
+ * data's shape) that the engine refuses: the engine's reason as the
+ * message, what it was built from as the detail, and a hint in terms of
+ * hrm_train's options rather than of a configuration to import.
+ */
+static void
+HrmTrainArchError(const hrm_config *c, const hrm_error *err, const char *model, hrm_task task)
+{
+	const char *hint = NULL;
+	char		field[32];
+	size_t		k = 0;
+	bool		rope = c->pos_encodings == HRM_POS_ROPE;
+
+	/* the field a range error names comes first in the engine's message */
+	while (k < sizeof(field) - 1 && err->msg[k] != '\0' && err->msg[k] != ' ')
+	{
+		field[k] = err->msg[k];
+		k++;
+	}
+	field[k] = '\0';
+
+	if (c->num_heads >= 1 && c->hidden_size >= 1 && c->hidden_size % c->num_heads != 0)
+	{
+		int			unit = c->num_heads * (rope ? 2 : 1);
+		int			up = ((c->hidden_size + unit - 1) / unit) * unit;
+
+		hint = psprintf("Choose the options hidden_size and num_heads so that num_heads divides hidden_size%s, e.g. {\"hidden_size\": %d, \"num_heads\": %d}.",
+						rope ? " into heads of an even size (pos_encodings \"rope\")" : "", up, c->num_heads);
+	}
+	else if (rope && c->num_heads >= 1 && (c->hidden_size / c->num_heads) % 2 != 0)
+		hint = psprintf("With pos_encodings \"rope\" (the default) every head needs an even size, and hidden_size / num_heads is %d: change the option hidden_size or num_heads, or set pos_encodings to \"learned\".",
+						c->hidden_size / c->num_heads);
+	else if (c->attn_mask == HRM_MASK_SUDOKU && c->seq_len != 81)
+		hint = psprintf("The option attn_mask \"sudoku\" is for Sudoku rows of 81 cells, and these rows have %d tokens: leave attn_mask out or set it to \"full\".",
+						c->seq_len);
+	else if (strcmp(field, "seq_len") == 0)
+		hint = psprintf("seq_len is the length of the data's rows (%d tokens here): train on rows of at most %d tokens.",
+						c->seq_len, HRM_MAX_SEQ_LEN);
+	else if (strcmp(field, "num_puzzle_identifiers") == 0)
+		hint = "num_puzzle_identifiers is the data's largest puzzle id + 1: renumber the puzzle ids from 0.";
+	else
+	{
+		for (int i = 0; i < lengthof(train_opts); i++)
+			if ((train_opts[i].flags & OF_ARCH) && strcmp(train_opts[i].name, field) == 0)
+				hint = psprintf("Change the hrm_train option \"%s\"; docs/train.md lists the architecture options and their ranges.",
+								field);
+		if (hint == NULL && strncmp(err->msg, "puzzle_emb_ndim", 15) == 0)
+			hint = "Lower the option puzzle_emb_ndim, or raise hidden_size.";
+		if (hint == NULL)
+			hint = "Change the architecture options of hrm_train (hidden_size, num_heads, H_layers, L_layers, H_cycles, L_cycles, expansion, halt_max_steps, pos_encodings, attn_mask, puzzle_emb_ndim, vocab_size); docs/train.md lists their ranges.";
+	}
+	ereport(ERROR,
+			(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+			 errmsg("invalid architecture for model \"%s\": %s", model, err->msg),
+			 errdetail("A new model takes the %s recipe's defaults and the options given: hidden_size %d, num_heads %d, H_layers %d, L_layers %d, H_cycles %d, L_cycles %d, expansion %g, pos_encodings %s, attn_mask %s, puzzle_emb_ndim %d; seq_len %d and vocab_size %d come from the data.",
+					   hrm_task_name(task), c->hidden_size, c->num_heads, c->H_layers, c->L_layers,
+					   c->H_cycles, c->L_cycles, c->expansion, hrm_pos_enc_name(c->pos_encodings),
+					   hrm_attn_mask_name(c->attn_mask), c->puzzle_emb_ndim, c->seq_len, c->vocab_size),
+			 errhint("%s", hint)));
+}
+
 /* Parameters of a configuration (for messages). */
 static size_t
 HrmParamCount(const hrm_config *cfg)
@@ -1140,15 +1204,16 @@ HrmTrain(FunctionCallInfo fcinfo, const char *model, const char *source, Jsonb *
 		if (ro.model.puzzle_emb_ndim > 0)
 			ro.model.num_puzzle_identifiers = Max(train->max_puzzle_id, eval ? eval->max_puzzle_id : 0) + 1;
 	}
-	if (ro.model.puzzle_emb_ndim > 0 &&
-		(train->max_puzzle_id >= ro.model.num_puzzle_identifiers ||
-		 (eval && eval->max_puzzle_id >= ro.model.num_puzzle_identifiers)))
-		ereport(ERROR,
-				(errcode(ERRCODE_NUMERIC_VALUE_OUT_OF_RANGE),
-				 errmsg("puzzle ids of the data go past the %d of model \"%s\"",
-						ro.model.num_puzzle_identifiers, model)));
+	if (ro.model.puzzle_emb_ndim > 0)
+	{
+		HrmCheckPuzzleIds(train, ro.model.num_puzzle_identifiers, model, "source");
+		if (eval)
+			HrmCheckPuzzleIds(eval, ro.model.num_puzzle_identifiers, model, "eval_source");
+	}
 	hrm_error_clear(&err);
 	st = hrm_config_validate(&ro.model, &err);
+	if (st == HRM_ERR_CONFIG)
+		HrmTrainArchError(&ro.model, &err, model, task);
 	if (st != HRM_OK)
 		HrmThrow(st, &err, psprintf("invalid architecture for model \"%s\"", model));
 
@@ -1508,11 +1573,34 @@ hrm_wait_pg(PG_FUNCTION_ARGS)
  * hrm_evaluate(model text, source text, options jsonb DEFAULT '{}')
  * --------------------------------------------------------------------- */
 
-/* Between chunks of the evaluation: stop (cleanly) when an interrupt is pending. */
-static int
-HrmEvalProgress(void *arg, int64_t done, int64_t total)
+/*
+ * Every puzzle id of the data must be one of the model's (0 to
+ * num_puzzle_identifiers - 1): the first one that is not is an error naming
+ * its row (1-based, in the order the source returned it) and the range.
+ */
+static void
+HrmCheckPuzzleIds(const hrm_dataset *ds, int n_ids, const char *model, const char *label)
 {
-	return (QueryCancelPending || ProcDiePending) ? 1 : 0;
+	if (ds->max_puzzle_id < n_ids)
+		return;
+	for (int64 i = 0; i < ds->n; i++)
+	{
+		int32		id = ds->puzzle_ids[i];
+
+		if (id < n_ids)
+			continue;
+		ereport(ERROR,
+				(errcode(ERRCODE_NUMERIC_VALUE_OUT_OF_RANGE),
+				 errmsg("%s row " INT64_FORMAT ": puzzle id %d is out of range for model \"%s\"",
+						label, i + 1, id, model),
+				 n_ids > 1 ?
+				 errdetail("Model \"%s\" has %d puzzle identifiers: valid ids are 0 to %d.",
+						   model, n_ids, n_ids - 1) :
+				 n_ids == 1 ?
+				 errdetail("Model \"%s\" has one puzzle identifier: the only valid id is 0.", model) :
+				 errdetail("Model \"%s\" has no puzzle identifiers.", model),
+				 errhint("Give the puzzle ids the model was trained with (the puzzle_id option names their column), or leave the option out: every row then has id 0.")));
+	}
 }
 
 Datum
@@ -1535,6 +1623,7 @@ hrm_evaluate_pg(PG_FUNCTION_ARGS)
 	Datum		values[5];
 	bool		nulls[5] = {false, false, false, false, false};
 	char	   *what;
+	HrmProgress *prog;
 
 	if (PG_ARGISNULL(0) || PG_ARGISNULL(1))
 		ereport(ERROR,
@@ -1560,12 +1649,9 @@ hrm_evaluate_pg(PG_FUNCTION_ARGS)
 	cols.puzzle_id = v[E_PUZZLE_ID].given ? v[E_PUZZLE_ID].str : NULL;
 
 	/* the data first: the source may run anything, the model handle must stay valid */
+	prog = HrmProgressBegin("hrm_evaluate", model, "reading source", "rows", -1);
 	ds = HrmReadSource(source, "source", &cols, &shape, (size_t) hrm_max_training_data_mb * 1024 * 1024, 0);
-	if (ds->max_puzzle_id >= info.cfg.num_puzzle_identifiers)
-		ereport(ERROR,
-				(errcode(ERRCODE_NUMERIC_VALUE_OUT_OF_RANGE),
-				 errmsg("puzzle ids of the data go past the %d of model \"%s\"",
-						info.cfg.num_puzzle_identifiers, model)));
+	HrmCheckPuzzleIds(ds, info.cfg.num_puzzle_identifiers, model, "source");
 
 	h = hrm_cache_get(model);
 	HrmEngineBegin();
@@ -1602,12 +1688,17 @@ hrm_evaluate_pg(PG_FUNCTION_ARGS)
 		eo.max_rows = (int64) v[E_MAX_ROWS].num;
 	if (v[E_BATCH_ROWS].given)
 		eo.batch_rows = (int) v[E_BATCH_ROWS].num;
-	eo.progress = HrmEvalProgress;
+	/* NOTICE lines and the hrm.progress row between chunks (the callback also stops on a cancel) */
+	HrmProgressPhase(prog, "evaluating", eo.max_rows > 0 ? Min(eo.max_rows, ds->n) : ds->n);
+	eo.progress = HrmProgressEngineCb;
+	eo.progress_arg = prog;
 	hrm_error_clear(&err);
 	st = hrm_evaluate(&h->model, ds, NULL, ds->n, &eo, &res, &err);
+	HrmProgressRethrow(prog);
 	if (st == HRM_ERR_CANCELLED)
 		CHECK_FOR_INTERRUPTS();
 	HrmCheck(st, &err, what);
+	HrmProgressEnd(prog);
 
 	if (get_call_result_type(fcinfo, NULL, &desc) != TYPEFUNC_COMPOSITE)
 		elog(ERROR, "return type must be a row type");

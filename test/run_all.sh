@@ -13,8 +13,9 @@
 # odd shapes, training), fuzzing (when the Makefile has the target), then
 # the pg_regress + pgTAP suites on throwaway clusters (pg_virtualenv), once
 # plain and once with shared_preload_libraries=hrm, a pg_dump / pg_restore
-# round trip, two databases sharing one cluster (plain and preloaded), and
-# the README's demo.
+# round trip, the update from the previous release (test/upgrade.sh), the
+# PGXN archive (test/dist.sh), two databases sharing one cluster (plain and
+# preloaded), and the README's demo.
 # Every step runs even when an earlier one failed; the last line is
 # "N passed, N failed" and the exit status is non-zero on any failure.
 #
@@ -209,6 +210,8 @@ fi
 step "pg_regress + pgTAP" installcheck
 step "pg_regress + pgTAP, shared_preload_libraries=hrm" installcheck -o shared_preload_libraries=hrm
 step "pg_dump / pg_restore keeps models" dump_restore
+step "ALTER EXTENSION hrm UPDATE from 0.1.0 (test/upgrade.sh)" pgv bash test/upgrade.sh
+step "PGXN archive (make dist, test/dist.sh)" bash test/dist.sh
 step "two databases in one cluster" two_databases
 step "two databases in one cluster, shared_preload_libraries=hrm" two_databases -o shared_preload_libraries=hrm
 if [ "${SKIP_DEMO:-0}" != 1 ]; then
