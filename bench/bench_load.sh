@@ -68,6 +68,9 @@ commit=$(git rev-parse --short HEAD 2>/dev/null || echo '?')
 if ! git diff --quiet HEAD 2>/dev/null; then
     commit="$commit+changes"
 fi
+if [ "${SKIP_INSTALL:-0}" = 1 ]; then
+    commit="$commit (SKIP_INSTALL=1: the extension as installed, maybe not this tree)"
+fi
 threads=$(( CLIENTS < $(nproc) ? CLIENTS : $(nproc) ))
 {
     echo "bench_load: $(date -u +%Y-%m-%dT%H:%M:%SZ), commit $commit, $(nproc) cores, load average $(cut -d' ' -f1-3 /proc/loadavg) at the start"
@@ -76,7 +79,7 @@ threads=$(( CLIENTS < $(nproc) ? CLIENTS : $(nproc) ))
     echo "       model $(basename "$MODEL_FILE"), hrm.threads 1; 1 hrm_train job in the background worker"
 } | tee "$OUT_DIR/summary.txt"
 
-q -v f="$MODEL_FILE" -v n="$PUZZLES" -v tn="$TRAIN_PUZZLES" <<'SQL'
+q -v n="$PUZZLES" -v tn="$TRAIN_PUZZLES" >/dev/null <<'SQL'
 SET client_min_messages = warning;
 CREATE EXTENSION hrm;
 \set w `base64 -w0 "$MODEL_FILE"`
@@ -153,11 +156,11 @@ wall=$(awk -v a="$t0" -v b="$t1" 'BEGIN { printf "%.1f", b - a }')
     echo "== results (machine as described above; load average $load_end at the end)"
     echo "duration:             $wall s wall, $n transactions completed"
     echo "throughput:           ${tps:-?} tps (pgbench, without connection time)"
-    echo "latency (ms):         mean $mean, p50 $(pct 50), p90 $(pct 90), p99 $(pct 99), max $(tail -1 "$OUT_DIR/latencies_ms.txt")"
+    echo "latency (ms):         mean $mean, p50 $(pct 50), p90 $(pct 90), p99 $(pct 99), max $(awk 'END { printf "%.1f", $1 }' "$OUT_DIR/latencies_ms.txt")"
     echo "errors:               $errors (failed transactions ${failed:-?}, aborted clients $aborted, failed in the log $failed_logged; pgbench exit $pgbench_rc)"
     echo "training job $job:     $state_end when the load ended, at step $step_end (step $step0 when it began:" \
-        "$(( step_end - step0 )) steps during the load, last checkpoint ${ckpt_end}); $checkpoints checkpoints committed;" \
-        "then $state_final by hrm_cancel at step $steps_final ($seconds_final s training); model bg at generation $generations"
+        "$(( step_end - step0 )) steps during the load, last checkpoint ${ckpt_end});" \
+        "then $state_final by hrm_cancel at step $steps_final ($seconds_final s training); checkpoints committed: $checkpoints (the cancel's included); model bg at generation $generations"
 } | tee -a "$OUT_DIR/summary.txt"
 echo "logs and summary: $OUT_DIR"
 
