@@ -39,6 +39,7 @@
 #include "postgres.h"
 
 #include "access/htup_details.h"
+#include "access/xlog.h"
 #include "catalog/pg_largeobject.h"
 #include "catalog/pg_type.h"
 #include "commands/event_trigger.h"
@@ -78,6 +79,17 @@ PG_FUNCTION_INFO_V1(hrm_drop_owned_trigger);
 /* ---------------------------------------------------------------------
  * Names and ownership
  * --------------------------------------------------------------------- */
+
+void
+HrmPreventDuringRecovery(const char *func)
+{
+	if (RecoveryInProgress())
+		ereport(ERROR,
+				(errcode(ERRCODE_READ_ONLY_SQL_TRANSACTION),
+				 errmsg("cannot execute %s() during recovery", func),
+				 errdetail("This server is a hot standby: its models and training jobs are replayed from the primary and are read-only here."),
+				 errhint("Call %s() on the primary server; the standbys replay its changes.", func)));
+}
 
 /*
  * Model names: 1 to 63 bytes, no control characters.
@@ -452,6 +464,7 @@ hrm_import(PG_FUNCTION_ARGS)
 	Oid			loid;
 	hrm_error	err;
 
+	HrmPreventDuringRecovery("hrm_import");
 	if (PG_ARGISNULL(0))
 		ereport(ERROR,
 				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
@@ -684,6 +697,7 @@ hrm_drop_model(PG_FUNCTION_ARGS)
 	Oid			types[1] = {TEXTOID};
 	Datum		values[1];
 
+	HrmPreventDuringRecovery("hrm_drop_model");
 	if (!HrmCatalogLookup(name, true, &entry))
 	{
 		if (!if_exists)
@@ -718,6 +732,7 @@ hrm_rename_model(PG_FUNCTION_ARGS)
 	Oid			types[2] = {TEXTOID, TEXTOID};
 	Datum		values[2];
 
+	HrmPreventDuringRecovery("hrm_rename_model");
 	HrmCheckModelName(new_name);
 	/* both names, in a fixed order (no deadlock between crossed renames) */
 	if (strcmp(name, new_name) < 0)
@@ -837,6 +852,7 @@ hrm_grant(PG_FUNCTION_ARGS)
 	char	   *name = text_to_cstring(PG_GETARG_TEXT_PP(0));
 	Name		role = PG_GETARG_NAME(1);
 
+	HrmPreventDuringRecovery("hrm_grant");
 	PG_RETURN_BOOL(HrmChangeReaders(name, NameStr(*role), true));
 }
 
@@ -846,6 +862,7 @@ hrm_revoke(PG_FUNCTION_ARGS)
 	char	   *name = text_to_cstring(PG_GETARG_TEXT_PP(0));
 	Name		role = PG_GETARG_NAME(1);
 
+	HrmPreventDuringRecovery("hrm_revoke");
 	PG_RETURN_BOOL(HrmChangeReaders(name, NameStr(*role), false));
 }
 

@@ -154,6 +154,13 @@ extern void HrmUnknownModel(const char *name) pg_attribute_noreturn();
 extern void HrmCheckModelName(const char *name);
 
 /*
+ * ERROR read_only_sql_transaction (25006) on a hot standby, where the
+ * catalog, the weights and the jobs are replayed from the primary: func is
+ * the SQL function that would write.
+ */
+extern void HrmPreventDuringRecovery(const char *func);
+
+/*
  * ERROR insufficient_privilege unless the current role may change a model
  * whose ACL object acl_lo is owned by ownerid (a member of the owner, or a
  * superuser); action says what for ("replace it", "train it").

@@ -223,6 +223,7 @@ hrm_load_pretrained(PG_FUNCTION_ARGS)
 	struct stat stt;
 	LOCAL_FCINFO(imp, 4);
 
+	HrmPreventDuringRecovery("hrm_load_pretrained");
 	if (PG_ARGISNULL(0))
 		ereport(ERROR,
 				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),

@@ -1532,6 +1532,13 @@ HrmJobFromTable(int64 job_id, HrmJobSlot *out)
 			out->state = HRM_JOB_FAILED;
 			if (strcmp(state, "running") == 0)
 			{
+				/* on a standby: the job runs (or ran) on the primary */
+				if (RecoveryInProgress())
+					ereport(ERROR,
+							(errcode(ERRCODE_READ_ONLY_SQL_TRANSACTION),
+							 errmsg("cannot wait for training job " INT64_FORMAT " during recovery", job_id),
+							 errdetail("This server is a hot standby: training jobs run on the primary, and hrm.job here shows the state replayed so far."),
+							 errhint("Call hrm_wait() on the primary server.")));
 				error = "interrupted: the server stopped or restarted during training";
 				sqlstate = "57P01";
 			}

@@ -175,6 +175,13 @@ two_databases() {
     pgv "$@" bash test/two_databases.sh
 }
 
+# A primary and a streaming hot standby (test/replica.sh), with hrm loaded on
+# demand, then preloaded: the standby serves the primary's models from its
+# own shared memory, refuses every write with 25006, picks up re-imports.
+replica() {
+    bash test/replica.sh && bash test/replica.sh --preload
+}
+
 has_target() {
     grep -qE "^$1:" Makefile
 }
@@ -214,6 +221,7 @@ step "ALTER EXTENSION hrm UPDATE from 0.1.0 (test/upgrade.sh)" pgv bash test/upg
 step "PGXN archive (make dist, test/dist.sh)" bash test/dist.sh
 step "two databases in one cluster" two_databases
 step "two databases in one cluster, shared_preload_libraries=hrm" two_databases -o shared_preload_libraries=hrm
+step "read replica: primary + streaming hot standby (plain, then preloaded)" replica
 if [ "${SKIP_DEMO:-0}" != 1 ]; then
     step "demo (tools/demo.sh)" bash tools/demo.sh
 fi
