@@ -825,7 +825,12 @@ hrm_trace_svg(PG_FUNCTION_ARGS)
 					cap1 = psprintf("%d blank%s", blanks, blanks == 1 ? "" : "s");
 				else
 					cap1 = psprintf("%d x %d maze", input.rows, input.cols);
-				cap2 = pstrdup(has_ref ? (solution_t ? "solution given" : "solution known") : "no unique solution");
+				if (solution_t != NULL)
+					cap2 = pstrdup("solution given");
+				else if (input.kind == SVG_SUDOKU)
+					cap2 = pstrdup(has_ref ? "solution known" : "no unique solution");
+				else
+					cap2 = pstrdup(has_ref ? "shortest path known" : "G cannot be reached");
 				SvgDrawGrid(&buf, &input, &m, gx, py + line, cs);
 			}
 			else
