@@ -498,8 +498,21 @@ SolveStepsHalt(SolveArgs *a, int max_steps, const char *halt)
 static void
 SolveGetArgs(FunctionCallInfo fcinfo, bool is_text, bool has_views, SolveArgs *a)
 {
-	/* (grid, max_steps, halt[, views], puzzle_id), after the model if named */
-	int			off = PG_NARGS() == (has_views ? 6 : 5) ? 1 : 0;
+	/*
+	 * (grid, max_steps, halt[, views][, puzzle_id]), after the model if
+	 * named.  The model is named when the second argument is the grid, not
+	 * max_steps (an integer).  puzzle_id came with 0.2.0: the 0.1.0
+	 * functions, which the library still serves until ALTER EXTENSION hrm
+	 * UPDATE, lack it.
+	 */
+	Oid			second = get_fn_expr_argtype(fcinfo->flinfo, 1);
+	int			fixed = has_views ? 4 : 3;
+	int			off;
+
+	if (OidIsValid(second))
+		off = second != INT4OID ? 1 : 0;
+	else
+		off = PG_NARGS() == fixed + 2 ? 1 : 0;
 
 	memset(a, 0, sizeof(*a));
 	if (off == 1)
@@ -523,7 +536,7 @@ SolveGetArgs(FunctionCallInfo fcinfo, bool is_text, bool has_views, SolveArgs *a
 		a->grid_arr = PG_GETARG_ARRAYTYPE_P(off);
 	SolveStepsHalt(a, PG_GETARG_INT32(off + 1), text_to_cstring(PG_GETARG_TEXT_PP(off + 2)));
 	a->views = has_views ? SolveViewsArg(PG_GETARG_INT32(off + 3)) : 1;
-	a->puzzle_id = PG_GETARG_INT32(off + (has_views ? 4 : 3));
+	a->puzzle_id = PG_NARGS() > off + fixed ? PG_GETARG_INT32(off + fixed) : 0;
 }
 
 /*
