@@ -147,6 +147,7 @@ typedef enum HrmOptType
 
 typedef enum HrmOptId
 {
+	O_ARCH,
 	O_ATTN_MASK,
 	O_AUGMENT,
 	O_BATCH_SIZE,
@@ -177,9 +178,12 @@ typedef enum HrmOptId
 	O_LR_MIN_RATIO,
 	O_LR_WARMUP_STEPS,
 	O_MAX_MINUTES,
+	O_MLP_T,
+	O_NO_ACT_CONTINUE,
 	O_NUM_HEADS,
 	O_POS_ENCODINGS,
 	O_PROGRESS,
+	O_PUZZLE_EMB_LEN,
 	O_PUZZLE_EMB_LR,
 	O_PUZZLE_EMB_NDIM,
 	O_PUZZLE_EMB_WEIGHT_DECAY,
@@ -211,6 +215,7 @@ typedef struct HrmOptDef
 
 /* Sorted by name (the order of the hint). */
 static const HrmOptDef train_opts[] = {
+	{"arch", O_ARCH, OT_STRING, 0, 0, OF_ARCH | OF_FROZEN, "hrm,trm"},
 	{"attn_mask", O_ATTN_MASK, OT_STRING, 0, 0, OF_ARCH | OF_FROZEN, "full,sudoku"},
 	{"augment", O_AUGMENT, OT_BOOL, 0, 0, OF_FROZEN, NULL},
 	{"batch_size", O_BATCH_SIZE, OT_INT, 1, 65536, OF_FROZEN, NULL},
@@ -241,9 +246,12 @@ static const HrmOptDef train_opts[] = {
 	{"lr_min_ratio", O_LR_MIN_RATIO, OT_FLOAT, 0, 1, OF_OPTIM, NULL},
 	{"lr_warmup_steps", O_LR_WARMUP_STEPS, OT_INT, 0, BIG, OF_OPTIM, NULL},
 	{"max_minutes", O_MAX_MINUTES, OT_FLOAT, 1e-6, 1e7, 0, NULL},
+	{"mlp_t", O_MLP_T, OT_BOOL, 0, 0, OF_ARCH | OF_FROZEN, NULL},
+	{"no_ACT_continue", O_NO_ACT_CONTINUE, OT_BOOL, 0, 0, OF_ARCH | OF_FROZEN, NULL},
 	{"num_heads", O_NUM_HEADS, OT_INT, 1, 1024, OF_ARCH | OF_FROZEN, NULL},
 	{"pos_encodings", O_POS_ENCODINGS, OT_STRING, 0, 0, OF_ARCH | OF_FROZEN, "rope,learned,none"},
 	{"progress", O_PROGRESS, OT_FLOAT, 0, 86400, OF_RUNTIME, NULL},
+	{"puzzle_emb_len", O_PUZZLE_EMB_LEN, OT_INT, 0, HRM_MAX_PUZZLE_SLOTS, OF_ARCH | OF_FROZEN, NULL},
 	{"puzzle_emb_lr", O_PUZZLE_EMB_LR, OT_FLOAT, 0, 100, OF_OPTIM, NULL},
 	{"puzzle_emb_ndim", O_PUZZLE_EMB_NDIM, OT_INT, 0, 65536, OF_ARCH | OF_FROZEN, NULL},
 	{"puzzle_emb_weight_decay", O_PUZZLE_EMB_WEIGHT_DECAY, OT_FLOAT, 0, 100, OF_OPTIM, NULL},
@@ -673,6 +681,14 @@ HrmApplyArch(const HrmOpts *o, hrm_config *c)
 {
 	const HrmOptVal *v = o->v;
 
+	if (v[O_ARCH].given)
+		c->arch = strcmp(v[O_ARCH].str, "trm") == 0 ? HRM_ARCH_TRM : HRM_ARCH_HRM;
+	if (v[O_MLP_T].given)
+		c->mlp_t = v[O_MLP_T].b;
+	if (v[O_NO_ACT_CONTINUE].given)
+		c->no_ACT_continue = v[O_NO_ACT_CONTINUE].b;
+	if (v[O_PUZZLE_EMB_LEN].given)
+		c->puzzle_emb_len = (int) v[O_PUZZLE_EMB_LEN].num;
 	if (v[O_HIDDEN_SIZE].given)
 		c->hidden_size = (int) v[O_HIDDEN_SIZE].num;
 	if (v[O_NUM_HEADS].given)
@@ -1195,6 +1211,24 @@ HrmTrain(FunctionCallInfo fcinfo, const char *model, const char *source, Jsonb *
 	}
 	else
 	{
+		bool		trm = v[O_ARCH].given && strcmp(v[O_ARCH].str, "trm") == 0;
+
+		/* TRM: one network of L_layers blocks; its own options need arch "trm" */
+		if (trm && v[O_H_LAYERS].given)
+			ereport(ERROR,
+					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+					 errmsg("option \"H_layers\" applies to arch \"hrm\""),
+					 errdetail("A TRM model has one network of L_layers blocks for both of its updates."),
+					 errhint("Drop H_layers, or set L_layers.")));
+		if (!trm && (v[O_MLP_T].given || v[O_NO_ACT_CONTINUE].given || v[O_PUZZLE_EMB_LEN].given))
+			ereport(ERROR,
+					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+					 errmsg("option \"%s\" applies to arch \"trm\"",
+							v[O_MLP_T].given ? "mlp_t" : v[O_NO_ACT_CONTINUE].given ? "no_ACT_continue" :
+							"puzzle_emb_len"),
+					 errhint("Add \"arch\": \"trm\" to train a Tiny Recursive Model.")));
+		if (trm)
+			hrm_run_opts_trm(&ro, v[O_MLP_T].given && v[O_MLP_T].b);
 		HrmApplyArch(&o, &ro.model);
 		ro.model.seq_len = train->seq_len;
 		ro.model.vocab_size = Max(train->vocab_size, ro.model.vocab_size);

@@ -38,12 +38,6 @@ hrm_model_init(hrm_model *m, const hrm_layout *lay, const float *params, hrm_err
 	m->lay = lay;
 	m->cfg = c;
 	m->params = params;
-	if (c->mlp_t && c->arch == HRM_ARCH_TRM)
-	{
-		/* token-mixing blocks: supported by the layout, not yet by the forward pass */
-		return hrm_fail(err, HRM_ERR_UNSUPPORTED,
-						"arch \"trm\" with mlp_t is not supported by this version of the engine");
-	}
 	if (c->pos_encodings == HRM_POS_ROPE)
 	{
 		int			hd = c->head_dim,
@@ -205,7 +199,8 @@ hrm_model_pack_floats(const hrm_layout *lay, bool backward)
 	memset(&m, 0, sizeof(m));
 	m.lay = lay;
 	m.cfg = &lay->cfg;
-	for (int i = 0; i < lay->cfg.H_layers; i++)
+	/* a TRM model has no H blocks (its H_layers is the reference's ignored field) */
+	for (int i = 0; i < (lay->cfg.arch == HRM_ARCH_HRM ? lay->cfg.H_layers : 0); i++)
 		n = hrm_sat_add(n, pack_block(&m, &lay->H_blocks[i], backward, NULL, &dummy));
 	for (int i = 0; i < lay->cfg.L_layers; i++)
 		n = hrm_sat_add(n, pack_block(&m, &lay->L_blocks[i], backward, NULL, &dummy));
@@ -219,6 +214,7 @@ hrm_model_pack(hrm_model *m, bool backward, hrm_error *err)
 	const hrm_layout *lay = m->lay;
 	hrm_block_packs dummy;
 	size_t		n = 0;
+	int			nH = c->arch == HRM_ARCH_HRM ? c->H_layers : 0;
 
 	if (!hrm_gemm_available() || c->mlp_t)
 	{
@@ -231,9 +227,9 @@ hrm_model_pack(hrm_model *m, bool backward, hrm_error *err)
 	else
 	{
 		drop_packs(m);
-		m->H_packs = calloc(c->H_layers > 0 ? c->H_layers : 1, sizeof(hrm_block_packs));
+		m->H_packs = calloc(nH > 0 ? nH : 1, sizeof(hrm_block_packs));
 		m->L_packs = calloc(c->L_layers, sizeof(hrm_block_packs));
-		for (int i = 0; i < c->H_layers; i++)
+		for (int i = 0; i < nH; i++)
 			n += pack_block(m, &lay->H_blocks[i], backward, NULL, &dummy);
 		for (int i = 0; i < c->L_layers; i++)
 			n += pack_block(m, &lay->L_blocks[i], backward, NULL, &dummy);
@@ -254,7 +250,7 @@ hrm_model_pack(hrm_model *m, bool backward, hrm_error *err)
 		m->wpack_bwd = backward;
 	}
 	n = 0;
-	for (int i = 0; i < c->H_layers; i++)
+	for (int i = 0; i < nH; i++)
 		n += pack_block(m, &lay->H_blocks[i], backward, m->wpack + n, &m->H_packs[i]);
 	for (int i = 0; i < c->L_layers; i++)
 		n += pack_block(m, &lay->L_blocks[i], backward, m->wpack + n, &m->L_packs[i]);
@@ -641,6 +637,12 @@ hrm_block_forward(const hrm_model *m, const hrm_block_offsets *bo, const hrm_blo
 	float	   *act = ws->act;
 	float	   *probs = acts ? acts->probs : ws->probs;
 
+	if (c->mlp_t)
+	{
+		/* TRM-MLP: token mixing instead of attention (trm.c) */
+		hrm_block_forward_mlp_t(m, bo, h, B, ws, acts);
+		return;
+	}
 	if (acts)
 		hrm_copy_stream(acts->h_in, h, MD);
 
