@@ -162,7 +162,7 @@ COMMENT ON FUNCTION hrm_trace(text, integer[], integer, text, integer) IS
 
 
 COMMENT ON FUNCTION hrm_solve_task(text) IS
-    'hrm: the task hrm_solve reads a model''s grids as: sudoku (vocab 11, seq 81), maze (vocab 6, seq 900), arc (vocab 12, seq 900;
+    'hrm: the task hrm_solve reads a model''s grids as: sudoku (vocab 11, seq 81), maze (vocab 6, seq 900), arc (vocab 12, seq 900; int[rows][cols] colour grids or token arrays), else the catalog''s task or generic (token arrays)';
 
 -- 50_svg.sql -------------------------------------------------------------------
 
