@@ -46,8 +46,11 @@ EXTRA_CLEAN = test/core/hrm_test test/core/hrm_parity results regression.diffs r
 BLAS_CFLAGS := $(shell pkg-config --cflags openblas 2>/dev/null)
 BLAS_LIBS := $(shell pkg-config --libs openblas 2>/dev/null || echo -lopenblas)
 
-# Portable builds: make OPTFLAGS=""
-OPTFLAGS ?= -march=native
+# The build is portable (baseline x86-64): the AVX-512 and AVX512_BF16 kernels
+# are compiled for their targets in their own files (src/core/*_avx512.c,
+# gemm_bf16.c) and chosen at run time from the CPU (src/core/cpu.h).
+# OPTFLAGS=-march=native tunes the rest for this machine (not portable).
+OPTFLAGS ?=
 WARNFLAGS = -Wall -Wextra -Wno-unused-parameter -Wno-sign-compare -Wno-missing-field-initializers
 ifdef STRICT
 WARNFLAGS += -Werror

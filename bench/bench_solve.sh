@@ -47,7 +47,9 @@ echo "== engine driver (bench/solve_engine.c)"
 BLAS_CFLAGS=$(pkg-config --cflags openblas 2>/dev/null || true)
 BLAS_LIBS=$(pkg-config --libs openblas 2>/dev/null || echo -lopenblas)
 # shellcheck disable=SC2086
-cc $(pg_config --cflags) -O3 -march=native -ftree-vectorize -fno-math-errno -I"$ROOT/src/core" $BLAS_CFLAGS \
+OPT=$(cd "$ROOT" && printf 'print-optflags:\n\t@echo $(OPTFLAGS)\n' | make -s -f Makefile -f - print-optflags)
+# shellcheck disable=SC2086
+cc $(pg_config --cflags) -O3 $OPT -ftree-vectorize -fno-math-errno -I"$ROOT/src/core" $BLAS_CFLAGS \
 	-o "$WORK/solve_engine" "$ROOT/bench/solve_engine.c" "$ROOT"/src/core/*.c $BLAS_LIBS -lm -lpthread
 
 if [ -z "$SKIP_FULL" ] && [ ! -f "$WORK/full.weights.safetensors" ]; then

@@ -19,7 +19,10 @@
  *   gflops                   F * segments used / median pass
  *
  * With --answers FILE it writes the answers (81 digits per line) there, so
- * the script can check that the SQL path gives the same ones.
+ * the script can check that the SQL path gives the same ones.  The weights
+ * are packed for the engine's kernels as the extension packs them (no packs
+ * where the CPU lacks AVX-512); --blas keeps them unpacked (the BLAS path),
+ * --bf16 runs the products in bfloat16 (hrm.precision = bf16).
  *
  * Build: bench_solve.sh compiles it with the engine sources (src/core, every
  * .c file there) and OpenBLAS, with the flags the extension is built with,
@@ -108,7 +111,9 @@ main(int argc, char **argv)
 	int			segments = 0,
 				reps = 5,
 				threads = 1;
-	bool		adaptive = false;
+	bool		adaptive = false,
+				blas = false,
+				bf16 = false;
 	hrm_error	err;
 	hrm_safetensors st;
 	hrm_config	cfg;
@@ -147,9 +152,13 @@ main(int argc, char **argv)
 			threads = atoi(argv[++i]);
 		else if (strcmp(argv[i], "--adaptive") == 0)
 			adaptive = true;
+		else if (strcmp(argv[i], "--blas") == 0)
+			blas = true;
+		else if (strcmp(argv[i], "--bf16") == 0)
+			bf16 = true;
 		else
 		{
-			fprintf(stderr, "usage: solve_engine --weights FILE --puzzles FILE [--segments N] [--adaptive] [--reps N] [--threads N] [--answers FILE]\n");
+			fprintf(stderr, "usage: solve_engine --weights FILE --puzzles FILE [--segments N] [--adaptive] [--reps N] [--threads N] [--answers FILE] [--blas | --bf16]\n");
 			return 2;
 		}
 	}
@@ -171,6 +180,15 @@ main(int argc, char **argv)
 		return 1;
 	check(hrm_load_params(&lay, &st, params, &err), &err, "load");
 	check(hrm_model_init(&m, &lay, params, &err), &err, "model");
+	/* the weights packed as the extension packs them (no packs without AVX-512: BLAS) */
+	if (!blas)
+		check(hrm_model_pack(&m, false, &err), &err, "pack");
+	if (bf16)
+	{
+		check(hrm_model_pack_bf16(&m, NULL, true, &err), &err, "pack bf16");
+		hrm_model_set_precision(&m, HRM_PRECISION_BF16);
+	}
+	printf("path %s\n", m.bf16 ? "bf16" : m.wpack != NULL ? "packed" : "blas");
 	if (cfg.seq_len != HRM_SUDOKU_CELLS || cfg.vocab_size != HRM_SUDOKU_VOCAB)
 	{
 		fprintf(stderr, "solve_engine: not a Sudoku model (seq %d, vocab %d)\n", cfg.seq_len, cfg.vocab_size);

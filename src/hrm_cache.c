@@ -21,8 +21,15 @@
  * build its own layout.  With hrm.shared_cache = off the handle keeps a
  * private malloc'd copy instead.
  *
- * Shared segment layout: HrmSegmentHeader, the configuration JSON, then
- * the flat parameters at data_offset (64-byte aligned).
+ * Shared segment layout: HrmSegmentHeader, the configuration JSON, the flat
+ * parameters at data_offset (64-byte aligned), then, where the engine's
+ * packed kernels run, the block weights packed for them at pack_offset
+ * (hrm_model_pack_bind; about as large again as the block weights): the
+ * backend that publishes the segment packs them once, every backend then
+ * computes from that one copy.  A backend whose kernels cannot use them
+ * (no AVX-512) ignores them; one that finds none packs a private copy.
+ * hrm.precision = bf16 adds bfloat16 packs private to the backend (half
+ * the block weights' size), made the first time a call asks for them.
  *
  *-------------------------------------------------------------------------
  */
@@ -37,9 +44,12 @@
 
 #include "hrm_pg.h"
 
+#include "cpu.h"
+#include "gemm.h"
+
 #define HRM_CACHE_SLOTS 8
 
-#define HRM_SEGMENT_MAGIC 0x48524d57	/* "HRMW" */
+#define HRM_SEGMENT_MAGIC 0x48524d58	/* "HRMX": with packed weights */
 
 typedef struct HrmSegmentHeader
 {
@@ -47,6 +57,8 @@ typedef struct HrmSegmentHeader
 	uint32		config_len;		/* bytes of JSON after the header, without NUL */
 	uint64		n_params;
 	uint64		data_offset;	/* of the parameters, from the segment start */
+	uint64		pack_offset;	/* of the packed block weights (0: none) */
+	uint64		pack_floats;	/* hrm_model_pack_floats(layout, false) when packed */
 } HrmSegmentHeader;
 
 /* What the fill callback copies into a new segment. */
@@ -54,9 +66,12 @@ typedef struct HrmFillArg
 {
 	const char *config;
 	size_t		config_len;
+	const hrm_layout *layout;
 	const float *params;
 	size_t		n_params;
 	size_t		data_offset;
+	size_t		pack_offset;
+	size_t		pack_floats;
 } HrmFillArg;
 
 static void
@@ -69,8 +84,54 @@ HrmFillSegment(void *dst, void *arg)
 	hdr->config_len = (uint32) a->config_len;
 	hdr->n_params = a->n_params;
 	hdr->data_offset = a->data_offset;
+	hdr->pack_offset = 0;
+	hdr->pack_floats = 0;
 	memcpy((char *) dst + sizeof(HrmSegmentHeader), a->config, a->config_len);
 	memcpy((char *) dst + a->data_offset, a->params, a->n_params * sizeof(float));
+	if (a->pack_floats > 0)
+	{
+		/* pack from the copy just written, with a model bound to it for the call */
+		hrm_model	tmp;
+		hrm_error	err;
+
+		memset(&tmp, 0, sizeof(tmp));
+		tmp.lay = a->layout;
+		tmp.cfg = &a->layout->cfg;
+		tmp.params = (const float *) ((char *) dst + a->data_offset);
+		hrm_error_clear(&err);
+		if (hrm_model_pack_bind(&tmp, (float *) ((char *) dst + a->pack_offset), true, &err) == HRM_OK &&
+			tmp.wpack_floats == a->pack_floats)
+		{
+			hdr->pack_offset = a->pack_offset;
+			hdr->pack_floats = a->pack_floats;
+		}
+		hrm_model_free(&tmp);
+	}
+}
+
+/*
+ * Give the handle's model its packed weights: the shared copy's when the
+ * segment has them in the layout this backend's kernels use, else a
+ * private copy (when the kernels run here at all).  h->bytes counts what
+ * the handle holds.
+ */
+static void
+HrmBindPacks(HrmModelHandle *h, char *base, const char *what, hrm_error *err)
+{
+	size_t		want = hrm_model_pack_floats(&h->layout, false);
+	HrmSegmentHeader *hdr = base != NULL ? (HrmSegmentHeader *) base : NULL;
+
+	h->bytes = h->layout.n_params * sizeof(float);
+	if (want == 0)
+		return;					/* no packed kernels here: BLAS */
+	if (hdr != NULL && hdr->pack_offset != 0 && hdr->pack_floats == want)
+		HrmCheck(hrm_model_pack_bind(&h->model, (float *) (base + hdr->pack_offset), false, err), err, what);
+	else
+	{
+		HrmCheck(hrm_model_pack(&h->model, false, err), err, what);
+		h->private_pack_bytes = h->model.wpack_floats * sizeof(float);
+	}
+	h->bytes += want * sizeof(float);
 }
 
 static HrmModelHandle *cache_slots[HRM_CACHE_SLOTS];
@@ -119,17 +180,18 @@ HrmAttachShared(HrmModelHandle *h, const HrmCatalogEntry *entry, const char *wha
 	if (h->layout.n_params != hdr->n_params)
 		elog(ERROR, "shared segment of model \"%s\" does not match its configuration", entry->name);
 	h->params = (float *) (base + hdr->data_offset);
-	h->bytes = h->layout.n_params * sizeof(float);
 	h->shared = true;
 	HrmCheck(hrm_model_init(&h->model, &h->layout, h->params, err), err, what);
+	HrmBindPacks(h, base, what, err);
 	return true;
 }
 
 /*
- * Publish the handle's private weights in shared memory and switch the
- * handle over to the shared copy (no-op when the shared cache is off).
+ * Publish the handle's private weights (and their packed form) in shared
+ * memory and switch the handle over to the shared copy; returns the
+ * segment's base, or NULL when the shared cache is off.
  */
-static void
+static char *
 HrmPublishShared(HrmModelHandle *h, const HrmCatalogEntry *entry)
 {
 	HrmFillArg	arg;
@@ -144,10 +206,14 @@ HrmPublishShared(HrmModelHandle *h, const HrmCatalogEntry *entry)
 				 errmsg("out of memory")));
 	arg.config = config;
 	arg.config_len = strlen(config);
+	arg.layout = &h->layout;
 	arg.params = h->params;
 	arg.n_params = h->layout.n_params;
 	arg.data_offset = TYPEALIGN(64, sizeof(HrmSegmentHeader) + arg.config_len);
-	total = arg.data_offset + arg.n_params * sizeof(float);
+	arg.pack_floats = hrm_model_pack_floats(&h->layout, false);
+	arg.pack_offset = TYPEALIGN(64, arg.data_offset + arg.n_params * sizeof(float));
+	total = arg.pack_floats > 0 ? arg.pack_offset + arg.pack_floats * sizeof(float)
+		: arg.data_offset + arg.n_params * sizeof(float);
 	PG_TRY();
 	{
 		base = HrmShmemAcquire(entry->name, entry->generation, entry->weights, total, HrmFillSegment,
@@ -159,11 +225,12 @@ HrmPublishShared(HrmModelHandle *h, const HrmCatalogEntry *entry)
 	}
 	PG_END_TRY();
 	if (base == NULL)
-		return;
+		return NULL;
 	hrm_free(h->params);
 	h->seg = seg;
 	h->params = (float *) (base + ((HrmSegmentHeader *) base)->data_offset);
 	h->shared = true;
+	return base;
 }
 
 /*
@@ -183,6 +250,7 @@ HrmLoadHandle(const HrmCatalogEntry *entry)
 	void	   *buf;
 	size_t		len;
 	hrm_error	err;
+	char	   *base;
 
 	scratch = AllocSetContextCreate(CurrentMemoryContext, "hrm model load",
 									ALLOCSET_DEFAULT_SIZES);
@@ -240,13 +308,37 @@ HrmLoadHandle(const HrmCatalogEntry *entry)
 				 errdetail("The model has %zu parameters.", h->layout.n_params)));
 	h->bytes = h->layout.n_params * sizeof(float);
 	HrmCheck(hrm_load_params(&h->layout, st, h->params, &err), &err, what);
-	HrmPublishShared(h, entry);
+	base = HrmPublishShared(h, entry);
 	HrmCheck(hrm_model_init(&h->model, &h->layout, h->params, &err), &err, what);
+	HrmBindPacks(h, base, what, &err);
 
 	/* success: the handle outlives the scratch context */
 	HrmDisown(hres);
 	MemoryContextSwitchTo(oldcxt);
 	MemoryContextDelete(scratch);
+	return h;
+}
+
+/*
+ * hrm.precision for the handle's next engine calls: bf16 packs the
+ * bfloat16 weights privately the first time (where the CPU has
+ * AVX512_BF16; elsewhere float32 runs, as hrm_cpu_features() reports).
+ */
+static HrmModelHandle *
+HrmApplyPrecision(HrmModelHandle *h)
+{
+	if (hrm_precision_guc == HRM_PRECISION_BF16 && h->model.wpack != NULL && h->model.wpack16 == NULL &&
+		hrm_gemm_bf16_available())
+	{
+		hrm_error	err;
+		char	   *what = psprintf("could not pack model \"%s\" in bfloat16", h->name);
+
+		hrm_error_clear(&err);
+		HrmCheck(hrm_model_pack_bf16(&h->model, NULL, true, &err), &err, what);
+		h->private_pack_bytes += h->model.wpack16_elems * sizeof(uint16_t);
+		h->bytes += h->model.wpack16_elems * sizeof(uint16_t);
+	}
+	hrm_model_set_precision(&h->model, (hrm_precision) hrm_precision_guc);
 	return h;
 }
 
@@ -276,7 +368,7 @@ hrm_cache_get(const char *name)
 				h->shared == hrm_shared_cache)
 			{
 				cache_last_used[i] = ++cache_clock;
-				return h;
+				return HrmApplyPrecision(h);
 			}
 			/* stale: a newer version was published */
 			HrmFreeHandle(h);
@@ -303,7 +395,7 @@ hrm_cache_get(const char *name)
 
 	cache_slots[victim] = HrmLoadHandle(&entry);
 	cache_last_used[victim] = ++cache_clock;
-	return cache_slots[victim];
+	return HrmApplyPrecision(cache_slots[victim]);
 }
 
 void
@@ -351,4 +443,27 @@ HrmCachePrivateRows(ReturnSetInfo *rsinfo)
 		values[7] = NameGetDatum(db);
 		tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
 	}
+}
+
+/*
+ * hrm_cpu_features() -> (path, features, precision): the kernels this
+ * backend runs ("avx512+bf16", "avx512" or "portable": BLAS and plain C),
+ * the CPU features found at run time, and the arithmetic hrm.precision
+ * gives here ("bf16" only where the CPU has AVX512_BF16).
+ */
+PG_FUNCTION_INFO_V1(hrm_cpu_features_sql);
+Datum
+hrm_cpu_features_sql(PG_FUNCTION_ARGS)
+{
+	TupleDesc	tupdesc;
+	Datum		values[3];
+	bool		nulls[3] = {false, false, false};
+	bool		bf16 = hrm_precision_guc == HRM_PRECISION_BF16 && hrm_gemm_bf16_available();
+
+	if (get_call_result_type(fcinfo, NULL, &tupdesc) != TYPEFUNC_COMPOSITE)
+		elog(ERROR, "return type must be a row type");
+	values[0] = CStringGetTextDatum(hrm_cpu_path());
+	values[1] = CStringGetTextDatum(hrm_cpu_features());
+	values[2] = CStringGetTextDatum(bf16 ? "bf16" : "float32");
+	PG_RETURN_DATUM(HeapTupleGetDatum(heap_form_tuple(BlessTupleDesc(tupdesc), values, nulls)));
 }

@@ -33,6 +33,7 @@
 
 extern int	hrm_threads;
 extern int	hrm_max_threads;
+extern int	hrm_precision_guc;	/* hrm.precision: an hrm_precision (forward.h) */
 extern int	hrm_max_memory_mb;
 
 /* Default of hrm.max_memory (MB). */
@@ -184,7 +185,8 @@ typedef struct HrmModelHandle
 	int64		generation;		/* hrm.model.generation this copy was loaded from */
 	Oid			weights;		/* and its weights large object */
 	char	   *task;			/* NULL for generic token models */
-	size_t		bytes;			/* parameter bytes */
+	size_t		bytes;			/* parameter bytes, with the packed weights the model uses */
+	size_t		private_pack_bytes; /* of those, packed in this backend (not shared) */
 	hrm_layout	layout;
 	hrm_model	model;			/* bound to layout and params */
 	float	   *params;			/* layout.n_params floats (in seg when shared) */

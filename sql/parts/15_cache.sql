@@ -30,3 +30,14 @@ CREATE VIEW hrm.cache AS
     WHERE database OPERATOR(pg_catalog.=) pg_catalog.current_database();
 
 COMMENT ON VIEW hrm.cache IS 'Models of this database whose weights are loaded, with their generation, size and sharing mode (hrm_cache_info() shows every database)';
+
+CREATE FUNCTION hrm_cpu_features(
+    OUT path text,
+    OUT features text,
+    OUT "precision" text)
+RETURNS record
+AS 'MODULE_PATHNAME', 'hrm_cpu_features_sql'
+LANGUAGE C VOLATILE STRICT PARALLEL SAFE;
+
+COMMENT ON FUNCTION hrm_cpu_features() IS
+'The kernels this backend runs (avx512+bf16, avx512 or portable: BLAS and plain C, chosen at run time from the CPU), the CPU features found, and the arithmetic hrm.precision gives here (bf16 only where the CPU has AVX512_BF16)';

@@ -17,6 +17,7 @@
  * z_L = net(z_L, z_H + x) and one answer update z_H = net(z_H, z_L).
  */
 #include "hrm_internal.h"
+#include "cpu.h"
 #include "gemm.h"
 #include "layers.h"
 #include "parallel.h"
@@ -108,13 +109,40 @@ hrm_attn_mask_fill(const hrm_config *c, uint16_t *allow)
 		}
 }
 
+/* Blocks of the H module in the layout (TRM has none, whatever H_layers says). */
+static int
+n_H_blocks(const hrm_config *c)
+{
+	return c->arch == HRM_ARCH_HRM ? c->H_layers : 0;
+}
+
+/* The bfloat16 packs (not the arrays, which the float32 packs own). */
+static void
+drop_packs16(hrm_model *m)
+{
+	if (!m->wpack16_ext)
+		hrm_free(m->wpack16);
+	m->wpack16 = NULL;
+	m->wpack16_elems = 0;
+	m->wpack16_ext = false;
+	for (int i = 0; m->H_packs != NULL && i < n_H_blocks(m->cfg); i++)
+		m->H_packs[i].qkv16 = m->H_packs[i].o16 = m->H_packs[i].gate_up16 =
+			m->H_packs[i].gate_up_swiglu16 = m->H_packs[i].down16 = NULL;
+	for (int i = 0; m->L_packs != NULL && i < m->cfg->L_layers; i++)
+		m->L_packs[i].qkv16 = m->L_packs[i].o16 = m->L_packs[i].gate_up16 =
+			m->L_packs[i].gate_up_swiglu16 = m->L_packs[i].down16 = NULL;
+}
+
 static void
 drop_packs(hrm_model *m)
 {
-	hrm_free(m->wpack);
+	drop_packs16(m);
+	if (!m->wpack_ext)
+		hrm_free(m->wpack);
 	free(m->H_packs);
 	free(m->L_packs);
 	m->wpack = NULL;
+	m->wpack_ext = false;
 	m->H_packs = m->L_packs = NULL;
 	m->wpack_floats = 0;
 }
@@ -130,9 +158,12 @@ hrm_model_free(hrm_model *m)
 	drop_packs(m);
 }
 
-/* Floats of one block's packs; with buf != NULL also packs and sets *pk. */
+/*
+ * Floats of one block's packs; with buf != NULL also sets *pk to them, and
+ * with fill packs them (else they are already there: a shared copy).
+ */
 static size_t
-pack_block(const hrm_model *m, const hrm_block_offsets *bo, bool bwd, float *buf,
+pack_block(const hrm_model *m, const hrm_block_offsets *bo, bool bwd, float *buf, bool fill,
 		   hrm_block_packs *pk)
 {
 	const hrm_config *c = m->cfg;
@@ -154,13 +185,15 @@ pack_block(const hrm_model *m, const hrm_block_offsets *bo, bool bwd, float *buf
 	};
 	size_t		n = 0;
 
-	/* the fused gate_up + SwiGLU operand (forward without kept activations) */
+	/* the fused gate_up + SwiGLU operand; the plain one only when there is none */
 	pk->gate_up_swiglu = NULL;
+	pk->gate_up = NULL;
 	if (Iw % 16 == 0)
 	{
 		if (buf != NULL)
 		{
-			hrm_gemm_pack_swiglu(buf + n, W + bo->gate_up, D, D, Iw);
+			if (fill)
+				hrm_gemm_pack_swiglu(buf + n, W + bo->gate_up, D, D, Iw);
 			pk->gate_up_swiglu = buf + n;
 		}
 		n += hrm_gemm_pack_size(D, 2 * Iw);
@@ -168,22 +201,68 @@ pack_block(const hrm_model *m, const hrm_block_offsets *bo, bool bwd, float *buf
 	for (int i = 0; i < 4; i++)
 	{
 		/* forward: out[M, N] = x[M, K] W^T; backward: dx[M, K] = dy[M, N] W */
-		if (buf != NULL)
+		if (i != 2 || Iw % 16 != 0)
 		{
-			hrm_gemm_pack(buf + n, W + w[i].off, w[i].K, w[i].K, w[i].N, true);
-			*w[i].fwd = buf + n;
+			if (buf != NULL)
+			{
+				if (fill)
+					hrm_gemm_pack(buf + n, W + w[i].off, w[i].K, w[i].K, w[i].N, true);
+				*w[i].fwd = buf + n;
+			}
+			n += hrm_gemm_pack_size(w[i].K, w[i].N);
 		}
-		n += hrm_gemm_pack_size(w[i].K, w[i].N);
 		if (bwd)
 		{
 			if (buf != NULL)
 			{
-				hrm_gemm_pack(buf + n, W + w[i].off, w[i].K, w[i].N, w[i].K, false);
+				if (fill)
+					hrm_gemm_pack(buf + n, W + w[i].off, w[i].K, w[i].N, w[i].K, false);
 				*w[i].back = buf + n;
 			}
 			n += hrm_gemm_pack_size(w[i].N, w[i].K);
 		}
 	}
+	return n;
+}
+
+/* The same for the bfloat16 forward operands (uint16 elements). */
+static size_t
+pack_block16(const hrm_model *m, const hrm_block_offsets *bo, uint16_t *buf, bool fill,
+			 hrm_block_packs *pk)
+{
+	const hrm_config *c = m->cfg;
+	const float *W = m->params;
+	int			D = c->hidden_size,
+				Iw = c->inter_size;
+	size_t		n = 0;
+
+#define PACK16(field, off, K, N) \
+	do { \
+		if (buf != NULL) \
+		{ \
+			if (fill) \
+				hrm_gemm_pack_bf16(buf + n, W + (off), (K), (K), (N)); \
+			pk->field = buf + n; \
+		} \
+		n += hrm_gemm_pack_bf16_size((K), (N)); \
+	} while (0)
+
+	PACK16(qkv16, bo->qkv, D, 3 * D);
+	PACK16(o16, bo->o, D, D);
+	if (Iw % 16 == 0)
+	{
+		if (buf != NULL)
+		{
+			if (fill)
+				hrm_gemm_pack_swiglu_bf16(buf + n, W + bo->gate_up, D, D, Iw);
+			pk->gate_up_swiglu16 = buf + n;
+		}
+		n += hrm_gemm_pack_bf16_size(D, 2 * Iw);
+	}
+	else
+		PACK16(gate_up16, bo->gate_up, D, 2 * Iw);
+	PACK16(down16, bo->down, Iw, D);
+#undef PACK16
 	return n;
 }
 
@@ -199,12 +278,46 @@ hrm_model_pack_floats(const hrm_layout *lay, bool backward)
 	memset(&m, 0, sizeof(m));
 	m.lay = lay;
 	m.cfg = &lay->cfg;
-	/* a TRM model has no H blocks (its H_layers is the reference's ignored field) */
-	for (int i = 0; i < (lay->cfg.arch == HRM_ARCH_HRM ? lay->cfg.H_layers : 0); i++)
-		n = hrm_sat_add(n, pack_block(&m, &lay->H_blocks[i], backward, NULL, &dummy));
+	for (int i = 0; i < n_H_blocks(&lay->cfg); i++)
+		n = hrm_sat_add(n, pack_block(&m, &lay->H_blocks[i], backward, NULL, false, &dummy));
 	for (int i = 0; i < lay->cfg.L_layers; i++)
-		n = hrm_sat_add(n, pack_block(&m, &lay->L_blocks[i], backward, NULL, &dummy));
+		n = hrm_sat_add(n, pack_block(&m, &lay->L_blocks[i], backward, NULL, false, &dummy));
 	return n;
+}
+
+size_t
+hrm_model_pack16_elems(const hrm_layout *lay)
+{
+	hrm_model	m;
+	hrm_block_packs dummy;
+	size_t		n = 0;
+
+	if (!hrm_gemm_bf16_available() || lay->cfg.mlp_t)
+		return 0;
+	memset(&m, 0, sizeof(m));
+	m.lay = lay;
+	m.cfg = &lay->cfg;
+	for (int i = 0; i < n_H_blocks(&lay->cfg); i++)
+		n = hrm_sat_add(n, pack_block16(&m, &lay->H_blocks[i], NULL, false, &dummy));
+	for (int i = 0; i < lay->cfg.L_layers; i++)
+		n = hrm_sat_add(n, pack_block16(&m, &lay->L_blocks[i], NULL, false, &dummy));
+	return n;
+}
+
+/* The per-block pointer arrays (allocated with the float32 packs). */
+static hrm_status
+alloc_pack_arrays(hrm_model *m, hrm_error *err)
+{
+	const hrm_config *c = m->cfg;
+
+	m->H_packs = calloc(c->H_layers > 0 ? c->H_layers : 1, sizeof(hrm_block_packs));
+	m->L_packs = calloc(c->L_layers > 0 ? c->L_layers : 1, sizeof(hrm_block_packs));
+	if (m->H_packs == NULL || m->L_packs == NULL)
+	{
+		drop_packs(m);
+		return hrm_fail(err, HRM_ERR_NOMEM, "out of memory");
+	}
+	return HRM_OK;
 }
 
 hrm_status
@@ -212,9 +325,7 @@ hrm_model_pack(hrm_model *m, bool backward, hrm_error *err)
 {
 	const hrm_config *c = m->cfg;
 	const hrm_layout *lay = m->lay;
-	hrm_block_packs dummy;
 	size_t		n = 0;
-	int			nH = c->arch == HRM_ARCH_HRM ? c->H_layers : 0;
 
 	if (!hrm_gemm_available() || c->mlp_t)
 	{
@@ -222,24 +333,17 @@ hrm_model_pack(hrm_model *m, bool backward, hrm_error *err)
 		drop_packs(m);
 		return HRM_OK;
 	}
-	if (m->wpack != NULL && (m->wpack_bwd || !backward))
+	if (m->wpack != NULL && !m->wpack_ext && (m->wpack_bwd || !backward))
 		backward = m->wpack_bwd;	/* repack what is there */
 	else
 	{
 		drop_packs(m);
-		m->H_packs = calloc(nH > 0 ? nH : 1, sizeof(hrm_block_packs));
-		m->L_packs = calloc(c->L_layers, sizeof(hrm_block_packs));
-		for (int i = 0; i < nH; i++)
-			n += pack_block(m, &lay->H_blocks[i], backward, NULL, &dummy);
-		for (int i = 0; i < c->L_layers; i++)
-			n += pack_block(m, &lay->L_blocks[i], backward, NULL, &dummy);
+		n = hrm_model_pack_floats(lay, backward);
 		if (hrm_check_memory(hrm_sat_mul(n, sizeof(float)), "the packed weights", err) != HRM_OK)
-		{
-			drop_packs(m);
 			return HRM_ERR_MEMLIMIT;
-		}
-		if (m->H_packs != NULL && m->L_packs != NULL)
-			m->wpack = hrm_alloc(n, sizeof(float));
+		if (alloc_pack_arrays(m, err) != HRM_OK)
+			return err->code;
+		m->wpack = hrm_alloc(n, sizeof(float));
 		if (m->wpack == NULL)
 		{
 			drop_packs(m);
@@ -250,11 +354,84 @@ hrm_model_pack(hrm_model *m, bool backward, hrm_error *err)
 		m->wpack_bwd = backward;
 	}
 	n = 0;
-	for (int i = 0; i < nH; i++)
-		n += pack_block(m, &lay->H_blocks[i], backward, m->wpack + n, &m->H_packs[i]);
+	for (int i = 0; i < n_H_blocks(c); i++)
+		n += pack_block(m, &lay->H_blocks[i], backward, m->wpack + n, true, &m->H_packs[i]);
 	for (int i = 0; i < c->L_layers; i++)
-		n += pack_block(m, &lay->L_blocks[i], backward, m->wpack + n, &m->L_packs[i]);
+		n += pack_block(m, &lay->L_blocks[i], backward, m->wpack + n, true, &m->L_packs[i]);
+	/* bfloat16 packs follow the parameters too */
+	if (m->wpack16 != NULL && !m->wpack16_ext)
+		return hrm_model_pack_bf16(m, NULL, true, err);
+	drop_packs16(m);
 	return HRM_OK;
+}
+
+hrm_status
+hrm_model_pack_bind(hrm_model *m, float *buf, bool fill, hrm_error *err)
+{
+	const hrm_config *c = m->cfg;
+	const hrm_layout *lay = m->lay;
+	size_t		n = 0;
+
+	drop_packs(m);
+	if (!hrm_gemm_available() || c->mlp_t)
+		return HRM_OK;
+	if (alloc_pack_arrays(m, err) != HRM_OK)
+		return err->code;
+	for (int i = 0; i < n_H_blocks(c); i++)
+		n += pack_block(m, &lay->H_blocks[i], false, buf + n, fill, &m->H_packs[i]);
+	for (int i = 0; i < c->L_layers; i++)
+		n += pack_block(m, &lay->L_blocks[i], false, buf + n, fill, &m->L_packs[i]);
+	m->wpack = buf;
+	m->wpack_ext = true;
+	m->wpack_floats = n;
+	m->wpack_bwd = false;
+	return HRM_OK;
+}
+
+hrm_status
+hrm_model_pack_bf16(hrm_model *m, uint16_t *buf, bool fill, hrm_error *err)
+{
+	const hrm_config *c = m->cfg;
+	const hrm_layout *lay = m->lay;
+	size_t		n = hrm_model_pack16_elems(lay);
+
+	if (m->wpack == NULL || n == 0)
+	{
+		/* no float32 packs (no kernel) or no AVX512_BF16: float32 it is */
+		drop_packs16(m);
+		return HRM_OK;
+	}
+	if (buf != NULL)
+	{
+		drop_packs16(m);
+		m->wpack16 = buf;
+		m->wpack16_ext = true;
+	}
+	else if (m->wpack16 == NULL || m->wpack16_ext)
+	{
+		drop_packs16(m);
+		if (hrm_check_memory(hrm_sat_mul(n, sizeof(uint16_t)), "the bfloat16 weights", err) != HRM_OK)
+			return HRM_ERR_MEMLIMIT;
+		m->wpack16 = hrm_alloc(n, sizeof(uint16_t));
+		if (m->wpack16 == NULL)
+			return hrm_fail(err, HRM_ERR_NOMEM, "out of memory for the bfloat16 weights (%zu MB)",
+							(n * sizeof(uint16_t)) >> 20);
+		fill = true;
+	}
+	m->wpack16_elems = n;
+	n = 0;
+	for (int i = 0; i < n_H_blocks(c); i++)
+		n += pack_block16(m, &lay->H_blocks[i], m->wpack16 + n, fill, &m->H_packs[i]);
+	for (int i = 0; i < c->L_layers; i++)
+		n += pack_block16(m, &lay->L_blocks[i], m->wpack16 + n, fill, &m->L_packs[i]);
+	return HRM_OK;
+}
+
+bool
+hrm_model_set_precision(hrm_model *m, hrm_precision p)
+{
+	m->bf16 = p == HRM_PRECISION_BF16 && m->wpack16 != NULL && hrm_gemm_bf16_available();
+	return m->bf16 || p == HRM_PRECISION_FLOAT32;
 }
 
 /* ------------------------------------------------------------------------- */
@@ -610,6 +787,65 @@ hrm_embed_forward(const hrm_model *m, const int32_t *inputs, const int32_t *puzz
 /* ------------------------------------------------------------------------- */
 /* blocks */
 
+/*
+ * Whether a product-level split over the pool can run here: more than one
+ * thread, not inside a task already (the tiles of a batch are spread over
+ * the threads instead), and scratch for every thread in the workspace.
+ */
+static bool
+intra_parallel(const hrm_workspace *ws)
+{
+	int			T = hrm_parallel_threads();
+
+	return T > 1 && !hrm_parallel_active() && ws->n_thr + 1 >= T;
+}
+
+typedef struct attn_job
+{
+	const hrm_model *m;
+	hrm_workspace *ws;
+	float	   *out;
+	float	   *probs;
+	bool		keep;
+	const float *qkv;
+} attn_job;
+
+/* Task i: example i / NH, head i % NH, on thread t's scratch. */
+static void
+attn_task(void *arg, int i, int t)
+{
+	const attn_job *j = arg;
+	const hrm_config *c = j->m->cfg;
+	hrm_workspace *w = t == 0 ? j->ws : j->ws->thr[t - 1];
+
+	hrm_attention_head_packed(j->out, j->keep ? j->probs : w->probs, j->keep, j->qkv, i / c->num_heads,
+							  i % c->num_heads, c->S, c->num_heads, c->head_dim, c->S, w->kvp,
+							  j->m->attn_allow);
+}
+
+/*
+ * The packed attention of B examples: (example, head) pairs over the pool
+ * when the products of this block are split (one puzzle on two threads),
+ * else in order on this thread.  Each pair is the same computation either
+ * way, so the split changes no value.
+ */
+static void
+attention_packed(const hrm_model *m, hrm_workspace *ws, float *out, float *probs, bool keep,
+				 const float *qkv, int B)
+{
+	const hrm_config *c = m->cfg;
+
+	if (intra_parallel(ws) && B * c->num_heads > 1)
+	{
+		attn_job	j = {m, ws, out, probs, keep, qkv};
+
+		hrm_parallel_for(B * c->num_heads, attn_task, &j);
+	}
+	else
+		hrm_attention_forward_packed(out, probs, keep, qkv, B, c->S, c->num_heads, c->head_dim, c->S,
+									 ws->kvp, m->attn_allow);
+}
+
 void
 hrm_block_forward(const hrm_model *m, const hrm_block_offsets *bo, const hrm_block_packs *pk,
 				  float *h, int B, hrm_workspace *ws, hrm_block_acts *acts)
@@ -637,6 +873,9 @@ hrm_block_forward(const hrm_model *m, const hrm_block_offsets *bo, const hrm_blo
 	float	   *act = ws->act;
 	float	   *probs = acts ? acts->probs : ws->probs;
 
+	/* bfloat16 products (inference only: the kept activations are float32 training) */
+	bool		b16 = pk != NULL && m->bf16 && acts == NULL && pk->qkv16 != NULL;
+
 	if (c->mlp_t)
 	{
 		/* TRM-MLP: token mixing instead of attention (trm.c) */
@@ -648,21 +887,24 @@ hrm_block_forward(const hrm_model *m, const hrm_block_offsets *bo, const hrm_blo
 
 	/* ---- attention sublayer: h = norm(h + o_proj(attn(qkv_proj(h)))) ---- */
 	/* qkv[M, 3D] = h W_qkv^T */
-	if (pk)
+	if (b16)
+		hrm_gemm_packed_bf16(M, 3 * D, D, h, D, pk->qkv16, 0.0f, qkv, 3 * D);
+	else if (pk)
 		hrm_gemm_packed(M, 3 * D, D, 1.0f, h, D, pk->qkv, 0.0f, qkv, 3 * D);
 	else
 		hrm_matmul_forward(qkv, h, W + bo->qkv, M, 3 * D, D, 0.0f);
 	if (c->pos_encodings == HRM_POS_ROPE)
 		hrm_rope_forward(qkv, m->rope_cos, m->rope_sin, B, S, NH, hd);
 	if (pk)
-		hrm_attention_forward_packed(attn, probs, acts != NULL, qkv, B, S, NH, hd, S, ws->kvp,
-									 m->attn_allow);
+		attention_packed(m, ws, attn, probs, acts != NULL, qkv, B);
 	else
 		hrm_attention_forward(attn, probs, acts != NULL, qkv, B, S, NH, hd, m->attn_allow);
 	if (acts)
 		hrm_copy_stream(acts->qkv, qkv, MD * 3);
 	/* h += attn W_o^T (proj[M, D] then the residual add on the BLAS path) */
-	if (pk)
+	if (b16)
+		hrm_gemm_packed_bf16(M, D, D, attn, D, pk->o16, 1.0f, h, D);
+	else if (pk)
 		hrm_gemm_packed(M, D, D, 1.0f, attn, D, pk->o, 1.0f, h, D);
 	else
 	{
@@ -678,7 +920,18 @@ hrm_block_forward(const hrm_model *m, const hrm_block_offsets *bo, const hrm_blo
 	/* ---- MLP sublayer: h = norm(h + down(silu(gate) * up)) ---- */
 	/* gu[M, 2I] = h W_gu^T; act = silu(gate) * up (fused, gu written only when kept) */
 	/* both products row block by row block, act kept in L1 (when it applies; bit-identical) */
-	if (!(pk && pk->gate_up_swiglu &&
+	if (b16)
+	{
+		if (pk->gate_up_swiglu16)
+			hrm_gemm_packed_swiglu_bf16(M, Iw, D, h, D, pk->gate_up_swiglu16, act, Iw);
+		else
+		{
+			hrm_gemm_packed_bf16(M, 2 * Iw, D, h, D, pk->gate_up16, 0.0f, gu, 2 * Iw);
+			hrm_swiglu_forward(act, gu, M, Iw);
+		}
+		hrm_gemm_packed_bf16(M, D, Iw, act, Iw, pk->down16, 1.0f, h, D);
+	}
+	else if (!(pk && pk->gate_up_swiglu &&
 		  hrm_gemm_packed_mlp(M, Iw, D, h, D, pk->gate_up_swiglu, pk->down, h, D, acts ? gu : NULL,
 							  acts ? acts->act : NULL)))
 	{
@@ -875,6 +1128,13 @@ module_forward(const hrm_model *m, const hrm_block_offsets *blocks, int n,
 		/* the other threads' scratch holds at most thr->max_B examples */
 		if (T > 1 && j.G > ws->thr[0]->max_B)
 			T = 1, j.G = G0;
+		/*
+		 * Fewer tiles than threads (one puzzle, or two): the tiles run in
+		 * turn on this thread and each product, the attention's heads
+		 * among them, is split over the pool instead.
+		 */
+		if (T > 1 && (B + j.G - 1) / j.G < T)
+			T = 1;
 	}
 	if (T > 1)
 		hrm_parallel_for((B + j.G - 1) / j.G, module_tile, &j);

@@ -25,7 +25,20 @@ typedef struct hrm_block_packs
 			   *o_bwd,
 			   *gate_up_bwd,
 			   *down_bwd;
+	/* bfloat16 forward operands (hrm_model_pack_bf16); NULL when not packed */
+	const uint16_t *qkv16,
+			   *o16,
+			   *gate_up16,		/* only when I % 16 (no fused SwiGLU) */
+			   *gate_up_swiglu16,
+			   *down16;
 } hrm_block_packs;
+
+/* Arithmetic of the block products (hrm_model_set_precision). */
+typedef enum hrm_precision
+{
+	HRM_PRECISION_FLOAT32 = 0,
+	HRM_PRECISION_BF16 = 1		/* bfloat16 weights and activations, float32 sums */
+} hrm_precision;
 
 typedef struct hrm_model
 {
@@ -39,6 +52,11 @@ typedef struct hrm_model
 	float	   *wpack;
 	size_t		wpack_floats;
 	bool		wpack_bwd;
+	bool		wpack_ext;		/* wpack is the caller's (hrm_model_pack_bind): not freed here */
+	uint16_t   *wpack16;		/* bfloat16 packs (hrm_model_pack_bf16), or NULL */
+	size_t		wpack16_elems;
+	bool		wpack16_ext;
+	bool		bf16;			/* block products on the bfloat16 packs (hrm_model_set_precision) */
 	hrm_block_packs *H_packs;	/* H_layers entries */
 	hrm_block_packs *L_packs;	/* L_layers entries */
 } hrm_model;
@@ -61,6 +79,33 @@ hrm_status	hrm_model_pack(hrm_model *m, bool backward, hrm_error *err);
 
 /* Floats hrm_model_pack would allocate for a layout (0 when the kernel is not used). */
 size_t		hrm_model_pack_floats(const hrm_layout *lay, bool backward);
+
+/*
+ * The forward packs in a caller's buffer of hrm_model_pack_floats(lay,
+ * false) floats (64-byte aligned), e.g. next to a copy of the weights in
+ * shared memory: fill = true writes them, false uses what an identical
+ * call wrote there before (another process, the same layout and kernel).
+ * The buffer is never freed by the model and must outlive it.  Does
+ * nothing when the kernel is not available.
+ */
+hrm_status	hrm_model_pack_bind(hrm_model *m, float *buf, bool fill, hrm_error *err);
+
+/*
+ * bfloat16 packs of the block weights (gemm.h), for hrm.precision = bf16:
+ * in buf (hrm_model_pack16_elems(lay) elements, 64-byte aligned; fill as
+ * above) or, with buf = NULL, in memory of the model's own.  Needs the
+ * float32 packs first (the attention and the rest stay float32); does
+ * nothing where the CPU lacks AVX512_BF16 (hrm_model_pack16_elems is 0).
+ */
+size_t		hrm_model_pack16_elems(const hrm_layout *lay);
+hrm_status	hrm_model_pack_bf16(hrm_model *m, uint16_t *buf, bool fill, hrm_error *err);
+
+/*
+ * Choose the products' arithmetic for the next calls: bf16 takes effect
+ * only with bfloat16 packs on a CPU with AVX512_BF16; returns false when
+ * bf16 was asked for and float32 will run instead.
+ */
+bool		hrm_model_set_precision(hrm_model *m, hrm_precision p);
 
 /* The recurrent state of B rows. */
 typedef struct hrm_carry

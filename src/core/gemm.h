@@ -26,6 +26,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #define HRM_GEMM_NR 32
 
@@ -105,5 +106,38 @@ void		hrm_gemm_nn(int M, int N, int K, float alpha, const float *A, int lda, con
 						float beta, float *C, int ldc);
 void		hrm_gemm_tn(int M, int N, int K, float alpha, const float *At, int lda, const float *B, int ldb,
 						float beta, float *C, int ldc);
+
+/*
+ * How a product of M rows, flop_N output columns (FLOP terms) and
+ * contraction K is split over the pool: returns the number of ranges (1:
+ * serial), *by_cols whether they are ranges of the `panels` column panels
+ * (cols_ok) rather than of 12-row blocks.
+ */
+int			hrm_gemm_plan(int M, int flop_N, int K, int panels, bool cols_ok, bool *by_cols);
+
+/*
+ * bfloat16 weights (gemm_bf16.c): products with AVX512_BF16 vdpbf16ps,
+ * the activations rounded to bfloat16 on the fly (nearest even), sums in
+ * float32.  Panels as the float32 packing, each [ceil(K / 2)][32][2]
+ * (pairs along K).  Available only where the CPU has AVX512_BF16 (and the
+ * float32 kernels are on); hrm_gemm_bf16_enable(false) turns it off.
+ */
+bool		hrm_gemm_bf16_available(void);
+void		hrm_gemm_bf16_enable(bool on);
+/* uint16 elements of a K x N operand packed in bfloat16. */
+size_t		hrm_gemm_pack_bf16_size(int K, int N);
+/* W [N, K] (row stride ld, an nn.Linear weight): C = A W^T. */
+void		hrm_gemm_pack_bf16(uint16_t *Bp, const float *W, int ld, int K, int N);
+/* The [2 Iw, K] gate_up weight for the fused SwiGLU (Iw a multiple of 16), as hrm_gemm_pack_swiglu. */
+void		hrm_gemm_pack_swiglu_bf16(uint16_t *Bp, const float *W, int ld, int K, int Iw);
+/* C[M, N] = A[M, K] Bp (+ C when beta = 1). */
+void		hrm_gemm_packed_bf16(int M, int N, int K, const float *A, int lda, const uint16_t *Bp,
+								 float beta, float *C, int ldc);
+/* act[M, Iw] = silu(A W_gate^T) * (A W_up^T). */
+void		hrm_gemm_packed_swiglu_bf16(int M, int Iw, int K, const float *A, int lda, const uint16_t *Bp,
+										float *act, int ldact);
+/* float32 to bfloat16, round to nearest even (NaN kept), and back. */
+uint16_t	hrm_bf16_round(float x);
+float		hrm_bf16_to_float(uint16_t h);
 
 #endif							/* HRM_GEMM_H */

@@ -38,42 +38,6 @@ hrm_expf(float x)
 	return p * u.f;
 }
 
-#ifdef __AVX512F__
-#include <immintrin.h>
-
-/* hrm_expf on 16 lanes: the same clamp, reduction and polynomial; 2^k by scalef */
-static inline __m512
-hrm_exp16(__m512 x)
-{
-	__m512		k,
-				r,
-				p;
-
-	x = _mm512_max_ps(_mm512_min_ps(x, _mm512_set1_ps(88.7f)), _mm512_set1_ps(-87.3f));
-	k = _mm512_roundscale_ps(_mm512_mul_ps(x, _mm512_set1_ps(1.44269504088896341f)),
-							 _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
-	r = _mm512_fnmadd_ps(k, _mm512_set1_ps(0.693145751953125f), x);
-	r = _mm512_fnmadd_ps(k, _mm512_set1_ps(1.42860682030941723e-06f), r);
-	p = _mm512_set1_ps(0.000198412701f);
-	p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(0.00138888892f));
-	p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(0.00833333377f));
-	p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(0.0416666679f));
-	p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(0.166666672f));
-	p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(0.5f));
-	p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(1.0f));
-	p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(1.0f));
-	return _mm512_scalef_ps(p, k);
-}
-
-/* lanes [0, n - j) of a 16-wide step starting at j */
-static inline __mmask16
-hrm_tail_mask(int n, int j)
-{
-	int			w = n - j;
-
-	return w >= 16 ? (__mmask16) 0xFFFF : (__mmask16) ((1u << w) - 1);
-}
-#endif
 
 /*
  * Reductions in 16 fixed lanes: lane l sums the elements l, l + 16, ...,
@@ -198,6 +162,15 @@ size_t		hrm_attention_scratch_floats(int S, int hd);
 void		hrm_attention_forward_packed(float *out, float *probs, bool keep_probs, const float *qkv,
 										 int B, int S, int NH, int hd, int nq, float *kvp,
 										 const uint16_t *allow);
+/*
+ * One (example b, head h) of hrm_attention_forward_packed: probs is the
+ * [nq, S] scratch when the probabilities are not kept, else the whole
+ * [B, NH, S, S] record.  Heads write disjoint columns of out, so separate
+ * threads may run them, each with its own kvp (and scratch probs).
+ */
+void		hrm_attention_head_packed(float *out, float *probs, bool keep_probs, const float *qkv,
+									  int b, int h, int S, int NH, int hd, int nq, float *kvp,
+									  const uint16_t *allow);
 
 /* Row-wise softmax of x [M, N] in place. */
 void		hrm_softmax_rows(float *x, int M, int N);

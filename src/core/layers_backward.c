@@ -2,7 +2,9 @@
  * layers_backward.c — backward passes of the kernels in layers.c.
  */
 #include "layers.h"
+#include "cpu.h"
 #include "gemm.h"
+#include "kernels_avx512.h"
 
 #include <cblas.h>
 #include <math.h>
@@ -43,6 +45,11 @@ hrm_rmsnorm_backward(float *dx, const float *dy, const float *y, const float *rs
 void
 hrm_swiglu_backward(float *dgu, const float *da, const float *gu, int M, int Iw)
 {
+	if (hrm_cpu_has(HRM_CPU_AVX512))
+	{
+		hrm_swiglu_backward_avx512(dgu, da, gu, M, Iw);
+		return;
+	}
 	for (int m = 0; m < M; m++)
 	{
 		const float *g = gu + (size_t) m * 2 * Iw;
@@ -52,25 +59,6 @@ hrm_swiglu_backward(float *dgu, const float *da, const float *gu, int M, int Iw)
 		float	   *du = dg + Iw;
 		int			i = 0;
 
-#ifdef __AVX512F__
-		for (; i < Iw; i += 16)
-		{
-			__mmask16	k = hrm_tail_mask(Iw, i);
-			__m512		one = _mm512_set1_ps(1.0f);
-			__m512		vg = _mm512_maskz_loadu_ps(k, g + i);
-			__m512		vu = _mm512_maskz_loadu_ps(k, u + i);
-			__m512		va = _mm512_maskz_loadu_ps(k, a + i);
-			__m512		e = hrm_exp16(_mm512_sub_ps(_mm512_setzero_ps(), vg));
-			__m512		sg = _mm512_div_ps(one, _mm512_add_ps(one, e));
-			__m512		silu = _mm512_mul_ps(vg, sg);
-			__m512		t;
-
-			_mm512_mask_storeu_ps(du + i, k, _mm512_mul_ps(va, silu));
-			/* a * u * sg * (1 + g * (1 - sg)) */
-			t = _mm512_fmadd_ps(vg, _mm512_sub_ps(one, sg), one);
-			_mm512_mask_storeu_ps(dg + i, k, _mm512_mul_ps(_mm512_mul_ps(_mm512_mul_ps(va, vu), sg), t));
-		}
-#endif
 		for (; i < Iw; i++)
 		{
 			float		sg = 1.0f / (1.0f + hrm_expf(-g[i]));

@@ -68,46 +68,16 @@
  * expression only, likewise).  test_optim.c checks the bits.
  */
 #include "optim.h"
+#include "cpu.h"
+#include "kernels_avx512.h"
+#include "optim_atan.h"
 
 #include <math.h>
-
-#ifdef __AVX512F__
-#include <immintrin.h>
-#endif
-
-/*
- * Q(z) coefficients, lowest first: atan(t) ~ t + t^3 (C0 + C1 z + ... + C9 z^9),
- * z = t^2, t in [0, 1]; max relative error 4.5e-10 with these float values.
- * (C0 is -1/3 nudged by the fit, and so on down the Taylor series.)
- */
-#define ATAN_C0		(-0x1.555552p-2f)
-#define ATAN_C1		(0x1.99981cp-3f)
-#define ATAN_C2		(-0x1.24762p-3f)
-#define ATAN_C3		(0x1.c5117p-4f)
-#define ATAN_C4		(-0x1.6953bcp-4f)
-#define ATAN_C5		(0x1.150ap-4f)
-#define ATAN_C6		(-0x1.7080bap-5f)
-#define ATAN_C7		(0x1.75304p-6f)
-#define ATAN_C8		(-0x1.e6a0ecp-8f)
-#define ATAN_C9		(0x1.29687ep-10f)
-
-/* pi/2 and pi as float + float remainder */
-#define PIO2_HI		(0x1.921fb6p+0f)
-#define PIO2_LO		(-0x1.777a5cp-25f)
-#define PI_HI		(0x1.921fb6p+1f)
-#define PI_LO		(-0x1.777a5cp-24f)
-/* pi/4 and 3pi/4 rounded to float */
-#define PIO4		(0x1.921fb6p-1f)
-#define A3PIO4		(0x1.2d97c8p+1f)
 
 bool
 hrm_optim_vectorized(void)
 {
-#ifdef __AVX512F__
-	return true;
-#else
-	return false;
-#endif
+	return hrm_cpu_has(HRM_CPU_AVX512);
 }
 
 float
@@ -173,126 +143,16 @@ hrm_atan2_approx(float y, float x)
 	return copysignf(r, y);
 }
 
-#ifdef __AVX512F__
-
-/* 16 lanes of hrm_atan2_approx: the same operations in the same order. */
-static inline __m512
-atan2_v16(__m512 y, __m512 x)
-{
-	const __m512i sign = _mm512_set1_epi32((int) 0x80000000u);
-	const __m512 zero = _mm512_setzero_ps();
-	__m512		ay = _mm512_abs_ps(y),
-				ax = _mm512_abs_ps(x);
-	__mmask16	swap = _mm512_cmp_ps_mask(ay, ax, _CMP_GT_OQ);
-	__mmask16	xneg = _mm512_test_epi32_mask(_mm512_castps_si512(x), sign);
-	__mmask16	flip = swap ^ xneg;
-	__m512		num = _mm512_mask_blend_ps(swap, ay, ax),
-				den = _mm512_mask_blend_ps(swap, ax, ay);
-	__mmask16	eq = _mm512_cmp_ps_mask(num, den, _CMP_EQ_OQ);
-	__mmask16	nz = _mm512_cmp_ps_mask(num, zero, _CMP_NEQ_UQ);
-	__m512		t,
-				z,
-				t3,
-				q,
-				u,
-				u3,
-				hi,
-				lo,
-				A,
-				E,
-				B,
-				r;
-
-	/* divide only the lanes with num != den (no 0/0, inf/inf) */
-	t = _mm512_maskz_mov_ps(nz, _mm512_set1_ps(1.0f));
-	t = _mm512_mask_div_ps(t, (__mmask16) ~eq, num, den);
-
-	z = _mm512_mul_ps(t, t);
-	q = _mm512_set1_ps(ATAN_C9);
-	q = _mm512_fmadd_ps(q, z, _mm512_set1_ps(ATAN_C8));
-	q = _mm512_fmadd_ps(q, z, _mm512_set1_ps(ATAN_C7));
-	q = _mm512_fmadd_ps(q, z, _mm512_set1_ps(ATAN_C6));
-	q = _mm512_fmadd_ps(q, z, _mm512_set1_ps(ATAN_C5));
-	q = _mm512_fmadd_ps(q, z, _mm512_set1_ps(ATAN_C4));
-	q = _mm512_fmadd_ps(q, z, _mm512_set1_ps(ATAN_C3));
-	q = _mm512_fmadd_ps(q, z, _mm512_set1_ps(ATAN_C2));
-	q = _mm512_fmadd_ps(q, z, _mm512_set1_ps(ATAN_C1));
-	q = _mm512_fmadd_ps(q, z, _mm512_set1_ps(ATAN_C0));
-	t3 = _mm512_mul_ps(t, z);
-
-	/* sign flips as XOR of the sign bit; offsets by mask */
-	u = _mm512_castsi512_ps(_mm512_mask_xor_epi32(_mm512_castps_si512(t), flip,
-												  _mm512_castps_si512(t), sign));
-	u3 = _mm512_castsi512_ps(_mm512_mask_xor_epi32(_mm512_castps_si512(t3), flip,
-												   _mm512_castps_si512(t3), sign));
-	hi = _mm512_mask_blend_ps(swap, _mm512_maskz_mov_ps(xneg, _mm512_set1_ps(PI_HI)),
-							  _mm512_set1_ps(PIO2_HI));
-	lo = _mm512_mask_blend_ps(swap, _mm512_maskz_mov_ps(xneg, _mm512_set1_ps(PI_LO)),
-							  _mm512_set1_ps(PIO2_LO));
-	A = _mm512_add_ps(hi, u);
-	E = _mm512_add_ps(_mm512_sub_ps(hi, A), u);
-	B = _mm512_fmadd_ps(u3, q, lo);
-	r = _mm512_add_ps(A, _mm512_add_ps(E, B));
-	/* no offset (x >= 0, no swap): r = t + t^3 Q in one rounding */
-	r = _mm512_mask_blend_ps((__mmask16) ~(swap | xneg), r, _mm512_fmadd_ps(u3, q, u));
-	/* |y| == |x|: the correctly rounded pi/4, 3pi/4 */
-	r = _mm512_mask_blend_ps(_mm512_cmp_ps_mask(t, _mm512_set1_ps(1.0f), _CMP_EQ_OQ), r,
-							 _mm512_mask_blend_ps(xneg, _mm512_set1_ps(PIO4),
-												  _mm512_set1_ps(A3PIO4)));
-
-	/*
-	 * copysign(r, y): bitwise "sign ? y : r", truth table over the operands
-	 * (r, y, sign) = (0xF0, 0xCC, 0xAA): (0xAA & 0xCC) | (~0xAA & 0xF0) = 0xD8
-	 */
-	return _mm512_castsi512_ps(_mm512_ternarylogic_epi32(_mm512_castps_si512(r),
-														 _mm512_castps_si512(y),
-														 sign, 0xD8));
-}
-
-/*
- * One AdamATan2 step on the lanes of mask (the others are neither read nor
- * written).  The moment and parameter formulas use vector operators, not
- * intrinsics, so that they are contracted exactly like the scalar loop (see
- * the top of the file).
- */
-static inline void
-adam_v16(float *p, float *m, float *v, const float *g, __mmask16 k,
-		 __m512 w1, __m512 w2, __m512 decay, __m512 step_size, __m512 bc2_sqrt)
-{
-	__m512		gg = _mm512_maskz_loadu_ps(k, g),
-				m0 = _mm512_maskz_loadu_ps(k, m),
-				v0 = _mm512_maskz_loadu_ps(k, v),
-				p0 = _mm512_maskz_loadu_ps(k, p);
-	__m512		mm = m0 + w1 * (gg - m0);
-	__m512		vv = v0 + w2 * (gg * gg - v0);
-	__m512		x = _mm512_div_ps(_mm512_sqrt_ps(vv), bc2_sqrt);
-
-	_mm512_mask_storeu_ps(m, k, mm);
-	_mm512_mask_storeu_ps(v, k, vv);
-	_mm512_mask_storeu_ps(p, k, p0 * decay - step_size * atan2_v16(mm, x));
-}
-
-#endif							/* __AVX512F__ */
 
 void
 hrm_adam_atan2_update(float *p, float *m, float *v, const float *g, size_t n,
 					  float w1, float w2, float decay, float step_size, float bc2_sqrt)
 {
-#ifdef __AVX512F__
-	__m512		w1v = _mm512_set1_ps(w1),
-				w2v = _mm512_set1_ps(w2),
-				decayv = _mm512_set1_ps(decay),
-				stepv = _mm512_set1_ps(step_size),
-				bcv = _mm512_set1_ps(bc2_sqrt);
-	size_t		i = 0;
-
-	for (; i + 16 <= n; i += 16)
-		adam_v16(p + i, m + i, v + i, g + i, (__mmask16) 0xFFFF,
-				 w1v, w2v, decayv, stepv, bcv);
-	if (i < n)
-		adam_v16(p + i, m + i, v + i, g + i, (__mmask16) ((1u << (n - i)) - 1),
-				 w1v, w2v, decayv, stepv, bcv);
-#else
+	if (hrm_cpu_has(HRM_CPU_AVX512))
+	{
+		hrm_adam_atan2_update_avx512(p, m, v, g, n, w1, w2, decay, step_size, bc2_sqrt);
+		return;
+	}
 	for (size_t i = 0; i < n; i++)
 	{
 		float		gi = g[i];
@@ -303,7 +163,6 @@ hrm_adam_atan2_update(float *p, float *m, float *v, const float *g, size_t n,
 		v[i] = vv;
 		p[i] = p[i] * decay - step_size * atan2f(mm, sqrtf(vv) / bc2_sqrt);
 	}
-#endif
 }
 
 void
@@ -311,19 +170,8 @@ hrm_atan2_approx_n(float *out, const float *y, const float *x, size_t n)
 {
 	size_t		i = 0;
 
-#ifdef __AVX512F__
-	for (; i + 16 <= n; i += 16)
-		_mm512_storeu_ps(out + i, atan2_v16(_mm512_loadu_ps(y + i), _mm512_loadu_ps(x + i)));
-	if (i < n)
-	{
-		__mmask16	k = (__mmask16) ((1u << (n - i)) - 1);
-
-		_mm512_mask_storeu_ps(out + i, k,
-							  atan2_v16(_mm512_maskz_loadu_ps(k, y + i),
-										_mm512_maskz_loadu_ps(k, x + i)));
-		i = n;
-	}
-#endif
+	if (hrm_cpu_has(HRM_CPU_AVX512))
+		i = hrm_atan2_approx_n_avx512(out, y, x, n);
 	for (; i < n; i++)
 		out[i] = hrm_atan2_approx(y[i], x[i]);
 }

@@ -10,7 +10,9 @@
  */
 #include "parity.h"
 
+#include "cpu.h"
 #include "forward.h"
+#include "gemm.h"
 #include "hrm_internal.h"
 
 #include <math.h>
@@ -180,8 +182,13 @@ get_i32(const fixture *fx, const char *name, size_t *numel)
 	return hrm_parity_tensor_i32(&fx->e, name, numel);
 }
 
-parity_result
-hrm_parity_inference(const char *prefix, FILE *out)
+/*
+ * One inference fixture on one path: packed = the engine's packed kernels
+ * (what every inference entry point runs where the CPU has AVX-512), else
+ * the BLAS path (the fallback).
+ */
+static parity_result
+parity_inference_path(const char *prefix, FILE *out, bool packed)
 {
 	fixture		fx;
 	parity_result res;
@@ -247,6 +254,13 @@ hrm_parity_inference(const char *prefix, FILE *out)
 		goto done;
 	}
 	model_ok = true;
+	if (packed && hrm_model_pack(&m, false, &err) != HRM_OK)
+	{
+		if (out)
+			fprintf(out, "%s: %s\n", prefix, err.msg);
+		res = PARITY_ERROR;
+		goto done;
+	}
 	if (hrm_check_inputs(&m, inputs, pids, B, &err) != HRM_OK ||
 		hrm_carry_init(&carry, &m, B, &err) != HRM_OK ||
 		(ws = hrm_workspace_create(&m, B, &err)) == NULL)
@@ -265,8 +279,9 @@ hrm_parity_inference(const char *prefix, FILE *out)
 		goto done;
 	}
 	if (out)
-		fprintf(out, "%s: %s, B=%d, seq %d, vocab %d, hidden %d, %d segments\n", prefix,
-				hrm_arch_name(fx.lay.cfg.arch), B, T, V, fx.lay.cfg.hidden_size, n_seg);
+		fprintf(out, "%s: %s, B=%d, seq %d, vocab %d, hidden %d, %d segments, %s path\n", prefix,
+				hrm_arch_name(fx.lay.cfg.arch), B, T, V, fx.lay.cfg.hidden_size, n_seg,
+				m.wpack != NULL ? "packed-kernel" : hrm_cpu_has(HRM_CPU_AVX512) ? "BLAS" : "portable (BLAS, plain C)");
 
 	/* the input embedding of segment 1 (a debugging aid in the fixture) */
 	{
@@ -405,6 +420,191 @@ done:
 	return res;
 }
 
+/*
+ * hrm.precision = bf16 on an inference fixture's inputs: every segment run
+ * in float32 (packed kernels) and in bfloat16 side by side, each with its
+ * own carry; per segment the share of cells whose argmax is the same and
+ * the largest logit difference.  *agree_min gets the lowest share.  PASS
+ * when it is at least min_agree; SKIP where the CPU lacks AVX512_BF16.
+ */
+parity_result
+hrm_parity_bf16(const char *prefix, FILE *out, double min_agree, double *agree_min)
+{
+	fixture		fx;
+	parity_result res;
+	hrm_model	m32,
+				m16;
+	hrm_carry	c32,
+				c16;
+	hrm_workspace *ws = NULL;
+	hrm_error	err;
+	int32_t    *inputs = NULL,
+			   *pids = NULL;
+	float	   *l32 = NULL,
+			   *l16 = NULL,
+				q[512];
+	size_t		n_in = 0,
+				n_pid = 0;
+	int			B,
+				T,
+				V,
+				n_seg = 0,
+				ok_models = 0,
+				ok_carry = 0;
+
+	*agree_min = 0.0;
+	if (!hrm_gemm_bf16_available())
+	{
+		if (out)
+			fprintf(out, "%s: bf16: the CPU lacks AVX512_BF16 (or the packed kernels are off): skipped\n", prefix);
+		return PARITY_SKIP;
+	}
+	res = fixture_load(prefix, &fx, out);
+	if (res != PARITY_PASS)
+	{
+		fixture_free(&fx);
+		return res;
+	}
+	hrm_error_clear(&err);
+	T = fx.lay.cfg.seq_len;
+	V = fx.lay.cfg.vocab_size;
+	inputs = get_i32(&fx, "inputs", &n_in);
+	pids = get_i32(&fx, "puzzle_identifiers", &n_pid);
+	res = PARITY_ERROR;
+	if (inputs == NULL || pids == NULL || n_in % T != 0 || n_in / T != n_pid || n_pid > 256)
+		goto done;
+	B = (int) n_pid;
+	for (;;)
+	{
+		char		name[64];
+
+		snprintf(name, sizeof(name), "seg%02d.logits_f64", n_seg + 1);
+		if (hrm_st_find(&fx.e, name) == NULL)
+			break;
+		n_seg++;
+	}
+	if (hrm_model_init(&m32, &fx.lay, fx.params, &err) != HRM_OK)
+		goto done;
+	ok_models = 1;
+	if (hrm_model_init(&m16, &fx.lay, fx.params, &err) != HRM_OK)
+		goto done;
+	ok_models = 2;
+	if (hrm_model_pack(&m32, false, &err) != HRM_OK || hrm_model_pack(&m16, false, &err) != HRM_OK ||
+		hrm_model_pack_bf16(&m16, NULL, true, &err) != HRM_OK ||
+		!hrm_model_set_precision(&m16, HRM_PRECISION_BF16))
+		goto done;
+	if (hrm_carry_init(&c32, &m32, B, &err) != HRM_OK)
+		goto done;
+	ok_carry = 1;
+	if (hrm_carry_init(&c16, &m16, B, &err) != HRM_OK)
+		goto done;
+	ok_carry = 2;
+	if ((ws = hrm_workspace_create(&m32, B, &err)) == NULL)
+		goto done;
+	l32 = malloc(sizeof(float) * (size_t) B * T * V);
+	l16 = malloc(sizeof(float) * (size_t) B * T * V);
+	if (l32 == NULL || l16 == NULL)
+		goto done;
+	hrm_carry_reset(&c32, &m32, NULL);
+	hrm_carry_reset(&c16, &m16, NULL);
+	*agree_min = 1.0;
+	for (int k = 1; k <= n_seg; k++)
+	{
+		int			same = 0;
+		double		dmax = 0.0,
+					share;
+
+		if (hrm_segment_forward(&m32, ws, &c32, inputs, pids, l32, q, &err) != HRM_OK ||
+			hrm_segment_forward(&m16, ws, &c16, inputs, pids, l16, q, &err) != HRM_OK)
+			goto done;
+		for (size_t cell = 0; cell < (size_t) B * T; cell++)
+		{
+			const float *a = l32 + cell * V,
+					   *b = l16 + cell * V;
+			int			ia = 0,
+						ib = 0;
+
+			for (int v = 0; v < V; v++)
+			{
+				if (a[v] > a[ia])
+					ia = v;
+				if (b[v] > b[ib])
+					ib = v;
+				dmax = fmax(dmax, fabs((double) a[v] - (double) b[v]));
+			}
+			same += ia == ib;
+		}
+		share = (double) same / ((double) B * T);
+		*agree_min = fmin(*agree_min, share);
+		if (out)
+			fprintf(out, "  bf16 segment %2d  argmax equal to float32 on %d/%d cells (%.2f%%)  max |logit diff| %.3g\n",
+					k, same, B * T, 100.0 * share, dmax);
+	}
+	res = *agree_min >= min_agree ? PARITY_PASS : PARITY_FAIL;
+
+done:
+	if (res == PARITY_ERROR && out)
+		fprintf(out, "%s: bf16: %s\n", prefix, err.msg[0] ? err.msg : "cannot run");
+	free(l32);
+	free(l16);
+	free(inputs);
+	free(pids);
+	hrm_workspace_free(ws);
+	if (ok_carry >= 1)
+		hrm_carry_free(&c32);
+	if (ok_carry >= 2)
+		hrm_carry_free(&c16);
+	if (ok_models >= 1)
+		hrm_model_free(&m32);
+	if (ok_models >= 2)
+		hrm_model_free(&m16);
+	fixture_free(&fx);
+	return res;
+}
+
+/*
+ * Run f on the portable path (no AVX-512 anywhere: BLAS and plain C, as on
+ * a CPU without it) when this machine would otherwise run AVX-512 code.
+ */
+static parity_result
+on_portable_path(parity_result (*f) (const char *, FILE *), const char *prefix, FILE *out)
+{
+	parity_result res;
+
+	if (!hrm_cpu_has(HRM_CPU_AVX512))
+		return PARITY_PASS;		/* the runs above were the portable path already */
+	if (out)
+		fprintf(out, "  (again on the portable path: as on a CPU without AVX-512)\n");
+	hrm_cpu_force_portable(true);
+	res = f(prefix, out);
+	hrm_cpu_force_portable(false);
+	return res;
+}
+
+static parity_result
+parity_inference_blas(const char *prefix, FILE *out)
+{
+	return parity_inference_path(prefix, out, false);
+}
+
+/*
+ * Every path this machine runs: the packed kernels (when available), BLAS,
+ * and the portable path (BLAS with no AVX-512 code at all).
+ */
+parity_result
+hrm_parity_inference(const char *prefix, FILE *out)
+{
+	parity_result res = PARITY_PASS;
+
+	if (hrm_gemm_available())
+		res = parity_inference_path(prefix, out, true);
+	if (res == PARITY_PASS)
+		res = parity_inference_path(prefix, out, false);
+	if (res == PARITY_PASS)
+		res = on_portable_path(parity_inference_blas, prefix, out);
+	return res;
+}
+
 parity_result
 hrm_parity_run(const char *prefix, FILE *out)
 {
@@ -436,7 +636,11 @@ hrm_parity_run(const char *prefix, FILE *out)
 	hrm_st_free(&st);
 	free(buf);
 	if (is_train)
-		return hrm_parity_training(prefix, out);
+	{
+		parity_result res = hrm_parity_training(prefix, out);
+
+		return res == PARITY_PASS ? on_portable_path(hrm_parity_training, prefix, out) : res;
+	}
 	if (is_infer)
 		return hrm_parity_inference(prefix, out);
 	if (out)

@@ -24,6 +24,13 @@ parity_result hrm_parity_run(const char *prefix, FILE *out);
 /* Inference fixtures (segKK.* tensors). */
 parity_result hrm_parity_inference(const char *prefix, FILE *out);
 
+/*
+ * bfloat16 inference against float32 on an inference fixture's inputs
+ * (SKIP where the CPU lacks AVX512_BF16): PASS when the argmax agrees on at
+ * least min_agree of the cells at every segment; *agree_min the lowest.
+ */
+parity_result hrm_parity_bf16(const char *prefix, FILE *out, double min_agree, double *agree_min);
+
 /* Training fixtures (stepK.* tensors). */
 parity_result hrm_parity_training(const char *prefix, FILE *out);
 

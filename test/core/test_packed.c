@@ -358,3 +358,317 @@ HRM_TEST(packed_threads_bitwise)
 	hrm_trainer_free(t2);
 	fixture_free(&f);
 }
+
+/* ------------------------------------------------------------------------- */
+/* inference on packed weights: shared copies, one puzzle over threads, bf16 */
+
+/*
+ * Packs written into a caller's buffer (as hrm_cache does into the shared
+ * segment) compute exactly what the model's own packs do, and a second
+ * model bound to the same buffer without writing it (another backend)
+ * too.  Inference packs leave out the plain gate_up operand (the fused
+ * SwiGLU one replaces it): hrm_model_pack_floats says how much is needed.
+ */
+HRM_TEST(packed_bind_shared_buffer_bitwise)
+{
+	packed_fixture f;
+	hrm_model	mo,
+				mw,
+				mr;
+	hrm_error	err;
+	size_t		nl = (size_t) PB * PT * 9;
+	size_t		nf;
+	float	   *l0 = malloc(sizeof(float) * nl),
+			   *l1 = malloc(sizeof(float) * nl),
+			   *buf;
+	float		q0[PB * 2],
+				q1[PB * 2];
+
+	if (!hrm_gemm_available())
+	{
+		printf("    packed kernel not available: nothing to compare\n");
+		free(l0);
+		free(l1);
+		return;
+	}
+	HRM_REQUIRE(fixture_init(&f, 21) && l0 && l1, "fixture");
+	nf = hrm_model_pack_floats(&f.lay, false);
+	buf = hrm_alloc(nf, sizeof(float));
+	HRM_REQUIRE(buf != NULL, "alloc");
+	HRM_REQUIRE(hrm_model_init(&mo, &f.lay, f.params, &err) == HRM_OK && hrm_model_pack(&mo, false, &err) == HRM_OK,
+				"%s", err.msg);
+	HRM_CHECK(mo.wpack_floats == nf, "own packs %zu floats, plan %zu", mo.wpack_floats, nf);
+	HRM_REQUIRE(hrm_model_init(&mw, &f.lay, f.params, &err) == HRM_OK, "%s", err.msg);
+	HRM_REQUIRE(hrm_model_pack_bind(&mw, buf, true, &err) == HRM_OK, "%s", err.msg);
+	HRM_CHECK(mw.wpack == buf && mw.wpack_floats == nf, "bound to the buffer");
+	HRM_CHECK(memcmp(buf, mo.wpack, nf * sizeof(float)) == 0, "buffer packs differ from the model's own");
+	HRM_REQUIRE(hrm_model_init(&mr, &f.lay, f.params, &err) == HRM_OK, "%s", err.msg);
+	HRM_REQUIRE(hrm_model_pack_bind(&mr, buf, false, &err) == HRM_OK, "%s", err.msg);
+	HRM_REQUIRE(two_segments(&mo, &f, l0, q0, NULL), "forward own");
+	HRM_REQUIRE(two_segments(&mr, &f, l1, q1, NULL), "forward bound");
+	HRM_CHECK(memcmp(l0, l1, sizeof(float) * nl) == 0 && memcmp(q0, q1, sizeof(q0)) == 0,
+			  "bound packs give other results");
+	/* freeing a bound model leaves the buffer alone */
+	hrm_model_free(&mw);
+	hrm_model_free(&mr);
+	HRM_CHECK(memcmp(buf, mo.wpack, nf * sizeof(float)) == 0, "buffer changed by freeing bound models");
+	hrm_model_free(&mo);
+	hrm_free(buf);
+	fixture_free(&f);
+	free(l0);
+	free(l1);
+}
+
+/* A Sudoku-shaped model big enough for its products to be split over threads. */
+static const char split_cfg[] =
+"{\"seq_len\": 81, \"vocab_size\": 11, \"num_puzzle_identifiers\": 1, \"puzzle_emb_ndim\": 128,"
+" \"H_cycles\": 1, \"L_cycles\": 2, \"H_layers\": 1, \"L_layers\": 1, \"hidden_size\": 128,"
+" \"num_heads\": 2, \"halt_max_steps\": 2}";
+
+/*
+ * One puzzle (and two) on two threads: the products are split by column
+ * panels and the attention by heads (82 rows are 7 row blocks, which two
+ * threads would share 4 : 3), and every value is the one thread's, bit for
+ * bit.
+ */
+HRM_TEST(packed_one_puzzle_threads_bitwise)
+{
+	hrm_config	c;
+	hrm_layout	lay;
+	hrm_model	m;
+	hrm_error	err;
+	hrm_rng		r;
+	float	   *params;
+	int32_t		in[2 * 81];
+	float		l1[2 * 81 * 11],
+				l2[2 * 81 * 11],
+				q1[4],
+				q2[4];
+	bool		by_cols;
+	int			was = hrm_parallel_threads();
+	hrm_infer_opts o = {2, false};
+
+	if (!hrm_gemm_available())
+	{
+		printf("    packed kernel not available: nothing to compare\n");
+		return;
+	}
+	HRM_REQUIRE(hrm_config_from_json(split_cfg, strlen(split_cfg), &c, &err) == HRM_OK &&
+				hrm_layout_init(&lay, &c, &err) == HRM_OK, "%s", err.msg);
+	params = hrm_alloc(lay.n_params, sizeof(float));
+	HRM_REQUIRE(params != NULL, "alloc");
+	hrm_rng_seed(&r, 31);
+	hrm_init_params(&lay, params, &r);
+	for (int i = 0; i < 2 * 81; i++)
+		in[i] = 1 + (int32_t) hrm_rng_below(&r, 10);
+	HRM_REQUIRE(hrm_model_init(&m, &lay, params, &err) == HRM_OK && hrm_model_pack(&m, false, &err) == HRM_OK,
+				"%s", err.msg);
+	/* the plan: one puzzle's qkv product goes by columns on two threads, a big batch by rows */
+	hrm_parallel_set_threads(2);
+	HRM_CHECK(hrm_gemm_plan(82, 3 * 128, 128, 12, true, &by_cols) == 2 && by_cols, "82 rows not split by columns");
+	HRM_CHECK(hrm_gemm_plan(82 * 16, 3 * 128, 128, 12, true, &by_cols) == 2 && !by_cols,
+			  "1312 rows not split by rows");
+	for (int B = 1; B <= 2; B++)
+	{
+		hrm_set_threads(1);
+		HRM_REQUIRE(hrm_infer(&m, in, NULL, B, &o, l1, q1, NULL, NULL, NULL, &err) == HRM_OK, "%s", err.msg);
+		hrm_set_threads(2);
+		HRM_REQUIRE(hrm_infer(&m, in, NULL, B, &o, l2, q2, NULL, NULL, NULL, &err) == HRM_OK, "%s", err.msg);
+		HRM_CHECK(memcmp(l1, l2, sizeof(float) * B * 81 * 11) == 0, "B=%d: logits differ between 1 and 2 threads", B);
+		HRM_CHECK(memcmp(q1, q2, sizeof(float) * B * 2) == 0, "B=%d: q differ between 1 and 2 threads", B);
+	}
+	hrm_set_threads(was);
+	hrm_model_free(&m);
+	hrm_free(params);
+	hrm_layout_free(&lay);
+}
+
+/* bfloat16 rounding: nearest, ties to even, NaN kept, infinities exact. */
+HRM_TEST(bf16_round_nearest_even)
+{
+	struct
+	{
+		float		x;
+		uint16_t	want;
+	}			cases[] = {
+		{1.0f, 0x3f80},
+		{1.0f + 1.0f / 256, 0x3f80},	/* halfway between 0x3f80 and 0x3f81: to even */
+		{1.0f + 3.0f / 256, 0x3f82},	/* halfway between 0x3f81 and 0x3f82: to even */
+		{1.0f + 1.0f / 256 + 1.0f / 65536, 0x3f81},	/* just above halfway */
+		{-2.5f, 0xc020},
+		{0.0f, 0x0000},
+		{INFINITY, 0x7f80},
+		{-INFINITY, 0xff80},
+		{3.3961e38f, 0x7f7f},	/* rounds to the largest finite bf16, not infinity */
+	};
+
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++)
+		HRM_CHECK(hrm_bf16_round(cases[i].x) == cases[i].want, "%.9g -> 0x%04x, want 0x%04x", cases[i].x,
+				  hrm_bf16_round(cases[i].x), cases[i].want);
+	HRM_CHECK(isnan(hrm_bf16_to_float(hrm_bf16_round(NAN))), "NaN not kept");
+	HRM_CHECK(hrm_bf16_to_float(0x3f80) == 1.0f && hrm_bf16_to_float(0xc020) == -2.5f, "to float");
+}
+
+/*
+ * The bfloat16 products equal a float64 sum of the bfloat16-rounded
+ * operands (to float32 rounding), for row tails, column tails, odd K,
+ * beta = 1 and the fused SwiGLU; and give the same bits on two threads.
+ */
+HRM_TEST(bf16_gemm_matches_rounded_reference)
+{
+	int			Ms[] = {1, 7, 12, 13, 82},
+				Ns[] = {16, 32, 50, 96},
+				Ks[] = {7, 16, 65, 128};
+	hrm_rng		r;
+	double		worst = 0.0;
+	int			was = hrm_parallel_threads();
+
+	if (!hrm_gemm_bf16_available())
+	{
+		printf("    no AVX512_BF16 here: nothing to compare\n");
+		return;
+	}
+	hrm_rng_seed(&r, 41);
+	for (size_t a = 0; a < 5; a++)
+		for (size_t b = 0; b < 4; b++)
+			for (size_t k = 0; k < 4; k++)
+			{
+				int			M = Ms[a],
+							N = Ns[b],
+							K = Ks[k];
+				float	   *A = malloc(sizeof(float) * M * K),
+						   *W = malloc(sizeof(float) * N * K),
+						   *C = malloc(sizeof(float) * M * N),
+						   *C2 = malloc(sizeof(float) * M * N);
+				uint16_t   *Bp = hrm_alloc(hrm_gemm_pack_bf16_size(K, N), sizeof(uint16_t));
+
+				HRM_REQUIRE(A && W && C && C2 && Bp, "alloc");
+				for (int i = 0; i < M * K; i++)
+					A[i] = (float) (hrm_rng_uniform(&r) - 0.5);
+				for (int i = 0; i < N * K; i++)
+					W[i] = (float) (hrm_rng_uniform(&r) - 0.5);
+				hrm_gemm_pack_bf16(Bp, W, K, K, N);
+				for (int i = 0; i < M * N; i++)
+					C[i] = C2[i] = 0.25f;
+				hrm_parallel_set_threads(1);
+				hrm_gemm_packed_bf16(M, N, K, A, K, Bp, 1.0f, C, N);
+				for (int m = 0; m < M; m++)
+					for (int n = 0; n < N; n++)
+					{
+						double		s = 0.25;
+
+						for (int i = 0; i < K; i++)
+							s += (double) hrm_bf16_to_float(hrm_bf16_round(A[m * K + i])) *
+								hrm_bf16_to_float(hrm_bf16_round(W[n * K + i]));
+						worst = fmax(worst, fabs(s - C[m * N + n]));
+					}
+				hrm_parallel_set_threads(2);
+				hrm_gemm_packed_bf16(M, N, K, A, K, Bp, 1.0f, C2, N);
+				HRM_CHECK(memcmp(C, C2, sizeof(float) * M * N) == 0, "M=%d N=%d K=%d: threads change bits", M, N, K);
+				free(A);
+				free(W);
+				free(C);
+				free(C2);
+				hrm_free(Bp);
+			}
+	HRM_CHECK(worst <= 2e-5, "bf16 product off the rounded reference by %.3g", worst);
+	/* the fused SwiGLU */
+	{
+		int			M = 30,
+					Iw = 48,
+					K = 40;
+		float	   *A = malloc(sizeof(float) * M * K),
+				   *W = malloc(sizeof(float) * 2 * Iw * K),
+				   *act = malloc(sizeof(float) * M * Iw);
+		uint16_t   *Bp = hrm_alloc(hrm_gemm_pack_bf16_size(K, 2 * Iw), sizeof(uint16_t));
+
+		HRM_REQUIRE(A && W && act && Bp, "alloc");
+		for (int i = 0; i < M * K; i++)
+			A[i] = (float) (hrm_rng_uniform(&r) - 0.5);
+		for (int i = 0; i < 2 * Iw * K; i++)
+			W[i] = (float) (hrm_rng_uniform(&r) - 0.5);
+		hrm_gemm_pack_swiglu_bf16(Bp, W, K, K, Iw);
+		hrm_gemm_packed_swiglu_bf16(M, Iw, K, A, K, Bp, act, Iw);
+		worst = 0.0;
+		for (int m = 0; m < M; m++)
+			for (int n = 0; n < Iw; n++)
+			{
+				double		g = 0.0,
+							u = 0.0;
+
+				for (int i = 0; i < K; i++)
+				{
+					double		x = hrm_bf16_to_float(hrm_bf16_round(A[m * K + i]));
+
+					g += x * hrm_bf16_to_float(hrm_bf16_round(W[n * K + i]));
+					u += x * hrm_bf16_to_float(hrm_bf16_round(W[(Iw + n) * K + i]));
+				}
+				worst = fmax(worst, fabs(g / (1.0 + exp(-g)) * u - act[m * Iw + n]));
+			}
+		HRM_CHECK(worst <= 1e-5, "bf16 SwiGLU off the rounded reference by %.3g", worst);
+		free(A);
+		free(W);
+		free(act);
+		hrm_free(Bp);
+	}
+	hrm_parallel_set_threads(was);
+}
+
+/*
+ * hrm.precision = bf16 in the forward pass: close to float32 after one
+ * segment, different bits (the products really ran in bfloat16), the same
+ * bits on two threads; and a clean fallback: with the bf16 kernels off,
+ * asking for bf16 says no and float32 runs.
+ */
+HRM_TEST(bf16_forward_close_and_fallback)
+{
+	packed_fixture f;
+	hrm_model	m;
+	hrm_error	err;
+	size_t		nl = (size_t) PB * PT * 9;
+	float	   *l32 = malloc(sizeof(float) * nl),
+			   *l16 = malloc(sizeof(float) * nl),
+			   *l16b = malloc(sizeof(float) * nl);
+	float		q[PB * 2];
+	hrm_infer_opts o = {1, false};
+	int			was = hrm_parallel_threads();
+
+	HRM_REQUIRE(fixture_init(&f, 23) && l32 && l16 && l16b, "fixture");
+	HRM_REQUIRE(hrm_model_init(&m, &f.lay, f.params, &err) == HRM_OK && hrm_model_pack(&m, false, &err) == HRM_OK,
+				"%s", err.msg);
+	HRM_REQUIRE(hrm_model_pack_bf16(&m, NULL, true, &err) == HRM_OK, "%s", err.msg);
+	HRM_REQUIRE(hrm_infer(&m, f.inputs, f.pids, PB, &o, l32, q, NULL, NULL, NULL, &err) == HRM_OK, "%s", err.msg);
+	if (hrm_gemm_bf16_available())
+	{
+		double		scale = fmax(1.0, max_abs(l32, nl));
+
+		HRM_CHECK(m.wpack16 != NULL && m.wpack16_elems == hrm_model_pack16_elems(&f.lay), "bf16 packs made");
+		HRM_CHECK(hrm_model_set_precision(&m, HRM_PRECISION_BF16) && m.bf16, "bf16 not taken");
+		hrm_set_threads(1);
+		HRM_REQUIRE(hrm_infer(&m, f.inputs, f.pids, PB, &o, l16, q, NULL, NULL, NULL, &err) == HRM_OK, "%s", err.msg);
+		hrm_set_threads(2);
+		HRM_REQUIRE(hrm_infer(&m, f.inputs, f.pids, PB, &o, l16b, q, NULL, NULL, NULL, &err) == HRM_OK, "%s", err.msg);
+		hrm_set_threads(was);
+		HRM_CHECK(memcmp(l16, l16b, sizeof(float) * nl) == 0, "bf16: threads change bits");
+		HRM_CHECK(max_diff(l16, l32, nl) > 0.0, "bf16 gave float32's bits");
+		/* 12 block calls of rounding to 8 significant bits: well within 5% of the logits' scale */
+		HRM_CHECK(max_diff(l16, l32, nl) <= 0.05 * scale, "bf16 logits off float32 by %.3g (scale %.3g)",
+				  max_diff(l16, l32, nl), scale);
+		/* the fallback */
+		hrm_gemm_bf16_enable(false);
+		HRM_CHECK(!hrm_model_set_precision(&m, HRM_PRECISION_BF16) && !m.bf16, "bf16 taken with its kernels off");
+		HRM_REQUIRE(hrm_infer(&m, f.inputs, f.pids, PB, &o, l16, q, NULL, NULL, NULL, &err) == HRM_OK, "%s", err.msg);
+		HRM_CHECK(memcmp(l16, l32, sizeof(float) * nl) == 0, "fallback is not float32");
+		hrm_gemm_bf16_enable(true);
+	}
+	else
+	{
+		HRM_CHECK(m.wpack16 == NULL && !hrm_model_set_precision(&m, HRM_PRECISION_BF16), "bf16 without AVX512_BF16");
+		printf("    no AVX512_BF16 here: checked the fallback only\n");
+	}
+	hrm_model_free(&m);
+	fixture_free(&f);
+	free(l32);
+	free(l16);
+	free(l16b);
+}

@@ -15,7 +15,10 @@ SELECT count(*) AS loaded_before_use FROM hrm.cache WHERE model = 'cache_tiny';
 
 CREATE TEMP TABLE q1 AS
 SELECT segment, q_halt FROM hrm_forward('cache_tiny', array_fill(1, ARRAY[81]), 0, 2);
-SELECT model, bytes, mode = hrm_cache_mode() AS mode_ok, mapped_here
+-- bytes: the weights (1055880) and, where the packed kernels run, their packed form
+SELECT model, bytes >= 1055880 AS holds_weights,
+       (bytes > 1055880) = ((hrm_cpu_features()).path <> 'portable') AS packed_iff_kernels,
+       mode = hrm_cache_mode() AS mode_ok, mapped_here
   FROM hrm.cache WHERE model = 'cache_tiny';
 SELECT generation AS gen1 FROM hrm.cache WHERE model = 'cache_tiny' \gset
 
@@ -45,7 +48,36 @@ SET hrm.shared_memory_limit = '1MB';
 \set VERBOSITY sqlstate
 SELECT count(*) FROM hrm_forward('cache_tiny', array_fill(1, ARRAY[81]), 0, 1);
 \set VERBOSITY default
-SELECT count(*) FROM hrm_forward('cache_tiny', array_fill(1, ARRAY[81]), 0, 1);
+-- (the size depends on whether the packed form is kept: the kernels this CPU runs)
+DO $$
+DECLARE
+    hint text;
+BEGIN
+    PERFORM count(*) FROM hrm_forward('cache_tiny', array_fill(1, ARRAY[81]), 0, 1);
+EXCEPTION WHEN program_limit_exceeded THEN
+    GET STACKED DIAGNOSTICS hint = PG_EXCEPTION_HINT;
+    RAISE WARNING '%', regexp_replace(SQLERRM, 'needs \d+ MB', 'needs N MB');
+    RAISE WARNING 'hint: %', hint;
+END $$;
 RESET hrm.shared_memory_limit;
 SELECT count(*) FROM hrm_forward('cache_tiny', array_fill(1, ARRAY[81]), 0, 1);
+
+-- the kernels this backend runs, and hrm.precision: bf16 only where the CPU has AVX512_BF16
+SELECT path IN ('avx512+bf16', 'avx512', 'portable') AS path_known, features <> '' AS features_listed,
+       "precision" FROM hrm_cpu_features();
+CREATE TEMP TABLE qf AS
+SELECT segment, q_halt, q_continue FROM hrm_forward('cache_tiny', array_fill(1, ARRAY[81]), 0, 4);
+SET hrm.precision = bf16;
+SELECT "precision" = CASE WHEN path = 'avx512+bf16' THEN 'bf16' ELSE 'float32' END AS precision_follows_cpu
+  FROM hrm_cpu_features();
+CREATE TEMP TABLE qb AS
+SELECT segment, q_halt, q_continue FROM hrm_forward('cache_tiny', array_fill(1, ARRAY[81]), 0, 4);
+RESET hrm.precision;
+-- bfloat16 products (sums in float32): the Q values within 0.05 of float32's, and not bitwise float32's
+-- unless this CPU falls back to float32
+SELECT count(*) AS segments, max(abs(qb.q_halt - qf.q_halt)) < 0.05 AND max(abs(qb.q_continue - qf.q_continue)) < 0.05 AS close,
+       bool_and(qb.q_halt = qf.q_halt AND qb.q_continue = qf.q_continue)
+         = ((SELECT path FROM hrm_cpu_features()) <> 'avx512+bf16') AS bitwise_iff_fallback
+  FROM qb JOIN qf USING (segment);
+SET hrm.precision = fp16;
 SELECT hrm_drop_model('cache_tiny');

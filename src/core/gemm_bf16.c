@@ -1,0 +1,420 @@
+/*
+ * gemm_bf16.c — products on weights packed in bfloat16 (see gemm.h).
+ *
+ * Layout: panels of HRM_GEMM_NR = 32 output columns as in the float32
+ * packing, each [K2][32][2] with K2 = ceil(K / 2): for contraction pair kk,
+ * column n holds (W[n][2 kk], W[n][2 kk + 1]) rounded to nearest-even
+ * bfloat16 (zero past K and past N).  One pair row of a panel is 128 bytes,
+ * two vectors of 16 columns x 2 values: what vdpbf16ps multiplies against a
+ * broadcast pair of A, adding both products into a float32 lane.
+ *
+ * A (activations, float32) is converted once per product to bfloat16 pairs
+ * (round to nearest even, vcvtne2ps2bf16), interleaved by blocks of 12 rows
+ * (zero rows past M); the 12 x 32 kernel then runs 24 vdpbf16ps
+ * per pair (2 loads of B, 12 broadcasts of A) into 24 float32 accumulators.
+ * Each output is one sum in a fixed order, so (as for the float32 kernel)
+ * results do not depend on M, on the row's position or on the threads.
+ *
+ * Only this file is compiled for AVX512_BF16 (a target pragma below);
+ * callers check hrm_gemm_bf16_available() (a run-time CPU test) first.
+ */
+#include "gemm.h"
+#include "cpu.h"
+#include "layers.h"
+#include "parallel.h"
+
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define NR HRM_GEMM_NR
+#define MR 12
+#define GROUP_BYTES ((size_t) 768 * 1024)	/* packed B per column group */
+
+static bool bf16_off = false;	/* hrm_gemm_bf16_enable(false) */
+
+bool
+hrm_gemm_bf16_available(void)
+{
+	return !bf16_off && hrm_cpu_has(HRM_CPU_AVX512BF16) && hrm_gemm_available();
+}
+
+void
+hrm_gemm_bf16_enable(bool on)
+{
+	bf16_off = !on;
+}
+
+size_t
+hrm_gemm_pack_bf16_size(int K, int N)
+{
+	size_t		panels = ((size_t) N + NR - 1) / NR;
+
+	return panels * (((size_t) K + 1) / 2) * NR * 2;
+}
+
+uint16_t
+hrm_bf16_round(float x)
+{
+	uint32_t	u;
+
+	memcpy(&u, &x, sizeof(u));
+	if ((u & 0x7fffffffu) > 0x7f800000u)
+		return (uint16_t) ((u >> 16) | 0x0040u);	/* NaN stays a (quiet) NaN */
+	u += 0x7fffu + ((u >> 16) & 1u);	/* round to nearest, ties to even */
+	return (uint16_t) (u >> 16);
+}
+
+float
+hrm_bf16_to_float(uint16_t h)
+{
+	uint32_t	u = (uint32_t) h << 16;
+	float		x;
+
+	memcpy(&x, &u, sizeof(x));
+	return x;
+}
+
+/* One panel: columns w0[j] (j < nw, each a row of K values of the weight), the rest zero. */
+static void
+pack_panel16(uint16_t *dst, const float *const *cols, int nw, int K)
+{
+	int			K2 = (K + 1) / 2;
+
+	for (int kk = 0; kk < K2; kk++)
+		for (int j = 0; j < NR; j++)
+		{
+			uint16_t   *d = dst + ((size_t) kk * NR + j) * 2;
+			int			k = 2 * kk;
+
+			d[0] = j < nw ? hrm_bf16_round(cols[j][k]) : 0;
+			d[1] = j < nw && k + 1 < K ? hrm_bf16_round(cols[j][k + 1]) : 0;
+		}
+}
+
+void
+hrm_gemm_pack_bf16(uint16_t *Bp, const float *W, int ld, int K, int N)
+{
+	size_t		psz = hrm_gemm_pack_bf16_size(K, NR);
+
+	for (int p = 0; p * NR < N; p++)
+	{
+		const float *cols[NR];
+		int			nw = N - p * NR < NR ? N - p * NR : NR;
+
+		for (int j = 0; j < nw; j++)
+			cols[j] = W + (size_t) (p * NR + j) * ld;
+		pack_panel16(Bp + (size_t) p * psz, cols, nw, K);
+	}
+}
+
+void
+hrm_gemm_pack_swiglu_bf16(uint16_t *Bp, const float *W, int ld, int K, int Iw)
+{
+	size_t		psz = hrm_gemm_pack_bf16_size(K, NR);
+
+	for (int p = 0; p < Iw / 16; p++)
+	{
+		const float *cols[NR];
+
+		/* 16 gate rows to columns 0..15, the matching up rows to 16..31 */
+		for (int j = 0; j < 16; j++)
+		{
+			cols[j] = W + (size_t) (16 * p + j) * ld;
+			cols[16 + j] = W + (size_t) (Iw + 16 * p + j) * ld;
+		}
+		pack_panel16(Bp + (size_t) p * psz, cols, NR, K);
+	}
+}
+
+/* ------------------------------------------------------------------------- */
+/* the kernels: AVX512_BF16 (and what it implies) for the rest of the file */
+
+#if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
+#define HRM_BF16_KERNELS 1
+#include <immintrin.h>
+#if defined(__clang__)
+#pragma clang attribute push (__attribute__((target("avx512f,avx512bw,avx512vl,avx512dq,avx512bf16,fma"))), apply_to = function)
+#else
+#pragma GCC push_options
+#pragma GCC target("avx512f,avx512bw,avx512vl,avx512dq,avx512bf16,fma")
+#endif
+
+#define EPI_NONE 0
+#define EPI_SWIGLU 1
+
+/* hrm_exp16 (layers.h) for this file's target */
+static inline __m512
+exp16_bf(__m512 x)
+{
+	__m512		k,
+				r,
+				p;
+
+	x = _mm512_max_ps(_mm512_min_ps(x, _mm512_set1_ps(88.7f)), _mm512_set1_ps(-87.3f));
+	k = _mm512_roundscale_ps(_mm512_mul_ps(x, _mm512_set1_ps(1.44269504088896341f)),
+							 _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
+	r = _mm512_fnmadd_ps(k, _mm512_set1_ps(0.693145751953125f), x);
+	r = _mm512_fnmadd_ps(k, _mm512_set1_ps(1.42860682030941723e-06f), r);
+	p = _mm512_set1_ps(0.000198412701f);
+	p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(0.00138888892f));
+	p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(0.00833333377f));
+	p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(0.0416666679f));
+	p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(0.166666672f));
+	p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(0.5f));
+	p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(1.0f));
+	p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(1.0f));
+	return _mm512_scalef_ps(p, k);
+}
+
+/*
+ * A [M, K] float32 (row stride lda) to bf16 pairs, interleaved by blocks
+ * of MR rows: Ap[(r / MR) * K2 * MR + kk * MR + r % MR] = the pair kk of
+ * row r (A[r][2 kk] in the low half, A[r][2 kk + 1] in the high half), so
+ * the kernel finds its 12 rows' pairs at one pointer; rows past M (up to
+ * the next multiple of MR) are zero.
+ */
+static void
+convert_a(uint32_t *Ap, const float *A, int lda, int M, int K)
+{
+	int			K2 = (K + 1) / 2;
+	int			Mp = (M + MR - 1) / MR * MR;
+
+	for (int r = 0; r < Mp; r++)
+	{
+		uint32_t   *d = Ap + (size_t) (r / MR) * K2 * MR + r % MR;
+		const float *a = A + (size_t) r * lda;
+
+		if (r >= M)
+		{
+			for (int kk = 0; kk < K2; kk++)
+				d[(size_t) kk * MR] = 0;
+			continue;
+		}
+		for (int k = 0; k < K; k += 32)
+		{
+			int			w = K - k < 32 ? K - k : 32;
+			__mmask16	m0 = w >= 16 ? 0xFFFF : (__mmask16) ((1u << w) - 1);
+			__mmask16	m1 = w >= 32 ? 0xFFFF : w <= 16 ? 0 : (__mmask16) ((1u << (w - 16)) - 1);
+			__m512		lo = _mm512_maskz_loadu_ps(m0, a + k),
+						hi = _mm512_maskz_loadu_ps(m1, a + k + 16);
+			/* cvtne2ps2bf16(hi, lo): lo's 16 values in the low half, in order (nearest even) */
+			__m512bh	v = _mm512_cvtne2ps_pbh(hi, lo);
+			uint32_t	words[16];
+			int			n = (w + 1) / 2;
+
+			_mm512_storeu_si512((void *) words, (__m512i) v);
+			for (int j = 0; j < n; j++)
+				d[(size_t) (k / 2 + j) * MR] = words[j];
+		}
+	}
+}
+
+/*
+ * C[0 .. mr - 1, 32 columns (masks m0, m1)] = Ap-block^T Bp (+ C when
+ * beta); SwiGLU: act[r, 0:16] = silu(gate) * up.  A: one block of 12 rows,
+ * [K2][12] pairs (convert_a).
+ */
+static inline __attribute__((always_inline)) void
+kernel16_12x32(int K2, const uint32_t *restrict A, const uint16_t *restrict Bp, float *C, int ldc,
+			   int mr, __mmask16 m0, __mmask16 m1, float beta, int epi)
+{
+	__m512		acc[MR][2];
+
+	for (int r = 0; r < MR; r++)
+		acc[r][0] = acc[r][1] = _mm512_setzero_ps();
+	for (int kk = 0; kk < K2; kk++)
+	{
+		__m512bh	b0 = (__m512bh) _mm512_loadu_si512((const void *) (Bp + (size_t) kk * 2 * NR));
+		__m512bh	b1 = (__m512bh) _mm512_loadu_si512((const void *) (Bp + (size_t) kk * 2 * NR + NR));
+
+		_mm_prefetch((const char *) (Bp + (size_t) (kk + 8) * 2 * NR), _MM_HINT_T0);
+		_mm_prefetch((const char *) (Bp + (size_t) (kk + 8) * 2 * NR + NR), _MM_HINT_T0);
+#pragma GCC unroll 12
+		for (int r = 0; r < MR; r++)
+		{
+			__m512bh	a = (__m512bh) _mm512_set1_epi32((int) A[(size_t) kk * MR + r]);
+
+			acc[r][0] = _mm512_dpbf16_ps(acc[r][0], a, b0);
+			acc[r][1] = _mm512_dpbf16_ps(acc[r][1], a, b1);
+		}
+	}
+	if (epi == EPI_SWIGLU)
+	{
+		for (int r = 0; r < mr; r++)
+		{
+			__m512		g = acc[r][0];
+			__m512		e = exp16_bf(_mm512_sub_ps(_mm512_setzero_ps(), g));
+			__m512		silu = _mm512_div_ps(g, _mm512_add_ps(_mm512_set1_ps(1.0f), e));
+
+			_mm512_storeu_ps(C + (size_t) r * ldc, _mm512_mul_ps(silu, acc[r][1]));
+		}
+		return;
+	}
+	for (int r = 0; r < mr; r++)
+	{
+		float	   *c = C + (size_t) r * ldc;
+		__m512		x0 = acc[r][0],
+					x1 = acc[r][1];
+
+		if (beta != 0.0f)
+		{
+			x0 = _mm512_add_ps(_mm512_maskz_loadu_ps(m0, c), x0);
+			x1 = _mm512_add_ps(_mm512_maskz_loadu_ps(m1, c + 16), x1);
+		}
+		_mm512_mask_storeu_ps(c, m0, x0);
+		_mm512_mask_storeu_ps(c + 16, m1, x1);
+	}
+}
+
+typedef struct gemm16_job
+{
+	int			M,
+				N,				/* output columns (SwiGLU: its width) */
+				K,
+				ranges;
+	bool		by_cols;
+	const uint32_t *Ap;			/* converted A, [Mp, K2] */
+	const uint16_t *Bp;
+	float		beta;
+	float	   *C;
+	int			ldc;
+	int			epi;
+} gemm16_job;
+
+static int
+job16_panels(const gemm16_job *j)
+{
+	return j->epi == EPI_SWIGLU ? j->N / 16 : (j->N + NR - 1) / NR;
+}
+
+/* Rows [r0, r1) (multiples of MR, r1 may pass M) by panels [p0, p1). */
+static void
+run16(const gemm16_job *j, int r0, int r1, int p0, int p1)
+{
+	int			K2 = (j->K + 1) / 2;
+	size_t		psz = (size_t) K2 * 2 * NR;
+	int			cstep = j->epi == EPI_SWIGLU ? 16 : NR;
+	int			group = (int) (GROUP_BYTES / (psz * sizeof(uint16_t)));
+
+	if (group < 1)
+		group = 1;
+	for (int pg = p0; pg < p1; pg += group)
+	{
+		int			pend = pg + group < p1 ? pg + group : p1;
+
+		for (int rb = r0; rb < r1 && rb < j->M; rb += MR)
+		{
+			int			mr = j->M - rb < MR ? j->M - rb : MR;
+			const uint32_t *a = j->Ap + (size_t) rb * K2;	/* block rb / MR: MR * K2 words each */
+
+			for (int p = pg; p < pend; p++)
+			{
+				int			nw = j->epi == EPI_SWIGLU ? NR : (j->N - p * NR < NR ? j->N - p * NR : NR);
+				__mmask16	m0 = nw >= 16 ? 0xFFFF : (__mmask16) ((1u << nw) - 1);
+				__mmask16	m1 = nw >= 32 ? 0xFFFF : nw <= 16 ? 0 : (__mmask16) ((1u << (nw - 16)) - 1);
+				float	   *c = j->C + (size_t) rb * j->ldc + (size_t) p * cstep;
+				const uint16_t *b = j->Bp + (size_t) p * psz;
+
+				if (j->epi == EPI_SWIGLU)
+					kernel16_12x32(K2, a, b, c, j->ldc, mr, m0, m1, 0.0f, EPI_SWIGLU);
+				else if (j->beta != 0.0f)
+					kernel16_12x32(K2, a, b, c, j->ldc, mr, m0, m1, 1.0f, EPI_NONE);
+				else
+					kernel16_12x32(K2, a, b, c, j->ldc, mr, m0, m1, 0.0f, EPI_NONE);
+			}
+		}
+	}
+}
+
+static void
+task16(void *arg, int i, int t)
+{
+	const gemm16_job *j = arg;
+
+	if (j->by_cols)
+	{
+		int			panels = job16_panels(j);
+
+		run16(j, 0, j->M, (int) ((long) panels * i / j->ranges), (int) ((long) panels * (i + 1) / j->ranges));
+	}
+	else
+	{
+		int			blocks = (j->M + MR - 1) / MR;
+
+		run16(j, (int) ((long) blocks * i / j->ranges) * MR, (int) ((long) blocks * (i + 1) / j->ranges) * MR,
+			  0, job16_panels(j));
+	}
+}
+
+/* A's converted rows, per calling thread, kept for the thread's life. */
+static _Thread_local uint32_t *abuf16;
+static _Thread_local size_t abuf16_cap;
+
+static void
+go16(gemm16_job *j, const float *A, int lda)
+{
+	int			K2 = (j->K + 1) / 2;
+	size_t		need = (size_t) ((j->M + MR - 1) / MR * MR) * K2;
+
+	if (need > abuf16_cap)
+	{
+		free(abuf16);
+		abuf16_cap = 0;
+		abuf16 = aligned_alloc(64, (need * sizeof(uint32_t) + 63) & ~(size_t) 63);
+		if (abuf16 == NULL)
+			abort();			/* the converted activations of one product: nothing sensible to continue with */
+		abuf16_cap = need;
+	}
+	convert_a(abuf16, A, lda, j->M, j->K);
+	j->Ap = abuf16;
+	j->ranges = hrm_gemm_plan(j->M, j->epi == EPI_SWIGLU ? 2 * j->N : j->N, j->K, job16_panels(j), true,
+							  &j->by_cols);
+	if (j->ranges <= 1)
+		run16(j, 0, j->M, 0, job16_panels(j));
+	else
+		hrm_parallel_for(j->ranges, task16, j);
+}
+
+void
+hrm_gemm_packed_bf16(int M, int N, int K, const float *A, int lda, const uint16_t *Bp, float beta,
+					 float *C, int ldc)
+{
+	gemm16_job	j = {.M = M, .N = N, .K = K, .Bp = Bp, .beta = beta, .C = C, .ldc = ldc, .epi = EPI_NONE};
+
+	if (M > 0)
+		go16(&j, A, lda);
+}
+
+void
+hrm_gemm_packed_swiglu_bf16(int M, int Iw, int K, const float *A, int lda, const uint16_t *Bp,
+							float *act, int ldact)
+{
+	gemm16_job	j = {.M = M, .N = Iw, .K = K, .Bp = Bp, .beta = 0.0f, .C = act, .ldc = ldact, .epi = EPI_SWIGLU};
+
+	if (M > 0)
+		go16(&j, A, lda);
+}
+
+#if defined(__clang__)
+#pragma clang attribute pop
+#else
+#pragma GCC pop_options
+#endif
+
+#else							/* no x86-64 target attributes: never available */
+
+void
+hrm_gemm_packed_bf16(int M, int N, int K, const float *A, int lda, const uint16_t *Bp, float beta,
+					 float *C, int ldc)
+{
+	abort();
+}
+
+void
+hrm_gemm_packed_swiglu_bf16(int M, int Iw, int K, const float *A, int lda, const uint16_t *Bp,
+							float *act, int ldact)
+{
+	abort();
+}
+#endif
