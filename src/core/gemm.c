@@ -913,3 +913,22 @@ hrm_gemm_packed_mlp(int M, int Iw, int D, const float *x, int ldx, const float *
 }
 
 #endif
+
+/*
+ * Free the calling thread's kernel scratch (thread-local, grown on demand).
+ * The pool's workers keep theirs for the process's life; a thread of the
+ * caller's own that ran the kernels calls this before it exits, or the
+ * scratch leaks.
+ */
+void
+hrm_gemm_thread_release(void)
+{
+	free(abuf_tl.p);
+	abuf_tl.p = NULL;
+	abuf_tl.cap = 0;
+#ifdef __AVX512F__
+	free(mlp_tl.p);
+	mlp_tl.p = NULL;
+	mlp_tl.cap = 0;
+#endif
+}

@@ -106,4 +106,7 @@ void		hrm_gemm_nn(int M, int N, int K, float alpha, const float *A, int lda, con
 void		hrm_gemm_tn(int M, int N, int K, float alpha, const float *At, int lda, const float *B, int ldb,
 						float beta, float *C, int ldc);
 
+/* Free the calling thread's kernel scratch: for threads that are not the pool's, before they exit. */
+void		hrm_gemm_thread_release(void);
+
 #endif							/* HRM_GEMM_H */
