@@ -48,6 +48,7 @@
 #include "executor/spi.h"
 #include "funcapi.h"
 #include "lib/stringinfo.h"
+#include "mb/pg_wchar.h"
 #include "miscadmin.h"
 #include "storage/lock.h"
 #include "utils/acl.h"
@@ -393,7 +394,39 @@ HrmParse(const void *buf, size_t len, const char *what)
 	HrmTrack(st, HrmFreeSafetensors);
 	hrm_error_clear(&err);
 	HrmCheck(hrm_st_parse((const uint8_t *) buf, len, st, &err), &err, what);
+	HrmCheckFileStrings(st, what);
 	return st;
+}
+
+/* ERROR unless s (a string of a safetensors file, `role` saying which) is UTF-8. */
+static void
+HrmCheckUtf8(const char *s, const char *role, int index, const char *what)
+{
+	if (!pg_verify_mbstr(PG_UTF8, s, (int) strlen(s), true))
+		ereport(ERROR,
+				(errcode(ERRCODE_CHARACTER_NOT_IN_REPERTOIRE),
+				 errmsg("%s: %s %d of the header is not valid UTF-8", what, role, index + 1),
+				 errhint("The JSON header of a safetensors file is UTF-8 text.")));
+}
+
+void
+HrmCheckFileStrings(const hrm_safetensors *st, const char *what)
+{
+	int			i;
+
+	for (i = 0; i < st->n_tensors; i++)
+		HrmCheckUtf8(st->tensors[i].name, "tensor name", i, what);
+	for (i = 0; i < st->n_meta; i++)
+	{
+		HrmCheckUtf8(st->meta_keys[i], "__metadata__ key", i, what);
+		HrmCheckUtf8(st->meta_values[i], "__metadata__ value", i, what);
+	}
+}
+
+char *
+HrmFileText(const char *s)
+{
+	return pg_any_to_server(s, (int) strlen(s), PG_UTF8);
 }
 
 /*
@@ -919,7 +952,7 @@ hrm_safetensors_info(PG_FUNCTION_ARGS)
 		for (k = 0; k < t->numel; k++)
 			elems[k] = Float8GetDatum(v[k]);
 
-		values[0] = CStringGetTextDatum(t->name);
+		values[0] = CStringGetTextDatum(HrmFileText(t->name));
 		values[1] = CStringGetTextDatum(hrm_dtype_name(t->dtype));
 		values[2] = PointerGetDatum(construct_array(shape, t->ndim, INT4OID, 4, true, TYPALIGN_INT));
 		values[3] = PointerGetDatum(construct_array(elems, (int) t->numel, FLOAT8OID, 8,
@@ -947,9 +980,9 @@ hrm_safetensors_metadata(PG_FUNCTION_ARGS)
 	{
 		if (i > 0)
 			appendStringInfoString(&buf, ", ");
-		escape_json(&buf, st->meta_keys[i]);
+		escape_json(&buf, HrmFileText(st->meta_keys[i]));
 		appendStringInfoString(&buf, ": ");
-		escape_json(&buf, st->meta_values[i]);
+		escape_json(&buf, HrmFileText(st->meta_values[i]));
 	}
 	appendStringInfoChar(&buf, '}');
 	PG_RETURN_DATUM(DirectFunctionCall1(jsonb_in, CStringGetDatum(buf.data)));

@@ -151,6 +151,16 @@ extern bool HrmCatalogLookup(const char *name, bool for_update, HrmCatalogEntry 
 /* ERROR (undefined_object) for an unknown model name. */
 extern void HrmUnknownModel(const char *name) pg_attribute_noreturn();
 
+/*
+ * Strings of a safetensors file (tensor names, metadata keys and values) are
+ * UTF-8 by the format: ERROR character_not_in_repertoire if one is not, so
+ * that no invalid byte sequence reaches a text or jsonb value.
+ */
+extern void HrmCheckFileStrings(const hrm_safetensors *st, const char *what);
+
+/* A checked string of a safetensors file in the server encoding. */
+extern char *HrmFileText(const char *s);
+
 /* Check that a text is an acceptable model name (ERROR invalid_name). */
 extern void HrmCheckModelName(const char *name);
 

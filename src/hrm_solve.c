@@ -1491,6 +1491,7 @@ hrm_solve_batch_query(PG_FUNCTION_ARGS)
 	Oid			id_type = InvalidOid,
 				grid_type = InvalidOid;
 	int64		row = 0;
+	int			guc_level;
 
 	/* the grid column's type decides the codec: peek at the plan first */
 	if (SPI_connect() != SPI_OK_CONNECT)
@@ -1501,6 +1502,15 @@ hrm_solve_batch_query(PG_FUNCTION_ARGS)
 				(errcode(ERRCODE_SYNTAX_ERROR),
 				 errmsg("hrm_solve_batch query could not be prepared: %s", SPI_result_code_string(SPI_result))));
 	HrmCheckReadOnly(plan, "hrm_solve_batch query");
+
+	/*
+	 * Read-only as a training source is, functions the query calls included
+	 * (25006): the setting holds while the cursor runs and is restored after
+	 * it; an ERROR unwinds it with the (sub)transaction.
+	 */
+	guc_level = NewGUCNestLevel();
+	(void) set_config_option("transaction_read_only", "on", PGC_USERSET, PGC_S_SESSION,
+							 GUC_ACTION_SAVE, true, 0, false);
 	portal = SPI_cursor_open(NULL, plan, NULL, NULL, true);
 	{
 		TupleDesc	desc = portal->tupDesc;
@@ -1579,6 +1589,7 @@ hrm_solve_batch_query(PG_FUNCTION_ARGS)
 		BatchFlush(&b);
 	}
 	SPI_cursor_close(portal);
+	AtEOXact_GUC(true, guc_level);
 	BatchEnd(&b);
 	SPI_finish();
 	return (Datum) 0;

@@ -1680,6 +1680,13 @@ hrm_evaluate_pg(PG_FUNCTION_ARGS)
 	HrmGetModelInfo(model, &info);
 	if (!info.exists)
 		HrmUnknownModel(model);
+	{
+		/* may the caller use the model?  (42501 before the source runs) */
+		HrmCatalogEntry entry;
+
+		if (!HrmCatalogLookup(model, false, &entry))
+			HrmUnknownModel(model);
+	}
 	memset(&shape, 0, sizeof(shape));
 	shape.task_known = true;
 	shape.task = info.has_task ? info.task : HRM_TASK_GENERIC;
