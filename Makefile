@@ -5,9 +5,11 @@
 #   make test-engine              engine unit tests, no server (prints "N passed, N failed")
 #   make parity FIXTURE=<prefix>  compare the engine with a reference fixture pair
 #   make fuzz                     libFuzzer targets (clang), FUZZ_SECONDS each
+#   make dist                     PGXN archive hrm-$(EXTVERSION).zip (git archive of HEAD)
+#   make test-engine-asan         engine tests and fuzz targets under ASan + UBSan
 
 EXTENSION = hrm
-EXTVERSION = 0.1.0
+EXTVERSION = 0.2.0
 
 MODULE_big = hrm
 CORE_SRCS = $(sort $(wildcard src/core/*.c))
@@ -16,7 +18,9 @@ OBJS = $(GLUE_SRCS:.c=.o) $(CORE_SRCS:.c=.o)
 
 SQL_PARTS = $(sort $(wildcard sql/parts/*.sql))
 DATA_built = sql/$(EXTENSION)--$(EXTVERSION).sql
-DATA = $(wildcard sql/$(EXTENSION)--*--*.sql)
+# Earlier releases' install scripts (frozen, committed) and the update
+# scripts between releases (ALTER EXTENSION hrm UPDATE; test/upgrade.sh).
+DATA = $(filter-out $(DATA_built),$(wildcard sql/$(EXTENSION)--*.sql))
 
 TESTS = $(sort $(wildcard test/sql/*.sql))
 REGRESS ?= $(patsubst test/sql/%.sql,%,$(TESTS))
@@ -36,7 +40,7 @@ export HRM_FIXTURES HRM_DATA
 # server reads the files).
 export PGOPTIONS = -c hrm_test.fixtures=$(abspath $(HRM_FIXTURES))
 
-EXTRA_CLEAN = test/core/hrm_test test/core/hrm_parity results regression.diffs regression.out \
+EXTRA_CLEAN = test/core/hrm_test test/core/hrm_test_asan test/core/hrm_parity results regression.diffs regression.out \
 	output_iso bench/bench_forward bench/bench_train bench/bench_gemm tools/hrm_tool \
 	$(patsubst %.c,%,$(wildcard test/fuzz/fuzz_*.c))
 
@@ -130,11 +134,57 @@ fuzz: $(FUZZ_BINS)
 	@set -e; for bin in $(FUZZ_BINS); do \
 		name=$$(basename $$bin); \
 		mkdir -p $(FUZZ_CORPUS)/$$name; \
-		echo "fuzz: $$name for $(FUZZ_SECONDS) s, corpus $(FUZZ_CORPUS)/$$name"; \
+		echo "fuzz: $$name for $(FUZZ_SECONDS) s, corpus $(FUZZ_CORPUS)/$$name (seeds test/fuzz/corpus/$${name#fuzz_})"; \
 		./$$bin -max_total_time=$(FUZZ_SECONDS) -print_final_stats=1 \
 			-artifact_prefix=$(FUZZ_CORPUS)/$$name- $(FUZZ_CORPUS)/$$name \
+			$$(test -d test/fuzz/corpus/$${name#fuzz_} && echo test/fuzz/corpus/$${name#fuzz_}) \
 			|| { echo "fuzz: $$name FAILED, see $(FUZZ_CORPUS)/$$name-*"; exit 1; }; \
 	done
+
+# ---------------------------------------------------------------------------
+# test-engine-asan: the engine tests built with AddressSanitizer and
+# UndefinedBehaviorSanitizer (any report aborts; the engine's compiler, so
+# that floating-point contraction matches the bitwise tests), run in full,
+# leaks included; then every
+# fuzz target over its kept corpus (test/fuzz/corpus/<name>, each input
+# once) and for ASAN_FUZZ_SECONDS of fresh fuzzing (in a scratch directory;
+# the kept corpus is not modified).  docs/fuzzing.md.
+SANITIZE_CC ?= $(ENGINE_CC)
+ASAN_FUZZ_SECONDS ?= 10
+SANITIZE_FLAGS = -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
+ASAN_OPTIONS_RUN = detect_leaks=1:abort_on_error=1:strict_string_checks=1:detect_stack_use_after_return=1
+UBSAN_OPTIONS_RUN = print_stacktrace=1:halt_on_error=1
+
+test/core/hrm_test_asan: $(CORE_SRCS) $(ENGINE_TEST_SRCS) $(CORE_HDRS)
+	$(SANITIZE_CC) $(filter-out -O3,$(ENGINE_CFLAGS)) -O2 $(SANITIZE_FLAGS) \
+		-o $@ $(CORE_SRCS) $(ENGINE_TEST_SRCS) $(ENGINE_LIBS)
+
+.PHONY: test-engine-asan
+test-engine-asan: test/core/hrm_test_asan $(FUZZ_BINS)
+	ASAN_OPTIONS=$(ASAN_OPTIONS_RUN) UBSAN_OPTIONS=$(UBSAN_OPTIONS_RUN) ./test/core/hrm_test_asan
+	@set -e; mkdir -p $(FUZZ_CORPUS); \
+	for bin in $(FUZZ_BINS); do \
+		name=$$(basename $$bin); corpus=test/fuzz/corpus/$${name#fuzz_}; \
+		scratch=$$(mktemp -d $(FUZZ_CORPUS)/asan-$$name.XXXXXX); \
+		n=$$(ls $$corpus 2>/dev/null | wc -l); \
+		echo "asan: $$name over its corpus ($$n inputs in $$corpus), then $(ASAN_FUZZ_SECONDS) s of fuzzing"; \
+		for run in corpus fuzz; do \
+			if [ $$run = corpus ]; then \
+				[ $$n -gt 0 ] || continue; args="-runs=0 $$scratch $$corpus"; \
+			else \
+				args="-max_total_time=$(ASAN_FUZZ_SECONDS) $$scratch"; \
+			fi; \
+			if ! ASAN_OPTIONS=$(ASAN_OPTIONS_RUN) UBSAN_OPTIONS=$(UBSAN_OPTIONS_RUN) \
+				./$$bin -print_final_stats=1 -artifact_prefix=$$scratch/ $$args > $$scratch.log 2>&1; then \
+				tail -40 $$scratch.log; \
+				echo "asan: $$name FAILED ($$run); log $$scratch.log, input $$scratch/crash-* (or leak-*, timeout-*)"; \
+				exit 1; \
+			fi; \
+			grep -E '^stat::(number_of_executed_units|average_exec_per_sec)' $$scratch.log | tr '\n' ' '; echo; \
+		done; \
+		rm -rf $$scratch $$scratch.log; \
+	done; \
+	echo "asan: engine tests and $(words $(FUZZ_BINS)) fuzz targets clean"
 
 # ---------------------------------------------------------------------------
 # bench: forward throughput (bench/run_forward.sh runs it next to PyTorch).
@@ -179,3 +229,17 @@ bench/bench_tasks: bench/bench_tasks.c $(CORE_SRCS) $(CORE_HDRS)
 	$(ENGINE_CC) $(ENGINE_CFLAGS) -o $@ bench/bench_tasks.c $(CORE_SRCS) $(ENGINE_LIBS)
 
 EXTRA_CLEAN += bench/bench_tasks
+
+# ---------------------------------------------------------------------------
+# dist: the PGXN release archive, hrm-$(EXTVERSION).zip with every file of
+# the committed HEAD under hrm-$(EXTVERSION)/ (uncommitted changes are not
+# in it).  test/dist.sh checks its contents against META.json.
+DIST = $(EXTENSION)-$(EXTVERSION)
+.PHONY: dist
+dist:
+	@git diff --quiet HEAD -- 2>/dev/null || echo "dist: warning: uncommitted changes are not in $(DIST).zip (it archives HEAD)"
+	git archive --format=zip --prefix=$(DIST)/ -o $(DIST).zip HEAD
+	@echo "dist: $(DIST).zip"
+
+EXTRA_CLEAN += $(DIST).zip
+

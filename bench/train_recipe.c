@@ -15,7 +15,11 @@
  * Both clocks are printed either way.
  *
  * Defaults are hrm_run_opts_defaults(HRM_TASK_SUDOKU); every knob can be
- * overridden (--help).  Output lines:
+ * overridden (--help).  --arch trm trains a Tiny Recursive Model from the
+ * recipe's TRM variant (hrm_run_opts_trm: one network of --L-layers blocks,
+ * --H-cycles recursions of --L-cycles latent updates and one answer update,
+ * the last recursion backpropagated in full, halting on q_halt > 0); with
+ * --mlp-t 1 its blocks mix tokens instead of attending (TRM-MLP).  Output lines:
  *   curve  <minutes> <steps> <train loss> <eval exact> <eval token acc> ...
  *   final  ...
  */
@@ -138,7 +142,9 @@ usage(void)
 			"usage: train_recipe [options]\n"
 			"  budget:   --minutes M  --steps N  --eval-every SEC  --eval-every-steps N\n"
 			"  data:     --blanks 20|MIN-MAX --eval-blanks N|MIN-MAX --train-puzzles N --eval-puzzles 1000 --data-seed S\n"
-			"  model:    --hidden D --heads H --H-layers n --L-layers n --H-cycles n --L-cycles n\n"
+			"  model:    --arch hrm|trm --mlp-t 0|1 (trm: token mixing) --no-act-continue 0|1 (trm)\n"
+			"            --puzzle-emb-ndim n --puzzle-emb-len n (trm prefix slots)\n"
+			"            --hidden D --heads H --H-layers n (hrm) --L-layers n --H-cycles n --L-cycles n\n"
 			"            --expansion x --halt-max-steps M --explore p --pos rope|learned|none\n"
 			"            --attn-mask full|sudoku\n"
 			"  optim:    --lr x --warmup n --lr-min-ratio r --total-steps n|auto --wd x --beta2 x\n"
@@ -188,6 +194,31 @@ main(int argc, char **argv)
 	bo.data_seed = 1;
 	bo.threads = 2;
 	bo.tag = "run";
+
+	/* the architecture first: its recipe defaults go under every other knob, wherever they appear */
+	{
+		bool		trm = false,
+					mlp_t = false;
+
+		for (int i = 1; i + 1 < argc; i++)
+		{
+			if (strcmp(argv[i], "--arch") == 0)
+			{
+				if (strcmp(argv[i + 1], "trm") != 0 && strcmp(argv[i + 1], "hrm") != 0)
+					usage();
+				trm = strcmp(argv[i + 1], "trm") == 0;
+			}
+			else if (strcmp(argv[i], "--mlp-t") == 0)
+				mlp_t = atoi(argv[i + 1]) != 0;
+		}
+		if (mlp_t && !trm)
+		{
+			fprintf(stderr, "train_recipe: --mlp-t applies to --arch trm\n");
+			exit(2);
+		}
+		if (trm)
+			hrm_run_opts_trm(&ro, mlp_t);
+	}
 
 	for (int i = 1; i < argc; i++)
 	{
@@ -244,6 +275,14 @@ main(int argc, char **argv)
 			bo.final_segments = v;
 		else if (ARG("--clock"))
 			bo.cpu_clock = strcmp(v, "cpu") == 0;
+		else if (ARG("--arch") || ARG("--mlp-t"))
+			;					/* applied above */
+		else if (ARG("--no-act-continue"))
+			ro.model.no_ACT_continue = atoi(v) != 0;
+		else if (ARG("--puzzle-emb-ndim"))
+			ro.model.puzzle_emb_ndim = atoi(v);
+		else if (ARG("--puzzle-emb-len"))
+			ro.model.puzzle_emb_len = atoi(v);
 		else if (ARG("--hidden"))
 			ro.model.hidden_size = atoi(v);
 		else if (ARG("--heads"))
@@ -391,6 +430,8 @@ main(int argc, char **argv)
 			   bo.eval_blanks ? bo.eval_blanks_max : bo.blanks_max);
 		printf("# tag=%s blanks=%d train_puzzles=%d eval_puzzles=%d gen_seconds=%.1f threads=%d\n",
 			   bo.tag, bo.blanks, bo.train_puzzles, bo.eval_puzzles, t_gen, bo.threads);
+		printf("# model arch=%s mlp_t=%d no_ACT_continue=%d puzzle_slots=%d\n", hrm_arch_name(c->arch),
+			   c->mlp_t, c->no_ACT_continue, c->P);
 		printf("# model hidden=%d heads=%d H_layers=%d L_layers=%d H_cycles=%d L_cycles=%d expansion=%g "
 			   "halt_max_steps=%d explore=%g pos=%s params=%zu\n",
 			   c->hidden_size, c->num_heads, c->H_layers, c->L_layers, c->H_cycles, c->L_cycles,

@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "fmgr.h"
+#include "mb/pg_wchar.h"
 #include "miscadmin.h"
 #include "utils/guc.h"
 #include "utils/memutils.h"
@@ -93,6 +94,7 @@ _PG_init(void)
 	HrmShmemInit();
 	HrmSolveInit();
 	HrmTrainInit();
+	HrmProgressInit();
 
 	MarkGUCPrefixReserved("hrm");
 }
@@ -221,13 +223,33 @@ HrmStatusHint(hrm_status st)
 }
 
 /*
+ * An engine message as server text: it may quote bytes of the caller's input
+ * (a tensor name of a file), which need not be valid in the server encoding;
+ * such bytes become '?'.
+ */
+static const char *
+HrmMessageText(const char *msg)
+{
+	char	   *copy;
+	char	   *p;
+
+	if (pg_verify_mbstr(GetDatabaseEncoding(), msg, (int) strlen(msg), true))
+		return msg;
+	copy = pstrdup(msg);
+	for (p = copy; *p; p++)
+		if ((unsigned char) *p >= 0x80)
+			*p = '?';
+	return copy;
+}
+
+/*
  * Raise an engine error.
  */
 void
 HrmThrow(hrm_status st, const hrm_error *err, const char *what)
 {
 	const char *hint;
-	const char *detail = (err != NULL && err->msg[0] != '\0') ? err->msg : NULL;
+	const char *detail = (err != NULL && err->msg[0] != '\0') ? HrmMessageText(err->msg) : NULL;
 
 	/*
 	 * The engine stopped because an interrupt is pending: let PostgreSQL

@@ -39,6 +39,7 @@
 #include "postgres.h"
 
 #include "access/htup_details.h"
+#include "access/xlog.h"
 #include "catalog/pg_largeobject.h"
 #include "catalog/pg_type.h"
 #include "commands/event_trigger.h"
@@ -47,6 +48,7 @@
 #include "executor/spi.h"
 #include "funcapi.h"
 #include "lib/stringinfo.h"
+#include "mb/pg_wchar.h"
 #include "miscadmin.h"
 #include "storage/lock.h"
 #include "utils/acl.h"
@@ -78,6 +80,17 @@ PG_FUNCTION_INFO_V1(hrm_drop_owned_trigger);
 /* ---------------------------------------------------------------------
  * Names and ownership
  * --------------------------------------------------------------------- */
+
+void
+HrmPreventDuringRecovery(const char *func)
+{
+	if (RecoveryInProgress())
+		ereport(ERROR,
+				(errcode(ERRCODE_READ_ONLY_SQL_TRANSACTION),
+				 errmsg("cannot execute %s() during recovery", func),
+				 errdetail("This server is a hot standby: its models and training jobs are replayed from the primary and are read-only here."),
+				 errhint("Call %s() on the primary server; the standbys replay its changes.", func)));
+}
 
 /*
  * Model names: 1 to 63 bytes, no control characters.
@@ -301,6 +314,73 @@ HrmCatalogLookup(const char *name, bool for_update, HrmCatalogEntry *entry)
  * --------------------------------------------------------------------- */
 
 /*
+ * A file PyTorch's torch.save wrote (the reference's checkpoints) is not a
+ * safetensors file: say so, and how to convert it, instead of a parse
+ * error.  torch.save writes a zip archive ("PK\x03\x04"), or with the
+ * legacy format a pickle (0x80, then the protocol, 2 to 5).  A safetensors
+ * file starts with its header's length and the header's "{", so one whose
+ * first bytes happen to look the same is not mistaken for it.
+ */
+static void
+HrmCheckNotTorch(const uint8 *buf, size_t len, const char *what)
+{
+	bool		zip = len >= 4 && memcmp(buf, "PK\x03\x04", 4) == 0;
+	bool		pickle = len >= 2 && buf[0] == 0x80 && buf[1] >= 2 && buf[1] <= 5;
+	uint64		hlen = 0;
+
+	if (!zip && !pickle)
+		return;
+	if (len >= 9)
+	{
+		for (int i = 7; i >= 0; i--)
+			hlen = (hlen << 8) | buf[i];
+		if (buf[8] == '{' && hlen <= len - 8)
+			return;
+	}
+	ereport(ERROR,
+			(errcode(ERRCODE_INVALID_BINARY_REPRESENTATION),
+			 errmsg("%s: this is a PyTorch checkpoint (torch.save %s), not a safetensors file",
+					what, zip ? "zip archive" : "pickle"),
+			 errdetail("hrm reads safetensors files; it never unpickles PyTorch files."),
+			 errhint("Convert it with tools/convert_checkpoint.py to-hrm (docs/convert.md), then import the .safetensors file it writes.")));
+}
+
+/*
+ * A file without "hrm_config" metadata imported without a config argument:
+ * name the keys the configuration needs, what the file does carry, and
+ * what its embedding suggests.
+ */
+static void
+HrmNoConfig(const hrm_safetensors *st, const char *what)
+{
+	StringInfoData keys;
+	StringInfoData seen;
+
+	initStringInfo(&keys);
+	for (int i = 0; i < st->n_meta; i++)
+		appendStringInfo(&keys, "%s\"%s\"", i ? ", " : "", st->meta_keys[i]);
+	initStringInfo(&seen);
+	for (int i = 0; i < st->n_tensors; i++)
+	{
+		const hrm_st_tensor *t = &st->tensors[i];
+		const char *c = hrm_canonical_name(t->name);
+
+		if (t->ndim == 2 && strcmp(c, "embed_tokens.embedding_weight") == 0)
+			appendStringInfo(&seen, " Its tensor \"%s\" suggests \"vocab_size\": " INT64_FORMAT
+							 ", \"hidden_size\": " INT64_FORMAT ".", t->name, t->shape[0], t->shape[1]);
+		else if (t->ndim == 2 && strcmp(c, "embed_pos.embedding_weight") == 0)
+			appendStringInfo(&seen, " Its tensor \"%s\" suggests \"seq_len\" about " INT64_FORMAT
+							 " (puzzle slots included), \"pos_encodings\": \"learned\".", t->name, t->shape[0]);
+	}
+	ereport(ERROR,
+			(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+			 errmsg("%s: the file has no \"hrm_config\" metadata and no config was given", what),
+			 errdetail("The configuration needs at least \"seq_len\" and \"vocab_size\", and every field that differs from the defaults (\"hidden_size\", \"num_heads\", \"H_layers\", \"L_layers\", \"H_cycles\", \"L_cycles\", \"expansion\", \"pos_encodings\", \"puzzle_emb_ndim\", \"num_puzzle_identifiers\", \"halt_max_steps\", ...). The file's metadata keys: %s.%s",
+					   st->n_meta > 0 ? keys.data : "none", seen.data),
+			 errhint("Pass the reference's hrm_config as the config argument, e.g. hrm_import(name, file, config => '{\"seq_len\": 81, \"vocab_size\": 11, ...}'), or write the file with tools/convert_checkpoint.py to-hrm, which stores it in the metadata.")));
+}
+
+/*
  * Parse a safetensors buffer; the parsed header is freed with the current
  * memory context.  buf must outlive the result.
  */
@@ -310,10 +390,43 @@ HrmParse(const void *buf, size_t len, const char *what)
 	hrm_safetensors *st = palloc0(sizeof(hrm_safetensors));
 	hrm_error	err;
 
+	HrmCheckNotTorch((const uint8 *) buf, len, what);
 	HrmTrack(st, HrmFreeSafetensors);
 	hrm_error_clear(&err);
 	HrmCheck(hrm_st_parse((const uint8_t *) buf, len, st, &err), &err, what);
+	HrmCheckFileStrings(st, what);
 	return st;
+}
+
+/* ERROR unless s (a string of a safetensors file, `role` saying which) is UTF-8. */
+static void
+HrmCheckUtf8(const char *s, const char *role, int index, const char *what)
+{
+	if (!pg_verify_mbstr(PG_UTF8, s, (int) strlen(s), true))
+		ereport(ERROR,
+				(errcode(ERRCODE_CHARACTER_NOT_IN_REPERTOIRE),
+				 errmsg("%s: %s %d of the header is not valid UTF-8", what, role, index + 1),
+				 errhint("The JSON header of a safetensors file is UTF-8 text.")));
+}
+
+void
+HrmCheckFileStrings(const hrm_safetensors *st, const char *what)
+{
+	int			i;
+
+	for (i = 0; i < st->n_tensors; i++)
+		HrmCheckUtf8(st->tensors[i].name, "tensor name", i, what);
+	for (i = 0; i < st->n_meta; i++)
+	{
+		HrmCheckUtf8(st->meta_keys[i], "__metadata__ key", i, what);
+		HrmCheckUtf8(st->meta_values[i], "__metadata__ value", i, what);
+	}
+}
+
+char *
+HrmFileText(const char *s)
+{
+	return pg_any_to_server(s, (int) strlen(s), PG_UTF8);
 }
 
 /*
@@ -384,6 +497,7 @@ hrm_import(PG_FUNCTION_ARGS)
 	Oid			loid;
 	hrm_error	err;
 
+	HrmPreventDuringRecovery("hrm_import");
 	if (PG_ARGISNULL(0))
 		ereport(ERROR,
 				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
@@ -420,6 +534,8 @@ hrm_import(PG_FUNCTION_ARGS)
 	st = HrmParse(VARDATA_ANY(weights), VARSIZE_ANY_EXHDR(weights), what);
 	if (config_json != NULL)
 		HrmCheck(hrm_config_from_json(config_json, strlen(config_json), &cfg, &err), &err, what);
+	else if (hrm_st_meta(st, "hrm_config") == NULL)
+		HrmNoConfig(st, what);
 	else
 		HrmCheck(hrm_config_from_safetensors(st, &cfg, &err), &err, what);
 	if (task == NULL)
@@ -614,6 +730,7 @@ hrm_drop_model(PG_FUNCTION_ARGS)
 	Oid			types[1] = {TEXTOID};
 	Datum		values[1];
 
+	HrmPreventDuringRecovery("hrm_drop_model");
 	if (!HrmCatalogLookup(name, true, &entry))
 	{
 		if (!if_exists)
@@ -648,6 +765,7 @@ hrm_rename_model(PG_FUNCTION_ARGS)
 	Oid			types[2] = {TEXTOID, TEXTOID};
 	Datum		values[2];
 
+	HrmPreventDuringRecovery("hrm_rename_model");
 	HrmCheckModelName(new_name);
 	/* both names, in a fixed order (no deadlock between crossed renames) */
 	if (strcmp(name, new_name) < 0)
@@ -767,6 +885,7 @@ hrm_grant(PG_FUNCTION_ARGS)
 	char	   *name = text_to_cstring(PG_GETARG_TEXT_PP(0));
 	Name		role = PG_GETARG_NAME(1);
 
+	HrmPreventDuringRecovery("hrm_grant");
 	PG_RETURN_BOOL(HrmChangeReaders(name, NameStr(*role), true));
 }
 
@@ -776,6 +895,7 @@ hrm_revoke(PG_FUNCTION_ARGS)
 	char	   *name = text_to_cstring(PG_GETARG_TEXT_PP(0));
 	Name		role = PG_GETARG_NAME(1);
 
+	HrmPreventDuringRecovery("hrm_revoke");
 	PG_RETURN_BOOL(HrmChangeReaders(name, NameStr(*role), false));
 }
 
@@ -832,7 +952,7 @@ hrm_safetensors_info(PG_FUNCTION_ARGS)
 		for (k = 0; k < t->numel; k++)
 			elems[k] = Float8GetDatum(v[k]);
 
-		values[0] = CStringGetTextDatum(t->name);
+		values[0] = CStringGetTextDatum(HrmFileText(t->name));
 		values[1] = CStringGetTextDatum(hrm_dtype_name(t->dtype));
 		values[2] = PointerGetDatum(construct_array(shape, t->ndim, INT4OID, 4, true, TYPALIGN_INT));
 		values[3] = PointerGetDatum(construct_array(elems, (int) t->numel, FLOAT8OID, 8,
@@ -860,9 +980,9 @@ hrm_safetensors_metadata(PG_FUNCTION_ARGS)
 	{
 		if (i > 0)
 			appendStringInfoString(&buf, ", ");
-		escape_json(&buf, st->meta_keys[i]);
+		escape_json(&buf, HrmFileText(st->meta_keys[i]));
 		appendStringInfoString(&buf, ": ");
-		escape_json(&buf, st->meta_values[i]);
+		escape_json(&buf, HrmFileText(st->meta_values[i]));
 	}
 	appendStringInfoChar(&buf, '}');
 	PG_RETURN_DATUM(DirectFunctionCall1(jsonb_in, CStringGetDatum(buf.data)));

@@ -609,11 +609,14 @@ Datum
 hrm_cancel_pg(PG_FUNCTION_ARGS)
 {
 	int64		job_id = PG_GETARG_INT64(0);
-	int			slot = HrmJobFind(job_id, MyDatabaseId);
+	int			slot;
 	HrmJobSlot	s;
 	char		state[NAMEDATALEN];
 	char		role[NAMEDATALEN];
 
+	/* a standby runs no jobs: its hrm.job rows are the primary's */
+	HrmPreventDuringRecovery("hrm_cancel");
+	slot = HrmJobFind(job_id, MyDatabaseId);
 	if (slot >= 0 && HrmJobRead(slot, MyDatabaseId, job_id, &s))
 	{
 		HrmCheckJobRole(job_id, s.roleid);

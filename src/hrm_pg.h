@@ -151,8 +151,25 @@ extern bool HrmCatalogLookup(const char *name, bool for_update, HrmCatalogEntry 
 /* ERROR (undefined_object) for an unknown model name. */
 extern void HrmUnknownModel(const char *name) pg_attribute_noreturn();
 
+/*
+ * Strings of a safetensors file (tensor names, metadata keys and values) are
+ * UTF-8 by the format: ERROR character_not_in_repertoire if one is not, so
+ * that no invalid byte sequence reaches a text or jsonb value.
+ */
+extern void HrmCheckFileStrings(const hrm_safetensors *st, const char *what);
+
+/* A checked string of a safetensors file in the server encoding. */
+extern char *HrmFileText(const char *s);
+
 /* Check that a text is an acceptable model name (ERROR invalid_name). */
 extern void HrmCheckModelName(const char *name);
+
+/*
+ * ERROR read_only_sql_transaction (25006) on a hot standby, where the
+ * catalog, the weights and the jobs are replayed from the primary: func is
+ * the SQL function that would write.
+ */
+extern void HrmPreventDuringRecovery(const char *func);
 
 /*
  * ERROR insufficient_privilege unless the current role may change a model
@@ -237,5 +254,35 @@ extern void HrmTrainInit(void);
 
 /* hrm_solve.c: GUCs of hrm_solve (hrm.default_model, default_max_steps, default_halt) */
 extern void HrmSolveInit(void);
+
+/* ---------------------------------------------------------------------
+ * hrm_progress.c: progress of hrm_evaluate and hrm_solve_batch (NOTICE
+ * lines every hrm.progress_interval, a row of the hrm.progress view)
+ * --------------------------------------------------------------------- */
+
+extern double hrm_progress_interval;
+
+/* The GUC hrm.progress_interval and, under preload, the shared memory hooks. */
+extern void HrmProgressInit(void);
+
+typedef struct HrmProgress HrmProgress;
+
+/*
+ * A call begins (function, model, phase, the unit it counts, its total or
+ * -1); its row goes away at HrmProgressEnd or when CurrentMemoryContext is
+ * reset (an ERROR).
+ */
+extern HrmProgress *HrmProgressBegin(const char *function, const char *model, const char *phase,
+									 const char *unit, int64 total);
+extern void HrmProgressPhase(HrmProgress *p, const char *phase, int64 total);
+/* done units finished, more follow: publish, and NOTICE at the interval. */
+extern void HrmProgressTick(HrmProgress *p, int64 done);
+/* Publish only. */
+extern void HrmProgressUpdate(HrmProgress *p, int64 done);
+/* An engine progress callback (hrm_progress_cb) over an HrmProgress. */
+extern int	HrmProgressEngineCb(void *arg, int64_t done, int64_t total);
+/* After the engine returned: raise an error its callback caught. */
+extern void HrmProgressRethrow(HrmProgress *p);
+extern void HrmProgressEnd(HrmProgress *p);
 
 #endif							/* HRM_PG_H */

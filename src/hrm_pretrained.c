@@ -142,7 +142,7 @@ PretrainedNames(const char *dir, bool missing_ok)
 static Datum
 MetaJsonb(const char *s)
 {
-	return DirectFunctionCall1(jsonb_in, CStringGetDatum(s));
+	return DirectFunctionCall1(jsonb_in, CStringGetDatum(HrmFileText(s)));
 }
 
 /* ---------------------------------------------------------------------
@@ -181,6 +181,7 @@ hrm_pretrained(PG_FUNCTION_ARGS)
 		HrmTrack(st, HrmFreeSafetensors);
 		HrmCheck(hrm_st_parse((const uint8_t *) VARDATA(file), VARSIZE(file) - VARHDRSZ, st, &err),
 				 &err, what);
+		HrmCheckFileStrings(st, what);
 		task = hrm_st_meta(st, "hrm_task");
 		desc = hrm_st_meta(st, "hrm_description");
 		metrics = hrm_st_meta(st, "hrm_metrics");
@@ -191,7 +192,7 @@ hrm_pretrained(PG_FUNCTION_ARGS)
 			values[1] = CStringGetTextDatum(task);
 		nulls[2] = desc == NULL;
 		if (!nulls[2])
-			values[2] = CStringGetTextDatum(desc);
+			values[2] = CStringGetTextDatum(HrmFileText(desc));
 		HrmCheck(hrm_config_from_safetensors(st, &cfg, &err), &err, what);
 		HrmCheck(hrm_layout_init(&lay, &cfg, &err), &err, what);
 		values[3] = Int64GetDatum((int64) lay.n_params);
@@ -223,6 +224,7 @@ hrm_load_pretrained(PG_FUNCTION_ARGS)
 	struct stat stt;
 	LOCAL_FCINFO(imp, 4);
 
+	HrmPreventDuringRecovery("hrm_load_pretrained");
 	if (PG_ARGISNULL(0))
 		ereport(ERROR,
 				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),

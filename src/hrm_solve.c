@@ -5,10 +5,14 @@
  *		model, the answer in the puzzle's own form.
  *
  * A grid is a Sudoku (text of 81 cells, int[81] or int[9][9]), a maze (text
- * rows of "# SG") or, for any other model, an int[] of token ids.  The
+ * rows of "# SG"), an ARC grid (int[rows][cols] of colours 0..9, at most
+ * 30x30; the answer is the predicted grid, cropped as the reference's
+ * evaluator crops it) or, for any other model, an int[] of token ids.  The
  * codec follows from the model's layout (hrm_solve_task): vocab 11 / seq 81
  * is a Sudoku model, vocab 6 / seq 900 a maze model, vocab 12 / seq 900 an
- * ARC model (token arrays), anything else reads token arrays.
+ * ARC model (grids, or its 900 tokens as an int[900]), anything else reads
+ * token arrays.  puzzle_id selects the puzzle embedding (ARC models learn
+ * one per task; 0 for the others).
  *
  * A solve is the reference's evaluation: a fresh carry, then up to
  * max_steps segments with the carry kept between them; with halt
@@ -42,6 +46,7 @@
  *                                       with values outside the alphabet /
  *                                       vocabulary; bad max_steps, halt or
  *                                       views (1..64; maze 8; tokens 1)
+ *   22003 numeric_value_out_of_range    puzzle_id outside 0..num_puzzle_identifiers-1
  *   42804 datatype_mismatch             hrm_solve_batch's query columns
  *   22004 null_value_not_allowed        NULL inside an array grid
  *   42704 undefined_object              no such model
@@ -70,6 +75,7 @@
 #include "hrm_pg.h"
 #include "hrm_train.h"
 
+#include "arc.h"
 #include "maze.h"
 #include "sudoku.h"
 #include "views.h"
@@ -160,6 +166,7 @@ typedef enum SolveCodec
 {
 	CODEC_SUDOKU,				/* text / int[81] / int[9][9] */
 	CODEC_MAZE,					/* text rows of "# SG" */
+	CODEC_ARC,					/* int[rows][cols] of colours 0..9 */
 	CODEC_TOKENS				/* int[] of token ids */
 } SolveCodec;
 
@@ -185,7 +192,10 @@ SolveTaskOf(const HrmModelHandle *h, SolveCodec *codec)
 		return "maze";
 	}
 	if (cfg->vocab_size == SOLVE_ARC_VOCAB && cfg->seq_len == SOLVE_ARC_SEQ)
+	{
+		*codec = CODEC_ARC;
 		return "arc";
+	}
 	if (h->task != NULL && h->task[0] != '\0')
 		return h->task;
 	return "generic";
@@ -201,6 +211,7 @@ typedef struct SolveArgs
 	int			max_steps;		/* as given: 0 = default */
 	bool		adaptive;
 	int			views;			/* 1..HRM_VIEWS_MAX */
+	int32		puzzle_id;		/* the puzzle embedding's row */
 } SolveArgs;
 
 /* A puzzle ready for the engine, and how to give the answer back. */
@@ -214,6 +225,7 @@ typedef struct SolveProblem
 	int			steps;			/* segments to run at most */
 	bool		adaptive;
 	int			views;			/* test-time scaling: 1 = the single pass */
+	int32		puzzle_id;
 	hrm_task	alphabet;		/* of this input's codec: answer alphabet, symmetries, checker */
 	int32	   *tokens;			/* [seq_len] */
 	/* the input's form */
@@ -253,7 +265,8 @@ SolveWrongTask(const SolveProblem *p, const char *given, const char *hint)
 {
 	ereport(ERROR,
 			(errcode(ERRCODE_WRONG_OBJECT_TYPE),
-			 errmsg("%s given to model \"%s\", a %s model", given, p->h->name, p->task),
+			 errmsg("%s given to model \"%s\", %s %s model", given, p->h->name,
+					strchr("aeiou", p->task[0]) != NULL && p->task[0] != '\0' ? "an" : "a", p->task),
 			 errdetail("The model's layout is vocab_size %d, seq_len %d.", p->vocab, p->seq_len),
 			 errhint("%s", hint)));
 	pg_unreachable();
@@ -269,6 +282,8 @@ SolveHintFor(const SolveProblem *p, SolveCodec model_codec)
 			return "A Sudoku model reads 81 cells as text (digits, \".\" or \"0\" for blanks) or as int[81] / int[9][9] (0 for blanks).";
 		case CODEC_MAZE:
 			return "A maze model reads text rows of \"#\" (wall), \" \" (open), \"S\" and \"G\", at most 30x30.";
+		case CODEC_ARC:
+			return "An ARC model reads a grid as int[rows][cols] of colours 0 to 9 (at most 30x30), or its 900 token ids as int[900].";
 		case CODEC_TOKENS:
 			break;
 	}
@@ -314,6 +329,7 @@ SolvePrepareText(SolveProblem *p, SolveCodec model_codec)
 						 errhint("%s", SolveHintFor(p, model_codec))));
 			hrm_maze_to_tokens(&p->maze, p->tokens);
 			break;
+		case CODEC_ARC:
 		case CODEC_TOKENS:
 			SolveWrongTask(p, "a text grid", SolveHintFor(p, model_codec));
 	}
@@ -378,6 +394,40 @@ SolvePrepareArray(SolveProblem *p, SolveCodec model_codec)
 		return;
 	}
 
+	if (model_codec == CODEC_ARC && ARR_NDIM(arr) == 2)
+	{
+		hrm_arc_grid g;
+		hrm_error	err;
+		int			rows = ARR_DIMS(arr)[0],
+					cols = ARR_DIMS(arr)[1];
+
+		if (rows > HRM_ARC_MAX || cols > HRM_ARC_MAX)
+			ereport(ERROR,
+					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+					 errmsg("an ARC grid is at most 30x30, not %dx%d", rows, cols),
+					 errhint("%s", SolveHintFor(p, model_codec))));
+		g.rows = rows;
+		g.cols = cols;
+		for (int i = 0; i < n; i++)
+		{
+			if (v[i] < 0 || v[i] > 9)
+				ereport(ERROR,
+						(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+						 errmsg("ARC cell [%d][%d] is %d, not a colour 0-9", i / cols + 1, i % cols + 1, v[i]),
+						 errhint("%s", SolveHintFor(p, model_codec))));
+			g.cell[i] = (uint8_t) v[i];
+		}
+		hrm_error_clear(&err);
+		if (hrm_arc_encode(&g, 0, 0, p->tokens, &err) != HRM_OK)
+			ereport(ERROR,
+					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+					 errmsg("invalid ARC grid for model \"%s\"", p->h->name),
+					 errdetail("%s", err.msg),
+					 errhint("%s", SolveHintFor(p, model_codec))));
+		p->codec = CODEC_ARC;
+		return;
+	}
+
 	/* a token sequence */
 	if (n != p->seq_len)
 	{
@@ -387,7 +437,7 @@ SolvePrepareArray(SolveProblem *p, SolveCodec model_codec)
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 				 errmsg("the grid has %d tokens but model \"%s\" reads %d", n, p->h->name, p->seq_len),
-				 errhint("%s", SolveHintFor(p, CODEC_TOKENS))));
+				 errhint("%s", SolveHintFor(p, model_codec == CODEC_ARC ? CODEC_ARC : CODEC_TOKENS))));
 	}
 	for (int i = 0; i < n; i++)
 	{
@@ -410,7 +460,7 @@ SolveViewsArg(int views)
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 				 errmsg("views must be between 1 and %d, not %d", HRM_VIEWS_MAX, views),
-				 errhint("views => 1 is the single pass; Sudoku models take up to %d views, maze models up to 8.",
+				 errhint("views => 1 is the single pass; Sudoku and ARC models take up to %d views, maze models up to 8.",
 						 HRM_VIEWS_MAX)));
 	return views;
 }
@@ -448,7 +498,21 @@ SolveStepsHalt(SolveArgs *a, int max_steps, const char *halt)
 static void
 SolveGetArgs(FunctionCallInfo fcinfo, bool is_text, bool has_views, SolveArgs *a)
 {
-	int			off = PG_NARGS() == (has_views ? 5 : 4) ? 1 : 0;
+	/*
+	 * (grid, max_steps, halt[, views][, puzzle_id]), after the model if
+	 * named.  The model is named when the second argument is the grid, not
+	 * max_steps (an integer).  puzzle_id came with 0.2.0: the 0.1.0
+	 * functions, which the library still serves until ALTER EXTENSION hrm
+	 * UPDATE, lack it.
+	 */
+	Oid			second = get_fn_expr_argtype(fcinfo->flinfo, 1);
+	int			fixed = has_views ? 4 : 3;
+	int			off;
+
+	if (OidIsValid(second))
+		off = second != INT4OID ? 1 : 0;
+	else
+		off = PG_NARGS() == fixed + 2 ? 1 : 0;
 
 	memset(a, 0, sizeof(*a));
 	if (off == 1)
@@ -472,6 +536,7 @@ SolveGetArgs(FunctionCallInfo fcinfo, bool is_text, bool has_views, SolveArgs *a
 		a->grid_arr = PG_GETARG_ARRAYTYPE_P(off);
 	SolveStepsHalt(a, PG_GETARG_INT32(off + 1), text_to_cstring(PG_GETARG_TEXT_PP(off + 2)));
 	a->views = has_views ? SolveViewsArg(PG_GETARG_INT32(off + 3)) : 1;
+	a->puzzle_id = PG_NARGS() > off + fixed ? PG_GETARG_INT32(off + fixed) : 0;
 }
 
 /*
@@ -495,13 +560,32 @@ SolvePrepareModel(const SolveArgs *a, SolveProblem *p, SolveCodec *model_codec)
 	p->adaptive = a->adaptive;
 	p->views = a->views;
 	p->is_text = a->is_text;
+	p->puzzle_id = a->puzzle_id;
+	if (a->puzzle_id < 0 || a->puzzle_id >= Max(cfg->num_puzzle_identifiers, 1))
+		ereport(ERROR,
+				(errcode(ERRCODE_NUMERIC_VALUE_OUT_OF_RANGE),
+				 errmsg("puzzle_id %d is out of range for model \"%s\"", a->puzzle_id, p->h->name),
+				 errdetail("Puzzle identifiers run from 0 to %d (num_puzzle_identifiers %d).",
+						   Max(cfg->num_puzzle_identifiers, 1) - 1, cfg->num_puzzle_identifiers),
+				 errhint("ARC models learn one puzzle embedding per task: pass the task's identifier from training; other models take 0.")));
 }
 
 /* The engine's task for a codec: the answer alphabet, symmetries and checker. */
 static hrm_task
 SolveCodecTask(SolveCodec codec)
 {
-	return codec == CODEC_SUDOKU ? HRM_TASK_SUDOKU : codec == CODEC_MAZE ? HRM_TASK_MAZE : HRM_TASK_GENERIC;
+	switch (codec)
+	{
+		case CODEC_SUDOKU:
+			return HRM_TASK_SUDOKU;
+		case CODEC_MAZE:
+			return HRM_TASK_MAZE;
+		case CODEC_ARC:
+			return HRM_TASK_ARC;
+		case CODEC_TOKENS:
+			break;
+	}
+	return HRM_TASK_GENERIC;
 }
 
 /* Encode the grid of p (p->src_text or p->src_arr) into p->tokens. */
@@ -522,7 +606,7 @@ SolvePrepareGrid(SolveProblem *p, SolveCodec model_codec)
 						hrm_views_limit(p->alphabet)),
 				 errhint("%s", p->alphabet == HRM_TASK_MAZE ?
 						 "A maze has 8 symmetries (the dihedral transforms): use views => 8 or fewer." :
-						 "Views are symmetries of the task: Sudoku grids (text or int[]) take up to 64, mazes given as text up to 8; other grids take views => 1.")));
+						 "Views are symmetries of the task: Sudoku grids (text or int[]) and ARC grids (int[rows][cols]) take up to 64, mazes given as text up to 8; token arrays take views => 1.")));
 }
 
 static void
@@ -620,6 +704,31 @@ SolveArrayLike(const ArrayType *src, const int32 *vals, int n)
 	return a;
 }
 
+/*
+ * An ARC prediction as int[rows][cols]: the reference evaluator's crop
+ * (the largest top-left rectangle of colours); an empty array when the
+ * model put no colour in the corner.
+ */
+static ArrayType *
+SolveArcArray(const int32 *pred)
+{
+	hrm_arc_grid g;
+	hrm_error	err;
+	int			dims[2],
+				lbs[2] = {1, 1};
+	Datum	   *d;
+
+	hrm_error_clear(&err);
+	if (hrm_arc_crop(pred, HRM_ARC_SEQ, &g, &err) != HRM_OK || g.rows == 0 || g.cols == 0)
+		return construct_empty_array(INT4OID);
+	dims[0] = g.rows;
+	dims[1] = g.cols;
+	d = palloc(sizeof(Datum) * g.rows * g.cols);
+	for (int i = 0; i < g.rows * g.cols; i++)
+		d[i] = Int32GetDatum(g.cell[i]);
+	return construct_md_array(d, NULL, 2, dims, lbs, INT4OID, sizeof(int32), true, TYPALIGN_INT);
+}
+
 /* The prediction in the input's form. */
 static Datum
 SolveFormat(const SolveProblem *p, const int32 *pred)
@@ -674,6 +783,8 @@ SolveFormat(const SolveProblem *p, const int32 *pred)
 				}
 				return PointerGetDatum(t);
 			}
+		case CODEC_ARC:
+			return PointerGetDatum(SolveArcArray(pred));
 		case CODEC_TOKENS:
 			break;
 	}
@@ -828,6 +939,7 @@ SolveRunMany(const SolveProblem *p, hrm_views_ctx *ctx, const int32 *tokens, int
 	hrm_views_opts opts;
 	hrm_error	err;
 	hrm_status	st;
+	int32	   *pids;
 
 	if (o == NULL)
 	{
@@ -838,7 +950,11 @@ SolveRunMany(const SolveProblem *p, hrm_views_ctx *ctx, const int32 *tokens, int
 	HrmEngineBegin();
 	if (ctx == NULL)
 		ctx = SolvePoolGet(m);
-	st = hrm_views_solve(m, ctx, tokens, NULL, n, o, answers, rows, &err);
+	/* one puzzle: its puzzle_id; a batch: every grid takes p's (0) */
+	pids = palloc(sizeof(int32) * Max(n, 1));
+	for (int i = 0; i < n; i++)
+		pids[i] = p->puzzle_id;
+	st = hrm_views_solve(m, ctx, tokens, pids, n, o, answers, rows, &err);
 	if (st == HRM_ERR_CANCELLED)
 		CHECK_FOR_INTERRUPTS();
 	HrmCheck(st, &err, what);
@@ -863,14 +979,14 @@ SolveCommon(FunctionCallInfo fcinfo, bool is_text)
 	return SolveFormat(&p, pred);
 }
 
-/* hrm_solve([model text,] grid text, max_steps int, halt text, views int) → text */
+/* hrm_solve([model text,] grid text, max_steps int, halt text, views int, puzzle_id int) → text */
 Datum
 hrm_solve_text(PG_FUNCTION_ARGS)
 {
 	return SolveCommon(fcinfo, true);
 }
 
-/* hrm_solve([model text,] grid int[], max_steps int, halt text, views int) → int[] */
+/* hrm_solve([model text,] grid int[], max_steps int, halt text, views int, puzzle_id int) → int[] */
 Datum
 hrm_solve_array(PG_FUNCTION_ARGS)
 {
@@ -959,7 +1075,7 @@ SolveDetailCommon(FunctionCallInfo fcinfo, bool is_text)
 }
 
 /*
- * hrm_solve_detail([model text,] grid, max_steps int, halt text, views int)
+ * hrm_solve_detail([model text,] grid, max_steps int, halt text, views int, puzzle_id int)
  *   → (solution, segments, confidence, valid, keeps_givens, reason, views, agreeing, certainty)
  */
 Datum
@@ -1054,7 +1170,7 @@ TraceCommon(FunctionCallInfo fcinfo, bool is_text)
 }
 
 /*
- * hrm_trace([model text,] grid, max_steps int, halt text)
+ * hrm_trace([model text,] grid, max_steps int, halt text, puzzle_id int)
  *   → SETOF (segment, prediction, changed, q_halt, q_continue)
  */
 Datum
@@ -1127,6 +1243,8 @@ typedef struct BatchState
 	int32	   *answers;		/* [chunk, seq_len] */
 	hrm_views_row *rows;		/* [chunk] */
 	bool		has_id;
+	HrmProgress *prog;			/* NOTICE lines, the hrm.progress row */
+	int64		done;			/* grids solved */
 } BatchState;
 
 /*
@@ -1172,6 +1290,7 @@ BatchBegin(FunctionCallInfo fcinfo, BatchState *b, bool is_text, bool has_id)
 	b->errcb.arg = &b->pos;
 	b->errcb.previous = error_context_stack;
 	error_context_stack = &b->errcb;
+	b->prog = HrmProgressBegin("hrm_solve_batch", b->args.model, "solving", "grids", -1);
 }
 
 static void
@@ -1179,6 +1298,7 @@ BatchEnd(BatchState *b)
 {
 	error_context_stack = b->errcb.previous;
 	MemoryContextDelete(b->chunkcxt);
+	HrmProgressEnd(b->prog);
 }
 
 /*
@@ -1218,8 +1338,11 @@ BatchFlush(BatchState *b)
 		return;
 	b->pos.index = 0;			/* an engine error is about the batch, not one grid */
 	CHECK_FOR_INTERRUPTS();
+	HrmProgressTick(b->prog, b->done);
 	old = MemoryContextSwitchTo(b->chunkcxt);
 	SolveRunMany(&b->model, b->ctx, b->tokens, b->n, &b->opts, b->answers, b->rows);
+	b->done += b->n;
+	HrmProgressUpdate(b->prog, b->done);
 	for (int i = 0; i < b->n; i++)
 	{
 		Datum		values[SOLVE_DETAIL_COLS + 1];
@@ -1261,6 +1384,7 @@ hrm_solve_batch_text(PG_FUNCTION_ARGS)
 				 errhint("Pass ARRAY[grid1, grid2, ...] or array_agg(puzzle ORDER BY id).")));
 	BatchBegin(fcinfo, &b, true, false);
 	deconstruct_array(arr, TEXTOID, -1, false, TYPALIGN_INT, &elems, &enulls, &n);
+	HrmProgressPhase(b.prog, "solving", n);
 	for (int i = 0; i < n; i++)
 	{
 		if (enulls[i])
@@ -1312,6 +1436,7 @@ hrm_solve_batch_array(PG_FUNCTION_ARGS)
 	}
 	count = ARR_DIMS(arr)[0];
 	per = ArrayGetNItems(ndim - 1, ARR_DIMS(arr) + 1);
+	HrmProgressPhase(b.prog, "solving", count);
 	nullmap = ARR_NULLBITMAP(arr);
 	if (nullmap != NULL)
 	{
@@ -1366,6 +1491,7 @@ hrm_solve_batch_query(PG_FUNCTION_ARGS)
 	Oid			id_type = InvalidOid,
 				grid_type = InvalidOid;
 	int64		row = 0;
+	int			guc_level;
 
 	/* the grid column's type decides the codec: peek at the plan first */
 	if (SPI_connect() != SPI_OK_CONNECT)
@@ -1376,6 +1502,15 @@ hrm_solve_batch_query(PG_FUNCTION_ARGS)
 				(errcode(ERRCODE_SYNTAX_ERROR),
 				 errmsg("hrm_solve_batch query could not be prepared: %s", SPI_result_code_string(SPI_result))));
 	HrmCheckReadOnly(plan, "hrm_solve_batch query");
+
+	/*
+	 * Read-only as a training source is, functions the query calls included
+	 * (25006): the setting holds while the cursor runs and is restored after
+	 * it; an ERROR unwinds it with the (sub)transaction.
+	 */
+	guc_level = NewGUCNestLevel();
+	(void) set_config_option("transaction_read_only", "on", PGC_USERSET, PGC_S_SESSION,
+							 GUC_ACTION_SAVE, true, 0, false);
 	portal = SPI_cursor_open(NULL, plan, NULL, NULL, true);
 	{
 		TupleDesc	desc = portal->tupDesc;
@@ -1454,6 +1589,7 @@ hrm_solve_batch_query(PG_FUNCTION_ARGS)
 		BatchFlush(&b);
 	}
 	SPI_cursor_close(portal);
+	AtEOXact_GUC(true, guc_level);
 	BatchEnd(&b);
 	SPI_finish();
 	return (Datum) 0;

@@ -69,6 +69,38 @@ HrmSourceIsQuery(const char *s)
 	return false;
 }
 
+/*
+ * Text that cannot be a (qualified) table name but reads as a statement:
+ * white space, a parenthesis or a semicolon between words, outside double
+ * quotes ("INSERT INTO t ...", "CALL p()").
+ */
+static bool
+HrmSourceIsStatement(const char *s)
+{
+	bool		quoted = false;
+	bool		word = false;
+	bool		gap = false;
+
+	for (; *s; s++)
+	{
+		bool		sep = !quoted && (*s == ' ' || *s == '\t' || *s == '\n' || *s == '\r' ||
+									  *s == '(' || *s == ')' || *s == ';');
+
+		if (*s == '"')
+			quoted = !quoted;
+		if (sep)
+		{
+			if (word)
+				gap = true;
+			continue;
+		}
+		if (gap)
+			return true;
+		word = true;
+	}
+	return false;
+}
+
 /* The query that reads a source. */
 char *
 HrmSourceQuery(const char *source, const char *label)
@@ -79,6 +111,11 @@ HrmSourceQuery(const char *source, const char *label)
 
 	if (HrmSourceIsQuery(source))
 		return pstrdup(source);
+	if (HrmSourceIsStatement(source))
+		ereport(ERROR,
+				(errcode(ERRCODE_WRONG_OBJECT_TYPE),
+				 errmsg("%s must be a table or view name, or a query that only reads", label),
+				 errhint("Pass a table or view name, or a query starting with SELECT, WITH, VALUES or TABLE.")));
 
 	names = stringToQualifiedNameList(source);
 	rv = makeRangeVarFromNameList(names);

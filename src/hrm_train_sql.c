@@ -147,6 +147,7 @@ typedef enum HrmOptType
 
 typedef enum HrmOptId
 {
+	O_ARCH,
 	O_ATTN_MASK,
 	O_AUGMENT,
 	O_BATCH_SIZE,
@@ -177,9 +178,12 @@ typedef enum HrmOptId
 	O_LR_MIN_RATIO,
 	O_LR_WARMUP_STEPS,
 	O_MAX_MINUTES,
+	O_MLP_T,
+	O_NO_ACT_CONTINUE,
 	O_NUM_HEADS,
 	O_POS_ENCODINGS,
 	O_PROGRESS,
+	O_PUZZLE_EMB_LEN,
 	O_PUZZLE_EMB_LR,
 	O_PUZZLE_EMB_NDIM,
 	O_PUZZLE_EMB_WEIGHT_DECAY,
@@ -211,6 +215,7 @@ typedef struct HrmOptDef
 
 /* Sorted by name (the order of the hint). */
 static const HrmOptDef train_opts[] = {
+	{"arch", O_ARCH, OT_STRING, 0, 0, OF_ARCH | OF_FROZEN, "hrm,trm"},
 	{"attn_mask", O_ATTN_MASK, OT_STRING, 0, 0, OF_ARCH | OF_FROZEN, "full,sudoku"},
 	{"augment", O_AUGMENT, OT_BOOL, 0, 0, OF_FROZEN, NULL},
 	{"batch_size", O_BATCH_SIZE, OT_INT, 1, 65536, OF_FROZEN, NULL},
@@ -241,9 +246,12 @@ static const HrmOptDef train_opts[] = {
 	{"lr_min_ratio", O_LR_MIN_RATIO, OT_FLOAT, 0, 1, OF_OPTIM, NULL},
 	{"lr_warmup_steps", O_LR_WARMUP_STEPS, OT_INT, 0, BIG, OF_OPTIM, NULL},
 	{"max_minutes", O_MAX_MINUTES, OT_FLOAT, 1e-6, 1e7, 0, NULL},
+	{"mlp_t", O_MLP_T, OT_BOOL, 0, 0, OF_ARCH | OF_FROZEN, NULL},
+	{"no_ACT_continue", O_NO_ACT_CONTINUE, OT_BOOL, 0, 0, OF_ARCH | OF_FROZEN, NULL},
 	{"num_heads", O_NUM_HEADS, OT_INT, 1, 1024, OF_ARCH | OF_FROZEN, NULL},
 	{"pos_encodings", O_POS_ENCODINGS, OT_STRING, 0, 0, OF_ARCH | OF_FROZEN, "rope,learned,none"},
 	{"progress", O_PROGRESS, OT_FLOAT, 0, 86400, OF_RUNTIME, NULL},
+	{"puzzle_emb_len", O_PUZZLE_EMB_LEN, OT_INT, 0, HRM_MAX_PUZZLE_SLOTS, OF_ARCH | OF_FROZEN, NULL},
 	{"puzzle_emb_lr", O_PUZZLE_EMB_LR, OT_FLOAT, 0, 100, OF_OPTIM, NULL},
 	{"puzzle_emb_ndim", O_PUZZLE_EMB_NDIM, OT_INT, 0, 65536, OF_ARCH | OF_FROZEN, NULL},
 	{"puzzle_emb_weight_decay", O_PUZZLE_EMB_WEIGHT_DECAY, OT_FLOAT, 0, 100, OF_OPTIM, NULL},
@@ -673,6 +681,14 @@ HrmApplyArch(const HrmOpts *o, hrm_config *c)
 {
 	const HrmOptVal *v = o->v;
 
+	if (v[O_ARCH].given)
+		c->arch = strcmp(v[O_ARCH].str, "trm") == 0 ? HRM_ARCH_TRM : HRM_ARCH_HRM;
+	if (v[O_MLP_T].given)
+		c->mlp_t = v[O_MLP_T].b;
+	if (v[O_NO_ACT_CONTINUE].given)
+		c->no_ACT_continue = v[O_NO_ACT_CONTINUE].b;
+	if (v[O_PUZZLE_EMB_LEN].given)
+		c->puzzle_emb_len = (int) v[O_PUZZLE_EMB_LEN].num;
 	if (v[O_HIDDEN_SIZE].given)
 		c->hidden_size = (int) v[O_HIDDEN_SIZE].num;
 	if (v[O_NUM_HEADS].given)
@@ -821,6 +837,70 @@ HrmHyperJson(const HrmTrainTask *t, const char *task_name)
 		appendStringInfo(&b, ", \"max_minutes\": %.9g", t->max_seconds / 60.0);
 	appendStringInfoChar(&b, '}');
 	return b.data;
+}
+
+static void HrmCheckPuzzleIds(const hrm_dataset *ds, int n_ids, const char *model, const char *label);
+
+/*
+ * A new model's architecture (the recipe's defaults, the options, the
+ * data's shape) that the engine refuses: the engine's reason as the
+ * message, what it was built from as the detail, and a hint in terms of
+ * hrm_train's options rather than of a configuration to import.
+ */
+static void
+HrmTrainArchError(const hrm_config *c, const hrm_error *err, const char *model, hrm_task task)
+{
+	const char *hint = NULL;
+	char		field[32];
+	size_t		k = 0;
+	bool		rope = c->pos_encodings == HRM_POS_ROPE;
+
+	/* the field a range error names comes first in the engine's message */
+	while (k < sizeof(field) - 1 && err->msg[k] != '\0' && err->msg[k] != ' ')
+	{
+		field[k] = err->msg[k];
+		k++;
+	}
+	field[k] = '\0';
+
+	if (c->num_heads >= 1 && c->hidden_size >= 1 && c->hidden_size % c->num_heads != 0)
+	{
+		int			unit = c->num_heads * (rope ? 2 : 1);
+		int			up = ((c->hidden_size + unit - 1) / unit) * unit;
+
+		hint = psprintf("Choose the options hidden_size and num_heads so that num_heads divides hidden_size%s, e.g. {\"hidden_size\": %d, \"num_heads\": %d}.",
+						rope ? " into heads of an even size (pos_encodings \"rope\")" : "", up, c->num_heads);
+	}
+	else if (rope && c->num_heads >= 1 && (c->hidden_size / c->num_heads) % 2 != 0)
+		hint = psprintf("With pos_encodings \"rope\" (the default) every head needs an even size, and hidden_size / num_heads is %d: change the option hidden_size or num_heads, or set pos_encodings to \"learned\".",
+						c->hidden_size / c->num_heads);
+	else if (c->attn_mask == HRM_MASK_SUDOKU && c->seq_len != 81)
+		hint = psprintf("The option attn_mask \"sudoku\" is for Sudoku rows of 81 cells, and these rows have %d tokens: leave attn_mask out or set it to \"full\".",
+						c->seq_len);
+	else if (strcmp(field, "seq_len") == 0)
+		hint = psprintf("seq_len is the length of the data's rows (%d tokens here): train on rows of at most %d tokens.",
+						c->seq_len, HRM_MAX_SEQ_LEN);
+	else if (strcmp(field, "num_puzzle_identifiers") == 0)
+		hint = "num_puzzle_identifiers is the data's largest puzzle id + 1: renumber the puzzle ids from 0.";
+	else
+	{
+		for (int i = 0; i < lengthof(train_opts); i++)
+			if ((train_opts[i].flags & OF_ARCH) && strcmp(train_opts[i].name, field) == 0)
+				hint = psprintf("Change the hrm_train option \"%s\"; docs/train.md lists the architecture options and their ranges.",
+								field);
+		if (hint == NULL && strncmp(err->msg, "puzzle_emb_ndim", 15) == 0)
+			hint = "Lower the option puzzle_emb_ndim, or raise hidden_size.";
+		if (hint == NULL)
+			hint = "Change the architecture options of hrm_train (hidden_size, num_heads, H_layers, L_layers, H_cycles, L_cycles, expansion, halt_max_steps, pos_encodings, attn_mask, puzzle_emb_ndim, vocab_size); docs/train.md lists their ranges.";
+	}
+	ereport(ERROR,
+			(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+			 errmsg("invalid architecture for model \"%s\": %s", model, err->msg),
+			 errdetail("A new model takes the %s recipe's defaults and the options given: hidden_size %d, num_heads %d, H_layers %d, L_layers %d, H_cycles %d, L_cycles %d, expansion %g, pos_encodings %s, attn_mask %s, puzzle_emb_ndim %d; seq_len %d and vocab_size %d come from the data.",
+					   hrm_task_name(task), c->hidden_size, c->num_heads, c->H_layers, c->L_layers,
+					   c->H_cycles, c->L_cycles, c->expansion, hrm_pos_enc_name(c->pos_encodings),
+					   hrm_attn_mask_name(c->attn_mask), c->puzzle_emb_ndim, c->seq_len, c->vocab_size),
+			 errhint("%s", hint)));
 }
 
 /* Parameters of a configuration (for messages). */
@@ -1131,6 +1211,24 @@ HrmTrain(FunctionCallInfo fcinfo, const char *model, const char *source, Jsonb *
 	}
 	else
 	{
+		bool		trm = v[O_ARCH].given && strcmp(v[O_ARCH].str, "trm") == 0;
+
+		/* TRM: one network of L_layers blocks; its own options need arch "trm" */
+		if (trm && v[O_H_LAYERS].given)
+			ereport(ERROR,
+					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+					 errmsg("option \"H_layers\" applies to arch \"hrm\""),
+					 errdetail("A TRM model has one network of L_layers blocks for both of its updates."),
+					 errhint("Drop H_layers, or set L_layers.")));
+		if (!trm && (v[O_MLP_T].given || v[O_NO_ACT_CONTINUE].given || v[O_PUZZLE_EMB_LEN].given))
+			ereport(ERROR,
+					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+					 errmsg("option \"%s\" applies to arch \"trm\"",
+							v[O_MLP_T].given ? "mlp_t" : v[O_NO_ACT_CONTINUE].given ? "no_ACT_continue" :
+							"puzzle_emb_len"),
+					 errhint("Add \"arch\": \"trm\" to train a Tiny Recursive Model.")));
+		if (trm)
+			hrm_run_opts_trm(&ro, v[O_MLP_T].given && v[O_MLP_T].b);
 		HrmApplyArch(&o, &ro.model);
 		ro.model.seq_len = train->seq_len;
 		ro.model.vocab_size = Max(train->vocab_size, ro.model.vocab_size);
@@ -1140,15 +1238,16 @@ HrmTrain(FunctionCallInfo fcinfo, const char *model, const char *source, Jsonb *
 		if (ro.model.puzzle_emb_ndim > 0)
 			ro.model.num_puzzle_identifiers = Max(train->max_puzzle_id, eval ? eval->max_puzzle_id : 0) + 1;
 	}
-	if (ro.model.puzzle_emb_ndim > 0 &&
-		(train->max_puzzle_id >= ro.model.num_puzzle_identifiers ||
-		 (eval && eval->max_puzzle_id >= ro.model.num_puzzle_identifiers)))
-		ereport(ERROR,
-				(errcode(ERRCODE_NUMERIC_VALUE_OUT_OF_RANGE),
-				 errmsg("puzzle ids of the data go past the %d of model \"%s\"",
-						ro.model.num_puzzle_identifiers, model)));
+	if (ro.model.puzzle_emb_ndim > 0)
+	{
+		HrmCheckPuzzleIds(train, ro.model.num_puzzle_identifiers, model, "source");
+		if (eval)
+			HrmCheckPuzzleIds(eval, ro.model.num_puzzle_identifiers, model, "eval_source");
+	}
 	hrm_error_clear(&err);
 	st = hrm_config_validate(&ro.model, &err);
+	if (st == HRM_ERR_CONFIG)
+		HrmTrainArchError(&ro.model, &err, model, task);
 	if (st != HRM_OK)
 		HrmThrow(st, &err, psprintf("invalid architecture for model \"%s\"", model));
 
@@ -1467,6 +1566,13 @@ HrmJobFromTable(int64 job_id, HrmJobSlot *out)
 			out->state = HRM_JOB_FAILED;
 			if (strcmp(state, "running") == 0)
 			{
+				/* on a standby: the job runs (or ran) on the primary */
+				if (RecoveryInProgress())
+					ereport(ERROR,
+							(errcode(ERRCODE_READ_ONLY_SQL_TRANSACTION),
+							 errmsg("cannot wait for training job " INT64_FORMAT " during recovery", job_id),
+							 errdetail("This server is a hot standby: training jobs run on the primary, and hrm.job here shows the state replayed so far."),
+							 errhint("Call hrm_wait() on the primary server.")));
 				error = "interrupted: the server stopped or restarted during training";
 				sqlstate = "57P01";
 			}
@@ -1508,11 +1614,34 @@ hrm_wait_pg(PG_FUNCTION_ARGS)
  * hrm_evaluate(model text, source text, options jsonb DEFAULT '{}')
  * --------------------------------------------------------------------- */
 
-/* Between chunks of the evaluation: stop (cleanly) when an interrupt is pending. */
-static int
-HrmEvalProgress(void *arg, int64_t done, int64_t total)
+/*
+ * Every puzzle id of the data must be one of the model's (0 to
+ * num_puzzle_identifiers - 1): the first one that is not is an error naming
+ * its row (1-based, in the order the source returned it) and the range.
+ */
+static void
+HrmCheckPuzzleIds(const hrm_dataset *ds, int n_ids, const char *model, const char *label)
 {
-	return (QueryCancelPending || ProcDiePending) ? 1 : 0;
+	if (ds->max_puzzle_id < n_ids)
+		return;
+	for (int64 i = 0; i < ds->n; i++)
+	{
+		int32		id = ds->puzzle_ids[i];
+
+		if (id < n_ids)
+			continue;
+		ereport(ERROR,
+				(errcode(ERRCODE_NUMERIC_VALUE_OUT_OF_RANGE),
+				 errmsg("%s row " INT64_FORMAT ": puzzle id %d is out of range for model \"%s\"",
+						label, i + 1, id, model),
+				 n_ids > 1 ?
+				 errdetail("Model \"%s\" has %d puzzle identifiers: valid ids are 0 to %d.",
+						   model, n_ids, n_ids - 1) :
+				 n_ids == 1 ?
+				 errdetail("Model \"%s\" has one puzzle identifier: the only valid id is 0.", model) :
+				 errdetail("Model \"%s\" has no puzzle identifiers.", model),
+				 errhint("Give the puzzle ids the model was trained with (the puzzle_id option names their column), or leave the option out: every row then has id 0.")));
+	}
 }
 
 Datum
@@ -1535,6 +1664,7 @@ hrm_evaluate_pg(PG_FUNCTION_ARGS)
 	Datum		values[5];
 	bool		nulls[5] = {false, false, false, false, false};
 	char	   *what;
+	HrmProgress *prog;
 
 	if (PG_ARGISNULL(0) || PG_ARGISNULL(1))
 		ereport(ERROR,
@@ -1550,6 +1680,13 @@ hrm_evaluate_pg(PG_FUNCTION_ARGS)
 	HrmGetModelInfo(model, &info);
 	if (!info.exists)
 		HrmUnknownModel(model);
+	{
+		/* may the caller use the model?  (42501 before the source runs) */
+		HrmCatalogEntry entry;
+
+		if (!HrmCatalogLookup(model, false, &entry))
+			HrmUnknownModel(model);
+	}
 	memset(&shape, 0, sizeof(shape));
 	shape.task_known = true;
 	shape.task = info.has_task ? info.task : HRM_TASK_GENERIC;
@@ -1560,12 +1697,9 @@ hrm_evaluate_pg(PG_FUNCTION_ARGS)
 	cols.puzzle_id = v[E_PUZZLE_ID].given ? v[E_PUZZLE_ID].str : NULL;
 
 	/* the data first: the source may run anything, the model handle must stay valid */
+	prog = HrmProgressBegin("hrm_evaluate", model, "reading source", "rows", -1);
 	ds = HrmReadSource(source, "source", &cols, &shape, (size_t) hrm_max_training_data_mb * 1024 * 1024, 0);
-	if (ds->max_puzzle_id >= info.cfg.num_puzzle_identifiers)
-		ereport(ERROR,
-				(errcode(ERRCODE_NUMERIC_VALUE_OUT_OF_RANGE),
-				 errmsg("puzzle ids of the data go past the %d of model \"%s\"",
-						info.cfg.num_puzzle_identifiers, model)));
+	HrmCheckPuzzleIds(ds, info.cfg.num_puzzle_identifiers, model, "source");
 
 	h = hrm_cache_get(model);
 	HrmEngineBegin();
@@ -1602,12 +1736,17 @@ hrm_evaluate_pg(PG_FUNCTION_ARGS)
 		eo.max_rows = (int64) v[E_MAX_ROWS].num;
 	if (v[E_BATCH_ROWS].given)
 		eo.batch_rows = (int) v[E_BATCH_ROWS].num;
-	eo.progress = HrmEvalProgress;
+	/* NOTICE lines and the hrm.progress row between chunks (the callback also stops on a cancel) */
+	HrmProgressPhase(prog, "evaluating", eo.max_rows > 0 ? Min(eo.max_rows, ds->n) : ds->n);
+	eo.progress = HrmProgressEngineCb;
+	eo.progress_arg = prog;
 	hrm_error_clear(&err);
 	st = hrm_evaluate(&h->model, ds, NULL, ds->n, &eo, &res, &err);
+	HrmProgressRethrow(prog);
 	if (st == HRM_ERR_CANCELLED)
 		CHECK_FOR_INTERRUPTS();
 	HrmCheck(st, &err, what);
+	HrmProgressEnd(prog);
 
 	if (get_call_result_type(fcinfo, NULL, &desc) != TYPEFUNC_COMPOSITE)
 		elog(ERROR, "return type must be a row type");

@@ -677,19 +677,22 @@ HrmCheckpoint(HrmWorker *w)
 			HrmExec("DELETE FROM hrm.checkpoint WHERE model OPERATOR(pg_catalog.=) $1", 1, t1, v1, NULL);
 
 		{
-			Oid			types[5] = {TEXTOID, INT8OID, TEXTOID, OIDOID, INT8OID};
-			Datum		values[5];
+			Oid			types[6] = {TEXTOID, INT8OID, TEXTOID, OIDOID, INT8OID, TEXTOID};
+			Datum		values[6];
 
+			/* the checkpoint's metrics also keep the job's hyperparameters (hrm_publish_checkpoint) */
 			values[0] = CStringGetTextDatum(t->model);
 			values[1] = Int64GetDatum(step);
 			values[2] = CStringGetTextDatum(metrics);
 			values[3] = ObjectIdGetDatum(state_loid);
 			values[4] = Int64GetDatum((int64) state_len);
+			values[5] = CStringGetTextDatum(w->base + t->hyper_off);
 			HrmExec("INSERT INTO hrm.checkpoint (model, step, metrics, state, state_bytes)"
-					" VALUES ($1, $2, $3::pg_catalog.jsonb, $4, $5)"
+					" VALUES ($1, $2, $3::pg_catalog.jsonb OPERATOR(pg_catalog.||)"
+					" pg_catalog.jsonb_build_object('hyperparameters', $6::pg_catalog.jsonb), $4, $5)"
 					" ON CONFLICT (model, step) DO UPDATE SET metrics = EXCLUDED.metrics,"
 					" state = EXCLUDED.state, state_bytes = EXCLUDED.state_bytes, created = pg_catalog.now()",
-					5, types, values, NULL);
+					6, types, values, NULL);
 		}
 		if (t->keep > 0)
 		{

@@ -13,8 +13,9 @@
 # odd shapes, training), fuzzing (when the Makefile has the target), then
 # the pg_regress + pgTAP suites on throwaway clusters (pg_virtualenv), once
 # plain and once with shared_preload_libraries=hrm, a pg_dump / pg_restore
-# round trip, two databases sharing one cluster (plain and preloaded), and
-# the README's demo.
+# round trip, the update from the previous release (test/upgrade.sh), the
+# PGXN archive (test/dist.sh), two databases sharing one cluster (plain and
+# preloaded), and the README's demo.
 # Every step runs even when an earlier one failed; the last line is
 # "N passed, N failed" and the exit status is non-zero on any failure.
 #
@@ -94,14 +95,53 @@ pgv() {
     PGPORT=$(free_port) pg_virtualenv -t "$@"
 }
 
-# pg_regress + pgTAP on a throwaway cluster; extra arguments go to
-# pg_virtualenv.  If the cluster could not even start (pg_regress never ran),
-# try again on another port, up to three times.
+# The server log of the throwaway cluster this shell runs in (inside
+# pg_virtualenv): the file logging_collector writes, else the log file
+# pg_lsclusters names for the cluster on $PGPORT (pg_virtualenv -t keeps it in
+# its temporary directory).
+server_log() {
+    local f
+    f=$(psql -X -At -d postgres -c "SELECT CASE WHEN pg_current_logfile() LIKE '/%' THEN pg_current_logfile()
+                                            ELSE current_setting('data_directory') || '/' || pg_current_logfile() END") || return 1
+    if [ -z "$f" ]; then
+        f=$(pg_lsclusters -h 2>/dev/null | awk -v port="$PGPORT" '$3 == port { print $7 }')
+    fi
+    [ -n "$f" ] && [ -r "$f" ] || return 1
+    echo "$f"
+}
+
+# Fail when the server log shows a crash: a backend or worker killed by a
+# signal (and the restart that follows), a PANIC, a failed assertion.
+check_server_log() {
+    local log
+    if ! log=$(server_log); then
+        echo "--- the server log could not be found"
+        return 1
+    fi
+    if grep -nE 'terminated by signal|server process .* was terminated|PANIC:|TRAP:' "$log"; then
+        echo "--- the server log shows a crash ($log)"
+        return 1
+    fi
+    echo "--- server log: no crash ($(wc -l <"$log") lines)"
+}
+
+# make installcheck, then the server log check (in the same cluster).
+installcheck_inner() {
+    local rc=0
+    make installcheck || rc=$?
+    check_server_log || rc=1
+    return "$rc"
+}
+
+# pg_regress + pgTAP on a throwaway cluster, then its server log checked for
+# crashes; extra arguments go to pg_virtualenv.  If the cluster could not even
+# start (pg_regress never ran), try again on another port, up to three times.
 installcheck() {
     local attempt
+    export -f server_log check_server_log installcheck_inner
     for attempt in 1 2 3; do
         rm -f regression.diffs regression.out
-        if pgv "$@" make installcheck; then
+        if pgv "$@" bash -c installcheck_inner; then
             return 0
         fi
         if [ -f regression.out ]; then
@@ -174,6 +214,13 @@ two_databases() {
     pgv "$@" bash test/two_databases.sh
 }
 
+# A primary and a streaming hot standby (test/replica.sh), with hrm loaded on
+# demand, then preloaded: the standby serves the primary's models from its
+# own shared memory, refuses every write with 25006, picks up re-imports.
+replica() {
+    bash test/replica.sh && bash test/replica.sh --preload
+}
+
 has_target() {
     grep -qE "^$1:" Makefile
 }
@@ -206,11 +253,17 @@ fi
 if has_target fuzz && [ "${SKIP_FUZZ:-0}" != 1 ]; then
     step "fuzz (make fuzz FUZZ_SECONDS=$FUZZ_SECONDS)" make fuzz FUZZ_SECONDS="$FUZZ_SECONDS"
 fi
+if has_target test-engine-asan && [ "${SKIP_FUZZ:-0}" != 1 ]; then
+    step "engine tests and fuzz targets under ASan + UBSan (make test-engine-asan)" make test-engine-asan
+fi
 step "pg_regress + pgTAP" installcheck
 step "pg_regress + pgTAP, shared_preload_libraries=hrm" installcheck -o shared_preload_libraries=hrm
 step "pg_dump / pg_restore keeps models" dump_restore
+step "ALTER EXTENSION hrm UPDATE from 0.1.0 (test/upgrade.sh)" pgv bash test/upgrade.sh
+step "PGXN archive (make dist, test/dist.sh)" bash test/dist.sh
 step "two databases in one cluster" two_databases
 step "two databases in one cluster, shared_preload_libraries=hrm" two_databases -o shared_preload_libraries=hrm
+step "read replica: primary + streaming hot standby (plain, then preloaded)" replica
 if [ "${SKIP_DEMO:-0}" != 1 ]; then
     step "demo (tools/demo.sh)" bash tools/demo.sh
 fi

@@ -1,5 +1,5 @@
 #!/usr/bin/python3
-"""Convert HRM checkpoints between the reference PyTorch code and hrm (the PostgreSQL extension).
+"""Convert HRM and TRM checkpoints between the reference PyTorch code and hrm (the PostgreSQL extension).
 
 Run with Debian's /usr/bin/python3 (torch 1.13 and numpy; PyYAML if installed, else a small
 built-in reader of the block-style YAML the reference writes).  See docs/convert.md.
@@ -30,6 +30,13 @@ as float32, saved with torch.save; and an all_config.yaml that the reference's P
 accepts (training fields from --base-config, else the reference's defaults) with a top-level
 `hrm_model_shape` entry (seq_len, vocab_size, num_puzzle_identifiers; ignored by the reference) so
 that to-hrm can convert it back without the dataset.
+
+Tiny Recursive Models (the TinyRecursiveModels reference, models/recursive_reasoning/trm.py, arch
+name recursive_reasoning.trm@TinyRecursiveReasoningModel_ACTV1) convert the same way: one network
+L_level (attention blocks, or token-mixing mlp_t blocks with arch.mlp_t), no H_level, the prefix
+length puzzle_emb_len (the reference's default 16 when all_config.yaml leaves it out; 0 means
+ceil(puzzle_emb_ndim / hidden_size)), no_ACT_continue (default true).  An mlp_t model's seq_len
+comes from its token-mixing weights, so it needs neither --seq-len nor --dataset.
 """
 import argparse
 import collections
@@ -48,6 +55,9 @@ import safetensors_io as st  # noqa: E402
 PREFIXES = ("_orig_mod.", "model.inner.")
 OUT_PREFIX = "model.inner."
 REF_ARCH_NAME = "hrm.hrm_act_v1@HierarchicalReasoningModel_ACTV1"
+REF_TRM_ARCH_NAME = "recursive_reasoning.trm@TinyRecursiveReasoningModel_ACTV1"
+# Defaults of the TRM reference's config class (trm.py) for its own fields.
+TRM_DEFAULTS = {"mlp_t": False, "puzzle_emb_len": 16, "no_ACT_continue": True}
 REF_LOSS = {"name": "losses@ACTLossHead", "loss_type": "stablemax_cross_entropy"}
 # Defaults of the reference model class for fields all_config.yaml may leave out.
 ARCH_DEFAULTS = {"rms_norm_eps": 1e-5, "rope_theta": 10000.0}
@@ -63,8 +73,11 @@ TASK_DATA_PATHS = {"sudoku": "data/sudoku-extreme-1k-aug-1000", "maze": "data/ma
 CONFIG_FIELDS = ["arch", "seq_len", "vocab_size", "num_puzzle_identifiers", "puzzle_emb_ndim",
                  "H_cycles", "L_cycles", "H_layers", "L_layers", "hidden_size", "expansion", "num_heads",
                  "pos_encodings", "rms_norm_eps", "rope_theta", "halt_max_steps", "halt_exploration_prob"]
+# ... and for arch "trm": the prefix length after puzzle_emb_ndim, the two switches at the end.
+TRM_CONFIG_FIELDS = (CONFIG_FIELDS[:5] + ["puzzle_emb_len"] + CONFIG_FIELDS[5:] + ["mlp_t", "no_ACT_continue"])
 FLOAT_FIELDS = {"expansion", "rms_norm_eps", "rope_theta", "halt_exploration_prob"}
-INT_FIELDS = set(CONFIG_FIELDS) - FLOAT_FIELDS - {"arch", "pos_encodings"}
+BOOL_FIELDS = {"mlp_t", "no_ACT_continue"}
+INT_FIELDS = set(TRM_CONFIG_FIELDS) - FLOAT_FIELDS - BOOL_FIELDS - {"arch", "pos_encodings"}
 BF16_TENSORS = ("H_init", "L_init")
 
 
@@ -91,13 +104,23 @@ def fmt_double(v):
     return s
 
 
+def is_trm(cfg):
+    return cfg.get("arch") == "trm"
+
+
+def config_fields(cfg):
+    return TRM_CONFIG_FIELDS if is_trm(cfg) else CONFIG_FIELDS
+
+
 def config_json(cfg):
     """hrm_config JSON exactly as the engine writes it (src/core/config.c)."""
     parts = []
-    for k in CONFIG_FIELDS:
+    for k in config_fields(cfg):
         v = cfg[k]
         if k in FLOAT_FIELDS:
             parts.append('"%s": %s' % (k, fmt_double(v)))
+        elif k in BOOL_FIELDS:
+            parts.append('"%s": %s' % (k, "true" if v else "false"))
         elif k in INT_FIELDS:
             parts.append('"%s": %d' % (k, int(v)))
         else:
@@ -106,6 +129,9 @@ def config_json(cfg):
 
 
 def puzzle_emb_len(cfg):
+    """Prefix slots: TRM's explicit puzzle_emb_len when set, else ceil(puzzle_emb_ndim / hidden_size)."""
+    if is_trm(cfg) and cfg.get("puzzle_emb_len", 0) > 0:
+        return cfg["puzzle_emb_len"]
     return -(-cfg["puzzle_emb_ndim"] // cfg["hidden_size"])
 
 
@@ -122,11 +148,18 @@ def layout(cfg):
     if cfg["pos_encodings"] == "learned":
         out.append(("embed_pos.embedding_weight", (cfg["seq_len"] + puzzle_emb_len(cfg), D)))
     out += [("lm_head.weight", (V, D)), ("q_head.weight", (2, D)), ("q_head.bias", (2,))]
-    for level, n in (("H_level", cfg["H_layers"]), ("L_level", cfg["L_layers"])):
+    # TRM: one network (L_level); with mlp_t its blocks mix tokens over the S positions instead of attending
+    levels = (("L_level", cfg["L_layers"]),) if is_trm(cfg) else (("H_level", cfg["H_layers"]), ("L_level", cfg["L_layers"]))
+    S = cfg["seq_len"] + puzzle_emb_len(cfg)
+    It = intermediate_size(S, cfg["expansion"])
+    for level, n in levels:
         for i in range(n):
             p = "%s.layers.%d." % (level, i)
-            out += [(p + "self_attn.qkv_proj.weight", (3 * D, D)), (p + "self_attn.o_proj.weight", (D, D)),
-                    (p + "mlp.gate_up_proj.weight", (2 * I, D)), (p + "mlp.down_proj.weight", (D, I))]
+            if is_trm(cfg) and cfg["mlp_t"]:
+                out += [(p + "mlp_t.gate_up_proj.weight", (2 * It, S)), (p + "mlp_t.down_proj.weight", (S, It))]
+            else:
+                out += [(p + "self_attn.qkv_proj.weight", (3 * D, D)), (p + "self_attn.o_proj.weight", (D, D))]
+            out += [(p + "mlp.gate_up_proj.weight", (2 * I, D)), (p + "mlp.down_proj.weight", (D, I))]
     if cfg["puzzle_emb_ndim"] > 0:
         out.append(("puzzle_emb.weights", (cfg["num_puzzle_identifiers"], cfg["puzzle_emb_ndim"])))
     return out
@@ -151,9 +184,13 @@ def check_config(cfg):
         raise ConvertError("pos_encodings %r is not rope, learned or none" % cfg["pos_encodings"])
     if cfg["pos_encodings"] == "rope" and (D // h) % 2:
         raise ConvertError("rope needs an even head dimension (hidden_size / num_heads = %d)" % (D // h))
-    for k in ("seq_len", "vocab_size", "hidden_size", "H_cycles", "L_cycles", "H_layers", "L_layers", "halt_max_steps"):
+    for k in ("seq_len", "vocab_size", "hidden_size", "H_cycles", "L_cycles", "L_layers", "halt_max_steps") + \
+            (() if is_trm(cfg) else ("H_layers",)):
         if cfg[k] < 1:
             raise ConvertError("%s must be at least 1 (got %d)" % (k, cfg[k]))
+    if is_trm(cfg) and cfg["puzzle_emb_ndim"] > puzzle_emb_len(cfg) * D:
+        raise ConvertError("puzzle_emb_ndim %d does not fit in puzzle_emb_len %d slots of %d"
+                           % (cfg["puzzle_emb_ndim"], puzzle_emb_len(cfg), D))
     if cfg["puzzle_emb_ndim"] > 0 and cfg["num_puzzle_identifiers"] < 1:
         raise ConvertError("a puzzle embedding needs num_puzzle_identifiers >= 1")
 
@@ -363,8 +400,9 @@ def arch_section(doc, path):
         raise ConvertError("%s has no arch section (expected the all_config.yaml the reference saves "
                            "next to its checkpoints)" % path)
     name = str(arch.get("name") or "")
-    if re.search(r"trm|TinyRecursive", name):
-        raise ConvertError("%s describes arch %r; this converter handles the HRM (hrm_act_v1)" % (path, name))
+    if re.search(r"trm_|transformers_baseline", name):
+        raise ConvertError("%s describes arch %r; this converter handles the HRM (hrm_act_v1) and the TRM "
+                           "(recursive_reasoning.trm)" % (path, name))
     # Hydra interpolations left in a raw arch file, e.g. puzzle_emb_ndim: ${.hidden_size}
     for k, v in list(arch.items()):
         if isinstance(v, str):
@@ -394,7 +432,11 @@ def build_config(tensors, arch, config_path, dataset, dataset_path, seq_len_arg,
             raise ConvertError("the checkpoint has no %s tensor (is it an HRM state dict?)" % req)
     D = int(tensors["H_init"].shape[0])
     V = int(tensors["embed_tokens.embedding_weight"].shape[0])
-    cfg = {"arch": "hrm"}
+    # TRM: the arch name (all_config.yaml), the arch field (hrm_config metadata), or its own fields
+    # with a state dict that has no H_level
+    trm = bool(re.search(r"\btrm\b|TinyRecursive", str(arch.get("name") or ""))) or arch.get("arch") == "trm" or \
+        (not any(n.startswith("H_level.") for n in names) and any(k in arch for k in TRM_DEFAULTS))
+    cfg = {"arch": "trm" if trm else "hrm"}
     defaulted = []
 
     def from_arch(key, cast, inferred=None, default=None):
@@ -414,7 +456,22 @@ def build_config(tensors, arch, config_path, dataset, dataset_path, seq_len_arg,
     layer_ids = {lvl: sorted({int(m.group(1)) for n in names for m in [re.match(lvl + r"\.layers\.(\d+)\.", n)] if m})
                  for lvl in ("H_level", "L_level")}
     cfg["hidden_size"] = from_arch("hidden_size", int, D)
-    cfg["H_layers"] = from_arch("H_layers", int, len(layer_ids["H_level"]))
+    if trm:
+        # the reference ignores H_layers: the engine writes 0; the checkpoint must have no H_level
+        if layer_ids["H_level"]:
+            raise ConvertError("%s describes a TRM but the checkpoint has H_level tensors" % config_path)
+        cfg["H_layers"] = 0
+        for k, dflt in TRM_DEFAULTS.items():
+            if k in arch and arch[k] is not None:
+                cfg[k] = _num(arch, k, int, config_path) if k == "puzzle_emb_len" else bool(arch[k])
+            else:
+                cfg[k] = dflt
+        has_mlp_t = any(re.match(r"L_level\.layers\.\d+\.mlp_t\.", n) for n in names)
+        if cfg["mlp_t"] != has_mlp_t:
+            raise ConvertError("%s: mlp_t is %s but the checkpoint %s token-mixing (mlp_t) weights"
+                               % (config_path, cfg["mlp_t"], "has" if has_mlp_t else "has no"))
+    else:
+        cfg["H_layers"] = from_arch("H_layers", int, len(layer_ids["H_level"]))
     cfg["L_layers"] = from_arch("L_layers", int, len(layer_ids["L_level"]))
     cfg["num_heads"] = from_arch("num_heads", int)
     cfg["H_cycles"] = from_arch("H_cycles", int)
@@ -473,6 +530,9 @@ def build_config(tensors, arch, config_path, dataset, dataset_path, seq_len_arg,
     if has_pos:
         candidates.append(("embed_pos.embedding_weight", int(tensors["embed_pos.embedding_weight"].shape[0])
                            - puzzle_emb_len(cfg)))
+    if trm and cfg["mlp_t"] and "L_level.layers.0.mlp_t.gate_up_proj.weight" in names:
+        candidates.append(("L_level.layers.0.mlp_t.gate_up_proj.weight",
+                           int(tensors["L_level.layers.0.mlp_t.gate_up_proj.weight"].shape[1]) - puzzle_emb_len(cfg)))
     if not candidates and "seq_len" in hint:
         candidates.append(("hrm_model_shape in " + config_path, int(hint["seq_len"])))
     if not candidates:
@@ -485,8 +545,10 @@ def build_config(tensors, arch, config_path, dataset, dataset_path, seq_len_arg,
     if defaulted:
         warn("%s does not give %s; using the reference's default%s"
              % (config_path, ", ".join(defaulted), "s" if len(defaulted) > 1 else ""))
+    if trm:
+        cfg["puzzle_emb_len"] = puzzle_emb_len(cfg)  # resolved, as the engine writes it
     check_config(cfg)
-    return {k: cfg[k] for k in CONFIG_FIELDS}
+    return {k: cfg[k] for k in config_fields(cfg)}
 
 
 def to_hrm(a):
@@ -563,17 +625,24 @@ def to_torch(a):
     if "hrm_config" not in meta:
         raise ConvertError("%s has no hrm_config metadata (is it an hrm_export file?)" % a.model)
     cfg = json.loads(meta["hrm_config"])
-    if cfg.get("arch", "hrm") not in ("hrm", "hrm_v1"):
-        raise ConvertError("%s holds arch %r; this converter handles the HRM" % (a.model, cfg.get("arch")))
-    unknown = set(cfg) - set(CONFIG_FIELDS)
+    if cfg.get("arch", "hrm") not in ("hrm", "hrm_v1", "trm"):
+        raise ConvertError("%s holds arch %r; this converter handles the HRM and the TRM" % (a.model, cfg.get("arch")))
+    trm = cfg.get("arch") == "trm"
+    unknown = set(cfg) - set(TRM_CONFIG_FIELDS if trm else CONFIG_FIELDS)
     if unknown:
-        raise ConvertError("%s: unknown hrm_config fields %s" % (a.model, sorted(unknown)))
+        raise ConvertError("%s: unknown hrm_config fields %s (the reference has no such setting)"
+                           % (a.model, sorted(unknown)))
     base = {"arch": "hrm", "num_puzzle_identifiers": 1, "puzzle_emb_ndim": 0, "H_cycles": 2, "L_cycles": 2,
             "H_layers": 4, "L_layers": 4, "hidden_size": 512, "expansion": 4.0, "num_heads": 8,
             "pos_encodings": "rope", "rms_norm_eps": 1e-5, "rope_theta": 10000.0, "halt_max_steps": 16,
             "halt_exploration_prob": 0.1}
+    if trm:
+        # the engine's defaults for fields an older file may lack (puzzle_emb_len 0 = ceil(ndim / D))
+        base.update(H_layers=0, puzzle_emb_len=0, mlp_t=False, no_ACT_continue=False)
     cfg = dict(base, **cfg)
-    cfg["arch"] = "hrm"
+    cfg["arch"] = "trm" if trm else "hrm"
+    if trm:
+        cfg["puzzle_emb_len"] = puzzle_emb_len(cfg)
     check_config(cfg)
     tensors = {}
     for k, v in arrays.items():
@@ -622,10 +691,11 @@ def to_torch(a):
         arch = collections.OrderedDict(doc["arch"])
     else:
         doc = collections.OrderedDict()
-        arch = collections.OrderedDict([("name", REF_ARCH_NAME), ("loss", collections.OrderedDict(REF_LOSS))])
+        arch = collections.OrderedDict([("name", REF_TRM_ARCH_NAME if trm else REF_ARCH_NAME),
+                                        ("loss", collections.OrderedDict(REF_LOSS))])
     for k in ("H_cycles", "L_cycles", "H_layers", "L_layers", "hidden_size", "num_heads", "expansion",
               "puzzle_emb_ndim", "pos_encodings", "rms_norm_eps", "rope_theta", "halt_max_steps",
-              "halt_exploration_prob"):
+              "halt_exploration_prob") + (("mlp_t", "puzzle_emb_len", "no_ACT_continue") if trm else ()):
         v = cfg[k]
         if k == "expansion" and float(v).is_integer():
             v = int(v)

@@ -11,7 +11,9 @@
 #          (the PyTorch oracle, the fixture generator and the checkpoint
 #          converter); SKIP_TORCH=1 leaves out the Python packages and
 #          SKIP_FUZZ=1 leaves out clang, as in test/run_all.sh
-#   docs   python3-matplotlib (bench/plot_curve.py draws the training curves)
+#   docs   python3-matplotlib (tools/plot_training.py and bench/plot_curve.py
+#          draw the training curves) and librsvg2-bin (rsvg-convert turns
+#          the SVG of hrm_trace_svg / hrm_grid_svg into the PNGs of docs/)
 #
 # With no group, demo.  Checks each package with dpkg-query; when every one is
 # installed it does nothing (no network, no root needed).  Otherwise it runs
@@ -53,7 +55,7 @@ for g in "${groups[@]}"; do
             [ "${SKIP_FUZZ:-0}" = 1 ] || wanted+=(clang)
             [ "${SKIP_TORCH:-0}" = 1 ] || wanted+=(python3-torch python3-numpy python3-yaml)
             ;;
-        docs) wanted+=(python3-matplotlib) ;;
+        docs) wanted+=(python3-matplotlib librsvg2-bin) ;;
     esac
 done
 

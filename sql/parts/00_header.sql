@@ -5,7 +5,7 @@
 --   10_*        model catalog, import / export, inference
 --   20_*        task toolkit (codecs, generators, solvers, checkers)
 --   30_*        solving with models
---   40_*        training
+--   40_*        training; 45_* versions (publishing checkpoints), 47_* progress
 
 -- complain if script is sourced in psql, rather than via CREATE EXTENSION
 \echo Use "CREATE EXTENSION hrm" to load this file. \quit

@@ -250,6 +250,18 @@ hrm_config_from_json(const char *json, size_t len, hrm_config *cfg, hrm_error *e
 			st = hrm_fail(err, HRM_ERR_CONFIG, "unknown config field \"%s\"; accepted fields: %s",
 						  key, accepted_list);
 	}
+	/* the two fields without a default name themselves, rather than fail a range check */
+	if (st == HRM_OK)
+	{
+		bool		no_seq = hrm_json_get(root, "seq_len") == NULL;
+		bool		no_vocab = hrm_json_get(root, "vocab_size") == NULL;
+
+		if (no_seq || no_vocab)
+			st = hrm_fail(err, HRM_ERR_CONFIG,
+						  "model configuration is missing %s (no default: tokens per sequence and vocabulary size)",
+						  no_seq && no_vocab ? "\"seq_len\" and \"vocab_size\"" :
+						  no_seq ? "\"seq_len\"" : "\"vocab_size\"");
+	}
 	hrm_json_free(root);
 	if (st != HRM_OK)
 		return st;

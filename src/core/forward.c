@@ -39,12 +39,6 @@ hrm_model_init(hrm_model *m, const hrm_layout *lay, const float *params, hrm_err
 	m->lay = lay;
 	m->cfg = c;
 	m->params = params;
-	if (c->mlp_t && c->arch == HRM_ARCH_TRM)
-	{
-		/* token-mixing blocks: supported by the layout, not yet by the forward pass */
-		return hrm_fail(err, HRM_ERR_UNSUPPORTED,
-						"arch \"trm\" with mlp_t is not supported by this version of the engine");
-	}
 	if (c->pos_encodings == HRM_POS_ROPE)
 	{
 		int			hd = c->head_dim,
@@ -882,6 +876,12 @@ hrm_block_forward(const hrm_model *m, const hrm_block_offsets *bo, const hrm_blo
 	/* bfloat16 products (inference only: the kept activations are float32 training) */
 	bool		b16 = pk != NULL && m->bf16 && acts == NULL && pk->qkv16 != NULL;
 
+	if (c->mlp_t)
+	{
+		/* TRM-MLP: token mixing instead of attention (trm.c) */
+		hrm_block_forward_mlp_t(m, bo, h, B, ws, acts);
+		return;
+	}
 	if (acts)
 		hrm_copy_stream(acts->h_in, h, MD);
 

@@ -140,4 +140,7 @@ void		hrm_gemm_packed_swiglu_bf16(int M, int Iw, int K, const float *A, int lda,
 uint16_t	hrm_bf16_round(float x);
 float		hrm_bf16_to_float(uint16_t h);
 
+/* Free the calling thread's kernel scratch: for threads that are not the pool's, before they exit. */
+void		hrm_gemm_thread_release(void);
+
 #endif							/* HRM_GEMM_H */

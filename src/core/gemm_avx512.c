@@ -736,6 +736,17 @@ hrm_gemm_packed_swiglu_bwd_avx512(int M, int Iw, int K, const float *A, int lda,
 
 static _Thread_local grow_buf mlp_tl;
 
+void
+hrm_gemm_thread_release_avx512(void)
+{
+	free(abuf_tl.p);
+	abuf_tl.p = NULL;
+	abuf_tl.cap = 0;
+	free(mlp_tl.p);
+	mlp_tl.p = NULL;
+	mlp_tl.cap = 0;
+}
+
 bool
 hrm_gemm_packed_mlp_avx512(int M, int Iw, int D, const float *x, int ldx, const float *Bgu, const float *Bd,
 					float *h, int ldh, float *gu, float *act_keep)

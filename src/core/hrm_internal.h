@@ -92,4 +92,25 @@ void		hrm_heads_forward(const hrm_model *m, const float *z_H, int B, float *logi
 hrm_status	hrm_segment_q(const hrm_model *m, hrm_workspace *ws, hrm_carry *c,
 						  const int32_t *inputs, const int32_t *puzzle_ids, float *q, hrm_error *err);
 
+/* ---- TRM (trm.c) ---- */
+
+/* Backward scratch of an mlp_t block: dt [B*S*D], dgu and dact (the larger of the channel and token widths). */
+typedef struct hrm_trm_scratch
+{
+	float	   *dt;				/* [B*D, S] */
+	float	   *dgu;			/* max([B*S, 2I], [B*D, 2It]) */
+	float	   *dact;			/* max([B*S, I], [B*D, It]) */
+} hrm_trm_scratch;
+
+/* One mlp_t block (token-mixing SwiGLU + sequence-axis RMSNorm, then the channel SwiGLU) on h in place; acts may be NULL. */
+void		hrm_block_forward_mlp_t(const hrm_model *m, const hrm_block_offsets *bo, float *h, int B,
+									hrm_workspace *ws, hrm_block_acts *acts);
+/* Its backward: dh in = d(block output), out = d(block input); weight gradients added to grads. */
+void		hrm_block_backward_mlp_t(const hrm_model *m, const hrm_block_offsets *bo,
+									 const hrm_block_acts *a, float *dh, float *grads, int B,
+									 const hrm_trm_scratch *s);
+/* Floats of one mlp_t block's kept activations for B rows, and carving them from p (returns the end). */
+size_t		hrm_block_acts_floats_mlp_t(const hrm_config *c, int B);
+float	   *hrm_block_acts_carve_mlp_t(hrm_block_acts *a, const hrm_config *c, int B, float *p);
+
 #endif							/* HRM_INTERNAL_H */

@@ -15,6 +15,8 @@
 /* gemm_avx512.c: gemm.h's functions */
 void		hrm_gemm_pack_panel_avx512(float *dst, const float *W, int ld, int nw, int K);
 void		hrm_gemm_pack_swiglu_panel_avx512(float *dst, const float *gate, const float *up, int ld, int K);
+/* Free the calling thread's scratch of these kernels. */
+void		hrm_gemm_thread_release_avx512(void);
 void		hrm_gemm_packed_avx512(int M, int N, int K, float alpha, const float *A, int lda,
 								   const float *Bp, float beta, float *C, int ldc);
 void		hrm_gemm_nn_avx512(int M, int N, int K, float alpha, const float *A, int lda, const float *B,

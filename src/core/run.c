@@ -1192,3 +1192,22 @@ hrm_run_opts_defaults(hrm_run_opts *o, hrm_task task, int seq_len, int vocab_siz
 	o->eval_fraction = 0.05;
 	hrm_eval_opts_defaults(&o->eval);
 }
+
+void
+hrm_run_opts_trm(hrm_run_opts *o, bool mlp_t)
+{
+	hrm_config *c = &o->model;
+
+	/* the same depth per segment as the HRM recipe: (L_cycles + 1) x L_layers blocks per recursion */
+	c->arch = HRM_ARCH_TRM;
+	c->H_layers = 0;
+	c->no_ACT_continue = true;
+	if (mlp_t)
+	{
+		/* TRM-MLP: token mixing over the sequence carries the positions itself */
+		c->mlp_t = true;
+		c->attn_mask = HRM_MASK_FULL;
+		c->pos_encodings = HRM_POS_NONE;
+	}
+	(void) hrm_config_validate(c, NULL);
+}

@@ -311,4 +311,13 @@ typedef struct hrm_run_opts
  */
 void		hrm_run_opts_defaults(hrm_run_opts *o, hrm_task task, int seq_len, int vocab_size);
 
+/*
+ * The recipe's Tiny Recursive Model (arch "trm") on top of
+ * hrm_run_opts_defaults: the same cycles and layers (one network of
+ * L_layers blocks, H_layers 0), halting on q_halt > 0 without Q-continue
+ * (no_ACT_continue, the reference's default); with mlp_t, token mixing in
+ * place of attention, no position encoding and no attention mask.
+ */
+void		hrm_run_opts_trm(hrm_run_opts *o, bool mlp_t);
+
 #endif							/* HRM_RUN_H */

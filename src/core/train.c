@@ -13,6 +13,14 @@
  *      and backward of loss / B through heads, H*, L*, embeddings only
  *   5. AdamATan2 on the dense range, SignSGD on the touched puzzle rows
  *
+ * TRM (reference trm.py, arch "trm"): step 2 runs H_cycles - 1 recursions
+ * without gradient and the last one with full backpropagation through its
+ * L_cycles + 1 calls of the one network; with no_ACT_continue (TRM's
+ * default) step 3 halts on q_halt > 0 and there is no Q target segment and
+ * no Q-continue loss.  The weight average (opts.ema) of a TRM model covers
+ * the trained dense weights only, as the reference's EMA covers its
+ * parameters: the puzzle embedding (a buffer there) is taken as it is.
+ *
  * Rows are processed in chunks so the kept activations stay bounded.
  */
 #include "train.h"
@@ -46,6 +54,7 @@ typedef struct train_chunk
 	float	   *dgu;			/* [R, S, 2I] */
 	float	   *dact;			/* [R, S, I] */
 	float	   *dP;				/* [S, S] */
+	float	   *dx;				/* [R, S, D] TRM: the input embedding's gradient, summed over the latent updates */
 	float	   *att_scratch;	/* packed operands of the attention backward (packed path) */
 	hrm_carry	tgt;			/* [R] copy of the carry for the Q-target segment */
 } train_chunk;
@@ -249,9 +258,33 @@ chunk_free(train_chunk *ch)
 	hrm_free(ch->dgu);
 	hrm_free(ch->dact);
 	hrm_free(ch->dP);
+	hrm_free(ch->dx);
 	hrm_free(ch->att_scratch);
 	hrm_carry_free(&ch->tgt);
 	memset(ch, 0, sizeof(*ch));
+}
+
+/*
+ * Blocks whose activations a step keeps: HRM the last L and H calls; TRM
+ * every call of the last recursion (L_cycles latent updates and the answer
+ * update, each through the L_layers blocks of its one network).
+ */
+static int
+kept_blocks(const hrm_config *c)
+{
+	if (c->arch == HRM_ARCH_TRM)
+		return c->L_layers * (c->L_cycles + 1);
+	return c->L_layers + c->H_layers;
+}
+
+/* SwiGLU-gradient scratch rows x widths: the channel MLP's, or the token mixer's when larger */
+static size_t
+dgu_floats(const hrm_config *c, int R)
+{
+	size_t		a = (size_t) R * c->S * 2 * c->inter_size;
+	size_t		b = c->mlp_t ? (size_t) R * c->hidden_size * 2 * c->inter_size_t : 0;
+
+	return a > b ? a : b;
 }
 
 /* floats of activation storage for one block and R rows */
@@ -262,6 +295,8 @@ block_act_floats(const hrm_config *c, int R)
 				D = c->hidden_size,
 				I = c->inter_size;
 
+	if (c->mlp_t)
+		return hrm_block_acts_floats_mlp_t(c, R);
 	return M * D * 5			/* h_in, attn, h_mid, h_out, qkv/3 counted below */
 		+ M * 3 * D				/* qkv */
 		+ (size_t) R * c->num_heads * c->S * c->S	/* probs */
@@ -274,7 +309,7 @@ chunk_init(train_chunk *ch, const hrm_model *m, int R, hrm_error *err)
 {
 	const hrm_config *c = m->cfg;
 	int			nH = c->arch == HRM_ARCH_HRM ? c->H_layers : 0;
-	int			nL = c->L_layers;
+	int			nL = kept_blocks(c) - nH;
 	size_t		per = block_act_floats(c, R);
 	size_t		M = (size_t) R * c->S,
 				D = c->hidden_size,
@@ -298,6 +333,12 @@ chunk_init(train_chunk *ch, const hrm_model *m, int R, hrm_error *err)
 	{
 		hrm_block_acts *a = i < nL ? &ch->acts_L[i] : &ch->acts_H[i - nL];
 
+		if (c->mlp_t)
+		{
+			hrm_block_acts_carve_mlp_t(a, c, R, p);
+			p += per;
+			continue;
+		}
 		a->h_in = p;
 		p += M * D;
 		a->qkv = p;
@@ -329,13 +370,18 @@ chunk_init(train_chunk *ch, const hrm_model *m, int R, hrm_error *err)
 	ch->dtmp = hrm_alloc(M * D, sizeof(float));
 	ch->dattn = hrm_alloc(M * D, sizeof(float));
 	ch->dqkv = hrm_alloc(M * 3 * D, sizeof(float));
-	ch->dgu = hrm_alloc(M * 2 * I, sizeof(float));
-	ch->dact = hrm_alloc(M * I, sizeof(float));
+	ch->dgu = hrm_alloc(dgu_floats(c, R), sizeof(float));
+	ch->dact = hrm_alloc(dgu_floats(c, R) / 2, sizeof(float));
 	ch->dP = hrm_alloc((size_t) c->S * c->S, sizeof(float));
 	ch->att_scratch = hrm_alloc(hrm_attention_bwd_scratch_floats(c->S, c->head_dim), sizeof(float));
 	if (!ch->logits || !ch->dlogits || !ch->q || !ch->q_next || !ch->dq || !ch->dz || !ch->dtmp ||
 		!ch->dattn || !ch->dqkv || !ch->dgu || !ch->dact || !ch->dP ||
 		!ch->att_scratch)
+	{
+		chunk_free(ch);
+		return hrm_fail(err, HRM_ERR_NOMEM, "out of memory for training buffers");
+	}
+	if (c->arch == HRM_ARCH_TRM && (ch->dx = hrm_alloc(M * D, sizeof(float))) == NULL)
 	{
 		chunk_free(ch);
 		return hrm_fail(err, HRM_ERR_NOMEM, "out of memory for training buffers");
@@ -350,7 +396,7 @@ chunk_init(train_chunk *ch, const hrm_model *m, int R, hrm_error *err)
 static int
 auto_chunk(const hrm_config *c, int B)
 {
-	int			nblocks = c->L_layers + (c->arch == HRM_ARCH_HRM ? c->H_layers : 0);
+	int			nblocks = kept_blocks(c);
 	size_t		per_row = block_act_floats(c, 1) * sizeof(float) * nblocks;
 	size_t		budget = (size_t) 1 << 30;
 	size_t		r = per_row > 0 ? budget / per_row : (size_t) B;
@@ -375,16 +421,17 @@ trainer_chunk_rows(const hrm_config *c, const hrm_train_opts *o)
 static size_t
 chunk_bytes(const hrm_config *c, int R)
 {
-	int			nblocks = c->L_layers + (c->arch == HRM_ARCH_HRM ? c->H_layers : 0);
+	int			nblocks = kept_blocks(c);
 	size_t		M = hrm_sat_mul((size_t) R, (size_t) c->S),
-				D = c->hidden_size,
-				I = c->inter_size;
+				D = c->hidden_size;
 	size_t		f = hrm_sat_mul(block_act_floats(c, R), (size_t) nblocks);
 
 	f = hrm_sat_add(f, hrm_sat_mul(hrm_sat_mul((size_t) R * c->seq_len, (size_t) c->vocab_size), 2));
 	f = hrm_sat_add(f, (size_t) R * 6);		/* q, q_next, dq */
 	f = hrm_sat_add(f, hrm_sat_mul(M, 6 * D));	/* dz, dtmp, dattn, dqkv */
-	f = hrm_sat_add(f, hrm_sat_mul(M, 3 * I));	/* dgu, dact */
+	f = hrm_sat_add(f, hrm_sat_add(dgu_floats(c, R), dgu_floats(c, R) / 2));	/* dgu, dact */
+	if (c->arch == HRM_ARCH_TRM)
+		f = hrm_sat_add(f, hrm_sat_mul(M, D));	/* dx */
 	f = hrm_sat_add(f, hrm_sat_mul((size_t) c->S, (size_t) c->S));	/* dP */
 	f = hrm_sat_add(f, hrm_attention_bwd_scratch_floats(c->S, c->head_dim));
 	return hrm_sat_add(hrm_sat_mul(f, sizeof(float)), hrm_carry_bytes(c, R));
@@ -474,12 +521,6 @@ hrm_trainer_create(hrm_trainer **out, const hrm_config *cfg, const float *params
 	{
 		free(t);
 		return st;
-	}
-	if (t->lay.cfg.arch != HRM_ARCH_HRM)
-	{
-		hrm_layout_free(&t->lay);
-		free(t);
-		return hrm_fail(err, HRM_ERR_UNSUPPORTED, "training supports arch \"hrm\" only in this version");
 	}
 	t->opts = *opts;
 	B = t->B = opts->batch_size;
@@ -649,7 +690,7 @@ size_t
 hrm_trainer_bytes(const hrm_trainer *t)
 {
 	const hrm_config *c = &t->lay.cfg;
-	int			nblocks = c->L_layers + c->H_layers;
+	int			nblocks = kept_blocks(c);
 
 	return t->lay.n_params * sizeof(float) * 4 +
 		block_act_floats(c, t->ch.R) * nblocks * sizeof(float) +
@@ -675,6 +716,14 @@ block_backward(const hrm_model *m, const hrm_block_offsets *bo, const hrm_block_
 	int			M = B * S;
 	size_t		MD = (size_t) M * D;
 
+	if (c->mlp_t)
+	{
+		/* TRM-MLP: the token-mixing block (trm.c) */
+		hrm_trm_scratch sc = {ch->dattn, ch->dgu, ch->dact};
+
+		hrm_block_backward_mlp_t(m, bo, a, dh, grads, B, &sc);
+		return;
+	}
 	if (pk != NULL && pk->qkv_bwd == NULL)
 		pk = NULL;
 
@@ -746,6 +795,70 @@ module_backward(const hrm_model *m, const hrm_block_offsets *blocks, const hrm_b
 		if (hrm_cancel_requested())
 			return;
 		block_backward(m, &blocks[i], pk ? &pk[i] : NULL, &acts[i], dz, grads, ch, B);
+	}
+}
+
+/* ------------------------------------------------------------------------- */
+/* the TRM recursion of a step (reference trm.py) */
+
+/*
+ * H_cycles - 1 recursions without gradient, then the last one with every
+ * call's activations kept: L_cycles latent updates z_L = net(z_L, z_H + x)
+ * (call j keeps acts [j * L_layers, ...)) and the answer update
+ * z_H = net(z_H, z_L) (the last L_layers records).  x is the embedding.
+ */
+static void
+trm_forward(const hrm_model *m, hrm_carry *cv, const float *x, float *inj, hrm_workspace *ws,
+			hrm_block_acts *acts)
+{
+	const hrm_config *c = m->cfg;
+	const hrm_block_offsets *net = m->lay->L_blocks;
+	int			R = cv->B,
+				nl = c->L_layers;
+	size_t		n_el = (size_t) R * c->S * c->hidden_size;
+
+	for (int i = 0; i < c->H_cycles; i++)
+	{
+		bool		keep = i == c->H_cycles - 1;
+
+		for (int j = 0; j < c->L_cycles; j++)
+		{
+			if (hrm_cancel_requested())
+				return;
+			hrm_add_forward(inj, cv->z_H, x, n_el);
+			hrm_module_forward(m, net, nl, cv->z_L, inj, R, ws, keep ? acts + (size_t) j * nl : NULL);
+		}
+		if (hrm_cancel_requested())
+			return;
+		hrm_module_forward(m, net, nl, cv->z_H, cv->z_L, R, ws,
+						   keep ? acts + (size_t) c->L_cycles * nl : NULL);
+	}
+}
+
+/*
+ * Backward of the last recursion: dz in = d(final z_H); out: ch->dx =
+ * d(x), the sum over the latent updates (each saw z_L + z_H + x).  The
+ * recursion's incoming z_H and z_L are detached (they come from the no-grad
+ * recursions or the carry), so the answer update passes its whole input
+ * gradient to the last z_L, and the first latent update's stops at x.
+ */
+static void
+trm_backward(const hrm_model *m, const hrm_block_acts *acts, float *dz, float *grads,
+			 train_chunk *ch, int R)
+{
+	const hrm_config *c = m->cfg;
+	const hrm_block_offsets *net = m->lay->L_blocks;
+	int			nl = c->L_layers;
+	size_t		n_el = (size_t) R * c->S * c->hidden_size;
+
+	module_backward(m, net, acts + (size_t) c->L_cycles * nl, nl, dz, grads, ch, R);
+	memset(ch->dx, 0, sizeof(float) * n_el);
+	for (int j = c->L_cycles - 1; j >= 0; j--)
+	{
+		if (hrm_cancel_requested())
+			return;
+		module_backward(m, net, acts + (size_t) j * nl, nl, dz, grads, ch, R);
+		hrm_add_forward(ch->dx, ch->dx, dz, n_el);
 	}
 }
 
@@ -972,10 +1085,10 @@ hrm_train_backward(hrm_trainer *t, const int32_t *inputs, const int32_t *labels,
 		} \
 	} while (0)
 
-		/* 2. forward: no-grad loop, then L* and H* with activations */
+		/* 2. forward: no-grad loop, then L* and H* with activations (TRM: the last recursion's) */
 		STEP_CANCEL_POINT();
 		hrm_embed_forward(m, in, pid, R, x);
-		for (int i = 0; i < c->H_cycles; i++)
+		for (int i = 0; i < c->H_cycles && c->arch == HRM_ARCH_HRM; i++)
 		{
 			STEP_CANCEL_POINT();
 			for (int j = 0; j < c->L_cycles; j++)
@@ -990,10 +1103,15 @@ hrm_train_backward(hrm_trainer *t, const int32_t *inputs, const int32_t *labels,
 				hrm_module_forward(m, lay->H_blocks, c->H_layers, view.z_H, view.z_L, R, t->ws, NULL);
 		}
 		STEP_CANCEL_POINT();
-		hrm_add_forward(inj, view.z_H, x, n_el);
-		hrm_module_forward(m, lay->L_blocks, c->L_layers, view.z_L, inj, R, t->ws, ch->acts_L);
-		STEP_CANCEL_POINT();
-		hrm_module_forward(m, lay->H_blocks, c->H_layers, view.z_H, view.z_L, R, t->ws, ch->acts_H);
+		if (c->arch == HRM_ARCH_TRM)
+			trm_forward(m, &view, x, inj, t->ws, ch->acts_L);
+		else
+		{
+			hrm_add_forward(inj, view.z_H, x, n_el);
+			hrm_module_forward(m, lay->L_blocks, c->L_layers, view.z_L, inj, R, t->ws, ch->acts_L);
+			STEP_CANCEL_POINT();
+			hrm_module_forward(m, lay->H_blocks, c->H_layers, view.z_H, view.z_L, R, t->ws, ch->acts_H);
+		}
 		STEP_CANCEL_POINT();
 		hrm_heads_forward(m, view.z_H, R, ch->logits, ch->q, t->ws);
 
@@ -1007,13 +1125,14 @@ hrm_train_backward(hrm_trainer *t, const int32_t *inputs, const int32_t *labels,
 			view.halted[b] = is_last;
 			if (Mmax > 1)
 			{
-				if (ch->q[2 * b] > ch->q[2 * b + 1])
+				/* no_ACT_continue (TRM): halt on q_halt > 0 alone */
+				if (c->no_ACT_continue ? ch->q[2 * b] > 0.0f : ch->q[2 * b] > ch->q[2 * b + 1])
 					view.halted[b] = 1;
 				if (view.steps[b] < t->min_steps[r0 + b])
 					view.halted[b] = 0;
 			}
 		}
-		if (Mmax > 1)
+		if (Mmax > 1 && !c->no_ACT_continue)
 		{
 			hrm_carry	tgt = ch->tgt;
 
@@ -1045,7 +1164,7 @@ hrm_train_backward(hrm_trainer *t, const int32_t *inputs, const int32_t *labels,
 			acc.q_halt_loss += bce_logits(qh, correct ? 1.0 : 0.0);
 			ch->dq[2 * b] = (float) (0.5 * (sigmoid_d(qh) - (correct ? 1.0 : 0.0)) * inv_B);
 			ch->dq[2 * b + 1] = 0.0f;
-			if (Mmax > 1)
+			if (Mmax > 1 && !c->no_ACT_continue)
 			{
 				double		nh = ch->q_next[2 * b],
 							nc2 = ch->q_next[2 * b + 1];
@@ -1090,15 +1209,20 @@ hrm_train_backward(hrm_trainer *t, const int32_t *inputs, const int32_t *labels,
 			t->grads[lay->q_b] += d0;
 			t->grads[lay->q_b + 1] += d1;
 		}
-		module_backward(m, lay->H_blocks, ch->acts_H, c->H_layers, ch->dz, t->grads, ch, R);
-		STEP_CANCEL_POINT();
-		/* H input was z_H (detached) + z_L*: the gradient goes on to z_L* */
-		module_backward(m, lay->L_blocks, ch->acts_L, c->L_layers, ch->dz, t->grads, ch, R);
+		if (c->arch == HRM_ARCH_TRM)
+			trm_backward(m, ch->acts_L, ch->dz, t->grads, ch, R);
+		else
+		{
+			module_backward(m, lay->H_blocks, ch->acts_H, c->H_layers, ch->dz, t->grads, ch, R);
+			STEP_CANCEL_POINT();
+			/* H input was z_H (detached) + z_L*: the gradient goes on to z_L* */
+			module_backward(m, lay->L_blocks, ch->acts_L, c->L_layers, ch->dz, t->grads, ch, R);
+		}
 		STEP_CANCEL_POINT();
 		/* L input was z_L (detached) + (z_H (detached) + x): dz is now dx */
 		for (int b = 0; b < R; b++)
 		{
-			const float *dx = ch->dz + (size_t) b * SD;
+			const float *dx = (c->arch == HRM_ARCH_TRM ? ch->dx : ch->dz) + (size_t) b * SD;
 			float		f = scale;
 
 			if (lay->embed_pos != HRM_NO_OFFSET)
@@ -1223,15 +1347,18 @@ hrm_train_apply(hrm_trainer *t, hrm_train_metrics *mt, hrm_error *err)
 		free(ids);
 		free(sum);
 	}
-	/* ema <- ema + (1 - d) (params - ema), over every parameter */
+	/* ema <- ema + (1 - d) (params - ema), over every parameter (TRM: the dense ones) */
 	if (t->ema_params != NULL)
 	{
 		float		w = (float) (1.0 - o->ema);
 		float	   *e = t->ema_params;
 		const float *p = t->params;
+		size_t		end = lay->cfg.arch == HRM_ARCH_TRM ? lay->dense_end : lay->n_params;
 
-		for (size_t i = 0; i < lay->n_params; i++)
+		for (size_t i = 0; i < end; i++)
 			e[i] += w * (p[i] - e[i]);
+		if (end < lay->n_params)
+			memcpy(e + end, p + end, sizeof(float) * (lay->n_params - end));
 	}
 	t->have_grads = false;
 	if (mt != NULL)

@@ -20,6 +20,7 @@ hrm_views_limit(hrm_task task)
 	switch (task)
 	{
 		case HRM_TASK_SUDOKU:
+		case HRM_TASK_ARC:
 			return HRM_VIEWS_MAX;
 		case HRM_TASK_MAZE:
 			return HRM_DIHEDRAL_COUNT;
@@ -51,6 +52,7 @@ hrm_views_draw(hrm_task task, int n, uint64_t seed, hrm_view *views, hrm_error *
 	{
 		views[k].tid = 0;
 		hrm_sudoku_aug_identity(&views[k].sudoku);
+		hrm_arc_aug_identity(&views[k].arc);
 	}
 	hrm_rng_seed(&r, seed ^ 0x76696577735eedULL);
 	if (task == HRM_TASK_SUDOKU)
@@ -65,6 +67,23 @@ hrm_views_draw(hrm_task task, int n, uint64_t seed, hrm_view *views, hrm_error *
 				fresh = !sudoku_aug_is_identity(&views[k].sudoku);
 				for (int j = 1; j < k && fresh; j++)
 					if (memcmp(&views[j].sudoku, &views[k].sudoku, sizeof(hrm_sudoku_aug)) == 0)
+						fresh = false;
+			} while (!fresh);
+		}
+	}
+	else if (task == HRM_TASK_ARC)
+	{
+		/* 8 x 9! transforms: distinct draws always exist for n <= 64 */
+		for (int k = 1; k < n; k++)
+		{
+			bool		fresh;
+
+			do
+			{
+				hrm_arc_aug_draw(&r, &views[k].arc);
+				fresh = memcmp(&views[k].arc, &views[0].arc, sizeof(hrm_arc_aug)) != 0;
+				for (int j = 1; j < k && fresh; j++)
+					if (memcmp(&views[j].arc, &views[k].arc, sizeof(hrm_arc_aug)) == 0)
 						fresh = false;
 			} while (!fresh);
 		}
@@ -89,12 +108,47 @@ hrm_views_draw(hrm_task task, int n, uint64_t seed, hrm_view *views, hrm_error *
 	return HRM_OK;
 }
 
+/*
+ * ARC: the grid of a canvas under an augmentation, re-encoded at (0, 0).
+ * The forward direction reads a well-formed input canvas; the inverse
+ * reads a prediction with the reference's lenient crop (an empty crop
+ * gives an all-PAD canvas).  in and out may alias.
+ */
+static hrm_status
+arc_view_transform(const hrm_arc_aug *aug, bool inverse, const int32_t *in, int32_t *out,
+				   hrm_error *err)
+{
+	hrm_arc_grid g,
+				t;
+	hrm_arc_aug inv;
+	hrm_status	st;
+
+	st = inverse ? hrm_arc_crop(in, HRM_ARC_SEQ, &g, err) :
+		hrm_arc_decode(in, HRM_ARC_SEQ, &g, NULL, NULL, err);
+	if (st != HRM_OK)
+		return st;
+	if (g.rows == 0 || g.cols == 0)
+	{
+		for (int i = 0; i < HRM_ARC_SEQ; i++)
+			out[i] = HRM_ARC_PAD;
+		return HRM_OK;
+	}
+	if (inverse)
+		hrm_arc_aug_inverse(aug, &inv);
+	st = hrm_arc_aug_apply(inverse ? &inv : aug, &g, &t, err);
+	if (st != HRM_OK)
+		return st;
+	return hrm_arc_encode(&t, 0, 0, out, err);
+}
+
 static hrm_status
 view_transform(hrm_task task, const hrm_view *v, bool inverse, const int32_t *in, int32_t *out,
 			   hrm_error *err)
 {
 	switch (task)
 	{
+		case HRM_TASK_ARC:
+			return arc_view_transform(&v->arc, inverse, in, out, err);
 		case HRM_TASK_SUDOKU:
 			return inverse ? hrm_sudoku_aug_invert_tokens(&v->sudoku, in, out, err) :
 				hrm_sudoku_aug_apply_tokens(&v->sudoku, in, out, err);
@@ -546,7 +600,7 @@ hrm_views_solve(const hrm_model *m, hrm_views_ctx *ctx, const int32_t *inputs,
 		return hrm_fail(err, HRM_ERR_INVALID, "cannot solve %lld puzzles", (long long) n);
 	if (N > 1 && !o->task_alphabet)
 		return hrm_fail(err, HRM_ERR_INVALID, "views > 1 decode over the task's answer alphabet");
-	if (N > 1 && (o->task == HRM_TASK_SUDOKU || o->task == HRM_TASK_MAZE))
+	if (N > 1 && (o->task == HRM_TASK_SUDOKU || o->task == HRM_TASK_MAZE || o->task == HRM_TASK_ARC))
 	{
 		int			Tt,
 					Vt;
@@ -627,7 +681,11 @@ hrm_views_solve(const hrm_model *m, hrm_views_ctx *ctx, const int32_t *inputs,
 
 				ctx->cert[r] = hrm_answer_decode(alphabet, ctx->in + (size_t) r * T,
 												 ctx->logits + (size_t) r * T * V, T, V, pred);
-				if (v == 0)
+				/*
+				 * An ARC answer is compared as its cropped grid once there
+				 * are several views, view 0's too (identity transform).
+				 */
+				if (v == 0 && !(o->task == HRM_TASK_ARC && N > 1))
 					memcpy(ans, pred, sizeof(int32_t) * T);
 				else if ((st = hrm_view_invert(o->task, &views[v], pred, ans, err)) != HRM_OK)
 					goto done;

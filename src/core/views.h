@@ -13,8 +13,15 @@
  *     the bands and the rows within each band, the stacks and the columns
  *     within each stack (the reference's augmentation, sudoku.h); up to 64
  *     views, all distinct.  Maze: the 8 dihedral transforms (grid.h), so
- *     up to 8 views, all distinct.  Other tasks have no symmetries here:
- *     views must be 1.
+ *     up to 8 views, all distinct.  ARC: a dihedral transform and a
+ *     permutation of colours 1..9 (colour 0, the background, stays), the
+ *     reference's augmentation; up to 64 views, all distinct.  The grid is
+ *     read from the canvas (hrm_arc_decode), transformed and re-encoded at
+ *     offset (0, 0); an answer is read back with the reference's crop
+ *     (hrm_arc_crop), so the vote compares the cropped grids (the
+ *     reference's evaluation votes over augmented versions the same way).
+ *     ARC has no checker: the vote is the majority, then certainty.
+ *     Other tasks have no symmetries here: views must be 1.
  *   - every view's answer is decoded in its own frame and mapped back with
  *     the inverse transform;
  *   - one answer is chosen: among the answers that obey the task's rules
@@ -32,11 +39,12 @@
 #ifndef HRM_VIEWS_H
 #define HRM_VIEWS_H
 
+#include "arc.h"
 #include "forward.h"
 #include "run.h"
 #include "sudoku.h"
 
-/* Most views per puzzle (Sudoku; a maze has 8). */
+/* Most views per puzzle (Sudoku and ARC; a maze has 8). */
 #define HRM_VIEWS_MAX 64
 
 /* The seed views are drawn from unless the caller picks another. */
@@ -63,9 +71,10 @@ typedef struct hrm_view
 {
 	int			tid;			/* maze: dihedral id 0..7 (grid.h) */
 	hrm_sudoku_aug sudoku;		/* Sudoku: the transform (identity for view 0) */
+	hrm_arc_aug arc;			/* ARC: dihedral id and colour permutation */
 } hrm_view;
 
-/* How many views a task allows: Sudoku 64, maze 8, anything else 1. */
+/* How many views a task allows: Sudoku and ARC 64, maze 8, anything else 1. */
 int			hrm_views_limit(hrm_task task);
 
 /*
@@ -78,7 +87,10 @@ hrm_status	hrm_views_draw(hrm_task task, int n, uint64_t seed, hrm_view *views, 
 /*
  * A task's seq_len tokens under a view, and back (in and out may alias).
  * Sudoku: 81 tokens 0..10; maze: a 900-token canvas as hrm_maze_encode
- * writes it (HRM_ERR_FORMAT otherwise).  Other tasks: HRM_ERR_INVALID.
+ * writes it (HRM_ERR_FORMAT otherwise); ARC: hrm_view_apply reads an
+ * encoded grid (hrm_arc_decode, HRM_ERR_FORMAT otherwise) and
+ * hrm_view_invert a prediction (hrm_arc_crop: any canvas; an empty crop
+ * gives an all-PAD canvas).  Other tasks: HRM_ERR_INVALID.
  */
 hrm_status	hrm_view_apply(hrm_task task, const hrm_view *v, const int32_t *in, int32_t *out,
 						   hrm_error *err);

@@ -10,7 +10,15 @@
  *
  * An optimizer update whose sign comes from a gradient entry that is pure
  * rounding noise (below 1e-6 of its tensor's largest entry at step 1) may
- * flip; such entries are excused and counted in the report.
+ * flip; such entries are excused and counted in the report.  After the last
+ * step the same can happen at any step after the first: a float32 rounding
+ * difference (the reference's BLAS blocking differs from CPU to CPU) turns
+ * a near-zero moment's sign, which AdamATan2 or SignSGD amplify to a full
+ * step.  An entry off by no more than such flips can move it (4 x the
+ * learning rate of every step after the first: an AdamATan2 update is at
+ * most 1.27 pi/2 lr, a SignSGD one lr) is excused too, as long as such
+ * entries stay rare (at most 1 in 10,000 parameters, at least 5); a wrong
+ * update rule moves every entry, and the per-step loss and metrics check it.
  */
 #include "parity.h"
 
@@ -78,13 +86,15 @@ close_rel(double a, double b, double rel, double abs_tol)
 /* Compare parameters with excuses for noise-level step-1 gradients. */
 static int
 compare_params(const hrm_trainer *t, const hrm_safetensors *e, int k, const float *g1,
-			   const double *pmax, FILE *out, int *excused_total)
+			   const double *pmax, const double flip_bound[2], FILE *out, int *excused_total)
 {
 	const hrm_layout *lay = hrm_trainer_layout(t);
 	const float *p = hrm_trainer_params(t);
 	int			failures = 0;
 	double		worst = 0.0;
-	int			excused = 0;
+	int			excused = 0,
+				flipped = 0;
+	size_t		flip_cap = lay->n_params / 10000 > 5 ? lay->n_params / 10000 : 5;
 
 	for (int i = 0; i < lay->n_tensors; i++)
 	{
@@ -118,6 +128,11 @@ compare_params(const hrm_trainer *t, const hrm_safetensors *e, int k, const floa
 				excused++;
 				continue;
 			}
+			if (d <= flip_bound[strstr(ti->name, "puzzle_emb") != NULL] && (size_t) flipped < flip_cap)
+			{
+				flipped++;
+				continue;
+			}
 			if (failures < 5 && out)
 				fprintf(out, "  step %d: %s[%zu] = %.8g, reference %.8g\n", k, ti->name, j,
 						p[ti->offset + j], ref[j]);
@@ -128,7 +143,10 @@ compare_params(const hrm_trainer *t, const hrm_safetensors *e, int k, const floa
 	if (out)
 		fprintf(out, "  step %d parameters: max |diff| %.2e (tol 1e-05), %d excused noise-sign entries  %s\n",
 				k, worst, excused, failures == 0 ? "ok" : "FAIL");
-	*excused_total += excused;
+	if (out && flipped > 0)
+		fprintf(out, "  step %d: %d entries off by a later step's sign flip (each <= %.2e, puzzle rows %.2e; at most %zu allowed)\n",
+				k, flipped, flip_bound[0], flip_bound[1], flip_cap);
+	*excused_total += excused + flipped;
 	return failures;
 }
 
@@ -346,6 +364,8 @@ hrm_parity_training(const char *prefix, FILE *out)
 				B = 0;
 	parity_result res = PARITY_ERROR;
 	size_t		n_in;
+	double		flip_bound[2] = {0.0, 0.0};	/* how far sign flips after step 1 can move an
+											 * entry: dense weights, puzzle rows */
 
 	hrm_error_clear(&err);
 	snprintf(path, sizeof(path), "%s.weights.safetensors", prefix);
@@ -621,8 +641,17 @@ hrm_parity_training(const char *prefix, FILE *out)
 					fprintf(out, "  step %d: lr %.10g, reference %.10g\n", k, mt.lr, ref_lr);
 			}
 		}
+		if (k > 1)
+		{
+			flip_bound[0] += 4.0 * mt.lr;
+			flip_bound[1] += 4.0 * mt.lr / opts.lr * opts.puzzle_emb_lr;
+		}
 		if (k == 1 || k == n_steps)
-			step_fail += compare_params(t, &e, k, g1, gmax, out, &excused);
+		{
+			static const double none[2] = {0.0, 0.0};
+
+			step_fail += compare_params(t, &e, k, g1, gmax, k == 1 ? none : flip_bound, out, &excused);
+		}
 		failures += step_fail;
 	}
 	res = failures == 0 ? PARITY_PASS : PARITY_FAIL;

@@ -560,6 +560,7 @@ gemm_job_run(void *arg)
 		hrm_gemm_packed(j->M, j->N, j->K, 1.0f, j->A, j->K, j->Bp, 0.0f, j->C, j->N);
 		j->mism += memcmp(j->C, j->want, sizeof(float) * (size_t) j->M * j->N) != 0;
 	}
+	hrm_gemm_thread_release();	/* a thread of our own: its scratch goes with it */
 	return NULL;
 }
 

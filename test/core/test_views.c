@@ -3,6 +3,7 @@
  * the views and their exact inverses, decoding, the checker, the vote, and
  * hrm_views_solve against hrm_infer run view by view.
  */
+#include "arc.h"
 #include "check.h"
 #include "config.h"
 #include "grid.h"
@@ -64,7 +65,7 @@ HRM_TEST(views_draw_identity_distinct_deterministic)
 	}
 	/* limits */
 	HRM_CHECK(hrm_views_limit(HRM_TASK_SUDOKU) == 64 && hrm_views_limit(HRM_TASK_MAZE) == 8 &&
-			  hrm_views_limit(HRM_TASK_GENERIC) == 1 && hrm_views_limit(HRM_TASK_ARC) == 1, "limits");
+			  hrm_views_limit(HRM_TASK_GENERIC) == 1 && hrm_views_limit(HRM_TASK_ARC) == 64, "limits");
 	HRM_CHECK(hrm_views_draw(HRM_TASK_SUDOKU, 0, 7, a, &err) == HRM_ERR_INVALID, "0 views accepted");
 	HRM_CHECK(hrm_views_draw(HRM_TASK_SUDOKU, 65, 7, a, &err) == HRM_ERR_INVALID, "65 views accepted");
 	HRM_CHECK(hrm_views_draw(HRM_TASK_MAZE, 9, 7, a, &err) == HRM_ERR_INVALID, "9 maze views accepted");
@@ -144,6 +145,77 @@ HRM_TEST(views_maze_inverse_exact)
 	memset(v, 0, sizeof(v));
 	HRM_CHECK(hrm_view_apply(HRM_TASK_MAZE, &views[1], v, w, &err) == HRM_ERR_FORMAT, "empty canvas viewed");
 	HRM_CHECK(hrm_view_apply(HRM_TASK_GENERIC, &views[0], in, w, &err) == HRM_ERR_INVALID, "generic view");
+}
+
+/*
+ * ARC: views are distinct (dihedral, colour permutation) pairs with colour
+ * 0 fixed; applying a view to an encoded grid and inverting the result
+ * gives the grid back at (0, 0); a prediction is read with the crop (junk
+ * beyond the grid is dropped, an empty crop gives an all-PAD canvas).
+ */
+HRM_TEST(views_arc_inverse_exact)
+{
+	hrm_view	views[HRM_VIEWS_MAX],
+				again[HRM_VIEWS_MAX];
+	hrm_arc_grid g,
+				t;
+	hrm_error	err;
+	int32_t		in[HRM_ARC_SEQ],
+				v[HRM_ARC_SEQ],
+				w[HRM_ARC_SEQ];
+	int			swapped = 0;
+
+	HRM_REQUIRE(hrm_views_draw(HRM_TASK_ARC, 64, 11, views, &err) == HRM_OK, "%s", err.msg);
+	HRM_REQUIRE(hrm_views_draw(HRM_TASK_ARC, 64, 11, again, &err) == HRM_OK, "%s", err.msg);
+	HRM_CHECK(memcmp(views, again, sizeof(hrm_view) * 64) == 0, "same seed, other views");
+	HRM_CHECK(views[0].arc.tid == 0, "view 0 transforms");
+	for (int c = 0; c < HRM_ARC_COLORS; c++)
+		HRM_CHECK(views[0].arc.colors[c] == c, "view 0 recolours %d", c);
+	for (int k = 1; k < 64; k++)
+	{
+		HRM_CHECK(hrm_arc_color_perm_validate(views[k].arc.colors, &err) == HRM_OK && views[k].arc.colors[0] == 0,
+				  "view %d: colours", k);
+		for (int j = 0; j < k; j++)
+			HRM_CHECK(memcmp(&views[j].arc, &views[k].arc, sizeof(hrm_arc_aug)) != 0, "views %d and %d equal", j, k);
+	}
+	HRM_CHECK(hrm_views_draw(HRM_TASK_ARC, 65, 11, views, &err) == HRM_ERR_INVALID, "65 ARC views accepted");
+	HRM_REQUIRE(hrm_views_draw(HRM_TASK_ARC, 64, 11, views, &err) == HRM_OK, "%s", err.msg);
+
+	/* a 3 x 5 grid with every colour it has distinct */
+	g.rows = 3;
+	g.cols = 5;
+	for (int i = 0; i < 15; i++)
+		g.cell[i] = (uint8_t) (i % 10);
+	HRM_REQUIRE(hrm_arc_encode(&g, 0, 0, in, &err) == HRM_OK, "%s", err.msg);
+	for (int k = 0; k < 64; k++)
+	{
+		HRM_REQUIRE(hrm_view_apply(HRM_TASK_ARC, &views[k], in, v, &err) == HRM_OK, "view %d: %s", k, err.msg);
+		HRM_REQUIRE(hrm_arc_decode(v, HRM_ARC_SEQ, &t, NULL, NULL, &err) == HRM_OK, "view %d: %s", k, err.msg);
+		HRM_CHECK(hrm_dihedral_swaps(views[k].arc.tid) ? (t.rows == 5 && t.cols == 3) : (t.rows == 3 && t.cols == 5),
+				  "view %d: shape %dx%d", k, t.rows, t.cols);
+		swapped += hrm_dihedral_swaps(views[k].arc.tid);
+		HRM_CHECK(k == 0 || memcmp(v, in, sizeof(in)) != 0, "view %d leaves the grid as it is", k);
+		HRM_REQUIRE(hrm_view_invert(HRM_TASK_ARC, &views[k], v, w, &err) == HRM_OK, "view %d: %s", k, err.msg);
+		HRM_CHECK(memcmp(w, in, sizeof(in)) == 0, "view %d: grid not restored", k);
+		/* in place */
+		memcpy(w, v, sizeof(v));
+		HRM_REQUIRE(hrm_view_invert(HRM_TASK_ARC, &views[k], w, w, &err) == HRM_OK, "view %d: %s", k, err.msg);
+		HRM_CHECK(memcmp(w, in, sizeof(in)) == 0, "view %d: grid not restored in place", k);
+	}
+	HRM_CHECK(swapped > 0 && swapped < 64, "transposing views: %d of 64", swapped);
+
+	/* a prediction with junk past its EOS row reads as its cropped grid */
+	memcpy(v, in, sizeof(in));
+	v[29 * 30 + 29] = 7;
+	HRM_REQUIRE(hrm_view_invert(HRM_TASK_ARC, &views[0], v, w, &err) == HRM_OK, "%s", err.msg);
+	HRM_CHECK(memcmp(w, in, sizeof(in)) == 0, "junk beyond the crop kept");
+	/* an empty crop (PAD in the corner) gives an all-PAD canvas */
+	v[0] = HRM_ARC_PAD;
+	HRM_REQUIRE(hrm_view_invert(HRM_TASK_ARC, &views[3], v, w, &err) == HRM_OK, "%s", err.msg);
+	for (int i = 0; i < HRM_ARC_SEQ; i++)
+		HRM_CHECK(w[i] == HRM_ARC_PAD, "empty crop: token %d at %d", w[i], i);
+	/* the forward direction reads only well-formed canvases */
+	HRM_CHECK(hrm_view_apply(HRM_TASK_ARC, &views[1], v, w, &err) == HRM_ERR_FORMAT, "malformed canvas viewed");
 }
 
 HRM_TEST(views_decode_alphabets_and_certainty)

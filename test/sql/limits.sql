@@ -89,7 +89,7 @@ BEGIN
     RETURN pg_temp.le64(octet_length(hdr)) || convert_to(hdr, 'UTF8') || decode(repeat('00', off::int), 'hex');
 END $$;
 
-\set w `base64 -w0 "${HRM_FIXTURES:-../shared/fixtures}/sudoku-tiny.weights.safetensors"`
+\set w `base64 -w0 "${HRM_FIXTURES:-test/fixtures}/sudoku-tiny.weights.safetensors"`
 CREATE TEMP TABLE fx AS
 SELECT decode(:'w', 'base64') AS file,
        (hrm_safetensors_metadata(decode(:'w', 'base64'))->>'hrm_config')::jsonb AS config;

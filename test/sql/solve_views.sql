@@ -16,11 +16,11 @@ EXCEPTION WHEN OTHERS THEN
     RETURN SQLSTATE;
 END $$;
 
-\set w `base64 -w0 "${HRM_FIXTURES:-../shared/fixtures}/sudoku-tiny.weights.safetensors"`
+\set w `base64 -w0 "${HRM_FIXTURES:-test/fixtures}/sudoku-tiny.weights.safetensors"`
 SELECT hrm_import('sv_sudoku', decode(:'w', 'base64'));
 \set w `base64 -w0 test/data/solve_maze_tiny.safetensors`
 SELECT hrm_import('sv_maze', decode(:'w', 'base64'));
-\set w `base64 -w0 "${HRM_FIXTURES:-../shared/fixtures}/grid-puzzle-ids.weights.safetensors"`
+\set w `base64 -w0 "${HRM_FIXTURES:-test/fixtures}/grid-puzzle-ids.weights.safetensors"`
 SELECT hrm_import('sv_generic', decode(:'w', 'base64'));
 \unset w
 

@@ -146,6 +146,33 @@ SELECT steps, state FROM hrm_train('t_arc', 'VALUES (''{{1,2},{3,4}}''::int[], '
        ('{' || :'tiny' || ', "batch_size": 2, "steps": 1, "eval_fraction": 0}')::jsonb);
 SELECT task, config->>'seq_len' AS seq_len, config->>'vocab_size' AS vocab FROM hrm.model WHERE name = 't_arc';
 SELECT pg_temp.sqlstate($$SELECT hrm_evaluate('t_arc', 'VALUES (''{{1,2},{3,10}}''::int[], ''{{1}}''::int[])')$$);
+-- hrm_solve on an ARC model: int[rows][cols] colour grids in, the predicted
+-- grid out (the reference evaluator's crop of the token answer), puzzle_id,
+-- and views over the dihedral transforms and colour permutations
+SELECT hrm_solve_task('t_arc');
+SELECT hrm_solve('t_arc', '{{1,2},{3,4}}'::int[]) IS NOT DISTINCT FROM
+       hrm_arc_crop(hrm_solve('t_arc', hrm_arc_encode('{{1,2},{3,4}}'::int[]))) AS grid_is_cropped_tokens;
+SELECT coalesce(array_ndims(a), 2) = 2 AS two_dims, coalesce(array_length(a, 1), 0) <= 30 AS rows_fit,
+       (SELECT bool_and(c BETWEEN 0 AND 9) FROM unnest(a) c) IS NOT FALSE AS colours
+  FROM (SELECT hrm_solve('t_arc', '{{1,2,0},{3,4,5}}'::int[]) AS a) s;
+SELECT array_length(hrm_solve('t_arc', hrm_arc_encode('{{1}}'::int[])), 1) AS token_answer;
+SELECT d.solution IS NOT DISTINCT FROM hrm_solve('t_arc', '{{1,2},{3,4}}'::int[]) AS same_answer,
+       views_run, valid IS NULL AS no_checker
+  FROM hrm_solve_detail('t_arc', '{{1,2},{3,4}}'::int[]) d;
+SELECT d.solution IS NOT DISTINCT FROM hrm_solve('t_arc', '{{1,2},{3,4}}'::int[], views => 8) AS same_voted_answer,
+       views_run, views_agreeing BETWEEN 1 AND 8 AS agreeing, valid IS NULL AS no_checker
+  FROM hrm_solve_detail('t_arc', '{{1,2},{3,4}}'::int[], views => 8) d;
+SELECT hrm_solve('t_arc', '{{1,2},{3,4}}'::int[], puzzle_id => 0) IS NOT DISTINCT FROM
+       hrm_solve('t_arc', '{{1,2},{3,4}}'::int[]) AS explicit_puzzle_id;
+SELECT count(*) AS segments FROM hrm_trace('t_arc', '{{1,2},{3,4}}'::int[], 2, 'fixed', puzzle_id => 0);
+SELECT pg_temp.sqlstate($$SELECT hrm_solve('t_arc', '{{1,2},{3,4}}'::int[], puzzle_id => 1000)$$);
+SELECT pg_temp.sqlstate($$SELECT hrm_solve('t_arc', '{{1,2},{3,4}}'::int[], puzzle_id => -1)$$);
+SELECT pg_temp.sqlstate($$SELECT hrm_solve('t_arc', '{{1,2},{3,10}}'::int[])$$);
+SELECT pg_temp.sqlstate($$SELECT hrm_solve('t_arc', array_fill(1, ARRAY[31, 2]))$$);
+SELECT pg_temp.sqlstate($$SELECT hrm_solve('t_arc', '{1,2,3}'::int[])$$);
+SELECT pg_temp.sqlstate($$SELECT hrm_solve('t_arc', '12'::text)$$);
+SELECT pg_temp.sqlstate($$SELECT hrm_solve('t_arc', '{{1,2},{3,4}}'::int[], views => 65)$$);
+SELECT pg_temp.sqlstate($$SELECT hrm_solve('t_arc', hrm_arc_encode('{{1}}'::int[]), views => 2)$$);
 
 -- 8. The card form: hrm_train(table) trains hrm.default_model with the
 --    recipe's defaults (stopped here by a statement timeout).

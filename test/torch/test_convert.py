@@ -13,6 +13,14 @@ dict and must give identical outputs; to-torch gives back the original state dic
 dtypes, values) that a module with the reference's structure loads strictly, and an all_config.yaml
 that to-hrm turns back into the identical file.  Then the error cases.  Ends with
 "N passed, N failed"; exit status 1 on any failure.
+
+Tiny Recursive Models (arch "trm") are built the same way from the TRM reference's naming rules
+(models/recursive_reasoning/trm.py: one L_level network, mlp_t blocks for TRM-MLP, a puzzle_emb_len
+prefix) and checked the same way except the run through tools/hrm_torch.py (which has no TRM); in
+its place the reference's own TRM fixtures (test/fixtures/trm/, made by the reference code) are
+saved as reference checkpoints next to a reference-style all_config.yaml and converted: the result
+holds exactly the fixture's tensors and configuration, which the engine's parity run checks against
+the reference's outputs.
 """
 import argparse
 import collections
@@ -64,21 +72,27 @@ class Report:
 # reference-style checkpoints, written from the reference's naming rules (not from the converter)
 # ----------------------------------------------------------------------------------------------
 def ref_tensors(cfg):
-    """[(name, shape)] of the reference's state dict, in its order (hrm_act_v1.py)."""
+    """[(name, shape)] of the reference's state dict, in its order (hrm_act_v1.py; trm.py for arch trm)."""
     D, V = cfg["hidden_size"], cfg["vocab_size"]
     inter = -(-round(cfg["expansion"] * D * 2 / 3) // 256) * 256
-    P = -(-cfg["puzzle_emb_ndim"] // D)
+    trm = cfg["arch"] == "trm"
+    P = cfg["puzzle_emb_len"] if trm and cfg["puzzle_emb_len"] > 0 else -(-cfg["puzzle_emb_ndim"] // D)
+    S = cfg["seq_len"] + P
+    inter_t = -(-round(cfg["expansion"] * S * 2 / 3) // 256) * 256
     out = [("H_init", (D,)), ("L_init", (D,)), ("embed_tokens.embedding_weight", (V, D)), ("lm_head.weight", (V, D)),
            ("q_head.weight", (2, D)), ("q_head.bias", (2,))]
     if cfg["puzzle_emb_ndim"] > 0:
         out.append(("puzzle_emb.weights", (cfg["num_puzzle_identifiers"], cfg["puzzle_emb_ndim"])))
     if cfg["pos_encodings"] == "learned":
         out.append(("embed_pos.embedding_weight", (cfg["seq_len"] + P, D)))
-    for level in ("H_level", "L_level"):
+    for level in (("L_level",) if trm else ("H_level", "L_level")):
         for i in range(cfg[level[0] + "_layers"]):
             p = "%s.layers.%d." % (level, i)
-            out += [(p + "self_attn.qkv_proj.weight", (3 * D, D)), (p + "self_attn.o_proj.weight", (D, D)),
-                    (p + "mlp.gate_up_proj.weight", (2 * inter, D)), (p + "mlp.down_proj.weight", (D, inter))]
+            if trm and cfg["mlp_t"]:
+                out += [(p + "mlp_t.gate_up_proj.weight", (2 * inter_t, S)), (p + "mlp_t.down_proj.weight", (S, inter_t))]
+            else:
+                out += [(p + "self_attn.qkv_proj.weight", (3 * D, D)), (p + "self_attn.o_proj.weight", (D, D))]
+            out += [(p + "mlp.gate_up_proj.weight", (2 * inter, D)), (p + "mlp.down_proj.weight", (D, inter))]
     return out
 
 
@@ -125,10 +139,13 @@ def reference_yaml(doc, indent=0):
 
 
 def all_config(cfg, arch_extra=None, data_path="data/sudoku-extreme-1k-aug-1000"):
-    arch = {"name": "hrm.hrm_act_v1@HierarchicalReasoningModel_ACTV1",
+    trm = cfg.get("arch") == "trm"
+    arch = {"name": "recursive_reasoning.trm@TinyRecursiveReasoningModel_ACTV1" if trm else
+            "hrm.hrm_act_v1@HierarchicalReasoningModel_ACTV1",
             "loss": {"name": "losses@ACTLossHead", "loss_type": "stablemax_cross_entropy"}}
     for k in ("H_cycles", "L_cycles", "H_layers", "L_layers", "hidden_size", "num_heads", "expansion",
-              "puzzle_emb_ndim", "pos_encodings", "halt_max_steps", "halt_exploration_prob"):
+              "puzzle_emb_ndim", "pos_encodings", "halt_max_steps", "halt_exploration_prob") + \
+            (("mlp_t", "puzzle_emb_len", "no_ACT_continue") if trm else ()):
         arch[k] = cfg[k]
     arch.update(arch_extra or {})
     doc = {"arch": arch, "data_path": data_path, "global_batch_size": 768, "epochs": 20000, "eval_interval": 2000,
@@ -153,6 +170,35 @@ def base_cfg(**kw):
                rms_norm_eps=1e-05, rope_theta=10000.0, halt_max_steps=4, halt_exploration_prob=0.1)
     cfg.update(kw)
     return cfg
+
+
+def trm_cfg(**kw):
+    """A TRM configuration in the engine's field order (hrm_config_to_json for arch trm)."""
+    cfg = collections.OrderedDict(
+        arch="trm", seq_len=81, vocab_size=11, num_puzzle_identifiers=1, puzzle_emb_ndim=64, puzzle_emb_len=4,
+        H_cycles=2, L_cycles=3, H_layers=0, L_layers=2, hidden_size=64, expansion=4.0, num_heads=2,
+        pos_encodings="rope", rms_norm_eps=1e-05, rope_theta=10000.0, halt_max_steps=4, halt_exploration_prob=0.1,
+        mlp_t=False, no_ACT_continue=True)
+    cfg.update(kw)
+    return dict(cfg)
+
+
+class NamedTensors(nn.Module):
+    """A module tree holding tensors under the given dotted names (parameters, or buffers for H_init / L_init)."""
+
+    def __init__(self, named):
+        super().__init__()
+        for name, t in named:
+            mod = self
+            parts = name.split(".")
+            for p in parts[:-1]:
+                if not hasattr(mod, p):
+                    mod.add_module(p, nn.Module())
+                mod = getattr(mod, p)
+            if parts[-1] in ("H_init", "L_init", "weights"):
+                mod.register_buffer(parts[-1], t.clone())
+            else:
+                mod.register_parameter(parts[-1], nn.Parameter(t.clone(), requires_grad=False))
 
 
 # ----------------------------------------------------------------------------------------------
@@ -195,6 +241,7 @@ def check_case(rep, tmp, name, cfg, prefix, filename, *, with_dataset, config_ne
                task=None, arch_extra=None, torch_prefix=None):
     d = os.path.join(tmp, name)
     os.makedirs(d)
+    trm = cfg["arch"] == "trm"
     sd = make_state_dict(cfg, prefix, seed=len(name))
     ck = os.path.join(d, filename)
     torch.save(sd, ck)
@@ -235,20 +282,22 @@ def check_case(rep, tmp, name, cfg, prefix, filename, *, with_dataset, config_ne
               "%s: bfloat16 H_init widened exactly (low 16 bits zero)" % name)
     got_cfg = json.loads(meta.get("hrm_config", "{}"))
     rep.check(got_cfg == cfg, "%s: hrm_config metadata" % name, "got %s" % got_cfg)
-    rep.check(list(got_cfg) == C.CONFIG_FIELDS, "%s: hrm_config in the engine's field order" % name)
+    rep.check(list(got_cfg) == (C.TRM_CONFIG_FIELDS if trm else C.CONFIG_FIELDS),
+              "%s: hrm_config in the engine's field order" % name)
     rep.check(meta.get("hrm_task") == task, "%s: hrm_task metadata %r" % (name, task), "got %r" % meta.get("hrm_task"))
 
-    # the converted file runs exactly like the original state dict (tools/hrm_torch.py)
-    m_conv = H.HRM.from_safetensors(path, torch.float32)
-    m_orig = H.HRM(H.HRMConfig.from_dict(cfg), torch.float32, init=False)
-    m_orig.load_arrays(sd)  # strips _orig_mod. / model.inner.; bfloat16 widened exactly
-    rng = np.random.default_rng(7)
-    inputs = rng.integers(0, cfg["vocab_size"], size=(2, cfg["seq_len"]))
-    ids = rng.integers(0, max(1, cfg["num_puzzle_identifiers"]), size=(2,))
-    a = infer_all(m_conv, inputs, ids, 3)
-    b = infer_all(m_orig, inputs, ids, 3)
-    same = all(torch.equal(x, y) for sa, sb in zip(a, b) for x, y in zip(sa, sb))
-    rep.check(same and len(a) == 3, "%s: hrm_torch outputs of the converted file == the original's (3 segments)" % name)
+    # the converted file runs exactly like the original state dict (tools/hrm_torch.py; HRM only)
+    if not trm:
+        m_conv = H.HRM.from_safetensors(path, torch.float32)
+        m_orig = H.HRM(H.HRMConfig.from_dict(cfg), torch.float32, init=False)
+        m_orig.load_arrays(sd)  # strips _orig_mod. / model.inner.; bfloat16 widened exactly
+        rng = np.random.default_rng(7)
+        inputs = rng.integers(0, cfg["vocab_size"], size=(2, cfg["seq_len"]))
+        ids = rng.integers(0, max(1, cfg["num_puzzle_identifiers"]), size=(2,))
+        a = infer_all(m_conv, inputs, ids, 3)
+        b = infer_all(m_orig, inputs, ids, 3)
+        same = all(torch.equal(x, y) for sa, sb in zip(a, b) for x, y in zip(sa, sb))
+        rep.check(same and len(a) == 3, "%s: hrm_torch outputs of the converted file == the original's (3 segments)" % name)
 
     # back to the reference's format
     ck2 = os.path.join(d, "back", "checkpoint")
@@ -268,7 +317,11 @@ def check_case(rep, tmp, name, cfg, prefix, filename, *, with_dataset, config_ne
               "%s: to-torch dtypes (H_init/L_init bfloat16, others float32)" % name)
     rep.check(all(torch.equal(sd2[exp_prefix + k[len(prefix):]], t) for k, t in sd.items() if exp_prefix + k[len(prefix):] in sd2),
               "%s: to-torch values equal the original checkpoint's" % name)
-    wrapper = RefWrapper(cfg, compiled=exp_prefix.startswith("_orig_mod."))
+    if trm:
+        wrapper = NamedTensors([(exp_prefix + n, torch.zeros(s, dtype=torch.bfloat16 if n in ("H_init", "L_init")
+                                                             else torch.float32)) for n, s in ref_tensors(cfg)])
+    else:
+        wrapper = RefWrapper(cfg, compiled=exp_prefix.startswith("_orig_mod."))
     try:
         res = wrapper.load_state_dict(sd2, strict=True)
         ok = not res.missing_keys and not res.unexpected_keys
@@ -288,8 +341,12 @@ def check_case(rep, tmp, name, cfg, prefix, filename, *, with_dataset, config_ne
               "%s: all_config.yaml has every field PretrainConfig requires" % name)
     rep.check(all(arch.get(k) == cfg[k] for k in ("H_cycles", "L_cycles", "H_layers", "L_layers", "hidden_size", "num_heads",
                                                    "expansion", "puzzle_emb_ndim", "pos_encodings", "halt_max_steps",
-                                                   "halt_exploration_prob", "rms_norm_eps", "rope_theta")),
+                                                   "halt_exploration_prob", "rms_norm_eps", "rope_theta") +
+                  (("mlp_t", "puzzle_emb_len", "no_ACT_continue") if trm else ())),
               "%s: all_config.yaml arch fields" % name, str(arch))
+    rep.check(arch.get("name") == ("recursive_reasoning.trm@TinyRecursiveReasoningModel_ACTV1" if trm else
+                                   "hrm.hrm_act_v1@HierarchicalReasoningModel_ACTV1"),
+              "%s: all_config.yaml names the reference's model class" % name, str(arch.get("name")))
     rep.check(not ({"seq_len", "vocab_size", "num_puzzle_identifiers"} & set(arch)),
               "%s: no dataset fields under arch (the reference passes them itself)" % name)
     if yaml is not None:
@@ -348,7 +405,24 @@ def error_cases(rep, tmp):
                  ["to-hrm", ck, "--config", bad, "--seq-len", "81", "-o", out], "arch.expansion")
     with open(bad, "w") as f:
         f.write(all_config(cfg, {"name": "recursive_reasoning.trm@TinyRecursiveReasoningModel_ACTV1"}))
-    expect_error(rep, "a TRM config", ["to-hrm", ck, "--config", bad, "--seq-len", "81", "-o", out], "handles the HRM")
+    expect_error(rep, "a TRM config for an HRM checkpoint", ["to-hrm", ck, "--config", bad, "--seq-len", "81", "-o", out],
+                 "describes a TRM but the checkpoint has H_level tensors")
+    with open(bad, "w") as f:
+        f.write(all_config(cfg, {"name": "recursive_reasoning.trm_singlez@TinyRecursiveReasoningModel_ACTV1"}))
+    expect_error(rep, "a TRM variant the engine does not have", ["to-hrm", ck, "--config", bad, "--seq-len", "81", "-o", out],
+                 "handles the HRM (hrm_act_v1) and the TRM")
+    tcfg = trm_cfg()
+    torch.save(make_state_dict(tcfg, "_orig_mod.model.inner.", 4), os.path.join(d, "trm_ck"))
+    with open(bad, "w") as f:
+        f.write(all_config(dict(tcfg, mlp_t=True)))
+    expect_error(rep, "a TRM config with mlp_t for attention weights",
+                 ["to-hrm", os.path.join(d, "trm_ck"), "--config", bad, "--seq-len", "81", "-o", out],
+                 "mlp_t is True but the checkpoint has no token-mixing")
+    with open(bad, "w") as f:
+        f.write(all_config(dict(tcfg, puzzle_emb_len=8)))  # a prefix of 8 (the checkpoint's is 4): fits, no tensor says so
+    rc, _, err = convert(["to-hrm", os.path.join(d, "trm_ck"), "--config", bad, "--seq-len", "81", "-o", out])
+    rep.check(rc == 0 and json.loads(st.load_header(out)[1]["hrm_config"])["puzzle_emb_len"] == 8,
+              "TRM attention: puzzle_emb_len comes from all_config.yaml", err.strip())
     with open(bad, "w") as f:
         f.write("data_path: x\nlr: 1\n")
     expect_error(rep, "a YAML without arch", ["to-hrm", ck, "--config", bad, "--seq-len", "81", "-o", out], "no arch section")
@@ -468,6 +542,46 @@ def other_cases(rep, tmp):
 
 
 # ----------------------------------------------------------------------------------------------
+def trm_reference_fixtures(rep, tmp):
+    """The TRM reference's own weights (test/fixtures/trm) as a reference checkpoint: to-hrm gives them back."""
+    fixtures = os.environ.get("HRM_FIXTURES") or os.path.join(HERE, "..", "fixtures")
+    for fx in ("trm-tiny", "trm-mlp-tiny"):
+        path = os.path.join(fixtures, "trm", fx + ".weights.safetensors")
+        if not os.path.exists(path):
+            rep.check(False, "reference fixture %s: %s missing" % (fx, path))
+            continue
+        arrays, meta, _ = st.load(path)
+        ref = json.loads(meta["hrm_config"])
+        d = os.path.join(tmp, "ref-" + fx)
+        os.makedirs(d)
+        # the state dict as pretrain.py saves it with forward_dtype float32 (the fixtures' run):
+        # compiled-model keys, every tensor float32
+        sd = collections.OrderedDict(("_orig_mod." + k, torch.from_numpy(np.array(v, dtype=np.float32)))
+                                     for k, v in arrays.items())
+        torch.save(sd, os.path.join(d, "checkpoint"))
+        arch = {k: ref[k] for k in ("H_cycles", "L_cycles", "L_layers", "hidden_size", "num_heads", "expansion",
+                                    "puzzle_emb_ndim", "pos_encodings", "halt_max_steps", "halt_exploration_prob",
+                                    "mlp_t", "puzzle_emb_len", "no_ACT_continue")}
+        arch.update(name="recursive_reasoning.trm@TinyRecursiveReasoningModel_ACTV1", H_layers=0,
+                    loss={"name": "losses@ACTLossHead", "loss_type": "stablemax_cross_entropy"}, forward_dtype="float32")
+        with open(os.path.join(d, "all_config.yaml"), "w") as f:
+            f.write(reference_yaml({"arch": arch, "data_path": "data/sudoku-extreme-1k-aug-1000", "lr": 0.0001}) + "\n")
+        with open(os.path.join(d, "dataset.json"), "w") as f:
+            json.dump(dict(dataset_json(dict(ref, num_puzzle_identifiers=ref["num_puzzle_identifiers"]))), f)
+        out = os.path.join(d, "model.safetensors")
+        rc, _, err = convert(["to-hrm", os.path.join(d, "checkpoint"), "--dataset", os.path.join(d, "dataset.json"), "-o", out])
+        if not rep.check(rc == 0, "reference fixture %s: to-hrm" % fx, err.strip()):
+            continue
+        conv, cmeta, _ = st.load(out)
+        same = set(conv) == set(arrays) and all(np.array_equal(conv[k], np.array(arrays[k], dtype=np.float32)) for k in arrays)
+        rep.check(same, "reference fixture %s: the converted file holds the reference's tensors" % fx)
+        got = json.loads(cmeta["hrm_config"])
+        want = dict(ref, H_layers=0)
+        rep.check(got == {k: want[k] for k in C.TRM_CONFIG_FIELDS} and list(got) == C.TRM_CONFIG_FIELDS,
+                  "reference fixture %s: its configuration (the engine's fields and order)" % fx, str(got))
+
+
+# ----------------------------------------------------------------------------------------------
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("-v", "--verbose", action="store_true")
@@ -489,6 +603,15 @@ def main():
         # two puzzle slots (ndim 2*hidden - 5), 5 ids, RoPE with --seq-len
         check_case(rep, tmp, "puzzle-slots", base_cfg(puzzle_emb_ndim=123, num_puzzle_identifiers=5, seq_len=50, vocab_size=10),
                    "_orig_mod.model.inner.", "step_7", with_dataset=False, config_next_to_it=True, seq_len_arg=50)
+        # TRM with attention (RoPE, 4 prefix slots), and TRM-MLP (no positions; seq_len from the mixer's width)
+        check_case(rep, tmp, "trm-rope", trm_cfg(), "_orig_mod.model.inner.", "checkpoint",
+                   with_dataset=True, config_next_to_it=True, task="sudoku")
+        # (all_config.yaml says puzzle_emb_len 0: ceil(100 / 64) = 2 slots, written resolved as the engine does)
+        check_case(rep, tmp, "trm-mlp", trm_cfg(mlp_t=True, pos_encodings="none", puzzle_emb_len=2, puzzle_emb_ndim=100,
+                                                num_puzzle_identifiers=3, seq_len=30, vocab_size=7, L_cycles=2),
+                   "model.inner.", "step_9", with_dataset=False, config_next_to_it=False, torch_prefix="model.inner.",
+                   arch_extra={"puzzle_emb_len": 0})
+        trm_reference_fixtures(rep, tmp)
         other_cases(rep, tmp)
         error_cases(rep, tmp)
     finally:

@@ -1,0 +1,12 @@
+-- ---------------------------------------------------------------------------
+-- 45_publish: versions of a model.  Every checkpoint a training job commits
+-- keeps its state; publishing one makes its weights the model's again (a
+-- new generation), so a bad retraining can be undone.  docs/sql.md.
+-- ---------------------------------------------------------------------------
+
+CREATE FUNCTION hrm_publish_checkpoint(model text, step bigint)
+    RETURNS bigint
+    AS 'MODULE_PATHNAME', 'hrm_publish_checkpoint'
+    LANGUAGE C VOLATILE STRICT PARALLEL UNSAFE;
+COMMENT ON FUNCTION hrm_publish_checkpoint(text, bigint) IS
+    'hrm: make a kept training checkpoint (hrm.checkpoint) the model''s weights again, byte for byte those the job published at that step, as a new generation with the checkpoint''s metrics and the job''s hyperparameters; owner only; returns the new generation';

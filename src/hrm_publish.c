@@ -1,0 +1,232 @@
+/*-------------------------------------------------------------------------
+ *
+ * hrm_publish.c
+ *		hrm_publish_checkpoint(model, step): make a kept training checkpoint
+ *		the model's weights again, so that a bad retraining can be undone.
+ *
+ * A training job publishes, at every checkpoint, the weights it evaluates
+ * with (the moving average with option "ema", else the weights) as a new
+ * generation of the model.  Publishing a checkpoint rebuilds the trainer
+ * from the checkpoint's state and stores exactly those weights again, byte
+ * for byte what the job published at that step, as a new generation: the
+ * shared cache picks it up on the next call, the model's metrics become the
+ * checkpoint's, its hyperparameters the job's that wrote it.  The previous
+ * weights' large object is unlinked by the catalog's trigger; checkpoints
+ * are kept (a later one can be published again).
+ *
+ * Only the model's owner (or a superuser) may publish: 42501.  An unknown
+ * model or step is 42704, a model training now 55006.
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "postgres.h"
+
+#include "access/xact.h"
+#include "catalog/pg_type.h"
+#include "executor/spi.h"
+#include "lib/stringinfo.h"
+#include "miscadmin.h"
+#include "catalog/pg_largeobject.h"
+#include "utils/builtins.h"
+#include "utils/jsonb.h"
+
+#include "hrm_train.h"
+
+PG_FUNCTION_INFO_V1(hrm_publish_checkpoint);
+
+static void
+HrmFreeTrainer(void *t)
+{
+	hrm_trainer_free((hrm_trainer *) t);
+}
+
+/*
+ * The hyperparameters of a checkpoint written before checkpoints carried
+ * them: the optimizer's options, from the training state itself.
+ */
+static char *
+HrmTrainerOptsJson(const hrm_train_opts *o)
+{
+	StringInfoData b;
+
+	initStringInfo(&b);
+	appendStringInfo(&b, "{\"lr\": %.9g, \"lr_warmup_steps\": " INT64_FORMAT ", \"lr_min_ratio\": %.9g"
+					 ", \"beta1\": %.9g, \"beta2\": %.9g, \"weight_decay\": %.9g, \"puzzle_emb_lr\": %.9g"
+					 ", \"puzzle_emb_weight_decay\": %.9g, \"loss_type\": \"%s\", \"batch_size\": %d"
+					 ", \"seed\": " UINT64_FORMAT,
+					 o->lr, (int64) o->lr_warmup_steps, o->lr_min_ratio, o->beta1, o->beta2, o->weight_decay,
+					 o->puzzle_emb_lr, o->puzzle_emb_weight_decay,
+					 o->loss_type == HRM_LOSS_SOFTMAX ? "softmax" : "stablemax", o->batch_size,
+					 (uint64) o->seed);
+	if (o->ema > 0)
+		appendStringInfo(&b, ", \"ema\": %.9g", o->ema);
+	appendStringInfoChar(&b, '}');
+	return b.data;
+}
+
+/* hrm_publish_checkpoint(model text, step bigint) → bigint (the new generation) */
+Datum
+hrm_publish_checkpoint(PG_FUNCTION_ARGS)
+{
+	char	   *model = text_to_cstring(PG_GETARG_TEXT_PP(0));
+	int64		step = PG_GETARG_INT64(1);
+	char	   *what = psprintf("could not publish checkpoint " INT64_FORMAT " of model \"%s\"", step, model);
+	HrmCatalogEntry entry;
+	HrmUserState us;
+	Oid			state_lo = InvalidOid;
+	bool		has_hyper = false;
+	StringInfoData steps;
+	void	   *blob;
+	size_t		blob_len;
+	hrm_trainer *tr = NULL;
+	HrmResource *tres;
+	HrmResource *fres;
+	const hrm_layout *lay;
+	uint8_t    *file;
+	size_t		file_len;
+	char	   *config;
+	Oid			weights_lo;
+	int64		generation;
+	hrm_error	err;
+
+	HrmCheckModelName(model);
+	if (RecoveryInProgress())
+		ereport(ERROR,
+				(errcode(ERRCODE_READ_ONLY_SQL_TRANSACTION),
+				 errmsg("cannot publish a checkpoint during recovery"),
+				 errhint("Publish it on the primary server; the models replicate to standbys.")));
+
+	/* the model, locked, and who may change it */
+	HrmLockModelName(model);
+	if (!HrmCatalogLookup(model, true, &entry))
+		HrmUnknownModel(model);
+	HrmCheckOwnerOf(model, entry.ownerid, entry.acl_lo, "publish a checkpoint");
+	/* a running job would publish its own weights over these at its next checkpoint */
+	HrmJobCheckIdle(MyDatabaseId, model);
+
+	/* the checkpoint (and, for the message, which ones there are) */
+	initStringInfo(&steps);
+	HrmBecomeCatalogOwner(&us);
+	if (SPI_connect() != SPI_OK_CONNECT)
+		elog(ERROR, "SPI_connect failed");
+	{
+		Oid			types[2] = {TEXTOID, INT8OID};
+		Datum		values[2] = {CStringGetTextDatum(model), Int64GetDatum(step)};
+		int			ret;
+
+		ret = SPI_execute_with_args("SELECT c.state, c.metrics OPERATOR(pg_catalog.?) 'hyperparameters'"
+									" FROM hrm.checkpoint c WHERE c.model OPERATOR(pg_catalog.=) $1"
+									" AND c.step OPERATOR(pg_catalog.=) $2",
+									2, types, values, NULL, true, 1);
+		if (ret != SPI_OK_SELECT)
+			elog(ERROR, "reading hrm.checkpoint failed: %s", SPI_result_code_string(ret));
+		if (SPI_processed == 1)
+		{
+			bool		isnull;
+			Datum		d;
+
+			state_lo = DatumGetObjectId(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
+			d = SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 2, &isnull);
+			has_hyper = !isnull && DatumGetBool(d);
+		}
+		else
+		{
+			ret = SPI_execute_with_args("SELECT pg_catalog.string_agg(step::pg_catalog.text, ', ' ORDER BY step)"
+										" FROM hrm.checkpoint WHERE model OPERATOR(pg_catalog.=) $1",
+										1, types, values, NULL, true, 1);
+			if (ret == SPI_OK_SELECT && SPI_processed == 1)
+			{
+				char	   *s = SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1);
+
+				if (s != NULL)
+					appendStringInfoString(&steps, s);
+			}
+		}
+	}
+	SPI_finish();
+	HrmRestoreUser(&us);
+
+	if (!OidIsValid(state_lo))
+		ereport(ERROR,
+				(errcode(ERRCODE_UNDEFINED_OBJECT),
+				 errmsg("model \"%s\" has no checkpoint at step " INT64_FORMAT, model, step),
+				 steps.len > 0 ?
+				 errdetail("Its checkpoints are at steps %s.", steps.data) :
+				 errdetail("It has no checkpoints."),
+				 errhint("hrm_train keeps the last \"keep\" checkpoints of a model (SELECT step, metrics FROM hrm.checkpoint WHERE model = %s); importing a model drops them.",
+						 quote_literal_cstr(model))));
+	if (!LargeObjectExists(state_lo))
+		ereport(ERROR,
+				(errcode(ERRCODE_DATA_CORRUPTED),
+				 errmsg("%s: the checkpoint's state is missing", what),
+				 errdetail("Large object %u does not exist.", state_lo),
+				 errhint("Restore the database's large objects (pg_dump without --no-blobs).")));
+
+	/* the weights the job published at that step: its trainer, rebuilt */
+	blob = HrmLoRead(state_lo, &blob_len);
+	HrmEngineBegin();
+	hrm_error_clear(&err);
+	tres = HrmTrack(NULL, HrmFreeTrainer);
+	HrmCheck(hrm_trainer_load(&tr, (const uint8_t *) blob, blob_len, NULL, NULL, &err), &err, what);
+	HrmAdopt(tres, tr);
+	pfree(blob);
+	if (hrm_trainer_step(tr) != step)
+		ereport(ERROR,
+				(errcode(ERRCODE_DATA_CORRUPTED),
+				 errmsg("%s: its state is at step " INT64_FORMAT, what, (int64) hrm_trainer_step(tr))));
+	lay = hrm_trainer_layout(tr);
+	fres = HrmTrack(NULL, HrmFreeMalloc);
+	HrmCheck(hrm_save_params(lay, hrm_trainer_eval_params(tr), "", &file, &file_len, &err), &err, what);
+	HrmAdopt(fres, file);
+	config = hrm_config_to_json(&lay->cfg);
+	if (config == NULL)
+		ereport(ERROR, (errcode(ERRCODE_OUT_OF_MEMORY), errmsg("out of memory")));
+	(void) HrmTrack(config, HrmFreeMalloc);
+
+	/* a new generation of the model; the trigger unlinks the previous weights */
+	weights_lo = HrmLoWrite(file, file_len);
+	HrmRelease(fres);
+	HrmBecomeCatalogOwner(&us);
+	if (SPI_connect() != SPI_OK_CONNECT)
+		elog(ERROR, "SPI_connect failed");
+	{
+		Oid			types[8] = {TEXTOID, TEXTOID, TEXTOID, OIDOID, INT8OID, INT8OID, TEXTOID, INT8OID};
+		Datum		values[8];
+		char		nulls[8] = {' ', ' ', ' ', ' ', ' ', ' ', ' ', ' '};
+		bool		isnull;
+		int			ret;
+
+		values[0] = CStringGetTextDatum(model);
+		values[1] = CStringGetTextDatum(hrm_arch_name(lay->cfg.arch));
+		values[2] = CStringGetTextDatum(config);
+		values[3] = ObjectIdGetDatum(weights_lo);
+		values[4] = Int64GetDatum((int64) file_len);
+		values[5] = Int64GetDatum((int64) lay->n_params);
+		if (has_hyper)
+			nulls[6] = 'n';
+		else
+			values[6] = CStringGetTextDatum(HrmTrainerOptsJson(hrm_trainer_opts(tr)));
+		values[7] = Int64GetDatum(step);
+		ret = SPI_execute_with_args("UPDATE hrm.model m SET arch = $2, config = $3::pg_catalog.jsonb, weights = $4,"
+									" weights_bytes = $5, n_params = $6, source = 'train',"
+									" hyperparameters = COALESCE(c.metrics OPERATOR(pg_catalog.->) 'hyperparameters',"
+									"                                       $7::pg_catalog.jsonb),"
+									" metrics = c.metrics OPERATOR(pg_catalog.-) 'hyperparameters',"
+									" generation = pg_catalog.nextval('hrm.generation_seq'::pg_catalog.regclass),"
+									" updated = pg_catalog.now()"
+									" FROM hrm.checkpoint c"
+									" WHERE m.name OPERATOR(pg_catalog.=) $1 AND c.model OPERATOR(pg_catalog.=) m.name"
+									" AND c.step OPERATOR(pg_catalog.=) $8"
+									" RETURNING m.generation",
+									8, types, values, nulls, false, 0);
+		if (ret != SPI_OK_UPDATE_RETURNING || SPI_processed != 1)
+			elog(ERROR, "hrm.model: expected one row published for model \"%s\", got " UINT64_FORMAT,
+				 model, (uint64) SPI_processed);
+		generation = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
+	}
+	SPI_finish();
+	HrmRestoreUser(&us);
+
+	hrm_cache_forget(model);
+	PG_RETURN_INT64(generation);
+}
