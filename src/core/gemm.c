@@ -319,11 +319,12 @@ hrm_gemm_packed_mlp(int M, int Iw, int D, const float *x, int ldx, const float *
  * Free the calling thread's kernel scratch (thread-local, grown on demand).
  * The pool's workers keep theirs for the process's life; a thread of the
  * caller's own that ran the kernels calls this before it exits, or the
- * scratch leaks.  Only the AVX-512 kernels keep such scratch.
+ * scratch leaks.  Only the AVX-512 and bfloat16 kernels keep such scratch.
  */
 void
 hrm_gemm_thread_release(void)
 {
 	if (hrm_cpu_has(HRM_CPU_AVX512))
 		hrm_gemm_thread_release_avx512();
+	hrm_gemm_bf16_thread_release();
 }

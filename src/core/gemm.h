@@ -136,6 +136,8 @@ void		hrm_gemm_packed_bf16(int M, int N, int K, const float *A, int lda, const u
 /* act[M, Iw] = silu(A W_gate^T) * (A W_up^T). */
 void		hrm_gemm_packed_swiglu_bf16(int M, int Iw, int K, const float *A, int lda, const uint16_t *Bp,
 										float *act, int ldact);
+/* The bfloat16 products' per-thread scratch, freed (part of hrm_gemm_thread_release). */
+void		hrm_gemm_bf16_thread_release(void);
 /* float32 to bfloat16, round to nearest even (NaN kept), and back. */
 uint16_t	hrm_bf16_round(float x);
 float		hrm_bf16_to_float(uint16_t h);

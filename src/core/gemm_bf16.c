@@ -127,6 +127,19 @@ hrm_gemm_pack_swiglu_bf16(uint16_t *Bp, const float *W, int ld, int K, int Iw)
 	}
 }
 
+/* A's converted rows, per calling thread, kept for the thread's life. */
+static _Thread_local uint32_t *abuf16;
+static _Thread_local size_t abuf16_cap;
+
+/* Free the calling thread's converted rows (hrm_gemm_thread_release). */
+void
+hrm_gemm_bf16_thread_release(void)
+{
+	free(abuf16);
+	abuf16 = NULL;
+	abuf16_cap = 0;
+}
+
 /* ------------------------------------------------------------------------- */
 /* the kernels: AVX512_BF16 (and what it implies) for the rest of the file */
 
@@ -346,10 +359,6 @@ task16(void *arg, int i, int t)
 			  0, job16_panels(j));
 	}
 }
-
-/* A's converted rows, per calling thread, kept for the thread's life. */
-static _Thread_local uint32_t *abuf16;
-static _Thread_local size_t abuf16_cap;
 
 static void
 go16(gemm16_job *j, const float *A, int lda)
