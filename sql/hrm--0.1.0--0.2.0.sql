@@ -188,3 +188,16 @@ CREATE FUNCTION hrm_trace_svg(model text, grid text, solution text DEFAULT NULL,
     LANGUAGE C STABLE PARALLEL RESTRICTED COST 10000;
 COMMENT ON FUNCTION hrm_trace_svg(text, text, text, integer, text, integer, integer) IS
     'hrm: the reasoning of model on a Sudoku or maze (hrm_trace) drawn as an SVG image: the input, then the prediction after each segment with its q_halt, changed cells and wrong cells (against solution, else the exact solver''s or the shortest path) marked';
+
+-- 15_cache.sql ------------------------------------------------------------------
+
+CREATE FUNCTION hrm_cpu_features(
+    OUT path text,
+    OUT features text,
+    OUT "precision" text)
+RETURNS record
+AS 'MODULE_PATHNAME', 'hrm_cpu_features_sql'
+LANGUAGE C VOLATILE STRICT PARALLEL SAFE;
+
+COMMENT ON FUNCTION hrm_cpu_features() IS
+'The kernels this backend runs (avx512+bf16, avx512 or portable: BLAS and plain C, chosen at run time from the CPU), the CPU features found, and the arithmetic hrm.precision gives here (bf16 only where the CPU has AVX512_BF16)';
