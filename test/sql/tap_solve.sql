@@ -24,22 +24,22 @@ SELECT hrm_import('tap_generic', decode(:'w', 'base64')) IS NOT NULL AS imported
 \set p '''53..7....6..195....98....6.8...6...34..8.3..17...2...6.6....28....419..5....8..79'''
 
 -- Declarations ---------------------------------------------------------------
-SELECT has_function('hrm_solve', ARRAY['text', 'integer', 'text', 'integer']);
-SELECT has_function('hrm_solve', ARRAY['integer[]', 'integer', 'text', 'integer']);
-SELECT has_function('hrm_solve', ARRAY['text', 'text', 'integer', 'text', 'integer']);
-SELECT has_function('hrm_solve', ARRAY['text', 'integer[]', 'integer', 'text', 'integer']);
-SELECT has_function('hrm_solve_detail', ARRAY['text', 'integer', 'text', 'integer']);
-SELECT has_function('hrm_solve_detail', ARRAY['integer[]', 'integer', 'text', 'integer']);
-SELECT has_function('hrm_solve_detail', ARRAY['text', 'text', 'integer', 'text', 'integer']);
-SELECT has_function('hrm_solve_detail', ARRAY['text', 'integer[]', 'integer', 'text', 'integer']);
-SELECT has_function('hrm_trace', ARRAY['text', 'integer', 'text']);
-SELECT has_function('hrm_trace', ARRAY['integer[]', 'integer', 'text']);
-SELECT has_function('hrm_trace', ARRAY['text', 'text', 'integer', 'text']);
-SELECT has_function('hrm_trace', ARRAY['text', 'integer[]', 'integer', 'text']);
+SELECT has_function('hrm_solve', ARRAY['text', 'integer', 'text', 'integer', 'integer']);
+SELECT has_function('hrm_solve', ARRAY['integer[]', 'integer', 'text', 'integer', 'integer']);
+SELECT has_function('hrm_solve', ARRAY['text', 'text', 'integer', 'text', 'integer', 'integer']);
+SELECT has_function('hrm_solve', ARRAY['text', 'integer[]', 'integer', 'text', 'integer', 'integer']);
+SELECT has_function('hrm_solve_detail', ARRAY['text', 'integer', 'text', 'integer', 'integer']);
+SELECT has_function('hrm_solve_detail', ARRAY['integer[]', 'integer', 'text', 'integer', 'integer']);
+SELECT has_function('hrm_solve_detail', ARRAY['text', 'text', 'integer', 'text', 'integer', 'integer']);
+SELECT has_function('hrm_solve_detail', ARRAY['text', 'integer[]', 'integer', 'text', 'integer', 'integer']);
+SELECT has_function('hrm_trace', ARRAY['text', 'integer', 'text', 'integer']);
+SELECT has_function('hrm_trace', ARRAY['integer[]', 'integer', 'text', 'integer']);
+SELECT has_function('hrm_trace', ARRAY['text', 'text', 'integer', 'text', 'integer']);
+SELECT has_function('hrm_trace', ARRAY['text', 'integer[]', 'integer', 'text', 'integer']);
 SELECT has_function('hrm_solve_task', ARRAY['text']);
-SELECT function_returns('hrm_solve', ARRAY['text', 'text', 'integer', 'text', 'integer'], 'text');
-SELECT function_returns('hrm_solve', ARRAY['text', 'integer[]', 'integer', 'text', 'integer'], 'integer[]');
-SELECT function_returns('hrm_trace', ARRAY['text', 'text', 'integer', 'text'], 'setof record');
+SELECT function_returns('hrm_solve', ARRAY['text', 'text', 'integer', 'text', 'integer', 'integer'], 'text');
+SELECT function_returns('hrm_solve', ARRAY['text', 'integer[]', 'integer', 'text', 'integer', 'integer'], 'integer[]');
+SELECT function_returns('hrm_trace', ARRAY['text', 'text', 'integer', 'text', 'integer'], 'setof record');
 SELECT has_function('hrm_solve_batch', ARRAY['text', 'text[]', 'integer', 'text', 'integer']);
 SELECT has_function('hrm_solve_batch', ARRAY['text', 'integer[]', 'integer', 'text', 'integer']);
 SELECT has_function('hrm_solve_batch', ARRAY['text', 'text', 'integer', 'text', 'integer']);
