@@ -14,7 +14,9 @@ EXTVERSION = 0.2.0
 MODULE_big = hrm
 CORE_SRCS = $(sort $(wildcard src/core/*.c))
 GLUE_SRCS = $(sort $(wildcard src/*.c))
-OBJS = $(GLUE_SRCS:.c=.o) $(CORE_SRCS:.c=.o)
+# The glue's objects; the engine comes from build/libhrmcore.a (below), the
+# same archive the engine tests, parity, benches and tools link.
+OBJS = $(GLUE_SRCS:.c=.o)
 
 SQL_PARTS = $(sort $(wildcard sql/parts/*.sql))
 DATA_built = sql/$(EXTENSION)--$(EXTVERSION).sql
@@ -40,7 +42,7 @@ export HRM_FIXTURES HRM_DATA
 # server reads the files).
 export PGOPTIONS = -c hrm_test.fixtures=$(abspath $(HRM_FIXTURES))
 
-EXTRA_CLEAN = test/core/hrm_test test/core/hrm_test_asan test/core/hrm_parity results regression.diffs regression.out \
+EXTRA_CLEAN = build test/core/hrm_test test/core/hrm_test_asan test/core/hrm_parity results regression.diffs regression.out \
 	output_iso bench/bench_forward bench/bench_train bench/bench_gemm tools/hrm_tool \
 	$(patsubst %.c,%,$(wildcard test/fuzz/fuzz_*.c))
 
@@ -59,7 +61,7 @@ endif
 
 PG_CPPFLAGS = -Isrc -Isrc/core $(BLAS_CFLAGS)
 PG_CFLAGS = -O3 $(OPTFLAGS) $(WARNFLAGS) -Wno-declaration-after-statement -ftree-vectorize -fno-math-errno
-SHLIB_LINK = $(BLAS_LIBS) -lm
+SHLIB_LINK = build/libhrmcore.a $(BLAS_LIBS) -lm -lpthread
 
 PG_CONFIG ?= pg_config
 PGXS := $(shell $(PG_CONFIG) --pgxs)
@@ -68,6 +70,48 @@ include $(PGXS)
 # PGXS does not track headers: every object depends on all of them (a changed
 # struct must never leave objects compiled against the old layout).
 $(OBJS): $(wildcard src/*.h src/core/*.h)
+
+# ---------------------------------------------------------------------------
+# The engine (src/core, plain C11) is compiled once per flavour into an
+# archive that everything else links:
+#   build/libhrmcore.a        -O3, position-independent: the extension
+#                             (hrm.so), engine tests, parity, benches, tools
+#   build/libhrmcore_asan.a   ASan + UBSan: make test-engine-asan
+#   build/libhrmcore_fuzz.a   clang, libFuzzer coverage + ASan + UBSan: fuzz targets
+# CORE_ARCHIVE_RULES(flavour, compiler, flags) makes build/<flavour>/*.o and
+# the archive from them.
+ENGINE_CC ?= $(CC)
+ENGINE_CFLAGS = -std=c11 -D_POSIX_C_SOURCE=200809L -O3 -g $(OPTFLAGS) $(WARNFLAGS) -fno-math-errno \
+	-Isrc/core -Itest/core $(BLAS_CFLAGS)
+ENGINE_LIBS = $(BLAS_LIBS) -lm -lpthread
+CORE_HDRS = $(wildcard src/core/*.h) $(wildcard test/core/*.h)
+FUZZ_CC ?= clang
+SANITIZE_CC ?= $(ENGINE_CC)
+SANITIZE_FLAGS = -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
+CORE_LIB = build/libhrmcore.a
+CORE_LIB_ASAN = build/libhrmcore_asan.a
+CORE_LIB_FUZZ = build/libhrmcore_fuzz.a
+
+define CORE_ARCHIVE_RULES
+build/$(1)/%.o: src/core/%.c $$(CORE_HDRS)
+	@mkdir -p build/$(1)
+	$(2) $(3) -c -o $$@ $$<
+build/libhrmcore$(if $(filter core,$(1)),,_$(1)).a: $$(patsubst src/core/%.c,build/$(1)/%.o,$$(CORE_SRCS))
+	@rm -f $$@
+	$$(AR) crs $$@ $$^
+endef
+$(eval $(call CORE_ARCHIVE_RULES,core,$$(ENGINE_CC),$$(ENGINE_CFLAGS) -fPIC))
+$(eval $(call CORE_ARCHIVE_RULES,asan,$$(SANITIZE_CC),$$(filter-out -O3,$$(ENGINE_CFLAGS)) -O2 $$(SANITIZE_FLAGS)))
+$(eval $(call CORE_ARCHIVE_RULES,fuzz,$$(FUZZ_CC),-g -O1 -fsanitize=$$(FUZZ_SANITIZE) -fno-sanitize-recover=all -std=c11 -D_POSIX_C_SOURCE=200809L -Isrc/core $$(BLAS_CFLAGS)))
+# clang's AddressSanitizer takes minutes on the unrolled AVX-512 intrinsics
+# kernels (8+ minutes for gemm_avx512.c): in the fuzzing flavour they get
+# coverage and UBSan only.  The fuzz targets parse inputs and hardly reach
+# them; the ASan flavour (gcc) instruments them fully for the engine tests.
+FUZZ_SANITIZE = fuzzer-no-link,address,undefined
+build/fuzz/%_avx512.o: FUZZ_SANITIZE = fuzzer-no-link,undefined
+
+# hrm.so links the engine archive.
+$(shlib): $(CORE_LIB)
 
 # Pretrained models (models/*.safetensors) go to <sharedir>/hrm_models, where
 # hrm_pretrained() and hrm_load_pretrained() find them.
@@ -85,20 +129,14 @@ sql/$(EXTENSION)--$(EXTVERSION).sql: $(SQL_PARTS)
 	cat $(SQL_PARTS) > $@
 
 # ---------------------------------------------------------------------------
-# Engine tests: plain C, no PostgreSQL.
-ENGINE_CC ?= $(CC)
-ENGINE_CFLAGS = -std=c11 -D_POSIX_C_SOURCE=200809L -O3 -g $(OPTFLAGS) $(WARNFLAGS) -fno-math-errno \
-	-Isrc/core -Itest/core $(BLAS_CFLAGS)
-ENGINE_LIBS = $(BLAS_LIBS) -lm -lpthread
-
+# Engine tests: plain C, no PostgreSQL, linked with the engine archive.
 ENGINE_TEST_SRCS = $(filter-out test/core/parity_main.c,$(sort $(wildcard test/core/*.c)))
-CORE_HDRS = $(wildcard src/core/*.h) $(wildcard test/core/*.h)
 
-test/core/hrm_test: $(CORE_SRCS) $(ENGINE_TEST_SRCS) $(CORE_HDRS)
-	$(ENGINE_CC) $(ENGINE_CFLAGS) -o $@ $(CORE_SRCS) $(ENGINE_TEST_SRCS) $(ENGINE_LIBS)
+test/core/hrm_test: $(ENGINE_TEST_SRCS) $(CORE_HDRS) $(CORE_LIB)
+	$(ENGINE_CC) $(ENGINE_CFLAGS) -o $@ $(ENGINE_TEST_SRCS) $(CORE_LIB) $(ENGINE_LIBS)
 
-test/core/hrm_parity: $(CORE_SRCS) $(wildcard test/core/parity*.c) $(CORE_HDRS)
-	$(ENGINE_CC) $(ENGINE_CFLAGS) -o $@ $(CORE_SRCS) $(wildcard test/core/parity*.c) $(ENGINE_LIBS)
+test/core/hrm_parity: $(wildcard test/core/parity*.c) $(CORE_HDRS) $(CORE_LIB)
+	$(ENGINE_CC) $(ENGINE_CFLAGS) -o $@ $(wildcard test/core/parity*.c) $(CORE_LIB) $(ENGINE_LIBS)
 
 .PHONY: test-engine parity parity-all fuzz bench
 test-engine: test/core/hrm_test
@@ -115,11 +153,10 @@ parity-all: test/core/hrm_parity
 	./test/core/hrm_parity --all $(HRM_FIXTURES)
 
 # ---------------------------------------------------------------------------
-# fuzz: every test/fuzz/fuzz_<name>.c is a libFuzzer target built with the
-# engine sources; each runs FUZZ_SECONDS with its corpus in
+# fuzz: every test/fuzz/fuzz_<name>.c is a libFuzzer target linked with the
+# fuzzing flavour of the engine archive; each runs FUZZ_SECONDS with its corpus in
 # $(FUZZ_CORPUS)/<name>.  A crash, leak or sanitizer report fails the make
 # (the input is kept as $(FUZZ_CORPUS)/<name>-crash-*).
-FUZZ_CC ?= clang
 FUZZ_SECONDS ?= 20
 FUZZ_CORPUS ?= /tmp/hrm-fuzz-corpus
 FUZZ_SRCS = $(sort $(wildcard test/fuzz/fuzz_*.c))
@@ -127,8 +164,8 @@ FUZZ_BINS = $(FUZZ_SRCS:.c=)
 FUZZ_CFLAGS = -g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all \
 	-std=c11 -D_POSIX_C_SOURCE=200809L -Isrc/core $(BLAS_CFLAGS)
 
-$(FUZZ_BINS): test/fuzz/%: test/fuzz/%.c $(CORE_SRCS) $(CORE_HDRS)
-	$(FUZZ_CC) $(FUZZ_CFLAGS) -o $@ $< $(CORE_SRCS) $(BLAS_LIBS) -lm -lpthread
+$(FUZZ_BINS): test/fuzz/%: test/fuzz/%.c $(CORE_HDRS) $(CORE_LIB_FUZZ)
+	$(FUZZ_CC) $(FUZZ_CFLAGS) -o $@ $< $(CORE_LIB_FUZZ) $(BLAS_LIBS) -lm -lpthread
 
 fuzz: $(FUZZ_BINS)
 	@set -e; for bin in $(FUZZ_BINS); do \
@@ -149,15 +186,13 @@ fuzz: $(FUZZ_BINS)
 # fuzz target over its kept corpus (test/fuzz/corpus/<name>, each input
 # once) and for ASAN_FUZZ_SECONDS of fresh fuzzing (in a scratch directory;
 # the kept corpus is not modified).  docs/fuzzing.md.
-SANITIZE_CC ?= $(ENGINE_CC)
 ASAN_FUZZ_SECONDS ?= 10
-SANITIZE_FLAGS = -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
 ASAN_OPTIONS_RUN = detect_leaks=1:abort_on_error=1:strict_string_checks=1:detect_stack_use_after_return=1
 UBSAN_OPTIONS_RUN = print_stacktrace=1:halt_on_error=1
 
-test/core/hrm_test_asan: $(CORE_SRCS) $(ENGINE_TEST_SRCS) $(CORE_HDRS)
+test/core/hrm_test_asan: $(ENGINE_TEST_SRCS) $(CORE_HDRS) $(CORE_LIB_ASAN)
 	$(SANITIZE_CC) $(filter-out -O3,$(ENGINE_CFLAGS)) -O2 $(SANITIZE_FLAGS) \
-		-o $@ $(CORE_SRCS) $(ENGINE_TEST_SRCS) $(ENGINE_LIBS)
+		-o $@ $(ENGINE_TEST_SRCS) $(CORE_LIB_ASAN) $(ENGINE_LIBS)
 
 .PHONY: test-engine-asan
 test-engine-asan: test/core/hrm_test_asan $(FUZZ_BINS)
@@ -191,19 +226,19 @@ test-engine-asan: test/core/hrm_test_asan $(FUZZ_BINS)
 .PHONY: bench-forward
 bench-forward: bench/bench_forward
 
-bench/bench_forward: bench/bench_forward.c $(CORE_SRCS) $(CORE_HDRS)
-	$(ENGINE_CC) $(ENGINE_CFLAGS) -o $@ bench/bench_forward.c $(CORE_SRCS) $(ENGINE_LIBS)
+bench/bench_forward: bench/bench_forward.c $(CORE_HDRS) $(CORE_LIB)
+	$(ENGINE_CC) $(ENGINE_CFLAGS) -o $@ bench/bench_forward.c $(CORE_LIB) $(ENGINE_LIBS)
 
 # bench: training throughput (bench/run_train.sh runs it next to PyTorch).
 .PHONY: bench-train bench-gemm
 bench-train: bench/bench_train
 bench-gemm: bench/bench_gemm
 
-bench/bench_gemm: bench/bench_gemm.c $(CORE_SRCS) $(CORE_HDRS)
-	$(ENGINE_CC) $(ENGINE_CFLAGS) -o $@ bench/bench_gemm.c $(CORE_SRCS) $(ENGINE_LIBS)
+bench/bench_gemm: bench/bench_gemm.c $(CORE_HDRS) $(CORE_LIB)
+	$(ENGINE_CC) $(ENGINE_CFLAGS) -o $@ bench/bench_gemm.c $(CORE_LIB) $(ENGINE_LIBS)
 
-bench/bench_train: bench/bench_train.c $(CORE_SRCS) $(CORE_HDRS)
-	$(ENGINE_CC) $(ENGINE_CFLAGS) -o $@ bench/bench_train.c $(CORE_SRCS) $(ENGINE_LIBS)
+bench/bench_train: bench/bench_train.c $(CORE_HDRS) $(CORE_LIB)
+	$(ENGINE_CC) $(ENGINE_CFLAGS) -o $@ bench/bench_train.c $(CORE_LIB) $(ENGINE_LIBS)
 
 # ---------------------------------------------------------------------------
 # bench: the Sudoku training recipe (issue 6): generated 20-blank puzzles,
@@ -211,8 +246,8 @@ bench/bench_train: bench/bench_train.c $(CORE_SRCS) $(CORE_HDRS)
 .PHONY: bench-recipe
 bench-recipe: bench/train_recipe
 
-bench/train_recipe: bench/train_recipe.c $(CORE_SRCS) $(CORE_HDRS)
-	$(ENGINE_CC) $(ENGINE_CFLAGS) -o $@ bench/train_recipe.c $(CORE_SRCS) $(ENGINE_LIBS)
+bench/train_recipe: bench/train_recipe.c $(CORE_HDRS) $(CORE_LIB)
+	$(ENGINE_CC) $(ENGINE_CFLAGS) -o $@ bench/train_recipe.c $(CORE_LIB) $(ENGINE_LIBS)
 
 # ---------------------------------------------------------------------------
 # bench-tasks: speed of the task toolkit (Sudoku generator, exact solver on
@@ -225,8 +260,8 @@ BENCH_TASKS_ARGS ?=
 bench-tasks: bench/bench_tasks
 	./bench/bench_tasks $(BENCH_TASKS_ARGS)
 
-bench/bench_tasks: bench/bench_tasks.c $(CORE_SRCS) $(CORE_HDRS)
-	$(ENGINE_CC) $(ENGINE_CFLAGS) -o $@ bench/bench_tasks.c $(CORE_SRCS) $(ENGINE_LIBS)
+bench/bench_tasks: bench/bench_tasks.c $(CORE_HDRS) $(CORE_LIB)
+	$(ENGINE_CC) $(ENGINE_CFLAGS) -o $@ bench/bench_tasks.c $(CORE_LIB) $(ENGINE_LIBS)
 
 EXTRA_CLEAN += bench/bench_tasks
 

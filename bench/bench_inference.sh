@@ -143,14 +143,14 @@ if [ -z "${NO_BUILD:-}" ]; then
 fi
 
 echo "== engine drivers (bench/solve_engine.c, bench/infer_helper.c)"
-# compiled with the flags the extension is built with (PGXS CFLAGS, the Makefile's OPTFLAGS)
-OPT=$(cd "$ROOT" && printf 'print-optflags:\n\t@echo $(OPTFLAGS)\n' | make -s -f Makefile -f - print-optflags)
+# linked with the engine archive the extension links (build/libhrmcore.a)
 BLAS_CFLAGS=$(pkg-config --cflags openblas 2>/dev/null || true)
 BLAS_LIBS=$(pkg-config --libs openblas 2>/dev/null || echo -lopenblas)
+(cd "$ROOT" && make -s build/libhrmcore.a)
 for prog in solve_engine infer_helper; do
 	# shellcheck disable=SC2086
-	cc $(pg_config --cflags) -O3 $OPT -ftree-vectorize -fno-math-errno -I"$ROOT/src/core" $BLAS_CFLAGS \
-		-o "$WORK/$prog" "$ROOT/bench/$prog.c" "$ROOT"/src/core/*.c $BLAS_LIBS -lm -lpthread
+	cc -std=c11 -D_POSIX_C_SOURCE=200809L -O3 -I"$ROOT/src/core" $BLAS_CFLAGS \
+		-o "$WORK/$prog" "$ROOT/bench/$prog.c" "$ROOT/build/libhrmcore.a" $BLAS_LIBS -lm -lpthread
 done
 
 echo "== models (random weights, tools/make_fixture.py)"

@@ -40,17 +40,14 @@ if [ -z "${NO_BUILD:-}" ]; then
 fi
 
 echo "== engine driver (bench/solve_engine.c)"
-# Compiled with the flags the extension itself is built with (PGXS CFLAGS
-# plus the Makefile's PG_CFLAGS): with -std=c11 (the engine tests' flags) gcc
-# stops contracting a*b+c into FMAs, and after 16 segments of a recurrent
-# model a few argmaxes of random weights differ in the last bits.
+# Linked with the engine archive the extension itself links (build/libhrmcore.a),
+# so the driver and hrm_solve run the same compiled engine, bit for bit.
 BLAS_CFLAGS=$(pkg-config --cflags openblas 2>/dev/null || true)
 BLAS_LIBS=$(pkg-config --libs openblas 2>/dev/null || echo -lopenblas)
+(cd "$ROOT" && make -s build/libhrmcore.a)
 # shellcheck disable=SC2086
-OPT=$(cd "$ROOT" && printf 'print-optflags:\n\t@echo $(OPTFLAGS)\n' | make -s -f Makefile -f - print-optflags)
-# shellcheck disable=SC2086
-cc $(pg_config --cflags) -O3 $OPT -ftree-vectorize -fno-math-errno -I"$ROOT/src/core" $BLAS_CFLAGS \
-	-o "$WORK/solve_engine" "$ROOT/bench/solve_engine.c" "$ROOT"/src/core/*.c $BLAS_LIBS -lm -lpthread
+cc -std=c11 -D_POSIX_C_SOURCE=200809L -O3 -I"$ROOT/src/core" $BLAS_CFLAGS \
+	-o "$WORK/solve_engine" "$ROOT/bench/solve_engine.c" "$ROOT/build/libhrmcore.a" $BLAS_LIBS -lm -lpthread
 
 if [ -z "$SKIP_FULL" ] && [ ! -f "$WORK/full.weights.safetensors" ]; then
 	echo "== full-size model (random weights, tools/make_fixture.py)"

@@ -10,7 +10,8 @@
 # (tools/hrm_torch.py) against them, the checkpoint converter's tests, parity on the
 # generated variant fixtures (tools/make_fixture.py --suite: learned
 # positions, hidden 512, several puzzle slots, _orig_mod. names, BF16 tensors,
-# odd shapes, training), fuzzing (when the Makefile has the target), then
+# odd shapes, training), the engine tests and fuzz targets under ASan + UBSan
+# (corpus replay and a short fuzz of each), then
 # the pg_regress + pgTAP suites on throwaway clusters (pg_virtualenv), once
 # plain and once with shared_preload_libraries=hrm, a pg_dump / pg_restore
 # round trip, the update from the previous release (test/upgrade.sh), the
@@ -22,7 +23,8 @@
 # Environment: HRM_FIXTURES (default test/fixtures, the reference fixtures in
 # the repository; another directory must hold the same names), HRM_DATA
 # (default test/data; make test-engine then checks those ARC sets),
-# FUZZ_SECONDS (default 20 per target), SKIP_FUZZ=1, SKIP_DEMO=1,
+# FUZZ_SECONDS (default 0: no separate make fuzz campaign; N seconds per
+# target otherwise), SKIP_FUZZ=1 (neither fuzzing nor the ASan step), SKIP_DEMO=1,
 # SKIP_TORCH=1 (no PyTorch steps), PYTHON (default /usr/bin/python3, with
 # torch and numpy), HRM_SKIP_DEPS=1 (no package check).
 set -euo pipefail
@@ -30,7 +32,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$(pwd)
 export HRM_FIXTURES=${HRM_FIXTURES:-$ROOT/test/fixtures}
-FUZZ_SECONDS=${FUZZ_SECONDS:-20}
+FUZZ_SECONDS=${FUZZ_SECONDS:-0}
 SUDO=""
 if [ "$(id -u)" != 0 ] && command -v sudo >/dev/null; then
     SUDO="sudo"
@@ -250,11 +252,13 @@ if [ "${SKIP_TORCH:-0}" != 1 ]; then
     step "checkpoint converter (test/torch/test_convert.py)" "$PYTHON" test/torch/test_convert.py
     step "parity on generated variant fixtures (make_fixture.py --suite, make parity-all)" variant_parity
 fi
-if has_target fuzz && [ "${SKIP_FUZZ:-0}" != 1 ]; then
+# The ASan step below replays every fuzz target's kept corpus and fuzzes each
+# for ASAN_FUZZ_SECONDS; FUZZ_SECONDS=N adds a longer make fuzz campaign.
+if has_target fuzz && [ "${SKIP_FUZZ:-0}" != 1 ] && [ "$FUZZ_SECONDS" -gt 0 ]; then
     step "fuzz (make fuzz FUZZ_SECONDS=$FUZZ_SECONDS)" make fuzz FUZZ_SECONDS="$FUZZ_SECONDS"
 fi
 if has_target test-engine-asan && [ "${SKIP_FUZZ:-0}" != 1 ]; then
-    step "engine tests and fuzz targets under ASan + UBSan (make test-engine-asan)" make test-engine-asan
+    step "engine tests and fuzz targets under ASan + UBSan (make test-engine-asan)" make -j"$JOBS" test-engine-asan
 fi
 step "pg_regress + pgTAP" installcheck
 step "pg_regress + pgTAP, shared_preload_libraries=hrm" installcheck -o shared_preload_libraries=hrm
@@ -265,7 +269,8 @@ step "two databases in one cluster" two_databases
 step "two databases in one cluster, shared_preload_libraries=hrm" two_databases -o shared_preload_libraries=hrm
 step "read replica: primary + streaming hot standby (plain, then preloaded)" replica
 if [ "${SKIP_DEMO:-0}" != 1 ]; then
-    step "demo (tools/demo.sh)" bash tools/demo.sh
+    # one minute of training in the demo is enough to test it (the README runs 3)
+    step "demo (tools/demo.sh, DEMO_MINUTES=${DEMO_MINUTES:-1})" env DEMO_MINUTES="${DEMO_MINUTES:-1}" bash tools/demo.sh
 fi
 
 echo

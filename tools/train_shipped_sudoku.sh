@@ -20,7 +20,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 make -s bench/train_recipe
 mkdir -p models
-exec ./bench/train_recipe --steps "${STEPS:-12000}" --total-steps 12000 --lr-min-ratio 0.1 --warmup 200 \
+exec ./bench/train_recipe --minutes 0 --steps "${STEPS:-12000}" --total-steps 12000 --lr-min-ratio 0.1 --warmup 200 \
     --threads "${THREADS:-1}" --clock cpu --attn-mask sudoku --halt-max-steps 4 --ema 0.999 \
     --blanks 1-55 --train-puzzles 200000 --data-seed 1 --seed 0 \
     --eval-blanks 45-55 --eval-puzzles 500 --eval-every 600 --final-segments 16 \
