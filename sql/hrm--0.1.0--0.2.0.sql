@@ -12,14 +12,21 @@
 -- complain if script is sourced in psql, rather than via ALTER EXTENSION
 \echo Use "ALTER EXTENSION hrm UPDATE TO '0.2.0'" to load this file. \quit
 
+-- 10_catalog.sql ----------------------------------------------------------------
+
+-- checkpoints belong to a training run (hrm_publish_checkpoint can undo a retraining)
+ALTER TABLE hrm.checkpoint ADD COLUMN run bigint NOT NULL DEFAULT 0;
+ALTER TABLE hrm.checkpoint DROP CONSTRAINT checkpoint_pkey, ADD PRIMARY KEY (model, run, step);
+COMMENT ON COLUMN hrm.checkpoint.run IS 'the training run that wrote it: the id of the job that started the run (a resumed job continues its run); a new run keeps the previous run''s last checkpoint, so hrm_publish_checkpoint can undo a retraining';
+
 -- 45_publish.sql ----------------------------------------------------------------
 
-CREATE FUNCTION hrm_publish_checkpoint(model text, step bigint)
+CREATE FUNCTION hrm_publish_checkpoint(model text, step bigint, run bigint DEFAULT NULL)
     RETURNS bigint
     AS 'MODULE_PATHNAME', 'hrm_publish_checkpoint'
-    LANGUAGE C VOLATILE STRICT PARALLEL UNSAFE;
-COMMENT ON FUNCTION hrm_publish_checkpoint(text, bigint) IS
-    'hrm: make a kept training checkpoint (hrm.checkpoint) the model''s weights again, byte for byte those the job published at that step, as a new generation with the checkpoint''s metrics and the job''s hyperparameters; owner only; returns the new generation';
+    LANGUAGE C VOLATILE PARALLEL UNSAFE;
+COMMENT ON FUNCTION hrm_publish_checkpoint(text, bigint, bigint) IS
+    'hrm: make a kept training checkpoint (hrm.checkpoint) the model''s weights again, byte for byte those the job published at that step, as a new generation with the checkpoint''s metrics and the job''s hyperparameters; run picks the training run (default: the newest with that step; a new run keeps the previous run''s last checkpoint); owner only; returns the new generation (NULL for a NULL model or step)';
 
 -- 47_progress.sql ---------------------------------------------------------------
 

@@ -229,6 +229,26 @@ HrmSpiExec(const char *sql, int nargs, Oid *types, Datum *values, const char *nu
 }
 
 /*
+ * Whether hrm.checkpoint has its "run" column: not before ALTER EXTENSION hrm
+ * UPDATE from 0.1.0, whose schema this library keeps serving (training then
+ * writes checkpoints without runs, as 0.1.0 did).  The caller is connected
+ * to SPI.
+ */
+bool
+HrmCheckpointHasRun(void)
+{
+	bool		isnull;
+	int			ret;
+
+	ret = SPI_execute("SELECT EXISTS (SELECT FROM pg_catalog.pg_attribute"
+					  " WHERE attrelid OPERATOR(pg_catalog.=) 'hrm.checkpoint'::pg_catalog.regclass"
+					  " AND attname OPERATOR(pg_catalog.=) 'run' AND NOT attisdropped)", true, 1);
+	if (ret != SPI_OK_SELECT || SPI_processed != 1)
+		elog(ERROR, "reading the columns of hrm.checkpoint failed: %s", SPI_result_code_string(ret));
+	return DatumGetBool(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
+}
+
+/*
  * Look a model up; copies the row into entry (in the caller's context).
  *
  * for_update: lock the row for a change (replace, rename, drop, grant); the

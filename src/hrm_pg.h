@@ -147,6 +147,7 @@ typedef struct HrmCatalogEntry
  * locked until the end of the transaction.
  */
 extern bool HrmCatalogLookup(const char *name, bool for_update, HrmCatalogEntry *entry);
+extern bool HrmCheckpointHasRun(void);
 
 /* ERROR (undefined_object) for an unknown model name. */
 extern void HrmUnknownModel(const char *name) pg_attribute_noreturn();

@@ -14,8 +14,15 @@
  * weights' large object is unlinked by the catalog's trigger; checkpoints
  * are kept (a later one can be published again).
  *
+ * Checkpoints belong to a training run (hrm.checkpoint.run, the id of the
+ * job that started it; resumed jobs continue their run).  A fresh run keeps
+ * the previous run's newest checkpoint, so the weights a retraining replaced
+ * can be published again: the optional run argument picks a run, else the
+ * newest run with a checkpoint at that step.
+ *
  * Only the model's owner (or a superuser) may publish: 42501.  An unknown
- * model or step is 42704, a model training now 55006.
+ * model, step or run is 42704, a model training now 55006.  A NULL model or
+ * step gives NULL (as a strict function would).
  *
  *-------------------------------------------------------------------------
  */
@@ -68,9 +75,11 @@ HrmTrainerOptsJson(const hrm_train_opts *o)
 Datum
 hrm_publish_checkpoint(PG_FUNCTION_ARGS)
 {
-	char	   *model = text_to_cstring(PG_GETARG_TEXT_PP(0));
-	int64		step = PG_GETARG_INT64(1);
-	char	   *what = psprintf("could not publish checkpoint " INT64_FORMAT " of model \"%s\"", step, model);
+	char	   *model;
+	int64		step;
+	bool		any_run = PG_NARGS() < 3 || PG_ARGISNULL(2);
+	int64		run = any_run ? 0 : PG_GETARG_INT64(2);
+	char	   *what;
 	HrmCatalogEntry entry;
 	HrmUserState us;
 	Oid			state_lo = InvalidOid;
@@ -89,6 +98,11 @@ hrm_publish_checkpoint(PG_FUNCTION_ARGS)
 	int64		generation;
 	hrm_error	err;
 
+	if (PG_ARGISNULL(0) || PG_ARGISNULL(1))
+		PG_RETURN_NULL();
+	model = text_to_cstring(PG_GETARG_TEXT_PP(0));
+	step = PG_GETARG_INT64(1);
+	what = psprintf("could not publish checkpoint " INT64_FORMAT " of model \"%s\"", step, model);
 	HrmCheckModelName(model);
 	if (RecoveryInProgress())
 		ereport(ERROR,
@@ -110,14 +124,17 @@ hrm_publish_checkpoint(PG_FUNCTION_ARGS)
 	if (SPI_connect() != SPI_OK_CONNECT)
 		elog(ERROR, "SPI_connect failed");
 	{
-		Oid			types[2] = {TEXTOID, INT8OID};
-		Datum		values[2] = {CStringGetTextDatum(model), Int64GetDatum(step)};
+		Oid			types[3] = {TEXTOID, INT8OID, INT8OID};
+		Datum		values[3] = {CStringGetTextDatum(model), Int64GetDatum(step), Int64GetDatum(run)};
+		char		nulls[3] = {' ', ' ', any_run ? 'n' : ' '};
 		int			ret;
 
-		ret = SPI_execute_with_args("SELECT c.state, c.metrics OPERATOR(pg_catalog.?) 'hyperparameters'"
+		ret = SPI_execute_with_args("SELECT c.state, c.metrics OPERATOR(pg_catalog.?) 'hyperparameters', c.run"
 									" FROM hrm.checkpoint c WHERE c.model OPERATOR(pg_catalog.=) $1"
-									" AND c.step OPERATOR(pg_catalog.=) $2",
-									2, types, values, NULL, true, 1);
+									" AND c.step OPERATOR(pg_catalog.=) $2"
+									" AND ($3 IS NULL OR c.run OPERATOR(pg_catalog.=) $3)"
+									" ORDER BY c.run DESC LIMIT 1",
+									3, types, values, nulls, true, 1);
 		if (ret != SPI_OK_SELECT)
 			elog(ERROR, "reading hrm.checkpoint failed: %s", SPI_result_code_string(ret));
 		if (SPI_processed == 1)
@@ -128,11 +145,15 @@ hrm_publish_checkpoint(PG_FUNCTION_ARGS)
 			state_lo = DatumGetObjectId(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
 			d = SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 2, &isnull);
 			has_hyper = !isnull && DatumGetBool(d);
+			run = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 3, &isnull));
 		}
 		else
 		{
-			ret = SPI_execute_with_args("SELECT pg_catalog.string_agg(step::pg_catalog.text, ', ' ORDER BY step)"
-										" FROM hrm.checkpoint WHERE model OPERATOR(pg_catalog.=) $1",
+			/* which checkpoints there are, run by run: "5, 10 (run 3); 10, 20 (run 7)" */
+			ret = SPI_execute_with_args("SELECT pg_catalog.string_agg(s, '; ' ORDER BY run) FROM"
+										" (SELECT run, pg_catalog.string_agg(step::pg_catalog.text, ', ' ORDER BY step)"
+										"         OPERATOR(pg_catalog.||) ' (run ' OPERATOR(pg_catalog.||) run OPERATOR(pg_catalog.||) ')' AS s"
+										"    FROM hrm.checkpoint WHERE model OPERATOR(pg_catalog.=) $1 GROUP BY run) AS r",
 										1, types, values, NULL, true, 1);
 			if (ret == SPI_OK_SELECT && SPI_processed == 1)
 			{
@@ -149,11 +170,14 @@ hrm_publish_checkpoint(PG_FUNCTION_ARGS)
 	if (!OidIsValid(state_lo))
 		ereport(ERROR,
 				(errcode(ERRCODE_UNDEFINED_OBJECT),
-				 errmsg("model \"%s\" has no checkpoint at step " INT64_FORMAT, model, step),
+				 any_run ?
+				 errmsg("model \"%s\" has no checkpoint at step " INT64_FORMAT, model, step) :
+				 errmsg("model \"%s\" has no checkpoint at step " INT64_FORMAT " of run " INT64_FORMAT,
+						model, step, run),
 				 steps.len > 0 ?
 				 errdetail("Its checkpoints are at steps %s.", steps.data) :
 				 errdetail("It has no checkpoints."),
-				 errhint("hrm_train keeps the last \"keep\" checkpoints of a model (SELECT step, metrics FROM hrm.checkpoint WHERE model = %s); importing a model drops them.",
+				 errhint("hrm_train keeps the last \"keep\" checkpoints of a run and, after a new run, the previous run's last one (SELECT run, step, metrics FROM hrm.checkpoint WHERE model = %s); importing a model drops them.",
 						 quote_literal_cstr(model))));
 	if (!LargeObjectExists(state_lo))
 		ereport(ERROR,
@@ -190,9 +214,9 @@ hrm_publish_checkpoint(PG_FUNCTION_ARGS)
 	if (SPI_connect() != SPI_OK_CONNECT)
 		elog(ERROR, "SPI_connect failed");
 	{
-		Oid			types[8] = {TEXTOID, TEXTOID, TEXTOID, OIDOID, INT8OID, INT8OID, TEXTOID, INT8OID};
-		Datum		values[8];
-		char		nulls[8] = {' ', ' ', ' ', ' ', ' ', ' ', ' ', ' '};
+		Oid			types[9] = {TEXTOID, TEXTOID, TEXTOID, OIDOID, INT8OID, INT8OID, TEXTOID, INT8OID, INT8OID};
+		Datum		values[9];
+		char		nulls[9] = {' ', ' ', ' ', ' ', ' ', ' ', ' ', ' ', ' '};
 		bool		isnull;
 		int			ret;
 
@@ -207,6 +231,7 @@ hrm_publish_checkpoint(PG_FUNCTION_ARGS)
 		else
 			values[6] = CStringGetTextDatum(HrmTrainerOptsJson(hrm_trainer_opts(tr)));
 		values[7] = Int64GetDatum(step);
+		values[8] = Int64GetDatum(run);
 		ret = SPI_execute_with_args("UPDATE hrm.model m SET arch = $2, config = $3::pg_catalog.jsonb, weights = $4,"
 									" weights_bytes = $5, n_params = $6, source = 'train',"
 									" hyperparameters = COALESCE(c.metrics OPERATOR(pg_catalog.->) 'hyperparameters',"
@@ -216,9 +241,9 @@ hrm_publish_checkpoint(PG_FUNCTION_ARGS)
 									" updated = pg_catalog.now()"
 									" FROM hrm.checkpoint c"
 									" WHERE m.name OPERATOR(pg_catalog.=) $1 AND c.model OPERATOR(pg_catalog.=) m.name"
-									" AND c.step OPERATOR(pg_catalog.=) $8"
+									" AND c.step OPERATOR(pg_catalog.=) $8 AND c.run OPERATOR(pg_catalog.=) $9"
 									" RETURNING m.generation",
-									8, types, values, nulls, false, 0);
+									9, types, values, nulls, false, 0);
 		if (ret != SPI_OK_UPDATE_RETURNING || SPI_processed != 1)
 			elog(ERROR, "hrm.model: expected one row published for model \"%s\", got " UINT64_FORMAT,
 				 model, (uint64) SPI_processed);

@@ -116,6 +116,8 @@ typedef struct HrmTrainTask
 	bool		resume;
 	Oid			resume_state;	/* large object of the checkpoint resumed from */
 	int64		resume_step;
+	int64		run;			/* hrm.checkpoint.run of this job's checkpoints: the
+								 * resumed checkpoint's, else this job's id */
 	Oid			init_weights;	/* existing model (not resuming): its weights */
 
 	/* the engine's options, resolved */

@@ -619,9 +619,13 @@ HrmGetModelInfo(const char *name, HrmModelInfo *info)
 	HrmRestoreUser(&us);
 }
 
-/* The last checkpoint of a model and the options stored with it. */
+/*
+ * The last checkpoint of a model's newest training run (a fresh run keeps the
+ * previous run's newest checkpoint, for hrm_publish_checkpoint) and the
+ * options stored with it.
+ */
 static bool
-HrmLastCheckpoint(const char *model, int64 *step, Oid *state, char **options)
+HrmLastCheckpoint(const char *model, int64 *step, int64 *run, Oid *state, char **options)
 {
 	MemoryContext callercxt = CurrentMemoryContext;
 	HrmUserState us;
@@ -633,9 +637,14 @@ HrmLastCheckpoint(const char *model, int64 *step, Oid *state, char **options)
 	HrmBecomeCatalogOwner(&us);
 	if (SPI_connect() != SPI_OK_CONNECT)
 		elog(ERROR, "SPI_connect failed");
-	HrmSpiExecArgs("SELECT step, state, (metrics OPERATOR(pg_catalog.->) 'options')::pg_catalog.text"
-				   " FROM hrm.checkpoint WHERE model OPERATOR(pg_catalog.=) $1"
-				   " ORDER BY step DESC LIMIT 1", 1, types, values, true, 1);
+	if (HrmCheckpointHasRun())
+		HrmSpiExecArgs("SELECT step, state, (metrics OPERATOR(pg_catalog.->) 'options')::pg_catalog.text, run"
+					   " FROM hrm.checkpoint WHERE model OPERATOR(pg_catalog.=) $1"
+					   " ORDER BY run DESC, step DESC LIMIT 1", 1, types, values, true, 1);
+	else
+		HrmSpiExecArgs("SELECT step, state, (metrics OPERATOR(pg_catalog.->) 'options')::pg_catalog.text, 0::bigint"
+					   " FROM hrm.checkpoint WHERE model OPERATOR(pg_catalog.=) $1"
+					   " ORDER BY step DESC LIMIT 1", 1, types, values, true, 1);
 	if (SPI_processed == 1)
 	{
 		HeapTuple	tup = SPI_tuptable->vals[0];
@@ -645,6 +654,7 @@ HrmLastCheckpoint(const char *model, int64 *step, Oid *state, char **options)
 
 		*step = DatumGetInt64(SPI_getbinval(tup, desc, 1, &isnull));
 		*state = DatumGetObjectId(SPI_getbinval(tup, desc, 2, &isnull));
+		*run = DatumGetInt64(SPI_getbinval(tup, desc, 4, &isnull));
 		o = SPI_getvalue(tup, desc, 3);
 		*options = o ? MemoryContextStrdup(callercxt, o) : NULL;
 		found = true;
@@ -1112,6 +1122,7 @@ HrmTrain(FunctionCallInfo fcinfo, const char *model, const char *source, Jsonb *
 	hrm_run_opts ro;
 	hrm_task	task;
 	int64		resume_step = 0;
+	int64		resume_run = 0;
 	Oid			resume_state = InvalidOid;
 	char	   *stored_options = NULL;
 	char	   *options_json;
@@ -1153,7 +1164,7 @@ HrmTrain(FunctionCallInfo fcinfo, const char *model, const char *source, Jsonb *
 			optim_given = true;
 	if (v[O_RESUME].given && v[O_RESUME].b)
 	{
-		if (!info.exists || !HrmLastCheckpoint(model, &resume_step, &resume_state, &stored_options))
+		if (!info.exists || !HrmLastCheckpoint(model, &resume_step, &resume_run, &resume_state, &stored_options))
 			ereport(ERROR,
 					(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
 					 errmsg("model \"%s\" has no checkpoint to resume from", model),
@@ -1337,6 +1348,7 @@ HrmTrain(FunctionCallInfo fcinfo, const char *model, const char *source, Jsonb *
 	t->resume = OidIsValid(resume_state);
 	t->resume_state = resume_state;
 	t->resume_step = resume_step;
+	t->run = t->resume ? resume_run : job_id;
 	t->init_weights = info.exists && !t->resume ? info.weights : InvalidOid;
 	t->ro = ro;
 	t->ro.eval.progress = NULL;

@@ -673,39 +673,65 @@ HrmCheckpoint(HrmWorker *w)
 						10, types, values, nulls);
 		}
 
-		if (w->clear_old)
-			HrmExec("DELETE FROM hrm.checkpoint WHERE model OPERATOR(pg_catalog.=) $1", 1, t1, v1, NULL);
+		/*
+		 * A fresh run's first checkpoint: the earlier runs' checkpoints go,
+		 * except the newest of the previous run (the weights this run
+		 * replaces), so that hrm_publish_checkpoint can undo the retraining.
+		 * A 0.1.0 schema (not yet updated) has no runs: as 0.1.0 did, the
+		 * fresh run drops them all.
+		 */
+		bool		has_run = HrmCheckpointHasRun();
+		Oid			types[7] = {TEXTOID, INT8OID, TEXTOID, OIDOID, INT8OID, TEXTOID, INT8OID};
+		Datum		values[7];
 
-		{
-			Oid			types[6] = {TEXTOID, INT8OID, TEXTOID, OIDOID, INT8OID, TEXTOID};
-			Datum		values[6];
+		values[0] = CStringGetTextDatum(t->model);
+		values[1] = Int64GetDatum(step);
+		values[2] = CStringGetTextDatum(metrics);
+		values[3] = ObjectIdGetDatum(state_loid);
+		values[4] = Int64GetDatum((int64) state_len);
+		values[5] = CStringGetTextDatum(w->base + t->hyper_off);
+		values[6] = Int64GetDatum(t->run);
+		if (w->clear_old && has_run)
+			HrmExec("DELETE FROM hrm.checkpoint c WHERE c.model OPERATOR(pg_catalog.=) $1"
+					" AND c.run OPERATOR(pg_catalog.<>) $7"
+					" AND c.ctid OPERATOR(pg_catalog.<>)"
+					" (SELECT p.ctid FROM hrm.checkpoint p"
+					"   WHERE p.model OPERATOR(pg_catalog.=) $1 AND p.run OPERATOR(pg_catalog.<>) $7"
+					"   ORDER BY p.run DESC, p.step DESC LIMIT 1)",
+					7, types, values, NULL);
+		else if (w->clear_old)
+			HrmExec("DELETE FROM hrm.checkpoint WHERE model OPERATOR(pg_catalog.=) $1", 1, types, values, NULL);
 
-			/* the checkpoint's metrics also keep the job's hyperparameters (hrm_publish_checkpoint) */
-			values[0] = CStringGetTextDatum(t->model);
-			values[1] = Int64GetDatum(step);
-			values[2] = CStringGetTextDatum(metrics);
-			values[3] = ObjectIdGetDatum(state_loid);
-			values[4] = Int64GetDatum((int64) state_len);
-			values[5] = CStringGetTextDatum(w->base + t->hyper_off);
-			HrmExec("INSERT INTO hrm.checkpoint (model, step, metrics, state, state_bytes)"
-					" VALUES ($1, $2, $3::pg_catalog.jsonb OPERATOR(pg_catalog.||)"
-					" pg_catalog.jsonb_build_object('hyperparameters', $6::pg_catalog.jsonb), $4, $5)"
-					" ON CONFLICT (model, step) DO UPDATE SET metrics = EXCLUDED.metrics,"
-					" state = EXCLUDED.state, state_bytes = EXCLUDED.state_bytes, created = pg_catalog.now()",
-					6, types, values, NULL);
-		}
+		HrmExec(has_run ?
+				"INSERT INTO hrm.checkpoint (model, step, metrics, state, state_bytes, run)"
+				" VALUES ($1, $2, $3::pg_catalog.jsonb OPERATOR(pg_catalog.||)"
+				" pg_catalog.jsonb_build_object('hyperparameters', $6::pg_catalog.jsonb), $4, $5, $7)"
+				" ON CONFLICT (model, run, step) DO UPDATE SET metrics = EXCLUDED.metrics,"
+				" state = EXCLUDED.state, state_bytes = EXCLUDED.state_bytes, created = pg_catalog.now()" :
+				"INSERT INTO hrm.checkpoint (model, step, metrics, state, state_bytes)"
+				" VALUES ($1, $2, $3::pg_catalog.jsonb OPERATOR(pg_catalog.||)"
+				" pg_catalog.jsonb_build_object('hyperparameters', $6::pg_catalog.jsonb), $4, $5)"
+				" ON CONFLICT (model, step) DO UPDATE SET metrics = EXCLUDED.metrics,"
+				" state = EXCLUDED.state, state_bytes = EXCLUDED.state_bytes, created = pg_catalog.now()",
+				has_run ? 7 : 6, types, values, NULL);
+		/* (the metrics also keep the job's hyperparameters: hrm_publish_checkpoint) */
+
+		/* "keep" counts this run's checkpoints */
 		if (t->keep > 0)
 		{
-			Oid			types[2] = {TEXTOID, INT4OID};
-			Datum		values[2];
-
-			values[0] = CStringGetTextDatum(t->model);
 			values[1] = Int32GetDatum(t->keep);
-			HrmExec("DELETE FROM hrm.checkpoint WHERE model OPERATOR(pg_catalog.=) $1"
+			types[1] = INT4OID;
+			HrmExec(has_run ?
+					"DELETE FROM hrm.checkpoint WHERE model OPERATOR(pg_catalog.=) $1 AND run OPERATOR(pg_catalog.=) $3"
+					" AND step OPERATOR(pg_catalog.<) (SELECT pg_catalog.min(step) FROM"
+					" (SELECT step FROM hrm.checkpoint WHERE model OPERATOR(pg_catalog.=) $1"
+					"  AND run OPERATOR(pg_catalog.=) $3 ORDER BY step DESC LIMIT $2) AS kept)" :
+					"DELETE FROM hrm.checkpoint WHERE model OPERATOR(pg_catalog.=) $1"
 					" AND step OPERATOR(pg_catalog.<) (SELECT pg_catalog.min(step) FROM"
 					" (SELECT step FROM hrm.checkpoint WHERE model OPERATOR(pg_catalog.=) $1"
 					"  ORDER BY step DESC LIMIT $2) AS kept)",
-					2, types, values, NULL);
+					has_run ? 3 : 2, (Oid[]) {TEXTOID, INT4OID, INT8OID},
+					(Datum[]) {values[0], values[1], values[6]}, NULL);
 		}
 
 		w->acl_lo = row_acl;

@@ -48,10 +48,12 @@ CREATE TABLE hrm.checkpoint (
     state       oid         NOT NULL,
     state_bytes bigint      CHECK (state_bytes >= 0),
     created     timestamptz NOT NULL DEFAULT now(),
-    PRIMARY KEY (model, step)
+    run         bigint      NOT NULL DEFAULT 0,
+    PRIMARY KEY (model, run, step)
 );
 COMMENT ON TABLE hrm.checkpoint IS 'hrm: training checkpoints; "state" is a large object with everything needed to resume';
 COMMENT ON COLUMN hrm.checkpoint.state IS 'large object: weights, optimizer state, step and RNG state';
+COMMENT ON COLUMN hrm.checkpoint.run IS 'the training run that wrote it: the id of the job that started the run (a resumed job continues its run); a new run keeps the previous run''s last checkpoint, so hrm_publish_checkpoint can undo a retraining';
 
 -- pg_dump keeps user models (large objects are dumped with them).
 SELECT pg_catalog.pg_extension_config_dump('hrm.model', '');

@@ -4,9 +4,9 @@
 -- new generation), so a bad retraining can be undone.  docs/sql.md.
 -- ---------------------------------------------------------------------------
 
-CREATE FUNCTION hrm_publish_checkpoint(model text, step bigint)
+CREATE FUNCTION hrm_publish_checkpoint(model text, step bigint, run bigint DEFAULT NULL)
     RETURNS bigint
     AS 'MODULE_PATHNAME', 'hrm_publish_checkpoint'
-    LANGUAGE C VOLATILE STRICT PARALLEL UNSAFE;
-COMMENT ON FUNCTION hrm_publish_checkpoint(text, bigint) IS
-    'hrm: make a kept training checkpoint (hrm.checkpoint) the model''s weights again, byte for byte those the job published at that step, as a new generation with the checkpoint''s metrics and the job''s hyperparameters; owner only; returns the new generation';
+    LANGUAGE C VOLATILE PARALLEL UNSAFE;
+COMMENT ON FUNCTION hrm_publish_checkpoint(text, bigint, bigint) IS
+    'hrm: make a kept training checkpoint (hrm.checkpoint) the model''s weights again, byte for byte those the job published at that step, as a new generation with the checkpoint''s metrics and the job''s hyperparameters; run picks the training run (default: the newest with that step; a new run keeps the previous run''s last checkpoint); owner only; returns the new generation (NULL for a NULL model or step)';

@@ -2,7 +2,9 @@
 -- again (byte for byte those the job published at that step, the same
 -- answers), as a new generation with the checkpoint's metrics and its job's
 -- hyperparameters, without leaking large objects; only the owner may; an
--- unknown model or step is 42704, a training model 55006.
+-- unknown model or step is 42704, a training model 55006.  A new (not
+-- resumed) run keeps the previous run's last checkpoint, so that a fresh
+-- retraining can be undone too.
 SET client_min_messages = warning;
 CREATE EXTENSION IF NOT EXISTS hrm;
 
@@ -78,7 +80,7 @@ SELECT pg_temp.err($$SELECT hrm_publish_checkpoint('pb_none', 5)$$);
 \set w `base64 -w0 "${HRM_FIXTURES:-test/fixtures}/sudoku-tiny.weights.safetensors"`
 SELECT hrm_import('pb_imported', decode(:'w', 'base64'));
 SELECT pg_temp.err($$SELECT hrm_publish_checkpoint('pb_imported', 5)$$);
--- NULL arguments: NULL (STRICT)
+-- NULL model or step: NULL
 SELECT hrm_publish_checkpoint(NULL, 5) IS NULL AS strict_model, hrm_publish_checkpoint('pb', NULL) IS NULL AS strict_step;
 -- another role, even one the model was granted to: 42501, nothing changes
 DROP ROLE IF EXISTS pb_reader;
@@ -105,6 +107,41 @@ SELECT hrm_cancel(:job) IS NOT NULL AS asked;
 SELECT state IN ('cancelled', 'finished') AS ended FROM hrm_wait(:job);
 SELECT md5(hrm_export('pb')) <> :'w10' AS trained_on, hrm_publish_checkpoint('pb', 10) IS NOT NULL AS published_again;
 SELECT md5(hrm_export('pb')) = :'w10' AS weights_of_step_10 FROM hrm.model WHERE name = 'pb';
+
+-- 6. A new run (not resumed) keeps the previous run's last checkpoint: the
+--    weights the retraining replaced can be published again.  Runs are
+--    numbered by the job that started them; resumed jobs continue theirs.
+SELECT run AS run_a, max(step) AS last_a FROM hrm.checkpoint WHERE model = 'pb' GROUP BY run \gset
+SELECT hrm_publish_checkpoint('pb', :last_a) IS NOT NULL AS published_last;
+SELECT md5(hrm_export('pb')) AS w_last_a, pg_temp.answers('pb') AS a_last_a FROM hrm.model WHERE name = 'pb' \gset
+SELECT state, steps FROM hrm_train('pb', 'pb_sudoku', ('{' || :'tiny' || ', "steps": 10, "seed": 2, "lr": 0.01}')::jsonb);
+SELECT count(DISTINCT run) AS runs, count(*) FILTER (WHERE run = :run_a) AS kept_of_the_first_run,
+       max(step) FILTER (WHERE run = :run_a) = :last_a AS its_last,
+       array_agg(step ORDER BY step) FILTER (WHERE run > :run_a) AS new_run_steps
+  FROM hrm.checkpoint WHERE model = 'pb';
+SELECT run AS run_b FROM hrm.checkpoint WHERE model = 'pb' AND run > :run_a LIMIT 1 \gset
+SELECT md5(hrm_export('pb')) <> :'w_last_a' AS retrained;
+-- undo: the first run's last checkpoint, by step and run
+SELECT hrm_publish_checkpoint('pb', :last_a, :run_a) IS NOT NULL AS undone;
+SELECT md5(hrm_export('pb')) = :'w_last_a' AS weights_before_the_retraining,
+       pg_temp.answers('pb') = :'a_last_a' AS answers_before_the_retraining;
+-- without a run: the newest run with that step
+SELECT hrm_publish_checkpoint('pb', 10) IS NOT NULL AS published;
+SELECT md5(hrm_export('pb')) <> :'w_last_a' AS of_the_new_run;
+SELECT hrm_publish_checkpoint('pb', 10, NULL) IS NOT NULL AS null_run_is_any_run;
+-- a step the run does not have, an unknown run: 42704, the runs listed
+SELECT regexp_replace(regexp_replace(pg_temp.err(format('SELECT hrm_publish_checkpoint(%L, 5, %s)', 'pb', :run_a)),
+                      'steps \d+ \(', 'steps L ('), 'run \d+', 'run N', 'g') AS no_such_step;
+SELECT pg_temp.err(format('SELECT hrm_publish_checkpoint(%L, 5, %s)', 'pb', :run_b + 1000)) ~ '^42704' AS no_such_run;
+-- resuming continues the newest run
+SELECT state, steps FROM hrm_train('pb', 'pb_sudoku', '{"resume": true, "steps": 15}');
+SELECT array_agg(step ORDER BY step) FILTER (WHERE run = :run_b) AS second_run_steps,
+       count(*) FILTER (WHERE run = :run_a) AS first_run_kept
+  FROM hrm.checkpoint WHERE model = 'pb';
+-- a third run: the second run's last checkpoint stays, the rest of the earlier runs goes
+SELECT state, steps FROM hrm_train('pb', 'pb_sudoku', ('{' || :'tiny' || ', "steps": 5}')::jsonb);
+SELECT run = :run_b AS second_run, step FROM hrm.checkpoint WHERE model = 'pb' AND run <= :run_b;
+SELECT count(*) AS third_run_checkpoints FROM hrm.checkpoint WHERE model = 'pb' AND run > :run_b;
 
 SELECT hrm_drop_model('pb'), hrm_drop_model('pb_imported');
 DROP TABLE pb_sudoku;

@@ -31,11 +31,11 @@ SELECT has_view('hrm', 'models', 'view hrm.models exists');
 SELECT has_sequence('hrm', 'generation_seq', 'sequence hrm.generation_seq exists');
 SELECT columns_are('hrm', 'model', ARRAY['name', 'arch', 'task', 'config', 'weights', 'weights_bytes',
     'n_params', 'source', 'hyperparameters', 'metrics', 'generation', 'created', 'updated', 'acl_lo']);
-SELECT columns_are('hrm', 'checkpoint', ARRAY['model', 'step', 'metrics', 'state', 'state_bytes', 'created']);
+SELECT columns_are('hrm', 'checkpoint', ARRAY['model', 'step', 'metrics', 'state', 'state_bytes', 'created', 'run']);
 SELECT columns_are('hrm', 'models', ARRAY['name', 'arch', 'task', 'n_params', 'size', 'config', 'generation',
     'source', 'owner', 'readers', 'created', 'updated', 'acl_lo']);
 SELECT col_is_pk('hrm'::name, 'model'::name, 'name'::name, 'hrm.model primary key is name');
-SELECT col_is_pk('hrm'::name, 'checkpoint'::name, ARRAY['model', 'step']::name[], 'hrm.checkpoint primary key is (model, step)');
+SELECT col_is_pk('hrm'::name, 'checkpoint'::name, ARRAY['model', 'run', 'step']::name[], 'hrm.checkpoint primary key is (model, run, step)');
 SELECT fk_ok('hrm'::name, 'checkpoint'::name, 'model'::name, 'hrm'::name, 'model'::name, 'name'::name);
 SELECT col_type_is('hrm'::name, 'model'::name, 'weights'::name, 'oid', 'hrm.model.weights is oid');
 SELECT col_type_is('hrm'::name, 'model'::name, 'config'::name, 'jsonb', 'hrm.model.config is jsonb');

@@ -124,12 +124,14 @@ SELECT state, step = last_checkpoint AS checkpointed, total_steps FROM hrm.train
  WHERE model = 't_d' AND database = current_database();
 SELECT count(*) AS checkpoints FROM hrm.checkpoint WHERE model = 't_d';
 
--- 6. An existing model continues from its weights (a fresh optimizer, its
---    old checkpoints replaced); architecture options must match it.
+-- 6. An existing model continues from its weights (a fresh optimizer, a new
+--    run: the old run's checkpoints replaced but its last, step 60, kept for
+--    hrm_publish_checkpoint); architecture options must match it.
 SELECT generation AS gen_before FROM hrm.model WHERE name = 't_short' \gset
 SELECT steps, state FROM hrm_train('t_short', 'train_sudoku', '{"steps": 10, "threads": 1, "hidden_size": 32}');
 SELECT generation > :gen_before AS new_generation, metrics->>'step' AS step FROM hrm.model WHERE name = 't_short';
-SELECT step FROM hrm.checkpoint WHERE model = 't_short' ORDER BY step;
+SELECT step, run = (SELECT max(run) FROM hrm.checkpoint WHERE model = 't_short') AS new_run
+  FROM hrm.checkpoint WHERE model = 't_short' ORDER BY run, step;
 
 -- 7. Other data: maze text and generic token arrays (task told from the data).
 CREATE TABLE train_maze AS SELECT * FROM hrm_maze_generate(20, 6, 4, 3);
