@@ -43,6 +43,9 @@ static const struct config_enum_entry hrm_precision_options[] = {
 	{NULL, 0, false}
 };
 
+/* GUC: the model hrm_solve(grid) and hrm_train(table) use when none is named */
+char	   *hrm_default_model = NULL;
+
 /* The thread count last handed to the BLAS library (0 = never). */
 static int	hrm_threads_applied = 0;
 
@@ -90,6 +93,15 @@ _PG_init(void)
 							 PGC_USERSET,
 							 0,
 							 NULL, NULL, NULL);
+
+	DefineCustomStringVariable("hrm.default_model",
+							   "Sets the model that hrm_solve(grid) and hrm_train(table) use when no model is named.",
+							   NULL,
+							   &hrm_default_model,
+							   "",
+							   PGC_USERSET,
+							   0,
+							   NULL, NULL, NULL);
 
 	HrmShmemInit();
 	HrmSolveInit();

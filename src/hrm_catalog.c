@@ -210,14 +210,14 @@ HrmMayUseModel(Oid roleid, const HrmCatalogEntry *entry)
  * SPI helpers (run as the catalog owner; every name schema-qualified)
  * --------------------------------------------------------------------- */
 
-static void
+void
 HrmSpiConnect(void)
 {
 	if (SPI_connect() != SPI_OK_CONNECT)
 		elog(ERROR, "SPI_connect failed");
 }
 
-static int
+int
 HrmSpiExec(const char *sql, int nargs, Oid *types, Datum *values, const char *nulls,
 		   bool read_only, long limit)
 {

@@ -576,8 +576,7 @@ HrmJobRow(int64 job_id, char *state, char *role)
 
 	values[0] = Int64GetDatum(job_id);
 	HrmBecomeCatalogOwner(&us);
-	if (SPI_connect() != SPI_OK_CONNECT)
-		elog(ERROR, "SPI_connect failed");
+	HrmSpiConnect();
 	if (SPI_execute_with_args("SELECT state, role::pg_catalog.text FROM hrm.job WHERE id OPERATOR(pg_catalog.=) $1",
 							  1, types, values, NULL, true, 1) < 0)
 		elog(ERROR, "could not read hrm.job");

@@ -35,6 +35,7 @@ extern int	hrm_threads;
 extern int	hrm_max_threads;
 extern int	hrm_precision_guc;	/* hrm.precision: an hrm_precision (forward.h) */
 extern int	hrm_max_memory_mb;
+extern char *hrm_default_model;	/* hrm.default_model ("" when unset) */
 
 /* Default of hrm.max_memory (MB). */
 #define HRM_DEFAULT_MAX_MEMORY_MB 4096
@@ -148,6 +149,10 @@ typedef struct HrmCatalogEntry
  */
 extern bool HrmCatalogLookup(const char *name, bool for_update, HrmCatalogEntry *entry);
 extern bool HrmCheckpointHasRun(void);
+/* The SPI helpers of every glue module: connect, and execute with arguments (ERROR on failure). */
+extern void HrmSpiConnect(void);
+extern int	HrmSpiExec(const char *sql, int nargs, Oid *types, Datum *values, const char *nulls,
+					   bool read_only, long limit);
 
 /* ERROR (undefined_object) for an unknown model name. */
 extern void HrmUnknownModel(const char *name) pg_attribute_noreturn();
@@ -250,10 +255,10 @@ extern void HrmShmemForget(const char *name);
  * hrm_train_sql.c, hrm_jobs.c, hrm_worker.c: training (private: hrm_train.h)
  * --------------------------------------------------------------------- */
 
-/* GUCs (hrm.max_training_data, hrm.max_training_jobs, hrm.default_model) and the job slots. */
+/* GUCs (hrm.max_training_data, hrm.max_training_jobs, hrm.max_training_jobs_per_role) and the job slots. */
 extern void HrmTrainInit(void);
 
-/* hrm_solve.c: GUCs of hrm_solve (hrm.default_model, default_max_steps, default_halt) */
+/* hrm_solve.c: GUCs of hrm_solve (hrm.default_max_steps, hrm.default_halt) */
 extern void HrmSolveInit(void);
 
 /* ---------------------------------------------------------------------

@@ -121,8 +121,7 @@ hrm_publish_checkpoint(PG_FUNCTION_ARGS)
 	/* the checkpoint (and, for the message, which ones there are) */
 	initStringInfo(&steps);
 	HrmBecomeCatalogOwner(&us);
-	if (SPI_connect() != SPI_OK_CONNECT)
-		elog(ERROR, "SPI_connect failed");
+	HrmSpiConnect();
 	{
 		Oid			types[3] = {TEXTOID, INT8OID, INT8OID};
 		Datum		values[3] = {CStringGetTextDatum(model), Int64GetDatum(step), Int64GetDatum(run)};
@@ -211,8 +210,7 @@ hrm_publish_checkpoint(PG_FUNCTION_ARGS)
 	weights_lo = HrmLoWrite(file, file_len);
 	HrmRelease(fres);
 	HrmBecomeCatalogOwner(&us);
-	if (SPI_connect() != SPI_OK_CONNECT)
-		elog(ERROR, "SPI_connect failed");
+	HrmSpiConnect();
 	{
 		Oid			types[9] = {TEXTOID, TEXTOID, TEXTOID, OIDOID, INT8OID, INT8OID, TEXTOID, INT8OID, INT8OID};
 		Datum		values[9];

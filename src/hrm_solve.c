@@ -117,7 +117,6 @@ static const struct config_enum_entry solve_halt_options[] = {
 	{NULL, 0, false}
 };
 
-static char *hrm_default_model = NULL;
 static int	hrm_default_max_steps = 0;
 static int	hrm_default_halt = SOLVE_HALT_FIXED;
 
@@ -127,18 +126,6 @@ static int	hrm_default_halt = SOLVE_HALT_FIXED;
 void
 HrmSolveInit(void)
 {
-	const char *dm = GetConfigOption("hrm.default_model", true, false);
-
-	/* hrm_train(regclass) reads the same setting; whoever runs first defines it */
-	if (dm == NULL || (GetConfigOptionFlags("hrm.default_model", true) & GUC_CUSTOM_PLACEHOLDER))
-		DefineCustomStringVariable("hrm.default_model",
-								   "Sets the model hrm_solve(grid) uses when no model is named.",
-								   NULL,
-								   &hrm_default_model,
-								   "",
-								   PGC_USERSET,
-								   0,
-								   NULL, NULL, NULL);
 	DefineCustomIntVariable("hrm.default_max_steps",
 							"Sets the default number of segments (max_steps) of hrm_solve.",
 							"0 uses each model's halt_max_steps.",
@@ -520,7 +507,7 @@ SolveGetArgs(FunctionCallInfo fcinfo, bool is_text, bool has_views, SolveArgs *a
 	else
 	{
 		/* read through the GUC machinery: hrm_train's code may own the variable */
-		const char *dm = GetConfigOption("hrm.default_model", true, false);
+		const char *dm = hrm_default_model;
 
 		if (dm == NULL || dm[0] == '\0')
 			ereport(ERROR,
@@ -1494,8 +1481,7 @@ hrm_solve_batch_query(PG_FUNCTION_ARGS)
 	int			guc_level;
 
 	/* the grid column's type decides the codec: peek at the plan first */
-	if (SPI_connect() != SPI_OK_CONNECT)
-		elog(ERROR, "SPI_connect failed");
+	HrmSpiConnect();
 	plan = SPI_prepare_cursor(sql, 0, NULL, CURSOR_OPT_NO_SCROLL);
 	if (plan == NULL)
 		ereport(ERROR,

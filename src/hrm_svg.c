@@ -715,8 +715,7 @@ hrm_trace_svg(PG_FUNCTION_ARGS)
 	args[2] = Int32GetDatum(max_steps);
 	args[3] = CStringGetTextDatum(halt);
 
-	if (SPI_connect() != SPI_OK_CONNECT)
-		elog(ERROR, "hrm_trace_svg: SPI_connect failed");
+	HrmSpiConnect();
 	ret = SPI_execute_with_args(query, 4, argtypes, args, NULL, true, 0);
 	if (ret != SPI_OK_SELECT)
 		elog(ERROR, "hrm_trace_svg: hrm_trace failed: %s", SPI_result_code_string(ret));

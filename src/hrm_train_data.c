@@ -434,8 +434,7 @@ HrmReadSource(const char *source, const char *label, const HrmColumns *cols, Hrm
 	tg_tok = palloc(sizeof(int32) * max_tokens);
 	rowcxt = AllocSetContextCreate(callercxt, "hrm source row", ALLOCSET_DEFAULT_SIZES);
 
-	if (SPI_connect() != SPI_OK_CONNECT)
-		elog(ERROR, "SPI_connect failed");
+	HrmSpiConnect();
 	plan = SPI_prepare_cursor(sql, 0, NULL, CURSOR_OPT_NO_SCROLL);
 	if (plan == NULL)
 		elog(ERROR, "SPI_prepare_cursor failed: %s", SPI_result_code_string(SPI_result));

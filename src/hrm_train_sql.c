@@ -67,7 +67,6 @@ PG_FUNCTION_INFO_V1(hrm_evaluate_pg);
 
 /* GUCs */
 int			hrm_max_training_data_mb = 1024;
-static char *hrm_default_model = NULL;
 
 /* Budget when the options give none. */
 #define HRM_DEFAULT_MAX_MINUTES 10.0
@@ -81,8 +80,6 @@ static char *hrm_default_model = NULL;
 void
 HrmTrainInit(void)
 {
-	const char *dm;
-
 	DefineCustomIntVariable("hrm.max_training_data",
 							"Caps the memory that hrm_train and hrm_evaluate use to hold their data.",
 							"Megabytes of token arrays read from the source; a larger source is refused.",
@@ -107,21 +104,6 @@ HrmTrainInit(void)
 							PGC_SUSET,
 							0,
 							NULL, NULL, NULL);
-
-	/*
-	 * hrm.default_model names the model of hrm_train(regclass) and of
-	 * hrm_solve(grid); hrm_solve.c defines it, this is only a fallback.
-	 */
-	dm = GetConfigOption("hrm.default_model", true, false);
-	if (dm == NULL || (GetConfigOptionFlags("hrm.default_model", true) & GUC_CUSTOM_PLACEHOLDER))
-		DefineCustomStringVariable("hrm.default_model",
-								   "Sets the model that hrm_train(table) and hrm_solve(grid) use.",
-								   NULL,
-								   &hrm_default_model,
-								   "",
-								   PGC_USERSET,
-								   0,
-								   NULL, NULL, NULL);
 
 	HrmJobsShmemInit();
 }
@@ -563,15 +545,6 @@ typedef struct HrmModelInfo
 	Oid			weights;
 } HrmModelInfo;
 
-static void
-HrmSpiExecArgs(const char *sql, int nargs, Oid *types, Datum *values, bool read_only, long limit)
-{
-	int			ret = SPI_execute_with_args(sql, nargs, types, values, NULL, read_only, limit);
-
-	if (ret < 0)
-		elog(ERROR, "SPI_execute_with_args failed: %s", SPI_result_code_string(ret));
-}
-
 /* Look a model up with its configuration. */
 static void
 HrmGetModelInfo(const char *name, HrmModelInfo *info)
@@ -584,11 +557,10 @@ HrmGetModelInfo(const char *name, HrmModelInfo *info)
 	memset(info, 0, sizeof(*info));
 	values[0] = CStringGetTextDatum(name);
 	HrmBecomeCatalogOwner(&us);
-	if (SPI_connect() != SPI_OK_CONNECT)
-		elog(ERROR, "SPI_connect failed");
-	HrmSpiExecArgs("SELECT m.config::pg_catalog.text, m.task, l.lomowner, m.weights, m.acl_lo FROM hrm.model m"
+	HrmSpiConnect();
+	HrmSpiExec("SELECT m.config::pg_catalog.text, m.task, l.lomowner, m.weights, m.acl_lo FROM hrm.model m"
 				   " LEFT JOIN pg_catalog.pg_largeobject_metadata l ON l.oid OPERATOR(pg_catalog.=) m.acl_lo"
-				   " WHERE m.name OPERATOR(pg_catalog.=) $1", 1, types, values, true, 1);
+				   " WHERE m.name OPERATOR(pg_catalog.=) $1", 1, types, values, NULL, true, 1);
 	if (SPI_processed == 1)
 	{
 		HeapTuple	tup = SPI_tuptable->vals[0];
@@ -635,16 +607,15 @@ HrmLastCheckpoint(const char *model, int64 *step, int64 *run, Oid *state, char *
 
 	values[0] = CStringGetTextDatum(model);
 	HrmBecomeCatalogOwner(&us);
-	if (SPI_connect() != SPI_OK_CONNECT)
-		elog(ERROR, "SPI_connect failed");
+	HrmSpiConnect();
 	if (HrmCheckpointHasRun())
-		HrmSpiExecArgs("SELECT step, state, (metrics OPERATOR(pg_catalog.->) 'options')::pg_catalog.text, run"
+		HrmSpiExec("SELECT step, state, (metrics OPERATOR(pg_catalog.->) 'options')::pg_catalog.text, run"
 					   " FROM hrm.checkpoint WHERE model OPERATOR(pg_catalog.=) $1"
-					   " ORDER BY run DESC, step DESC LIMIT 1", 1, types, values, true, 1);
+					   " ORDER BY run DESC, step DESC LIMIT 1", 1, types, values, NULL, true, 1);
 	else
-		HrmSpiExecArgs("SELECT step, state, (metrics OPERATOR(pg_catalog.->) 'options')::pg_catalog.text, 0::bigint"
+		HrmSpiExec("SELECT step, state, (metrics OPERATOR(pg_catalog.->) 'options')::pg_catalog.text, 0::bigint"
 					   " FROM hrm.checkpoint WHERE model OPERATOR(pg_catalog.=) $1"
-					   " ORDER BY step DESC LIMIT 1", 1, types, values, true, 1);
+					   " ORDER BY step DESC LIMIT 1", 1, types, values, NULL, true, 1);
 	if (SPI_processed == 1)
 	{
 		HeapTuple	tup = SPI_tuptable->vals[0];
@@ -672,9 +643,8 @@ HrmNextJobId(void)
 	int64		id;
 
 	HrmBecomeCatalogOwner(&us);
-	if (SPI_connect() != SPI_OK_CONNECT)
-		elog(ERROR, "SPI_connect failed");
-	HrmSpiExecArgs("SELECT pg_catalog.nextval('hrm.job_seq'::pg_catalog.regclass)", 0, NULL, NULL, false, 1);
+	HrmSpiConnect();
+	HrmSpiExec("SELECT pg_catalog.nextval('hrm.job_seq'::pg_catalog.regclass)", 0, NULL, NULL, NULL, false, 1);
 	id = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
 	SPI_finish();
 	HrmRestoreUser(&us);
@@ -1476,7 +1446,7 @@ Datum
 hrm_train_default_pg(PG_FUNCTION_ARGS)
 {
 	Oid			relid = PG_GETARG_OID(0);
-	const char *model = GetConfigOption("hrm.default_model", true, false);
+	const char *model = hrm_default_model;
 	char	   *relname = get_rel_name(relid);
 	char	   *source;
 
@@ -1542,11 +1512,10 @@ HrmJobFromTable(int64 job_id, HrmJobSlot *out)
 	memset(out, 0, sizeof(*out));
 	values[0] = Int64GetDatum(job_id);
 	HrmBecomeCatalogOwner(&us);
-	if (SPI_connect() != SPI_OK_CONNECT)
-		elog(ERROR, "SPI_connect failed");
-	HrmSpiExecArgs("SELECT model, state, step, COALESCE(start_step, 0), examples, train_loss,"
+	HrmSpiConnect();
+	HrmSpiExec("SELECT model, state, step, COALESCE(start_step, 0), examples, train_loss,"
 				   " train_exact_accuracy, eval_exact_accuracy, seconds, last_checkpoint, error, sqlstate"
-				   " FROM hrm.job WHERE id OPERATOR(pg_catalog.=) $1", 1, types, values, true, 1);
+				   " FROM hrm.job WHERE id OPERATOR(pg_catalog.=) $1", 1, types, values, NULL, true, 1);
 	if (SPI_processed == 1)
 	{
 		TupleDesc	desc = SPI_tuptable->tupdesc;

@@ -396,8 +396,7 @@ HrmWorkerBegin(HrmUserState *us)
 	StartTransactionCommand();
 	PushActiveSnapshot(GetTransactionSnapshot());
 	HrmBecomeCatalogOwner(us);
-	if (SPI_connect() != SPI_OK_CONNECT)
-		elog(ERROR, "SPI_connect failed");
+	HrmSpiConnect();
 }
 
 static void
@@ -410,13 +409,11 @@ HrmWorkerCommit(HrmUserState *us)
 	pgstat_report_stat(false);
 }
 
-static void
+/* A write of the worker's transaction. */
+static inline void
 HrmExec(const char *sql, int nargs, Oid *types, Datum *values, const char *nulls)
 {
-	int			ret = SPI_execute_with_args(sql, nargs, types, values, nulls, false, 0);
-
-	if (ret < 0)
-		elog(ERROR, "SPI_execute_with_args failed: %s", SPI_result_code_string(ret));
+	(void) HrmSpiExec(sql, nargs, types, values, nulls, false, 0);
 }
 
 /* The job's row in hrm.job, from the current progress. */
