@@ -1192,3 +1192,124 @@ hrm_drop_owned_trigger(PG_FUNCTION_ARGS)
 						   " OR m.weights OPERATOR(pg_catalog.=) ANY (d.los) RETURNING m.name");
 	PG_RETURN_VOID();
 }
+
+/* ---------------------------------------------------------------------
+ * A training job's checkpoint (the worker's transaction)
+ * --------------------------------------------------------------------- */
+
+/*
+ * The catalog's writes for a checkpoint of a training job, in the worker's
+ * transaction (connected to SPI, as the catalog owner, the model's name
+ * locked and its row checked by the caller): the weights as a new
+ * generation of the model (a new row, with a new ACL object owned by
+ * r->owner, when it does not exist), the checkpoint's row in its run,
+ * and, for a fresh run's first checkpoint, the earlier runs' checkpoints
+ * but the previous run's last (the weights the run replaces, for
+ * hrm_publish_checkpoint); then the run's checkpoints beyond "keep".
+ * A 0.1.0 schema (not yet updated) has no runs: as 0.1.0 did, a fresh run
+ * drops every earlier checkpoint.  Returns the model's ACL object.
+ */
+Oid
+HrmCatalogStoreCheckpoint(const HrmCheckpointRow *r)
+{
+	Oid			acl_lo = r->acl_lo;
+	bool		has_run = HrmCheckpointHasRun();
+
+	{
+		Oid			types[10] = {TEXTOID, TEXTOID, TEXTOID, TEXTOID, OIDOID, INT8OID, INT8OID,
+		TEXTOID, TEXTOID, OIDOID};
+		Datum		values[10];
+		char		nulls[10];
+
+		memset(nulls, ' ', sizeof(nulls));
+		values[0] = CStringGetTextDatum(r->model);
+		values[1] = CStringGetTextDatum(r->arch);
+		if (r->task != NULL)
+			values[2] = CStringGetTextDatum(r->task);
+		else
+			nulls[2] = 'n';
+		values[3] = CStringGetTextDatum(r->config);
+		values[4] = ObjectIdGetDatum(r->weights_lo);
+		values[5] = Int64GetDatum(r->weights_bytes);
+		values[6] = Int64GetDatum(r->n_params);
+		values[7] = CStringGetTextDatum(r->hyperparameters);
+		values[8] = CStringGetTextDatum(r->metrics);
+		if (!r->exists)
+			acl_lo = HrmLoCreateAcl(r->owner);
+		values[9] = ObjectIdGetDatum(acl_lo);
+		if (r->exists)
+			HrmSpiExec("UPDATE hrm.model SET arch = $2, task = $3, config = $4::pg_catalog.jsonb,"
+					   " weights = $5, weights_bytes = $6, n_params = $7, source = 'train',"
+					   " hyperparameters = $8::pg_catalog.jsonb, metrics = $9::pg_catalog.jsonb,"
+					   " generation = pg_catalog.nextval('hrm.generation_seq'::pg_catalog.regclass),"
+					   " updated = pg_catalog.now()"
+					   " WHERE name OPERATOR(pg_catalog.=) $1",
+					   9, types, values, nulls, false, 0);
+		else
+			HrmSpiExec("INSERT INTO hrm.model (name, arch, task, config, weights, weights_bytes,"
+					   " n_params, source, hyperparameters, metrics, acl_lo)"
+					   " VALUES ($1, $2, $3, $4::pg_catalog.jsonb, $5, $6, $7, 'train',"
+					   " $8::pg_catalog.jsonb, $9::pg_catalog.jsonb, $10)",
+					   10, types, values, nulls, false, 0);
+	}
+
+	{
+		Oid			types[7] = {TEXTOID, INT8OID, TEXTOID, OIDOID, INT8OID, TEXTOID, INT8OID};
+		Datum		values[7];
+
+		values[0] = CStringGetTextDatum(r->model);
+		values[1] = Int64GetDatum(r->step);
+		values[2] = CStringGetTextDatum(r->metrics);
+		values[3] = ObjectIdGetDatum(r->state_lo);
+		values[4] = Int64GetDatum(r->state_bytes);
+		values[5] = CStringGetTextDatum(r->hyperparameters);
+		values[6] = Int64GetDatum(r->run);
+		if (r->clear_old && has_run)
+			HrmSpiExec("DELETE FROM hrm.checkpoint c WHERE c.model OPERATOR(pg_catalog.=) $1"
+					   " AND c.run OPERATOR(pg_catalog.<>) $7"
+					   " AND c.ctid OPERATOR(pg_catalog.<>)"
+					   " (SELECT p.ctid FROM hrm.checkpoint p"
+					   "   WHERE p.model OPERATOR(pg_catalog.=) $1 AND p.run OPERATOR(pg_catalog.<>) $7"
+					   "   ORDER BY p.run DESC, p.step DESC LIMIT 1)",
+					   7, types, values, NULL, false, 0);
+		else if (r->clear_old)
+			HrmSpiExec("DELETE FROM hrm.checkpoint WHERE model OPERATOR(pg_catalog.=) $1",
+					   1, types, values, NULL, false, 0);
+
+		/* the metrics also keep the job's hyperparameters (hrm_publish_checkpoint) */
+		HrmSpiExec(has_run ?
+				   "INSERT INTO hrm.checkpoint (model, step, metrics, state, state_bytes, run)"
+				   " VALUES ($1, $2, $3::pg_catalog.jsonb OPERATOR(pg_catalog.||)"
+				   " pg_catalog.jsonb_build_object('hyperparameters', $6::pg_catalog.jsonb), $4, $5, $7)"
+				   " ON CONFLICT (model, run, step) DO UPDATE SET metrics = EXCLUDED.metrics,"
+				   " state = EXCLUDED.state, state_bytes = EXCLUDED.state_bytes, created = pg_catalog.now()" :
+				   "INSERT INTO hrm.checkpoint (model, step, metrics, state, state_bytes)"
+				   " VALUES ($1, $2, $3::pg_catalog.jsonb OPERATOR(pg_catalog.||)"
+				   " pg_catalog.jsonb_build_object('hyperparameters', $6::pg_catalog.jsonb), $4, $5)"
+				   " ON CONFLICT (model, step) DO UPDATE SET metrics = EXCLUDED.metrics,"
+				   " state = EXCLUDED.state, state_bytes = EXCLUDED.state_bytes, created = pg_catalog.now()",
+				   has_run ? 7 : 6, types, values, NULL, false, 0);
+	}
+
+	/* "keep" counts the run's checkpoints */
+	if (r->keep > 0)
+	{
+		Oid			types[3] = {TEXTOID, INT4OID, INT8OID};
+		Datum		values[3];
+
+		values[0] = CStringGetTextDatum(r->model);
+		values[1] = Int32GetDatum(r->keep);
+		values[2] = Int64GetDatum(r->run);
+		HrmSpiExec(has_run ?
+				   "DELETE FROM hrm.checkpoint WHERE model OPERATOR(pg_catalog.=) $1 AND run OPERATOR(pg_catalog.=) $3"
+				   " AND step OPERATOR(pg_catalog.<) (SELECT pg_catalog.min(step) FROM"
+				   " (SELECT step FROM hrm.checkpoint WHERE model OPERATOR(pg_catalog.=) $1"
+				   "  AND run OPERATOR(pg_catalog.=) $3 ORDER BY step DESC LIMIT $2) AS kept)" :
+				   "DELETE FROM hrm.checkpoint WHERE model OPERATOR(pg_catalog.=) $1"
+				   " AND step OPERATOR(pg_catalog.<) (SELECT pg_catalog.min(step) FROM"
+				   " (SELECT step FROM hrm.checkpoint WHERE model OPERATOR(pg_catalog.=) $1"
+				   "  ORDER BY step DESC LIMIT $2) AS kept)",
+				   has_run ? 3 : 2, types, values, NULL, false, 0);
+	}
+	return acl_lo;
+}

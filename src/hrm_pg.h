@@ -149,6 +149,30 @@ typedef struct HrmCatalogEntry
  */
 extern bool HrmCatalogLookup(const char *name, bool for_update, HrmCatalogEntry *entry);
 extern bool HrmCheckpointHasRun(void);
+
+/* A training job's checkpoint, as the catalog stores it (HrmCatalogStoreCheckpoint). */
+typedef struct HrmCheckpointRow
+{
+	const char *model;
+	const char *arch;
+	const char *task;			/* NULL: generic */
+	const char *config;			/* JSON */
+	const char *hyperparameters;	/* JSON */
+	const char *metrics;		/* JSON */
+	Oid			weights_lo;
+	int64		weights_bytes;
+	int64		n_params;
+	bool		exists;			/* the model's row exists (else it is created) */
+	Oid			owner;			/* a new row's owner */
+	Oid			acl_lo;			/* an existing row's ACL object */
+	int64		run;
+	int64		step;
+	Oid			state_lo;
+	int64		state_bytes;
+	bool		clear_old;		/* a fresh run's first checkpoint */
+	int			keep;			/* checkpoints kept per run (0: all) */
+} HrmCheckpointRow;
+extern Oid	HrmCatalogStoreCheckpoint(const HrmCheckpointRow *r);
 /* The SPI helpers of every glue module: connect, and execute with arguments (ERROR on failure). */
 extern void HrmSpiConnect(void);
 extern int	HrmSpiExec(const char *sql, int nargs, Oid *types, Datum *values, const char *nulls,

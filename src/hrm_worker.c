@@ -631,104 +631,28 @@ HrmCheckpoint(HrmWorker *w)
 
 		state_loid = HrmLoWrite(state, state_len);
 		weights_loid = HrmLoWrite(file, file_len);
-
 		{
-			Oid			types[10] = {TEXTOID, TEXTOID, TEXTOID, TEXTOID, OIDOID, INT8OID, INT8OID,
-			TEXTOID, TEXTOID, OIDOID};
-			Datum		values[10];
-			char		nulls[10];
+			HrmCheckpointRow r = {0};
 
-			memset(nulls, ' ', sizeof(nulls));
-			values[0] = CStringGetTextDatum(t->model);
-			values[1] = CStringGetTextDatum(hrm_arch_name(lay->cfg.arch));
-			if (t->ro.sampler.task != HRM_TASK_GENERIC)
-				values[2] = CStringGetTextDatum(hrm_task_name(t->ro.sampler.task));
-			else
-				nulls[2] = 'n';
-			values[3] = CStringGetTextDatum(config);
-			values[4] = ObjectIdGetDatum(weights_loid);
-			values[5] = Int64GetDatum((int64) file_len);
-			values[6] = Int64GetDatum((int64) lay->n_params);
-			values[7] = CStringGetTextDatum(w->base + t->hyper_off);
-			values[8] = CStringGetTextDatum(metrics);
-			if (!exists)
-				row_acl = HrmLoCreateAcl(t->owner);
-			values[9] = ObjectIdGetDatum(row_acl);
-			if (exists)
-				HrmExec("UPDATE hrm.model SET arch = $2, task = $3, config = $4::pg_catalog.jsonb,"
-						" weights = $5, weights_bytes = $6, n_params = $7, source = 'train',"
-						" hyperparameters = $8::pg_catalog.jsonb, metrics = $9::pg_catalog.jsonb,"
-						" generation = pg_catalog.nextval('hrm.generation_seq'::pg_catalog.regclass),"
-						" updated = pg_catalog.now()"
-						" WHERE name OPERATOR(pg_catalog.=) $1",
-						9, types, values, nulls);
-			else
-				HrmExec("INSERT INTO hrm.model (name, arch, task, config, weights, weights_bytes,"
-						" n_params, source, hyperparameters, metrics, acl_lo)"
-						" VALUES ($1, $2, $3, $4::pg_catalog.jsonb, $5, $6, $7, 'train',"
-						" $8::pg_catalog.jsonb, $9::pg_catalog.jsonb, $10)",
-						10, types, values, nulls);
-		}
-
-		/*
-		 * A fresh run's first checkpoint: the earlier runs' checkpoints go,
-		 * except the newest of the previous run (the weights this run
-		 * replaces), so that hrm_publish_checkpoint can undo the retraining.
-		 * A 0.1.0 schema (not yet updated) has no runs: as 0.1.0 did, the
-		 * fresh run drops them all.
-		 */
-		bool		has_run = HrmCheckpointHasRun();
-		Oid			types[7] = {TEXTOID, INT8OID, TEXTOID, OIDOID, INT8OID, TEXTOID, INT8OID};
-		Datum		values[7];
-
-		values[0] = CStringGetTextDatum(t->model);
-		values[1] = Int64GetDatum(step);
-		values[2] = CStringGetTextDatum(metrics);
-		values[3] = ObjectIdGetDatum(state_loid);
-		values[4] = Int64GetDatum((int64) state_len);
-		values[5] = CStringGetTextDatum(w->base + t->hyper_off);
-		values[6] = Int64GetDatum(t->run);
-		if (w->clear_old && has_run)
-			HrmExec("DELETE FROM hrm.checkpoint c WHERE c.model OPERATOR(pg_catalog.=) $1"
-					" AND c.run OPERATOR(pg_catalog.<>) $7"
-					" AND c.ctid OPERATOR(pg_catalog.<>)"
-					" (SELECT p.ctid FROM hrm.checkpoint p"
-					"   WHERE p.model OPERATOR(pg_catalog.=) $1 AND p.run OPERATOR(pg_catalog.<>) $7"
-					"   ORDER BY p.run DESC, p.step DESC LIMIT 1)",
-					7, types, values, NULL);
-		else if (w->clear_old)
-			HrmExec("DELETE FROM hrm.checkpoint WHERE model OPERATOR(pg_catalog.=) $1", 1, types, values, NULL);
-
-		HrmExec(has_run ?
-				"INSERT INTO hrm.checkpoint (model, step, metrics, state, state_bytes, run)"
-				" VALUES ($1, $2, $3::pg_catalog.jsonb OPERATOR(pg_catalog.||)"
-				" pg_catalog.jsonb_build_object('hyperparameters', $6::pg_catalog.jsonb), $4, $5, $7)"
-				" ON CONFLICT (model, run, step) DO UPDATE SET metrics = EXCLUDED.metrics,"
-				" state = EXCLUDED.state, state_bytes = EXCLUDED.state_bytes, created = pg_catalog.now()" :
-				"INSERT INTO hrm.checkpoint (model, step, metrics, state, state_bytes)"
-				" VALUES ($1, $2, $3::pg_catalog.jsonb OPERATOR(pg_catalog.||)"
-				" pg_catalog.jsonb_build_object('hyperparameters', $6::pg_catalog.jsonb), $4, $5)"
-				" ON CONFLICT (model, step) DO UPDATE SET metrics = EXCLUDED.metrics,"
-				" state = EXCLUDED.state, state_bytes = EXCLUDED.state_bytes, created = pg_catalog.now()",
-				has_run ? 7 : 6, types, values, NULL);
-		/* (the metrics also keep the job's hyperparameters: hrm_publish_checkpoint) */
-
-		/* "keep" counts this run's checkpoints */
-		if (t->keep > 0)
-		{
-			values[1] = Int32GetDatum(t->keep);
-			types[1] = INT4OID;
-			HrmExec(has_run ?
-					"DELETE FROM hrm.checkpoint WHERE model OPERATOR(pg_catalog.=) $1 AND run OPERATOR(pg_catalog.=) $3"
-					" AND step OPERATOR(pg_catalog.<) (SELECT pg_catalog.min(step) FROM"
-					" (SELECT step FROM hrm.checkpoint WHERE model OPERATOR(pg_catalog.=) $1"
-					"  AND run OPERATOR(pg_catalog.=) $3 ORDER BY step DESC LIMIT $2) AS kept)" :
-					"DELETE FROM hrm.checkpoint WHERE model OPERATOR(pg_catalog.=) $1"
-					" AND step OPERATOR(pg_catalog.<) (SELECT pg_catalog.min(step) FROM"
-					" (SELECT step FROM hrm.checkpoint WHERE model OPERATOR(pg_catalog.=) $1"
-					"  ORDER BY step DESC LIMIT $2) AS kept)",
-					has_run ? 3 : 2, (Oid[]) {TEXTOID, INT4OID, INT8OID},
-					(Datum[]) {values[0], values[1], values[6]}, NULL);
+			r.model = t->model;
+			r.arch = hrm_arch_name(lay->cfg.arch);
+			r.task = t->ro.sampler.task != HRM_TASK_GENERIC ? hrm_task_name(t->ro.sampler.task) : NULL;
+			r.config = config;
+			r.hyperparameters = w->base + t->hyper_off;
+			r.metrics = metrics;
+			r.weights_lo = weights_loid;
+			r.weights_bytes = (int64) file_len;
+			r.n_params = (int64) lay->n_params;
+			r.exists = exists;
+			r.owner = t->owner;
+			r.acl_lo = row_acl;
+			r.run = t->run;
+			r.step = step;
+			r.state_lo = state_loid;
+			r.state_bytes = (int64) state_len;
+			r.clear_old = w->clear_old;
+			r.keep = t->keep;
+			row_acl = HrmCatalogStoreCheckpoint(&r);
 		}
 
 		w->acl_lo = row_acl;
