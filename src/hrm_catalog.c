@@ -1313,3 +1313,55 @@ HrmCatalogStoreCheckpoint(const HrmCheckpointRow *r)
 	}
 	return acl_lo;
 }
+
+/*
+ * hrm_publish_checkpoint's write: the weights rebuilt from checkpoint
+ * (run, step) as a new generation of the model, with the checkpoint's
+ * metrics and its job's hyperparameters (fallback_hyper, JSON, for a
+ * checkpoint that did not keep them).  Runs as the catalog owner; returns the
+ * new generation.  The trigger unlinks the previous weights.
+ */
+int64
+HrmCatalogPublishCheckpoint(const char *model, int64 run, int64 step, const char *arch, const char *config,
+							Oid weights_lo, int64 weights_bytes, int64 n_params, const char *fallback_hyper)
+{
+	HrmUserState us;
+	Oid			types[9] = {TEXTOID, TEXTOID, TEXTOID, OIDOID, INT8OID, INT8OID, TEXTOID, INT8OID, INT8OID};
+	Datum		values[9];
+	char		nulls[9] = {' ', ' ', ' ', ' ', ' ', ' ', ' ', ' ', ' '};
+	bool		isnull;
+	int64		generation;
+
+	HrmBecomeCatalogOwner(&us);
+	HrmSpiConnect();
+	values[0] = CStringGetTextDatum(model);
+	values[1] = CStringGetTextDatum(arch);
+	values[2] = CStringGetTextDatum(config);
+	values[3] = ObjectIdGetDatum(weights_lo);
+	values[4] = Int64GetDatum(weights_bytes);
+	values[5] = Int64GetDatum(n_params);
+	if (fallback_hyper == NULL)
+		nulls[6] = 'n';
+	else
+		values[6] = CStringGetTextDatum(fallback_hyper);
+	values[7] = Int64GetDatum(step);
+	values[8] = Int64GetDatum(run);
+	if (HrmSpiExec("UPDATE hrm.model m SET arch = $2, config = $3::pg_catalog.jsonb, weights = $4,"
+				   " weights_bytes = $5, n_params = $6, source = 'train',"
+				   " hyperparameters = COALESCE(c.metrics OPERATOR(pg_catalog.->) 'hyperparameters',"
+				   "                                       $7::pg_catalog.jsonb),"
+				   " metrics = c.metrics OPERATOR(pg_catalog.-) 'hyperparameters',"
+				   " generation = pg_catalog.nextval('hrm.generation_seq'::pg_catalog.regclass),"
+				   " updated = pg_catalog.now()"
+				   " FROM hrm.checkpoint c"
+				   " WHERE m.name OPERATOR(pg_catalog.=) $1 AND c.model OPERATOR(pg_catalog.=) m.name"
+				   " AND c.step OPERATOR(pg_catalog.=) $8 AND c.run OPERATOR(pg_catalog.=) $9"
+				   " RETURNING m.generation",
+				   9, types, values, nulls, false, 0) != SPI_OK_UPDATE_RETURNING || SPI_processed != 1)
+		elog(ERROR, "hrm.model: expected one row published for model \"%s\", got " UINT64_FORMAT,
+			 model, (uint64) SPI_processed);
+	generation = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
+	SPI_finish();
+	HrmRestoreUser(&us);
+	return generation;
+}

@@ -173,6 +173,9 @@ typedef struct HrmCheckpointRow
 	int			keep;			/* checkpoints kept per run (0: all) */
 } HrmCheckpointRow;
 extern Oid	HrmCatalogStoreCheckpoint(const HrmCheckpointRow *r);
+extern int64 HrmCatalogPublishCheckpoint(const char *model, int64 run, int64 step, const char *arch,
+										 const char *config, Oid weights_lo, int64 weights_bytes,
+										 int64 n_params, const char *fallback_hyper);
 /* The SPI helpers of every glue module: connect, and execute with arguments (ERROR on failure). */
 extern void HrmSpiConnect(void);
 extern int	HrmSpiExec(const char *sql, int nargs, Oid *types, Datum *values, const char *nulls,

@@ -209,46 +209,9 @@ hrm_publish_checkpoint(PG_FUNCTION_ARGS)
 	/* a new generation of the model; the trigger unlinks the previous weights */
 	weights_lo = HrmLoWrite(file, file_len);
 	HrmRelease(fres);
-	HrmBecomeCatalogOwner(&us);
-	HrmSpiConnect();
-	{
-		Oid			types[9] = {TEXTOID, TEXTOID, TEXTOID, OIDOID, INT8OID, INT8OID, TEXTOID, INT8OID, INT8OID};
-		Datum		values[9];
-		char		nulls[9] = {' ', ' ', ' ', ' ', ' ', ' ', ' ', ' ', ' '};
-		bool		isnull;
-		int			ret;
-
-		values[0] = CStringGetTextDatum(model);
-		values[1] = CStringGetTextDatum(hrm_arch_name(lay->cfg.arch));
-		values[2] = CStringGetTextDatum(config);
-		values[3] = ObjectIdGetDatum(weights_lo);
-		values[4] = Int64GetDatum((int64) file_len);
-		values[5] = Int64GetDatum((int64) lay->n_params);
-		if (has_hyper)
-			nulls[6] = 'n';
-		else
-			values[6] = CStringGetTextDatum(HrmTrainerOptsJson(hrm_trainer_opts(tr)));
-		values[7] = Int64GetDatum(step);
-		values[8] = Int64GetDatum(run);
-		ret = SPI_execute_with_args("UPDATE hrm.model m SET arch = $2, config = $3::pg_catalog.jsonb, weights = $4,"
-									" weights_bytes = $5, n_params = $6, source = 'train',"
-									" hyperparameters = COALESCE(c.metrics OPERATOR(pg_catalog.->) 'hyperparameters',"
-									"                                       $7::pg_catalog.jsonb),"
-									" metrics = c.metrics OPERATOR(pg_catalog.-) 'hyperparameters',"
-									" generation = pg_catalog.nextval('hrm.generation_seq'::pg_catalog.regclass),"
-									" updated = pg_catalog.now()"
-									" FROM hrm.checkpoint c"
-									" WHERE m.name OPERATOR(pg_catalog.=) $1 AND c.model OPERATOR(pg_catalog.=) m.name"
-									" AND c.step OPERATOR(pg_catalog.=) $8 AND c.run OPERATOR(pg_catalog.=) $9"
-									" RETURNING m.generation",
-									9, types, values, nulls, false, 0);
-		if (ret != SPI_OK_UPDATE_RETURNING || SPI_processed != 1)
-			elog(ERROR, "hrm.model: expected one row published for model \"%s\", got " UINT64_FORMAT,
-				 model, (uint64) SPI_processed);
-		generation = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
-	}
-	SPI_finish();
-	HrmRestoreUser(&us);
+	generation = HrmCatalogPublishCheckpoint(model, run, step, hrm_arch_name(lay->cfg.arch), config,
+											 weights_lo, (int64) file_len, (int64) lay->n_params,
+											 has_hyper ? NULL : HrmTrainerOptsJson(hrm_trainer_opts(tr)));
 
 	hrm_cache_forget(model);
 	PG_RETURN_INT64(generation);
