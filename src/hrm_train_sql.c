@@ -1077,41 +1077,45 @@ HrmLaunch(int slot, int64 job_id, dsm_segment *seg)
 	PG_END_TRY();
 }
 
-static Datum
-HrmTrain(FunctionCallInfo fcinfo, const char *model, const char *source, Jsonb *options, int wait_arg)
+/*
+ * What hrm_train will run, resolved in the calling backend: the options,
+ * the model (and the checkpoint to resume), the data read from the source,
+ * the engine's options, and the memory plan checked.  Nothing is started.
+ */
+typedef struct HrmTrainPlan
 {
-	MemoryContext cxt = CurrentMemoryContext;
+	const char *model;
+	const char *source;
 	HrmOpts		o;
-	HrmOptVal  *v = o.v;
 	HrmModelInfo info;
-	HrmShape	shape;
-	HrmColumns	cols;
-	hrm_dataset *train = NULL;
-	hrm_dataset *eval = NULL;
-	HrmTrainTask *t;
+	hrm_dataset *train;
+	hrm_dataset *eval;
 	hrm_run_opts ro;
 	hrm_task	task;
-	int64		resume_step = 0;
-	int64		resume_run = 0;
-	Oid			resume_state = InvalidOid;
+	int64		resume_step;
+	int64		resume_run;
+	Oid			resume_state;
+	bool		optim_given;
+	bool		wait;
+	double		progress;
+} HrmTrainPlan;
+
+static void
+HrmTrainResolve(HrmTrainPlan *p, const char *model, const char *source, Jsonb *options, int wait_arg)
+{
+	HrmOptVal  *v = p->o.v;
+	HrmShape	shape;
+	HrmColumns	cols;
 	char	   *stored_options = NULL;
-	char	   *options_json;
-	char	   *hyper_json;
 	size_t		cap = (size_t) hrm_max_training_data_mb * 1024 * 1024;
 	hrm_error	err;
 	hrm_status	st;
-	bool		wait;
-	double		progress;
-	int64		job_id;
-	int			slot;
-	dsm_segment *seg;
-	Size		size,
-				off;
-	char	   *base;
-	HrmJobSlot	final;
-	bool		optim_given = false;
 	int			i;
 
+	memset(p, 0, sizeof(*p));
+	p->model = model;
+	p->source = source;
+	p->resume_state = InvalidOid;
 	HrmCheckModelName(model);
 	if (RecoveryInProgress())
 		ereport(ERROR,
@@ -1119,30 +1123,29 @@ HrmTrain(FunctionCallInfo fcinfo, const char *model, const char *source, Jsonb *
 				 errmsg("cannot train a model during recovery"),
 				 errhint("Train on the primary server; the models replicate to standbys.")));
 
-	memset(&o, 0, sizeof(o));
-	HrmParseOptions(options, train_opts, lengthof(train_opts), o.v, "training");
-	wait = wait_arg >= 0 ? wait_arg != 0 : (v[O_WAIT].given ? v[O_WAIT].b : true);
-	progress = v[O_PROGRESS].given ? v[O_PROGRESS].num : HRM_DEFAULT_PROGRESS;
+	HrmParseOptions(options, train_opts, lengthof(train_opts), p->o.v, "training");
+	p->wait = wait_arg >= 0 ? wait_arg != 0 : (v[O_WAIT].given ? v[O_WAIT].b : true);
+	p->progress = v[O_PROGRESS].given ? v[O_PROGRESS].num : HRM_DEFAULT_PROGRESS;
 
 	/* the model, and the checkpoint to resume from */
-	HrmGetModelInfo(model, &info);
-	if (info.exists)
-		HrmCheckOwnerOf(model, info.ownerid, info.acl_lo, "train it");
+	HrmGetModelInfo(model, &p->info);
+	if (p->info.exists)
+		HrmCheckOwnerOf(model, p->info.ownerid, p->info.acl_lo, "train it");
 	HrmJobCheckIdle(MyDatabaseId, model);
 	for (i = 0; i < lengthof(train_opts); i++)
 		if ((train_opts[i].flags & OF_OPTIM) && v[train_opts[i].id].given)
-			optim_given = true;
+			p->optim_given = true;
 	if (v[O_RESUME].given && v[O_RESUME].b)
 	{
-		if (!info.exists || !HrmLastCheckpoint(model, &resume_step, &resume_run, &resume_state, &stored_options))
+		if (!p->info.exists || !HrmLastCheckpoint(model, &p->resume_step, &p->resume_run, &p->resume_state, &stored_options))
 			ereport(ERROR,
 					(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
 					 errmsg("model \"%s\" has no checkpoint to resume from", model),
 					 errhint("Start a run without \"resume\"; it writes checkpoints as it trains.")));
-		HrmMergeResumeOptions(&o, stored_options, model);
+		HrmMergeResumeOptions(&p->o, stored_options, model);
 	}
-	else if (info.exists)
-		HrmCheckArchUnchanged(&o, &info.cfg, model);
+	else if (p->info.exists)
+		HrmCheckArchUnchanged(&p->o, &p->info.cfg, model);
 
 	/* the data */
 	memset(&shape, 0, sizeof(shape));
@@ -1150,21 +1153,21 @@ HrmTrain(FunctionCallInfo fcinfo, const char *model, const char *source, Jsonb *
 	{
 		shape.task_known = true;
 		hrm_task_from_name(v[O_TASK].str, &shape.task);
-		if (info.exists && (info.has_task ? info.task : HRM_TASK_GENERIC) != shape.task)
+		if (p->info.exists && (p->info.has_task ? p->info.task : HRM_TASK_GENERIC) != shape.task)
 			ereport(ERROR,
 					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 					 errmsg("model \"%s\" is a %s model, not %s", model,
-							info.has_task ? info.task_name : "generic", v[O_TASK].str)));
+							p->info.has_task ? p->info.task_name : "generic", v[O_TASK].str)));
 	}
-	else if (info.exists)
+	else if (p->info.exists)
 	{
 		shape.task_known = true;
-		shape.task = info.has_task ? info.task : HRM_TASK_GENERIC;
+		shape.task = p->info.has_task ? p->info.task : HRM_TASK_GENERIC;
 	}
-	if (info.exists)
+	if (p->info.exists)
 	{
-		shape.seq_len = info.cfg.seq_len;
-		shape.vocab_size = info.cfg.vocab_size;
+		shape.seq_len = p->info.cfg.seq_len;
+		shape.vocab_size = p->info.cfg.vocab_size;
 	}
 	else if (v[O_VOCAB_SIZE].given)
 		shape.vocab_size = (int) v[O_VOCAB_SIZE].num;
@@ -1172,23 +1175,23 @@ HrmTrain(FunctionCallInfo fcinfo, const char *model, const char *source, Jsonb *
 	cols.target = v[O_TARGET].given ? v[O_TARGET].str : NULL;
 	cols.puzzle_id = v[O_PUZZLE_ID].given ? v[O_PUZZLE_ID].str : NULL;
 
-	train = HrmReadSource(source, "source", &cols, &shape, cap, 0);
+	p->train = HrmReadSource(source, "source", &cols, &shape, cap, 0);
 	if (v[O_EVAL_SOURCE].given)
-		eval = HrmReadSource(v[O_EVAL_SOURCE].str, "eval_source", &cols, &shape,
-							 Max(cap - Min(cap, hrm_dataset_bytes(train)), 1), 0);
-	task = shape.task;
+		p->eval = HrmReadSource(v[O_EVAL_SOURCE].str, "eval_source", &cols, &shape,
+							 Max(cap - Min(cap, hrm_dataset_bytes(p->train)), 1), 0);
+	p->task = shape.task;
 
 	/* the engine's options: the recipe for the task, then the options */
-	hrm_run_opts_defaults(&ro, task, shape.seq_len, shape.vocab_size);
-	if (info.exists)
+	hrm_run_opts_defaults(&p->ro, p->task, shape.seq_len, shape.vocab_size);
+	if (p->info.exists)
 	{
-		if (info.cfg.seq_len != train->seq_len || info.cfg.vocab_size < train->vocab_size)
+		if (p->info.cfg.seq_len != p->train->seq_len || p->info.cfg.vocab_size < p->train->vocab_size)
 			ereport(ERROR,
 					(errcode(ERRCODE_DATA_EXCEPTION),
 					 errmsg("the data does not fit model \"%s\"", model),
 					 errdetail("The model takes %d tokens over a vocabulary of %d; the data has %d tokens.",
-							   info.cfg.seq_len, info.cfg.vocab_size, train->seq_len)));
-		ro.model = info.cfg;
+							   p->info.cfg.seq_len, p->info.cfg.vocab_size, p->train->seq_len)));
+		p->ro.model = p->info.cfg;
 	}
 	else
 	{
@@ -1209,77 +1212,77 @@ HrmTrain(FunctionCallInfo fcinfo, const char *model, const char *source, Jsonb *
 							"puzzle_emb_len"),
 					 errhint("Add \"arch\": \"trm\" to train a Tiny Recursive Model.")));
 		if (trm)
-			hrm_run_opts_trm(&ro, v[O_MLP_T].given && v[O_MLP_T].b);
-		HrmApplyArch(&o, &ro.model);
-		ro.model.seq_len = train->seq_len;
-		ro.model.vocab_size = Max(train->vocab_size, ro.model.vocab_size);
+			hrm_run_opts_trm(&p->ro, v[O_MLP_T].given && v[O_MLP_T].b);
+		HrmApplyArch(&p->o, &p->ro.model);
+		p->ro.model.seq_len = p->train->seq_len;
+		p->ro.model.vocab_size = Max(p->train->vocab_size, p->ro.model.vocab_size);
 		if (v[O_VOCAB_SIZE].given)
-			ro.model.vocab_size = (int) v[O_VOCAB_SIZE].num;
-		ro.model.num_puzzle_identifiers = 1;
-		if (ro.model.puzzle_emb_ndim > 0)
-			ro.model.num_puzzle_identifiers = Max(train->max_puzzle_id, eval ? eval->max_puzzle_id : 0) + 1;
+			p->ro.model.vocab_size = (int) v[O_VOCAB_SIZE].num;
+		p->ro.model.num_puzzle_identifiers = 1;
+		if (p->ro.model.puzzle_emb_ndim > 0)
+			p->ro.model.num_puzzle_identifiers = Max(p->train->max_puzzle_id, p->eval ? p->eval->max_puzzle_id : 0) + 1;
 	}
-	if (ro.model.puzzle_emb_ndim > 0)
+	if (p->ro.model.puzzle_emb_ndim > 0)
 	{
-		HrmCheckPuzzleIds(train, ro.model.num_puzzle_identifiers, model, "source");
-		if (eval)
-			HrmCheckPuzzleIds(eval, ro.model.num_puzzle_identifiers, model, "eval_source");
+		HrmCheckPuzzleIds(p->train, p->ro.model.num_puzzle_identifiers, model, "source");
+		if (p->eval)
+			HrmCheckPuzzleIds(p->eval, p->ro.model.num_puzzle_identifiers, model, "eval_source");
 	}
 	hrm_error_clear(&err);
-	st = hrm_config_validate(&ro.model, &err);
+	st = hrm_config_validate(&p->ro.model, &err);
 	if (st == HRM_ERR_CONFIG)
-		HrmTrainArchError(&ro.model, &err, model, task);
+		HrmTrainArchError(&p->ro.model, &err, model, p->task);
 	if (st != HRM_OK)
 		HrmThrow(st, &err, psprintf("invalid architecture for model \"%s\"", model));
 
-	HrmApplyOptim(&o, &ro.train);
+	HrmApplyOptim(&p->o, &p->ro.train);
 	if (v[O_BATCH_SIZE].given)
-		ro.train.batch_size = (int) v[O_BATCH_SIZE].num;
+		p->ro.train.batch_size = (int) v[O_BATCH_SIZE].num;
 	if (v[O_EMA].given)
-		ro.train.ema = v[O_EMA].num;
+		p->ro.train.ema = v[O_EMA].num;
 	if (v[O_SEED].given)
-		ro.train.seed = (uint64) v[O_SEED].num;
-	ro.sampler.batch_size = ro.train.batch_size;
-	ro.sampler.seed = ro.train.seed;
-	ro.sampler.task = task;
+		p->ro.train.seed = (uint64) v[O_SEED].num;
+	p->ro.sampler.batch_size = p->ro.train.batch_size;
+	p->ro.sampler.seed = p->ro.train.seed;
+	p->ro.sampler.task = p->task;
 	if (v[O_AUGMENT].given)
-		ro.sampler.augment = v[O_AUGMENT].b;
+		p->ro.sampler.augment = v[O_AUGMENT].b;
 	if (v[O_CURRICULUM_STEPS].given)
-		ro.sampler.curriculum_steps = (int64) v[O_CURRICULUM_STEPS].num;
+		p->ro.sampler.curriculum_steps = (int64) v[O_CURRICULUM_STEPS].num;
 	if (v[O_CURRICULUM_START].given)
-		ro.sampler.curriculum_start = v[O_CURRICULUM_START].num;
+		p->ro.sampler.curriculum_start = v[O_CURRICULUM_START].num;
 	if (v[O_IGNORE_GIVENS].given)
-		ro.sampler.ignore_givens = v[O_IGNORE_GIVENS].num;
-	if (task != HRM_TASK_SUDOKU && (ro.sampler.curriculum_steps > 0 || ro.sampler.ignore_givens > 0))
+		p->ro.sampler.ignore_givens = v[O_IGNORE_GIVENS].num;
+	if (p->task != HRM_TASK_SUDOKU && (p->ro.sampler.curriculum_steps > 0 || p->ro.sampler.ignore_givens > 0))
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 				 errmsg("options \"curriculum_steps\" and \"ignore_givens\" apply to the sudoku task only")));
-	if (eval != NULL)
-		ro.eval_fraction = 0.0;
+	if (p->eval != NULL)
+		p->ro.eval_fraction = 0.0;
 	if (v[O_EVAL_FRACTION].given)
-		ro.eval_fraction = v[O_EVAL_FRACTION].num;
-	if (eval == NULL && ro.eval_fraction > 0 && train->n < 2)
-		ro.eval_fraction = 0.0;
+		p->ro.eval_fraction = v[O_EVAL_FRACTION].num;
+	if (p->eval == NULL && p->ro.eval_fraction > 0 && p->train->n < 2)
+		p->ro.eval_fraction = 0.0;
 
 	/*
 	 * The worker's memory plan, checked here so that an oversized batch or
 	 * model fails in the call (the worker checks it again before allocating).
 	 */
 	{
-		size_t		need = hrm_trainer_plan_bytes(&ro.model, &ro.train);
-		int64		held_out = eval ? eval->n : (ro.eval_fraction > 0 ? train->n : 0);
+		size_t		need = hrm_trainer_plan_bytes(&p->ro.model, &p->ro.train);
+		int64		held_out = p->eval ? p->eval->n : (p->ro.eval_fraction > 0 ? p->train->n : 0);
 
 		/* the held-out evaluation at each checkpoint runs next to the trainer */
 		if (held_out > 0 && need < SIZE_MAX)
 		{
 			hrm_layout	lay;
 			hrm_error	lerr;
-			int			rows = ro.eval.batch_rows > 0 ? ro.eval.batch_rows : 256;
+			int			rows = p->ro.eval.batch_rows > 0 ? p->ro.eval.batch_rows : 256;
 			int64		n_eval = v[O_EVAL_ROWS].given ? (int64) v[O_EVAL_ROWS].num : 200;
 
 			if (n_eval > 0)
 				rows = (int) Min((int64) rows, Min(held_out, n_eval));
-			if (hrm_layout_init(&lay, &ro.model, &lerr) == HRM_OK)
+			if (hrm_layout_init(&lay, &p->ro.model, &lerr) == HRM_OK)
 			{
 				size_t		packs = hrm_model_pack_floats(&lay, false);
 
@@ -1294,16 +1297,40 @@ HrmTrain(FunctionCallInfo fcinfo, const char *model, const char *source, Jsonb *
 			ereport(ERROR,
 					(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
 					 errmsg("training model \"%s\" with batch_size %d needs %s of working memory, over hrm.max_memory (%d MB)",
-							model, ro.train.batch_size,
+							model, p->ro.train.batch_size,
 							need == SIZE_MAX ? "more than can be addressed" :
 							psprintf("%zu MB", (need + (1 << 20) - 1) >> 20),
 							hrm_max_memory_mb),
 					 errhint("Use a smaller batch_size or model, or ask a superuser to raise hrm.max_memory.")));
 	}
 
+}
+
+/*
+ * Start a resolved run: the task and its data in a DSM segment for the
+ * worker, a job slot claimed and the worker launched.  Returns the job's id;
+ * *slot_out is its slot, *task_out the task as submitted.
+ */
+static int64
+HrmTrainSubmit(HrmTrainPlan *p, int *slot_out, HrmTrainTask **task_out)
+{
+	MemoryContext cxt = CurrentMemoryContext;
+	HrmOptVal  *v = p->o.v;
+	const char *model = p->model;
+	const char *source = p->source;
+	HrmTrainTask *t;
+	char	   *options_json;
+	char	   *hyper_json;
+	int64		job_id;
+	int			slot;
+	dsm_segment *seg;
+	Size		size,
+				off;
+	char	   *base;
+
 	/* the task for the worker */
 	job_id = HrmNextJobId();
-	options_json = HrmOptionsJson(&o);
+	options_json = HrmOptionsJson(&p->o);
 
 	t = palloc0(sizeof(HrmTrainTask));
 	t->magic = HRM_TASK_MAGIC;
@@ -1313,19 +1340,19 @@ HrmTrain(FunctionCallInfo fcinfo, const char *model, const char *source, Jsonb *
 	t->roleid = GetUserId();
 	strlcpy(t->model, model, sizeof(t->model));
 	t->owner = GetUserId();
-	t->acl_lo = info.exists ? info.acl_lo : InvalidOid;
-	t->model_exists = info.exists;
-	t->resume = OidIsValid(resume_state);
-	t->resume_state = resume_state;
-	t->resume_step = resume_step;
-	t->run = t->resume ? resume_run : job_id;
-	t->init_weights = info.exists && !t->resume ? info.weights : InvalidOid;
-	t->ro = ro;
+	t->acl_lo = p->info.exists ? p->info.acl_lo : InvalidOid;
+	t->model_exists = p->info.exists;
+	t->resume = OidIsValid(p->resume_state);
+	t->resume_state = p->resume_state;
+	t->resume_step = p->resume_step;
+	t->run = t->resume ? p->resume_run : job_id;
+	t->init_weights = p->info.exists && !t->resume ? p->info.weights : InvalidOid;
+	t->ro = p->ro;
 	t->ro.eval.progress = NULL;
 	t->ro.eval.progress_arg = NULL;
-	t->split_seed = ro.train.seed;
-	t->eval_separate = eval != NULL;
-	t->override_train = t->resume && optim_given;
+	t->split_seed = p->ro.train.seed;
+	t->eval_separate = p->eval != NULL;
+	t->override_train = t->resume && p->optim_given;
 	t->steps = v[O_STEPS].given ? (int64) v[O_STEPS].num : 0;
 	t->epochs = v[O_EPOCHS].given ? v[O_EPOCHS].num : 0;
 	t->max_seconds = v[O_MAX_MINUTES].given ? v[O_MAX_MINUTES].num * 60.0 : 0;
@@ -1335,8 +1362,8 @@ HrmTrain(FunctionCallInfo fcinfo, const char *model, const char *source, Jsonb *
 	if (t->steps > 0)
 		t->ro.train.total_steps = t->steps;
 	else if (t->epochs > 0)
-		t->ro.train.total_steps = Max((int64) ceil(t->epochs * train->n * (1.0 - ro.eval_fraction) /
-												   ro.train.batch_size), 1);
+		t->ro.train.total_steps = Max((int64) ceil(t->epochs * p->train->n * (1.0 - p->ro.eval_fraction) /
+												   p->ro.train.batch_size), 1);
 	if (v[O_CHECKPOINT_EVERY].given)
 	{
 		t->checkpoint_steps = v[O_CHECKPOINT_EVERY].every_steps;
@@ -1355,15 +1382,15 @@ HrmTrain(FunctionCallInfo fcinfo, const char *model, const char *source, Jsonb *
 	t->eval_rows = v[O_EVAL_ROWS].given ? (int64) v[O_EVAL_ROWS].num : 200;
 	t->threads = HrmEffectiveThreads(v[O_THREADS].given ? (int) v[O_THREADS].num : hrm_threads);
 	t->max_memory = HrmMaxMemoryBytes();
-	hyper_json = HrmHyperJson(t, hrm_task_name(task));
+	hyper_json = HrmHyperJson(t, hrm_task_name(p->task));
 
 	/* one segment: the task, its texts, the token arrays */
 	size = MAXALIGN(sizeof(HrmTrainTask));
 	size = add_size(size, MAXALIGN(strlen(options_json) + 1));
 	size = add_size(size, MAXALIGN(strlen(source) + 1));
 	size = add_size(size, MAXALIGN(strlen(hyper_json) + 1));
-	size = add_size(size, HrmDataSegBytes(train));
-	size = add_size(size, HrmDataSegBytes(eval));
+	size = add_size(size, HrmDataSegBytes(p->train));
+	size = add_size(size, HrmDataSegBytes(p->eval));
 
 	seg = dsm_create(size, 0);
 	base = dsm_segment_address(seg);
@@ -1377,9 +1404,9 @@ HrmTrain(FunctionCallInfo fcinfo, const char *model, const char *source, Jsonb *
 	t->hyper_off = off;
 	strcpy(base + off, hyper_json);
 	off += MAXALIGN(strlen(hyper_json) + 1);
-	HrmDataToSeg(train, base, &off, &t->train);
-	if (eval)
-		HrmDataToSeg(eval, base, &off, &t->eval);
+	HrmDataToSeg(p->train, base, &off, &t->train);
+	if (p->eval)
+		HrmDataToSeg(p->eval, base, &off, &t->eval);
 	Assert(off <= size);
 	memcpy(base, t, sizeof(HrmTrainTask));
 
@@ -1390,31 +1417,49 @@ HrmTrain(FunctionCallInfo fcinfo, const char *model, const char *source, Jsonb *
 	dsm_detach(seg);
 	MemoryContextSwitchTo(cxt);
 
-	if (progress > 0 && wait)
+	*slot_out = slot;
+	*task_out = t;
+	return job_id;
+}
+
+/* hrm_train: resolve, submit, then wait for the job (or return at once). */
+static Datum
+HrmTrain(FunctionCallInfo fcinfo, const char *model, const char *source, Jsonb *options, int wait_arg)
+{
+	HrmTrainPlan p;
+	HrmTrainTask *t;
+	HrmJobSlot	final;
+	int64		job_id;
+	int			slot;
+
+	HrmTrainResolve(&p, model, source, options, wait_arg);
+	job_id = HrmTrainSubmit(&p, &slot, &t);
+
+	if (p.progress > 0 && p.wait)
 	{
 		if (t->resume)
 			ereport(NOTICE,
 					(errmsg("job " INT64_FORMAT ": resuming model \"%s\" from step " INT64_FORMAT " on " INT64_FORMAT " rows",
-							job_id, model, resume_step, train->n),
+							job_id, model, p.resume_step, p.train->n),
 					 errdetail("SELECT * FROM hrm.training shows the job from any session.")));
 		else
 			ereport(NOTICE,
 					(errmsg("job " INT64_FORMAT ": training %s %s model \"%s\" (%zu parameters) on " INT64_FORMAT " rows%s",
-							job_id, info.exists ? "existing" : "new", hrm_task_name(task), model,
-							HrmParamCount(&ro.model), train->n,
-							eval ? " plus an eval_source" :
-							ro.eval_fraction > 0 ? psprintf(" (" INT64_FORMAT " held out)",
-															Max((int64) llround(train->n * ro.eval_fraction), 1)) : ""),
+							job_id, p.info.exists ? "existing" : "new", hrm_task_name(p.task), model,
+							HrmParamCount(&p.ro.model), p.train->n,
+							p.eval ? " plus an eval_source" :
+							p.ro.eval_fraction > 0 ? psprintf(" (" INT64_FORMAT " held out)",
+															Max((int64) llround(p.train->n * p.ro.eval_fraction), 1)) : ""),
 					 errdetail("SELECT * FROM hrm.training shows the job from any session.")));
 	}
 
-	if (!wait)
+	if (!p.wait)
 	{
 		if (!HrmJobRead(slot, MyDatabaseId, job_id, &final))
 			elog(ERROR, "training job " INT64_FORMAT " vanished", job_id);
 		return HrmJobResult(fcinfo, &final);
 	}
-	HrmWaitJob(slot, job_id, progress, true, &final);
+	HrmWaitJob(slot, job_id, p.progress, true, &final);
 	return HrmJobResult(fcinfo, &final);
 }
 
