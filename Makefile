@@ -42,7 +42,7 @@ export HRM_FIXTURES HRM_DATA
 # server reads the files).
 export PGOPTIONS = -c hrm_test.fixtures=$(abspath $(HRM_FIXTURES))
 
-EXTRA_CLEAN = build test/core/hrm_test test/core/hrm_test_asan test/core/hrm_parity results regression.diffs regression.out \
+EXTRA_CLEAN = build src/core/*.o src/core/*.bc test/core/hrm_test test/core/hrm_test_asan test/core/hrm_parity results regression.diffs regression.out \
 	output_iso bench/bench_forward bench/bench_train bench/bench_gemm tools/hrm_tool \
 	$(patsubst %.c,%,$(wildcard test/fuzz/fuzz_*.c))
 
