@@ -84,6 +84,7 @@ typedef struct bench_opts
 	const char *state;			/* run state (trainer + sampler): resumed from when it exists, rewritten */
 	double		state_every;	/* seconds of training between state writes (0: at the end only) */
 	const char *description;	/* hrm_description metadata of --save */
+	int			save_max_steps; /* --save: halt_max_steps of the saved model (0: as trained) */
 } bench_opts;
 
 /* Write buf to path atomically (path.tmp, then rename). */
@@ -153,6 +154,7 @@ usage(void)
 			"  sampler:  --augment 0|1 --curriculum-steps n --curriculum-start f --ignore-givens f\n"
 			"  eval:     --eval-segments n --eval-adaptive 0|1 --final-segments 1,2,4 (extra final evaluations)\n"
 			"  output:   --csv FILE --tag NAME --save FILE.safetensors --description TEXT\n"
+			"            --save-max-steps N (the saved model runs N segments; its metrics measured so)\n"
 			"  resume:   --state FILE (resumed from when present) --state-every SEC\n"
 			"  clock:    --clock wall|cpu (budget and eval interval; default wall)\n");
 	exit(2);
@@ -271,6 +273,8 @@ main(int argc, char **argv)
 			bo.state_every = atof(v);
 		else if (ARG("--description"))
 			bo.description = v;
+		else if (ARG("--save-max-steps"))
+			bo.save_max_steps = atoi(v);
 		else if (ARG("--final-segments"))
 			bo.final_segments = v;
 		else if (ARG("--clock"))
@@ -506,6 +510,9 @@ main(int argc, char **argv)
 		while (bo.eval_every_steps > 0 && next_eval_step <= hrm_trainer_step(tr))
 			next_eval_step += bo.eval_every_steps;
 	}
+	/* a run resumed at its last step (--steps reached): only the final evaluations and --save */
+	const bool	finished = bo.steps > 0 && hrm_trainer_step(tr) >= bo.steps;
+
 	for (;;)
 	{
 		hrm_run_metrics mt;
@@ -516,7 +523,8 @@ main(int argc, char **argv)
 		bool		stop,
 					do_eval;
 
-		if (hrm_run_step(tr, smp, &mt, &err) != HRM_OK)
+		memset(&mt, 0, sizeof(mt));
+		if (!finished && hrm_run_step(tr, smp, &mt, &err) != HRM_OK)
 			die("step", &err);
 		t_train += now() - t0;
 		c_train += cpu_now() - c0;
@@ -561,12 +569,13 @@ main(int argc, char **argv)
 			hrm_model_free(&m);
 			if (res.exact_accuracy > best_exact)
 				best_exact = res.exact_accuracy;
-			printf("curve %6.2f %7lld %.4f %.4f %.4f %.4f %.2f %.2e %.3f %.2f %.1f %6.2f\n",
+			if (!finished)
+				printf("curve %6.2f %7lld %.4f %.4f %.4f %.4f %.2f %.2e %.3f %.2f %.1f %6.2f\n",
 				   t_train / 60.0, (long long) step, loss_acc / loss_n, tok_acc / loss_n,
 				   res.exact_accuracy, res.token_accuracy, step / t_train, mt.lr, mt.curriculum,
 				   mt.epochs, res.seconds, c_train / 60.0);
 			fflush(stdout);
-			if (csv)
+			if (csv && !finished)
 			{
 				fprintf(csv, "%s,%.3f,%lld,%.5f,%.5f,%.5f,%.5f,%.3f,%.3e,%.3f,%.3f,%.3f\n", bo.tag,
 						t_train / 60.0, (long long) step, loss_acc / loss_n, tok_acc / loss_n,
@@ -588,6 +597,23 @@ main(int argc, char **argv)
 				printf("final tag=%s minutes=%.2f cpu_minutes=%.2f steps=%lld exact=%.4f token=%.4f "
 					   "best_exact=%.4f steps_per_s=%.2f\n", bo.tag, t_train / 60.0, c_train / 60.0,
 					   (long long) step, res.exact_accuracy, res.token_accuracy, best_exact, step / t_train);
+				/* the saved model serves save_max_steps segments: its metrics are measured so */
+				if (bo.save_max_steps > 0 &&
+					hrm_model_init(&m, hrm_trainer_layout(tr), hrm_trainer_eval_params(tr), &err) == HRM_OK &&
+					hrm_model_pack(&m, false, &err) == HRM_OK)
+				{
+					hrm_eval_result sres;
+
+					eo.segments = bo.save_max_steps;
+					eo.adaptive = 0;
+					if (hrm_evaluate(&m, &eval_ds, NULL, eval_ds.n, &eo, &sres, &err) != HRM_OK)
+						die("evaluate", &err);
+					snprintf(final_metrics, sizeof(final_metrics),
+							 "{\"step\": %lld, \"eval_rows\": %lld, \"segments\": %d, \"exact_accuracy\": %.4f, \"token_accuracy\": %.4f}",
+							 (long long) step, (long long) sres.rows, bo.save_max_steps, sres.exact_accuracy,
+							 sres.token_accuracy);
+					hrm_model_free(&m);
+				}
 				for (const char *p = bo.final_segments; p != NULL && *p;)
 				{
 					int			segs = atoi(p);
@@ -621,7 +647,11 @@ main(int argc, char **argv)
 		const char *keys[3] = {"hrm_task", "hrm_description", "hrm_metrics"};
 		const char *vals[3] = {"sudoku", bo.description ? bo.description : "", final_metrics};
 
-		if (hrm_save_params_meta(hrm_trainer_layout(tr), hrm_trainer_eval_params(tr), "", keys, vals, 3,
+		hrm_layout	saved = *hrm_trainer_layout(tr);
+
+		if (bo.save_max_steps > 0)
+			saved.cfg.halt_max_steps = bo.save_max_steps;
+		if (hrm_save_params_meta(&saved, hrm_trainer_eval_params(tr), "", keys, vals, 3,
 								 &buf, &len, &err) != HRM_OK)
 			die("save", &err);
 		write_file(bo.save, buf, len);

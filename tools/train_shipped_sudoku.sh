@@ -8,8 +8,11 @@
 # box peers, ACT with up to 4 segments, hidden 128, batch 64, lr 1e-3 with a
 # cosine decay to 1e-4 over 12,000 steps, a 0.999 moving average of the
 # weights, on 200,000 generated puzzles with 1 to 55 blanks (augmented),
-# evaluated on 500 held-out generated puzzles with 45-55 blanks.  One thread:
-# about 0.5 steps/s on this project's 2-core reference machine (~7 hours).
+# evaluated on 500 held-out generated puzzles with 45-55 blanks.  It ships
+# with halt_max_steps 16 (--save-max-steps): trained with ACT over up to 4
+# segments, it answers better with 16 at test time (docs/training.md).  About
+# 120 CPU minutes in all (1.7 steps per CPU second on the 2-core AMD EPYC
+# machine; with THREADS=2 about an hour of wall-clock time).
 #
 # The run state is rewritten every 5 minutes to models/sudoku.state (weights,
 # optimizer, carry, sampler: a resumed run ends with the same weights as an
@@ -26,5 +29,5 @@ exec ./bench/train_recipe --minutes 0 --steps "${STEPS:-12000}" --total-steps 12
     --eval-blanks 45-55 --eval-puzzles 500 --eval-every 600 --final-segments 16 \
     --state models/sudoku.state --state-every 300 \
     --csv models/sudoku_curve.csv --tag sudoku \
-    --save models/sudoku.safetensors \
+    --save models/sudoku.safetensors --save-max-steps 16 \
     --description "Sudoku 9x9 (any number of blanks up to 55): HRM with row/column/box attention, ACT up to 4 segments, trained by tools/train_shipped_sudoku.sh"

@@ -34,4 +34,13 @@ SELECT count(*) = (SELECT count(*) FROM hrm_pretrained()) AS all_in_catalog
   FROM hrm.model m JOIN hrm_pretrained() p ON m.name = 'pretrained_' || p.name AND m.task IS NOT DISTINCT FROM p.task;
 SELECT count(*) FILTER (WHERE length(hrm_solve(m.name, repeat('.', 81))) = 81) = count(*) AS sudoku_models_solve
   FROM hrm.model m WHERE m.name LIKE 'pretrained_%' AND m.task = 'sudoku';
+-- the shipped Sudoku model (models/sudoku.safetensors, installed by make install) solves
+-- puzzles it never saw: generator seeds used neither in its training nor in its evaluation;
+-- docs/training.md has its measured accuracy (this only guards against a broken file)
+SELECT NOT EXISTS (SELECT FROM hrm_pretrained() WHERE name = 'sudoku')
+       OR (SELECT count(*) FILTER (WHERE hrm_solve('pretrained_sudoku', puzzle) = solution)
+             FROM hrm_sudoku_generate(50, 20, 7020)) >= 48 AS shipped_solves_20_blanks,
+       NOT EXISTS (SELECT FROM hrm_pretrained() WHERE name = 'sudoku')
+       OR (SELECT count(*) FILTER (WHERE hrm_solve('pretrained_sudoku', puzzle) = solution)
+             FROM hrm_sudoku_generate(50, 30, 40, 7035)) >= 45 AS shipped_solves_30_40_blanks;
 SELECT count(hrm_drop_model(name)) >= 0 AS dropped FROM hrm.model WHERE name LIKE 'pretrained_%';
