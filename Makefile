@@ -7,6 +7,7 @@
 #   make fuzz                     libFuzzer targets (clang), FUZZ_SECONDS each
 #   make dist                     PGXN archive hrm-$(EXTVERSION).zip (git archive of HEAD)
 #   make test-engine-asan         engine tests and fuzz targets under ASan + UBSan
+#   make ASSERT=1 [install]       assertion build (Assert in the glue, HRM_ASSERT in the engine)
 
 EXTENSION = hrm
 EXTVERSION = 0.2.0
@@ -60,6 +61,10 @@ WARNFLAGS += -Werror
 endif
 
 PG_CPPFLAGS = -Isrc -Isrc/core $(BLAS_CFLAGS)
+# ASSERT=1: an assertion build (PostgreSQL's Assert in the glue, HRM_ASSERT
+# in the engine); test/run_all.sh runs the preloaded regression suites on one.
+ASSERT_DEFS = $(if $(ASSERT),-DHRM_ASSERT_CHECKING)
+PG_CPPFLAGS += $(if $(ASSERT),-DUSE_ASSERT_CHECKING) $(ASSERT_DEFS)
 PG_CFLAGS = -O3 $(OPTFLAGS) $(WARNFLAGS) -Wno-declaration-after-statement -ftree-vectorize -fno-math-errno
 SHLIB_LINK = build/libhrmcore.a $(BLAS_LIBS) -lm -lpthread
 
@@ -70,6 +75,14 @@ include $(PGXS)
 # PGXS does not track headers: every object depends on all of them (a changed
 # struct must never leave objects compiled against the old layout).
 $(OBJS): $(wildcard src/*.h src/core/*.h)
+
+# Nor flags: build/flags holds the flags that change the code (ASSERT,
+# OPTFLAGS) and is rewritten when they change, which rebuilds what they touch.
+BUILD_FLAGS = assert=$(ASSERT) opt=$(OPTFLAGS)
+ifeq ($(filter clean distclean,$(MAKECMDGOALS)),)
+$(shell mkdir -p build && (echo '$(BUILD_FLAGS)' | cmp -s - build/flags || echo '$(BUILD_FLAGS)' > build/flags))
+endif
+$(OBJS) $(patsubst src/core/%.c,build/core/%.o,$(CORE_SRCS)): build/flags
 
 # ---------------------------------------------------------------------------
 # The engine (src/core, plain C11) is compiled once per flavour into an
@@ -82,12 +95,13 @@ $(OBJS): $(wildcard src/*.h src/core/*.h)
 # the archive from them.
 ENGINE_CC ?= $(CC)
 ENGINE_CFLAGS = -std=c11 -D_POSIX_C_SOURCE=200809L -O3 -g $(OPTFLAGS) $(WARNFLAGS) -fno-math-errno \
-	-Isrc/core -Itest/core $(BLAS_CFLAGS)
+	$(ASSERT_DEFS) -Isrc/core -Itest/core $(BLAS_CFLAGS)
 ENGINE_LIBS = $(BLAS_LIBS) -lm -lpthread
 CORE_HDRS = $(wildcard src/core/*.h) $(wildcard test/core/*.h)
 FUZZ_CC ?= clang
 SANITIZE_CC ?= $(ENGINE_CC)
-SANITIZE_FLAGS = -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
+SANITIZE_FLAGS = -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer \
+	-DHRM_ASSERT_CHECKING
 CORE_LIB = build/libhrmcore.a
 CORE_LIB_ASAN = build/libhrmcore_asan.a
 CORE_LIB_FUZZ = build/libhrmcore_fuzz.a
@@ -132,10 +146,10 @@ sql/$(EXTENSION)--$(EXTVERSION).sql: $(SQL_PARTS)
 # Engine tests: plain C, no PostgreSQL, linked with the engine archive.
 ENGINE_TEST_SRCS = $(filter-out test/core/parity_main.c,$(sort $(wildcard test/core/*.c)))
 
-test/core/hrm_test: $(ENGINE_TEST_SRCS) $(CORE_HDRS) $(CORE_LIB)
+test/core/hrm_test: $(ENGINE_TEST_SRCS) $(CORE_HDRS) $(CORE_LIB) build/flags
 	$(ENGINE_CC) $(ENGINE_CFLAGS) -o $@ $(ENGINE_TEST_SRCS) $(CORE_LIB) $(ENGINE_LIBS)
 
-test/core/hrm_parity: $(wildcard test/core/parity*.c) $(CORE_HDRS) $(CORE_LIB)
+test/core/hrm_parity: $(wildcard test/core/parity*.c) $(CORE_HDRS) $(CORE_LIB) build/flags
 	$(ENGINE_CC) $(ENGINE_CFLAGS) -o $@ $(wildcard test/core/parity*.c) $(CORE_LIB) $(ENGINE_LIBS)
 
 .PHONY: test-engine parity parity-all fuzz bench

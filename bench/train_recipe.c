@@ -85,6 +85,8 @@ typedef struct bench_opts
 	double		state_every;	/* seconds of training between state writes (0: at the end only) */
 	const char *description;	/* hrm_description metadata of --save */
 	int			save_max_steps; /* --save: halt_max_steps of the saved model (0: as trained) */
+	const char *init;			/* start from this model file's weights and configuration */
+	bool		halt_given;		/* --halt-max-steps on the command line (kept over --init's) */
 } bench_opts;
 
 /* Write buf to path atomically (path.tmp, then rename). */
@@ -123,6 +125,54 @@ read_file(const char *path, size_t *len)
 	return buf;
 }
 
+/* --init: the model file's configuration, with the command line's halting knobs. */
+static void
+init_config(const bench_opts *bo, hrm_config *model)
+{
+	size_t		len = 0;
+	uint8_t    *buf = read_file(bo->init, &len);
+	hrm_safetensors st;
+	hrm_config	cfg;
+	hrm_error	err;
+
+	if (buf == NULL)
+	{
+		perror(bo->init);
+		exit(1);
+	}
+	if (hrm_st_parse(buf, len, &st, &err) != HRM_OK)
+		die("--init", &err);
+	if (hrm_config_from_safetensors(&st, &cfg, &err) != HRM_OK)
+		die("--init configuration", &err);
+	if (bo->halt_given)
+		cfg.halt_max_steps = model->halt_max_steps;
+	cfg.halt_exploration_prob = model->halt_exploration_prob;
+	*model = cfg;
+	hrm_st_free(&st);
+	free(buf);
+}
+
+/* --init: the model file's weights into params (lay->n_params floats). */
+static void
+init_params(const char *path, const hrm_layout *lay, float *params)
+{
+	size_t		len = 0;
+	uint8_t    *buf = read_file(path, &len);
+	hrm_safetensors st;
+	hrm_error	err;
+
+	if (buf == NULL)
+	{
+		perror(path);
+		exit(1);
+	}
+	if (hrm_st_parse(buf, len, &st, &err) != HRM_OK || hrm_load_params(lay, &st, params, &err) != HRM_OK)
+		die("--init weights", &err);
+	hrm_st_free(&st);
+	free(buf);
+	printf("# initialised from %s\n", path);
+}
+
 static void
 save_state(const char *path, const hrm_trainer *tr, const hrm_sampler *smp)
 {
@@ -151,6 +201,8 @@ usage(void)
 			"  optim:    --lr x --warmup n --lr-min-ratio r --total-steps n|auto --wd x --beta2 x\n"
 			"            --batch B --loss stablemax|softmax --seed S --threads n --ema d (weight average)\n"
 			"  init:     --grid-pos 0|1 (grid-aware learned positions)\n"
+			"            --init FILE.safetensors (continue from a model: its configuration and weights;\n"
+			"            --halt-max-steps and --explore still apply; other model options are ignored)\n"
 			"  sampler:  --augment 0|1 --curriculum-steps n --curriculum-start f --ignore-givens f\n"
 			"  eval:     --eval-segments n --eval-adaptive 0|1 --final-segments 1,2,4 (extra final evaluations)\n"
 			"  output:   --csv FILE --tag NAME --save FILE.safetensors --description TEXT\n"
@@ -302,7 +354,12 @@ main(int argc, char **argv)
 		else if (ARG("--expansion"))
 			ro.model.expansion = atof(v);
 		else if (ARG("--halt-max-steps"))
+		{
 			ro.model.halt_max_steps = atoi(v);
+			bo.halt_given = true;
+		}
+		else if (ARG("--init"))
+			bo.init = v;
 		else if (ARG("--explore"))
 			ro.model.halt_exploration_prob = atof(v);
 		else if (ARG("--pos"))
@@ -347,6 +404,8 @@ main(int argc, char **argv)
 			usage();
 #undef ARG
 	}
+	if (bo.init != NULL)
+		init_config(&bo, &ro.model);
 	ro.sampler.batch_size = ro.train.batch_size;
 	ro.sampler.seed = ro.train.seed;
 	if (bo.steps > 0 && !bo.auto_total && ro.train.lr_min_ratio < 1.0 && ro.train.total_steps == 100000)
@@ -416,7 +475,9 @@ main(int argc, char **argv)
 		init = hrm_alloc(lay.n_params, sizeof(float));
 		if (init == NULL)
 			die("alloc", NULL);
-		if (hrm_run_init_params(&lay, HRM_TASK_SUDOKU, ro.grid_pos, ro.train.seed, init, &err) != HRM_OK)
+		if (bo.init != NULL)
+			init_params(bo.init, &lay, init);
+		else if (hrm_run_init_params(&lay, HRM_TASK_SUDOKU, ro.grid_pos, ro.train.seed, init, &err) != HRM_OK)
 			die("init", &err);
 		if (hrm_trainer_create(&tr, &ro.model, init, &ro.train, &err) != HRM_OK)
 			die("trainer", &err);

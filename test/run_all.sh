@@ -76,6 +76,11 @@ install() {
     $SUDO make install
 }
 
+# make install builds first: ASSERT=1 on both, or install rebuilds the release.
+assert_build() {
+    make -j"$JOBS" STRICT=1 ASSERT=1 && $SUDO make ASSERT=1 install
+}
+
 # A TCP port nobody listens on (and no socket in /var/run/postgresql), so
 # throwaway clusters do not race other pg_virtualenv runs for 5433.
 free_port() {
@@ -120,7 +125,7 @@ check_server_log() {
         echo "--- the server log could not be found"
         return 1
     fi
-    if grep -nE 'terminated by signal|server process .* was terminated|PANIC:|TRAP:' "$log"; then
+    if grep -nE 'terminated by signal|server process .* was terminated|PANIC:|TRAP:|hrm: internal assertion failed' "$log"; then
         echo "--- the server log shows a crash ($log)"
         return 1
     fi
@@ -261,7 +266,11 @@ if has_target test-engine-asan && [ "${SKIP_FUZZ:-0}" != 1 ]; then
     step "engine tests and fuzz targets under ASan + UBSan (make test-engine-asan)" make -j"$JOBS" test-engine-asan
 fi
 step "pg_regress + pgTAP" installcheck
-step "pg_regress + pgTAP, shared_preload_libraries=hrm" installcheck -o shared_preload_libraries=hrm
+# From here on the extension is an assertion build (PostgreSQL's Assert in the
+# glue, HRM_ASSERT in the engine; a failed one is a crash the server log check
+# catches); the demo at the end builds and installs the release build again.
+step "assertion build (make ASSERT=1) and install" assert_build
+step "pg_regress + pgTAP, shared_preload_libraries=hrm, assertion build" installcheck -o shared_preload_libraries=hrm
 step "pg_dump / pg_restore keeps models" dump_restore
 step "ALTER EXTENSION hrm UPDATE from 0.1.0 (test/upgrade.sh)" pgv bash test/upgrade.sh
 step "PGXN archive (make dist, test/dist.sh)" bash test/dist.sh

@@ -1201,6 +1201,8 @@ segment_forward(const hrm_model *m, hrm_workspace *ws, hrm_carry *c,
 
 	if (B > ws->max_B)
 		return hrm_fail(err, HRM_ERR_INVALID, "batch of %d rows exceeds the workspace (%d)", B, ws->max_B);
+	HRM_ASSERT(B > 0 && c->z_H != NULL && c->z_L != NULL && inputs != NULL);
+	HRM_ASSERT(cfg->arch == HRM_ARCH_HRM || cfg->arch == HRM_ARCH_TRM);
 
 	hrm_embed_forward(m, inputs, puzzle_ids, B, ws->x);
 

@@ -11,6 +11,7 @@
  * Weight gradients (A given transposed) contract in chunks of 128 rows.
  */
 #include "gemm.h"
+#include "hrm_common.h"
 #include "cpu.h"
 #include "layers.h"
 #include "parallel.h"
@@ -260,6 +261,8 @@ void
 hrm_gemm_packed(int M, int N, int K, float alpha, const float *A, int lda,
 				const float *Bp, float beta, float *C, int ldc)
 {
+	HRM_ASSERT(M >= 0 && N >= 0 && K >= 0 && lda >= K && ldc >= N);
+	HRM_ASSERT(A != NULL && Bp != NULL && C != NULL);
 	if (hrm_cpu_has(HRM_CPU_AVX512))
 		hrm_gemm_packed_avx512(M, N, K, alpha, A, lda, Bp, beta, C, ldc);
 	else
@@ -270,6 +273,8 @@ void
 hrm_gemm_packed_swiglu(int M, int Iw, int K, const float *A, int lda, const float *Bp,
 					   float *act, int ldact, float *gu)
 {
+	HRM_ASSERT(M >= 0 && Iw >= 0 && K >= 0 && lda >= K && ldact >= Iw);
+	HRM_ASSERT(A != NULL && Bp != NULL && act != NULL);
 	if (hrm_cpu_has(HRM_CPU_AVX512))
 		hrm_gemm_packed_swiglu_avx512(M, Iw, K, A, lda, Bp, act, ldact, gu);
 	else
@@ -280,6 +285,8 @@ void
 hrm_gemm_packed_swiglu_bwd(int M, int Iw, int K, const float *A, int lda, const float *Bp,
 						   const float *gu, float *dgu)
 {
+	HRM_ASSERT(M >= 0 && Iw >= 0 && K >= 0 && lda >= K);
+	HRM_ASSERT(A != NULL && Bp != NULL && gu != NULL && dgu != NULL);
 	if (hrm_cpu_has(HRM_CPU_AVX512))
 		hrm_gemm_packed_swiglu_bwd_avx512(M, Iw, K, A, lda, Bp, gu, dgu);
 	else
@@ -290,6 +297,7 @@ void
 hrm_gemm_nn(int M, int N, int K, float alpha, const float *A, int lda, const float *B, int ldb,
 			float beta, float *C, int ldc)
 {
+	HRM_ASSERT(M >= 0 && N >= 0 && K >= 0 && lda >= K && ldb >= N && ldc >= N);
 	if (hrm_cpu_has(HRM_CPU_AVX512))
 		hrm_gemm_nn_avx512(M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
 	else
@@ -300,6 +308,7 @@ void
 hrm_gemm_tn(int M, int N, int K, float alpha, const float *At, int lda, const float *B, int ldb,
 			float beta, float *C, int ldc)
 {
+	HRM_ASSERT(M >= 0 && N >= 0 && K >= 0 && lda >= M && ldb >= N && ldc >= N);
 	if (hrm_cpu_has(HRM_CPU_AVX512))
 		hrm_gemm_tn_avx512(M, N, K, alpha, At, lda, B, ldb, beta, C, ldc);
 	else

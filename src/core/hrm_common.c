@@ -24,6 +24,23 @@ hrm_fail(hrm_error *err, hrm_status code, const char *fmt,...)
 	return code;
 }
 
+static hrm_assert_handler assert_handler = NULL;
+
+void
+hrm_set_assert_handler(hrm_assert_handler h)
+{
+	assert_handler = h;
+}
+
+void
+hrm_assert_fail(const char *cond, const char *file, int line)
+{
+	if (assert_handler != NULL)
+		assert_handler(cond, file, line);
+	fprintf(stderr, "hrm: internal assertion failed: %s (%s:%d)\n", cond, file, line);
+	abort();
+}
+
 void
 hrm_error_clear(hrm_error *err)
 {

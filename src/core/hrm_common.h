@@ -36,6 +36,27 @@ typedef struct hrm_error
 	char		msg[HRM_ERRMSG_LEN];
 } hrm_error;
 
+/*
+ * HRM_ASSERT(cond): an internal invariant, a bug if false (bad input is never
+ * asserted: it is an hrm_status).  Compiled in only with -DHRM_ASSERT_CHECKING
+ * (make ASSERT=1, the ASan flavour, CI's assertion build); a failure calls the
+ * assertion handler, which must not return.  The default prints the
+ * condition and its place to stderr (in a backend: the server log) and
+ * aborts, as PostgreSQL's own assertions do; it is safe on any thread.  The
+ * engine tests install their own to check that an assertion fires.
+ */
+typedef void (*hrm_assert_handler) (const char *cond, const char *file, int line);
+
+/* Install the handler (NULL restores the default); it must not return. */
+void		hrm_set_assert_handler(hrm_assert_handler h);
+void		hrm_assert_fail(const char *cond, const char *file, int line) __attribute__((noreturn));
+
+#ifdef HRM_ASSERT_CHECKING
+#define HRM_ASSERT(cond) ((cond) ? (void) 0 : hrm_assert_fail(#cond, __FILE__, __LINE__))
+#else
+#define HRM_ASSERT(cond) ((void) 0)
+#endif
+
 /* Record an error (printf-style) and return its code; err may be NULL. */
 hrm_status	hrm_fail(hrm_error *err, hrm_status code, const char *fmt,...)
 			__attribute__((format(printf, 3, 4)));

@@ -146,6 +146,7 @@ hrm_layout_init(hrm_layout *lay, const hrm_config *cfg, hrm_error *err)
 		lay->puzzle_emb = add_tensor(lay, &cap, "puzzle_emb.weights", 2,
 									 SHAPE2(lay->cfg.num_puzzle_identifiers, lay->cfg.puzzle_emb_ndim),
 									 HRM_PK_SPARSE, &st, err);
+	HRM_ASSERT(st != HRM_OK || (lay->dense_begin <= lay->dense_end && lay->dense_end <= lay->n_params));
 	if (st != HRM_OK)
 		hrm_layout_free(lay);
 	return st;

@@ -66,6 +66,7 @@
  * differ between them.  test_optim.c checks the bits.
  */
 #include "optim.h"
+#include "hrm_common.h"
 #include "cpu.h"
 #include "kernels_avx512.h"
 #include "optim_atan.h"
@@ -146,6 +147,7 @@ void
 hrm_adam_atan2_update(float *p, float *m, float *v, const float *g, size_t n,
 					  float w1, float w2, float decay, float step_size, float bc2_sqrt)
 {
+	HRM_ASSERT(n == 0 || (p != NULL && m != NULL && v != NULL && g != NULL));
 	if (hrm_cpu_has(HRM_CPU_AVX512))
 	{
 		hrm_adam_atan2_update_avx512(p, m, v, g, n, w1, w2, decay, step_size, bc2_sqrt);

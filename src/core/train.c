@@ -716,6 +716,7 @@ block_backward(const hrm_model *m, const hrm_block_offsets *bo, const hrm_block_
 	int			M = B * S;
 	size_t		MD = (size_t) M * D;
 
+	HRM_ASSERT(B > 0 && B <= ch->R && dh != NULL && grads != NULL);
 	if (c->mlp_t)
 	{
 		/* TRM-MLP: the token-mixing block (trm.c) */

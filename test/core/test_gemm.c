@@ -1311,3 +1311,52 @@ HRM_TEST(gemm_mlp_fused_equals_two_products)
 		HRM_CHECK(!hrm_gemm_packed_mlp(1, 24, 12, h1, 12, h1, h1, h1, 12, NULL, NULL), "Iw = 24 accepted");
 	}
 }
+
+/* ---- internal assertions (HRM_ASSERT): fire in assertion builds only ---- */
+
+#include <setjmp.h>
+
+static jmp_buf assert_jmp;
+static char assert_cond[256];
+
+static void
+assert_to_jmp(const char *cond, const char *file, int line)
+{
+	snprintf(assert_cond, sizeof(assert_cond), "%s", cond);
+	longjmp(assert_jmp, 1);
+}
+
+HRM_TEST(test_internal_assertions)
+{
+	float		a[4] = {0},
+				b[4] = {0},
+				c[4] = {0};
+	volatile int fired = 0;
+
+	hrm_set_assert_handler(assert_to_jmp);
+	assert_cond[0] = '\0';
+	if (setjmp(assert_jmp) == 0)
+	{
+#ifdef HRM_ASSERT_CHECKING
+		/* a product whose leading dimension is shorter than a row (lda 1 < K 2): a caller's bug */
+		hrm_gemm_nn(0, 2, 2, 1.0f, a, 1, b, 2, 0.0f, c, 2);
+#else
+		/* compiled out: the condition is not even evaluated */
+		HRM_ASSERT((fired = 2) == 0);
+#endif
+	}
+	else
+		fired = 1;
+	hrm_set_assert_handler(NULL);
+#ifdef HRM_ASSERT_CHECKING
+	HRM_CHECK(fired == 1, "HRM_ASSERT did not fire on lda < K in an assertion build");
+	HRM_CHECK(strstr(assert_cond, "lda >= K") != NULL, "assertion text: '%s'", assert_cond);
+#else
+	HRM_CHECK(fired == 0, "HRM_ASSERT is active in a build without assertions (fired=%d)", fired);
+#endif
+	/* a valid product still runs with the handler restored */
+	a[0] = 2.0f;
+	b[0] = 3.0f;
+	hrm_gemm_nn(1, 1, 1, 1.0f, a, 1, b, 1, 0.0f, c, 1);
+	HRM_CHECK(c[0] == 6.0f, "1x1 product after the assertion check: %g", c[0]);
+}
