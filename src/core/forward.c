@@ -1427,14 +1427,8 @@ hrm_infer_with(const hrm_model *m, hrm_workspace *ws, hrm_carry *rows, const int
 			carry.steps[b]++;
 			if (carry.steps[b] >= M)
 				carry.halted[b] = 1;
-			else if (adaptive)
-			{
-				float		qh = q[2 * b],
-							qc = q[2 * b + 1];
-
-				if (cfg->no_ACT_continue ? (qh > 0.0f) : (qh > qc))
-					carry.halted[b] = 1;
-			}
+			else if (adaptive && hrm_halt_signal(cfg, q + 2 * b))
+				carry.halted[b] = 1;
 		}
 		if (cb != NULL && cb(cb_arg, seg, B, logits, q, ran) != 0)
 		{

@@ -156,6 +156,19 @@ hrm_status	hrm_segment_forward(const hrm_model *m, hrm_workspace *ws, hrm_carry 
 								const int32_t *inputs, const int32_t *puzzle_ids,
 								float *logits, float *q, hrm_error *err);
 
+/*
+ * The halting rule, one place for inference and training: a row's Q head
+ * q = [q_halt, q_continue] asks to stop when q_halt > q_continue (HRM), or
+ * when q_halt > 0 for models without the Q-continue head (TRM's
+ * no_ACT_continue).  Callers add the step limit (and training its
+ * exploration minimum).
+ */
+static inline bool
+hrm_halt_signal(const hrm_config *c, const float *q)
+{
+	return c->no_ACT_continue ? q[0] > 0.0f : q[0] > q[1];
+}
+
 /* Called after every segment; return non-zero to stop (hrm_infer then returns HRM_ERR_CANCELLED). */
 typedef int (*hrm_segment_cb) (void *arg, int segment, int B, const float *logits,
 							   const float *q, const uint8_t *ran);

@@ -1126,8 +1126,7 @@ hrm_train_backward(hrm_trainer *t, const int32_t *inputs, const int32_t *labels,
 			view.halted[b] = is_last;
 			if (Mmax > 1)
 			{
-				/* no_ACT_continue (TRM): halt on q_halt > 0 alone */
-				if (c->no_ACT_continue ? ch->q[2 * b] > 0.0f : ch->q[2 * b] > ch->q[2 * b + 1])
+				if (hrm_halt_signal(c, ch->q + 2 * b))
 					view.halted[b] = 1;
 				if (view.steps[b] < t->min_steps[r0 + b])
 					view.halted[b] = 0;
