@@ -207,26 +207,10 @@ HrmColumnNumber(TupleDesc desc, const char *name, int dflt, const char *label, c
 static hrm_status
 HrmTextTokens(hrm_task task, const char *s, int32 *tokens, hrm_error *err)
 {
-	hrm_status	st;
+	const hrm_task_ops *ops = hrm_task_get(task);
 
-	if (task == HRM_TASK_SUDOKU)
-	{
-		uint8_t		cells[HRM_SUDOKU_CELLS];
-
-		st = hrm_sudoku_parse(s, strlen(s), cells, err);
-		if (st == HRM_OK)
-			hrm_sudoku_to_tokens(cells, tokens);
-		return st;
-	}
-	if (task == HRM_TASK_MAZE)
-	{
-		hrm_maze	m;
-
-		st = hrm_maze_parse(s, strlen(s), &m, err);
-		if (st == HRM_OK)
-			hrm_maze_to_tokens(&m, tokens);
-		return st;
-	}
+	if (ops->parse_text != NULL)
+		return ops->parse_text(s, strlen(s), tokens, err);
 	return hrm_fail(err, HRM_ERR_UNSUPPORTED, "task %s takes integer arrays, not text", hrm_task_name(task));
 }
 
@@ -257,7 +241,7 @@ HrmValueTokens(Datum value, HrmColKind kind, hrm_task task, int32 *tokens, int m
 					(errcode(ERRCODE_INVALID_TEXT_REPRESENTATION),
 					 errmsg("%s row " INT64_FORMAT ": invalid %s %s", label, row, hrm_task_name(task), role),
 					 errdetail("%s", err.msg)));
-		return task == HRM_TASK_SUDOKU ? HRM_SUDOKU_CELLS : HRM_MAZE_SEQ;
+		return hrm_task_get(task)->seq_len;
 	}
 	else
 	{
@@ -272,7 +256,7 @@ HrmValueTokens(Datum value, HrmColKind kind, hrm_task task, int32 *tokens, int m
 		int			i;
 		int			ndim = ARR_NDIM(arr);
 
-		if (ndim > 2 || (ndim == 2 && task != HRM_TASK_ARC))
+		if (ndim > 2 || (ndim == 2 && !hrm_task_get(task)->grid_arrays))
 			ereport(ERROR,
 					(errcode(ERRCODE_ARRAY_SUBSCRIPT_ERROR),
 					 errmsg("%s row " INT64_FORMAT ": the %s has %d dimensions", label, row, role, ndim),
@@ -348,13 +332,22 @@ HrmDetectTask(Datum value, HrmColKind kind, const char *label)
 	if (kind == CK_TEXT)
 	{
 		char	   *s = TextDatumGetCString(value);
-		uint8_t		cells[HRM_SUDOKU_CELLS];
-		hrm_maze	m;
 
-		if (hrm_sudoku_parse(s, strlen(s), cells, &err) == HRM_OK)
-			return HRM_TASK_SUDOKU;
-		if (hrm_maze_parse(s, strlen(s), &m, &err) == HRM_OK)
-			return HRM_TASK_MAZE;
+		/* the first task whose text reader takes it (Sudoku, then maze) */
+		for (int t = 0; t < HRM_TASK_COUNT; t++)
+		{
+			const hrm_task_ops *ops = hrm_task_get((hrm_task) t);
+			int32	   *tokens;
+			bool		ok;
+
+			if (ops->parse_text == NULL)
+				continue;
+			tokens = palloc(sizeof(int32) * ops->seq_len);
+			ok = ops->parse_text(s, strlen(s), tokens, &err) == HRM_OK;
+			pfree(tokens);
+			if (ok)
+				return ops->task;
+		}
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_TEXT_REPRESENTATION),
 				 errmsg("cannot tell the task from the first row of the %s", label),
@@ -362,7 +355,9 @@ HrmDetectTask(Datum value, HrmColKind kind, const char *label)
 				 errhint("Set the \"task\" option, or pass tokens as integer arrays.")));
 	}
 	if (ARR_NDIM(DatumGetArrayTypeP(value)) == 2)
-		return HRM_TASK_ARC;
+		for (int t = 0; t < HRM_TASK_COUNT; t++)
+			if (hrm_task_get((hrm_task) t)->grid_arrays)
+				return (hrm_task) t;
 	return HRM_TASK_GENERIC;
 }
 

@@ -1253,7 +1253,7 @@ HrmTrainResolve(HrmTrainPlan *p, const char *model, const char *source, Jsonb *o
 		p->ro.sampler.curriculum_start = v[O_CURRICULUM_START].num;
 	if (v[O_IGNORE_GIVENS].given)
 		p->ro.sampler.ignore_givens = v[O_IGNORE_GIVENS].num;
-	if (p->task != HRM_TASK_SUDOKU && (p->ro.sampler.curriculum_steps > 0 || p->ro.sampler.ignore_givens > 0))
+	if (hrm_task_get(p->task)->reveal == NULL && (p->ro.sampler.curriculum_steps > 0 || p->ro.sampler.ignore_givens > 0))
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 				 errmsg("options \"curriculum_steps\" and \"ignore_givens\" apply to the sudoku task only")));
@@ -1735,14 +1735,13 @@ hrm_evaluate_pg(PG_FUNCTION_ARGS)
 		/* the task's symmetries: the layout's task first (imported reference models have none in the catalog) */
 		hrm_task	task = info.has_task ? info.task : HRM_TASK_GENERIC;
 
-		for (int t = HRM_TASK_SUDOKU; t <= HRM_TASK_MAZE; t++)
+		for (int t = 0; t < HRM_TASK_COUNT; t++)
 		{
-			int			T,
-						V;
+			/* a task of the model's shape whose answers can be checked (the vote prefers valid ones) */
+			const hrm_task_ops *ops = hrm_task_get((hrm_task) t);
 
-			hrm_task_shape((hrm_task) t, &T, &V);
-			if (info.cfg.seq_len == T && info.cfg.vocab_size == V)
-				task = (hrm_task) t;
+			if (ops->check != NULL && info.cfg.seq_len == ops->seq_len && info.cfg.vocab_size == ops->vocab_size)
+				task = ops->task;
 		}
 		if ((int) v[E_VIEWS].num > hrm_views_limit(task))
 			ereport(ERROR,

@@ -15,60 +15,6 @@
 #include <time.h>
 
 /* ------------------------------------------------------------------------- */
-/* tasks */
-
-static const char *const task_names[] = {"generic", "sudoku", "maze", "arc"};
-
-const char *
-hrm_task_name(hrm_task task)
-{
-	if ((int) task < 0 || (int) task > HRM_TASK_ARC)
-		return "unknown";
-	return task_names[task];
-}
-
-bool
-hrm_task_from_name(const char *name, hrm_task *task)
-{
-	for (int i = 0; i <= HRM_TASK_ARC; i++)
-		if (name != NULL && strcmp(name, task_names[i]) == 0)
-		{
-			*task = (hrm_task) i;
-			return true;
-		}
-	return false;
-}
-
-void
-hrm_task_shape(hrm_task task, int *seq_len, int *vocab_size)
-{
-	int			t = 0,
-				v = 0;
-
-	switch (task)
-	{
-		case HRM_TASK_SUDOKU:
-			t = HRM_SUDOKU_CELLS;
-			v = HRM_SUDOKU_VOCAB;
-			break;
-		case HRM_TASK_MAZE:
-			t = HRM_MAZE_SEQ;
-			v = HRM_MAZE_VOCAB;
-			break;
-		case HRM_TASK_ARC:
-			t = HRM_ARC_SEQ;
-			v = HRM_ARC_VOCAB;
-			break;
-		default:
-			break;
-	}
-	if (seq_len)
-		*seq_len = t;
-	if (vocab_size)
-		*vocab_size = v;
-}
-
-/* ------------------------------------------------------------------------- */
 /* dataset */
 
 static inline int32_t
@@ -408,7 +354,7 @@ check_sampler_opts(const hrm_sampler_opts *o, const hrm_dataset *ds, hrm_error *
 	int			T,
 				V;
 
-	if ((int) o->task < 0 || (int) o->task > HRM_TASK_ARC)
+	if ((int) o->task < 0 || (int) o->task >= HRM_TASK_COUNT)
 		return hrm_fail(err, HRM_ERR_CONFIG, "unknown task %d", (int) o->task);
 	if (o->batch_size < 1 || o->batch_size > 1000000)
 		return hrm_fail(err, HRM_ERR_CONFIG, "batch_size must be between 1 and 1000000");
@@ -418,8 +364,9 @@ check_sampler_opts(const hrm_sampler_opts *o, const hrm_dataset *ds, hrm_error *
 		return hrm_fail(err, HRM_ERR_CONFIG, "curriculum_start must be in [0, 1]");
 	if (!(o->ignore_givens >= 0.0 && o->ignore_givens <= 1.0))
 		return hrm_fail(err, HRM_ERR_CONFIG, "ignore_givens must be in [0, 1]");
-	if (o->task != HRM_TASK_SUDOKU && (o->curriculum_steps > 0 || o->ignore_givens > 0.0))
-		return hrm_fail(err, HRM_ERR_CONFIG, "curriculum and ignore_givens are defined for the sudoku task only");
+	if (hrm_task_get(o->task)->reveal == NULL && (o->curriculum_steps > 0 || o->ignore_givens > 0.0))
+		return hrm_fail(err, HRM_ERR_CONFIG, "curriculum and ignore_givens are defined for tasks with givens (sudoku), not %s",
+						hrm_task_name(o->task));
 	hrm_task_shape(o->task, &T, &V);
 	if (T > 0 && (ds->seq_len != T || ds->vocab_size != V))
 		return hrm_fail(err, HRM_ERR_INVALID,
@@ -487,7 +434,7 @@ curriculum_level(const hrm_sampler *s, int64_t batch)
 	const hrm_sampler_opts *o = &s->opts;
 	double		f;
 
-	if (o->task != HRM_TASK_SUDOKU || o->curriculum_steps <= 0)
+	if (hrm_task_get(o->task)->reveal == NULL || o->curriculum_steps <= 0)
 		return 1.0;
 	f = (double) batch / (double) o->curriculum_steps;
 	if (f > 1.0)
@@ -505,101 +452,6 @@ hrm_sampler_position(const hrm_sampler *s, hrm_sampler_pos *p)
 	p->curriculum = curriculum_level(s, s->batches);
 }
 
-/*
- * Sudoku augmentation of one row, ignored labels kept where they were: the
- * transform moves cells and relabels digits, so a mask (2 = supervised,
- * 0 = ignored) goes through the same transform.
- */
-static hrm_status
-augment_sudoku(hrm_rng *rng, int32_t *in, int32_t *lb, hrm_error *err)
-{
-	hrm_sudoku_aug aug;
-	int32_t		mask[HRM_SUDOKU_CELLS];
-	bool		any_ignored = false;
-	hrm_status	st;
-
-	hrm_sudoku_aug_draw(rng, &aug);
-	for (int i = 0; i < HRM_SUDOKU_CELLS; i++)
-	{
-		mask[i] = lb[i] == HRM_IGNORE_LABEL ? 0 : 2;
-		if (lb[i] == HRM_IGNORE_LABEL)
-		{
-			lb[i] = HRM_SUDOKU_PAD;
-			any_ignored = true;
-		}
-	}
-	st = hrm_sudoku_aug_apply_tokens(&aug, in, in, err);
-	if (st == HRM_OK)
-		st = hrm_sudoku_aug_apply_tokens(&aug, lb, lb, err);
-	if (st == HRM_OK && any_ignored)
-		st = hrm_sudoku_aug_apply_tokens(&aug, mask, mask, err);
-	if (st != HRM_OK)
-		return st;
-	if (any_ignored)
-		for (int i = 0; i < HRM_SUDOKU_CELLS; i++)
-			if (mask[i] == 0)
-				lb[i] = HRM_IGNORE_LABEL;
-	return HRM_OK;
-}
-
-/*
- * Maze and ARC transforms decode their token canvases, so ignored labels
- * are PAD during the transform and PAD labels are ignored afterwards (the
- * reference's ignore_label_id 0) when the row had any.
- */
-static hrm_status
-augment_canvas(hrm_task task, hrm_rng *rng, int32_t *in, int32_t *lb, int T, hrm_error *err)
-{
-	bool		any_ignored = false;
-	hrm_status	st;
-
-	for (int i = 0; i < T; i++)
-		if (lb[i] == HRM_IGNORE_LABEL)
-		{
-			lb[i] = 0;
-			any_ignored = true;
-		}
-	if (task == HRM_TASK_MAZE)
-		st = hrm_maze_augment_tokens(in, lb, in, lb, rng, NULL, err);
-	else
-		st = hrm_arc_augment_tokens(in, lb, in, lb, rng, true, NULL, err);
-	if (st != HRM_OK)
-		return st;
-	if (any_ignored)
-		for (int i = 0; i < T; i++)
-			if (lb[i] == 0)
-				lb[i] = HRM_IGNORE_LABEL;
-	return HRM_OK;
-}
-
-/* Reveal blanks from the label so the row keeps `level` of its own blanks (stochastic rounding). */
-static void
-sudoku_reveal(hrm_rng *rng, int32_t *in, const int32_t *lb, double level)
-{
-	int			blanks[HRM_SUDOKU_CELLS];
-	int			own = 0,
-				keep;
-
-	for (int i = 0; i < HRM_SUDOKU_CELLS; i++)
-		if (in[i] == HRM_SUDOKU_BLANK && lb[i] >= 2 && lb[i] <= 10)
-			blanks[own++] = i;
-	if (own == 0)
-		return;
-	keep = (int) floor(level * own + hrm_rng_uniform(rng));
-	if (keep > own)
-		keep = own;
-	/* partial Fisher-Yates: the first own - keep entries are revealed */
-	for (int k = 0; k < own - keep; k++)
-	{
-		int			j = k + (int) hrm_rng_below(rng, (uint64_t) (own - k));
-		int			t = blanks[k];
-
-		blanks[k] = blanks[j];
-		blanks[j] = t;
-		in[blanks[k]] = lb[blanks[k]];
-	}
-}
-
 hrm_status
 hrm_sampler_next(hrm_sampler *s, int32_t *inputs, int32_t *labels, int32_t *puzzle_ids, hrm_error *err)
 {
@@ -607,7 +459,7 @@ hrm_sampler_next(hrm_sampler *s, int32_t *inputs, int32_t *labels, int32_t *puzz
 	int			T = s->ds->seq_len;
 	int			B = o->batch_size;
 	double		level = curriculum_level(s, s->batches);
-	bool		sudoku = o->task == HRM_TASK_SUDOKU;
+	const hrm_task_ops *ops = hrm_task_get(o->task);
 
 	for (int b = 0; b < B; b++)
 	{
@@ -622,21 +474,16 @@ hrm_sampler_next(hrm_sampler *s, int32_t *inputs, int32_t *labels, int32_t *puzz
 			make_order(s);
 		}
 		hrm_dataset_get(s->ds, s->order[s->pos++], in, lb, &puzzle_ids[b]);
-		if (o->augment)
-		{
-			if (sudoku)
-				st = augment_sudoku(&s->rng, in, lb, err);
-			else if (o->task == HRM_TASK_MAZE || o->task == HRM_TASK_ARC)
-				st = augment_canvas(o->task, &s->rng, in, lb, T, err);
-		}
+		if (o->augment && ops->augment != NULL)
+			st = ops->augment(&s->rng, in, lb, T, err);
 		if (st != HRM_OK)
 			return st;
-		if (sudoku && level < 1.0)
-			sudoku_reveal(&s->rng, in, lb, level);
-		if (sudoku && o->ignore_givens > 0.0 &&
+		if (ops->reveal != NULL && level < 1.0)
+			ops->reveal(&s->rng, in, lb, level);
+		if (ops->reveal != NULL && o->ignore_givens > 0.0 &&
 			(o->ignore_givens >= 1.0 || hrm_rng_uniform(&s->rng) < o->ignore_givens))
 			for (int t = 0; t < T; t++)
-				if (in[t] != HRM_SUDOKU_BLANK)
+				if (in[t] != ops->blank_token)
 					lb[t] = HRM_IGNORE_LABEL;
 	}
 	s->batches++;
@@ -880,7 +727,7 @@ hrm_run_load(hrm_trainer **t, hrm_sampler **s, const hrm_dataset *ds, const int6
 		uint32_t	task;
 
 		memcpy(&task, (const uint8_t *) extra + 16, 4);
-		if (task <= HRM_TASK_ARC)
+		if (task < HRM_TASK_COUNT)
 			so.task = (hrm_task) task;
 	}
 	st = hrm_sampler_create(s, ds, rows, n_rows, &so, err);
@@ -1091,19 +938,11 @@ hrm_run_init_params(const hrm_layout *lay, hrm_task task, bool grid_pos, uint64_
 	hrm_init_params(lay, params, &r);
 	if (!grid_pos || lay->embed_pos == HRM_NO_OFFSET)
 		return HRM_OK;
-	switch (task)
-	{
-		case HRM_TASK_SUDOKU:
-			rows = cols = 9;
-			box = 3;
-			break;
-		case HRM_TASK_MAZE:
-		case HRM_TASK_ARC:
-			rows = cols = 30;
-			break;
-		default:
-			return HRM_OK;
-	}
+	rows = hrm_task_get(task)->grid_rows;
+	cols = hrm_task_get(task)->grid_cols;
+	box = hrm_task_get(task)->grid_box;
+	if (rows == 0)
+		return HRM_OK;
 	if (c->seq_len != rows * cols)
 		return hrm_fail(err, HRM_ERR_CONFIG, "task %s needs seq_len %d for grid positions, not %d",
 						hrm_task_name(task), rows * cols, c->seq_len);
@@ -1161,16 +1000,6 @@ hrm_run_opts_defaults(hrm_run_opts *o, hrm_task task, int seq_len, int vocab_siz
 	c->halt_max_steps = 1;
 	c->halt_exploration_prob = 0.1;
 	c->pos_encodings = HRM_POS_ROPE;
-	if (task == HRM_TASK_SUDOKU && c->seq_len == HRM_SUDOKU_CELLS)
-	{
-		/*
-		 * The Sudoku recipe (docs/training.md): attention over each cell's
-		 * row, column and box peers, and ACT with up to 4 segments (and
-		 * below, a cosine decay of the learning rate).
-		 */
-		c->attn_mask = HRM_MASK_SUDOKU;
-		c->halt_max_steps = 4;
-	}
 	(void) hrm_config_validate(c, NULL);
 
 	hrm_train_opts_defaults(&o->train);
@@ -1186,8 +1015,12 @@ hrm_run_opts_defaults(hrm_run_opts *o, hrm_task task, int seq_len, int vocab_siz
 	o->sampler.task = task;
 	o->sampler.batch_size = o->train.batch_size;
 
-	if (task == HRM_TASK_SUDOKU)
-		o->train.lr_min_ratio = 0.1;	/* cosine to 1e-4 over the budget (steps, epochs or minutes) */
+	/* the task's own recipe (Sudoku: peer attention, ACT 4, cosine decay; docs/training.md) */
+	if (hrm_task_get(task)->recipe != NULL)
+	{
+		hrm_task_get(task)->recipe(c, &o->train);
+		(void) hrm_config_validate(c, NULL);
+	}
 
 	o->eval_fraction = 0.05;
 	hrm_eval_opts_defaults(&o->eval);

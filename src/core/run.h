@@ -19,28 +19,8 @@
 #ifndef HRM_RUN_H
 #define HRM_RUN_H
 
+#include "task.h"
 #include "train.h"
-
-/* ------------------------------------------------------------------------- */
-/* tasks */
-
-typedef enum hrm_task
-{
-	HRM_TASK_GENERIC = 0,		/* any sequences; augmentation is the identity */
-	HRM_TASK_SUDOKU = 1,		/* 81 tokens, vocab 11 (sudoku.h); digit/band/stack/transpose augmentation */
-	HRM_TASK_MAZE = 2,			/* 900 tokens (maze.h); dihedral augmentation */
-	HRM_TASK_ARC = 3			/* 900 tokens (arc.h); dihedral + colour permutation + translation */
-} hrm_task;
-
-const char *hrm_task_name(hrm_task task);
-/* "generic", "sudoku", "maze", "arc"; false for anything else. */
-bool		hrm_task_from_name(const char *name, hrm_task *task);
-
-/*
- * Sequence length and vocabulary a task requires (0 = any, for generic).
- * Sudoku 81/11, maze 900/6, ARC 900/12.
- */
-void		hrm_task_shape(hrm_task task, int *seq_len, int *vocab_size);
 
 /* ------------------------------------------------------------------------- */
 /* dataset */

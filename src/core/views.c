@@ -2,8 +2,6 @@
  * views.c — batched solving with test-time scaling (views.h).
  */
 #include "views.h"
-#include "grid.h"
-#include "maze.h"
 #include "parallel.h"
 #include "rng.h"
 
@@ -17,36 +15,18 @@
 int
 hrm_views_limit(hrm_task task)
 {
-	switch (task)
-	{
-		case HRM_TASK_SUDOKU:
-		case HRM_TASK_ARC:
-			return HRM_VIEWS_MAX;
-		case HRM_TASK_MAZE:
-			return HRM_DIHEDRAL_COUNT;
-		default:
-			return 1;
-	}
-}
-
-static bool
-sudoku_aug_is_identity(const hrm_sudoku_aug *a)
-{
-	hrm_sudoku_aug id;
-
-	hrm_sudoku_aug_identity(&id);
-	return memcmp(a, &id, sizeof(id)) == 0;
+	return hrm_task_get(task)->max_views;
 }
 
 hrm_status
 hrm_views_draw(hrm_task task, int n, uint64_t seed, hrm_view *views, hrm_error *err)
 {
-	int			limit = hrm_views_limit(task);
+	const hrm_task_ops *ops = hrm_task_get(task);
 	hrm_rng		r;
 
-	if (n < 1 || n > limit)
+	if (n < 1 || n > ops->max_views)
 		return hrm_fail(err, HRM_ERR_INVALID, "%d views asked of a %s puzzle, which allows 1 to %d",
-						n, hrm_task_name(task), limit);
+						n, hrm_task_name(task), ops->max_views);
 	memset(views, 0, sizeof(hrm_view) * (size_t) n);
 	for (int k = 0; k < n; k++)
 	{
@@ -55,109 +35,21 @@ hrm_views_draw(hrm_task task, int n, uint64_t seed, hrm_view *views, hrm_error *
 		hrm_arc_aug_identity(&views[k].arc);
 	}
 	hrm_rng_seed(&r, seed ^ 0x76696577735eedULL);
-	if (task == HRM_TASK_SUDOKU)
-	{
-		for (int k = 1; k < n; k++)
-		{
-			bool		fresh;
-
-			do
-			{
-				hrm_sudoku_aug_draw(&r, &views[k].sudoku);
-				fresh = !sudoku_aug_is_identity(&views[k].sudoku);
-				for (int j = 1; j < k && fresh; j++)
-					if (memcmp(&views[j].sudoku, &views[k].sudoku, sizeof(hrm_sudoku_aug)) == 0)
-						fresh = false;
-			} while (!fresh);
-		}
-	}
-	else if (task == HRM_TASK_ARC)
-	{
-		/* 8 x 9! transforms: distinct draws always exist for n <= 64 */
-		for (int k = 1; k < n; k++)
-		{
-			bool		fresh;
-
-			do
-			{
-				hrm_arc_aug_draw(&r, &views[k].arc);
-				fresh = memcmp(&views[k].arc, &views[0].arc, sizeof(hrm_arc_aug)) != 0;
-				for (int j = 1; j < k && fresh; j++)
-					if (memcmp(&views[j].arc, &views[k].arc, sizeof(hrm_arc_aug)) == 0)
-						fresh = false;
-			} while (!fresh);
-		}
-	}
-	else if (task == HRM_TASK_MAZE)
-	{
-		int			perm[HRM_DIHEDRAL_COUNT - 1];
-
-		for (int i = 0; i < HRM_DIHEDRAL_COUNT - 1; i++)
-			perm[i] = i + 1;
-		for (int i = HRM_DIHEDRAL_COUNT - 2; i > 0; i--)
-		{
-			int			j = (int) hrm_rng_below(&r, (uint64_t) i + 1);
-			int			t = perm[i];
-
-			perm[i] = perm[j];
-			perm[j] = t;
-		}
-		for (int k = 1; k < n; k++)
-			views[k].tid = perm[k - 1];
-	}
+	if (ops->view_draw != NULL)
+		ops->view_draw(&r, views, n);
 	return HRM_OK;
-}
-
-/*
- * ARC: the grid of a canvas under an augmentation, re-encoded at (0, 0).
- * The forward direction reads a well-formed input canvas; the inverse
- * reads a prediction with the reference's lenient crop (an empty crop
- * gives an all-PAD canvas).  in and out may alias.
- */
-static hrm_status
-arc_view_transform(const hrm_arc_aug *aug, bool inverse, const int32_t *in, int32_t *out,
-				   hrm_error *err)
-{
-	hrm_arc_grid g,
-				t;
-	hrm_arc_aug inv;
-	hrm_status	st;
-
-	st = inverse ? hrm_arc_crop(in, HRM_ARC_SEQ, &g, err) :
-		hrm_arc_decode(in, HRM_ARC_SEQ, &g, NULL, NULL, err);
-	if (st != HRM_OK)
-		return st;
-	if (g.rows == 0 || g.cols == 0)
-	{
-		for (int i = 0; i < HRM_ARC_SEQ; i++)
-			out[i] = HRM_ARC_PAD;
-		return HRM_OK;
-	}
-	if (inverse)
-		hrm_arc_aug_inverse(aug, &inv);
-	st = hrm_arc_aug_apply(inverse ? &inv : aug, &g, &t, err);
-	if (st != HRM_OK)
-		return st;
-	return hrm_arc_encode(&t, 0, 0, out, err);
 }
 
 static hrm_status
 view_transform(hrm_task task, const hrm_view *v, bool inverse, const int32_t *in, int32_t *out,
 			   hrm_error *err)
 {
-	switch (task)
-	{
-		case HRM_TASK_ARC:
-			return arc_view_transform(&v->arc, inverse, in, out, err);
-		case HRM_TASK_SUDOKU:
-			return inverse ? hrm_sudoku_aug_invert_tokens(&v->sudoku, in, out, err) :
-				hrm_sudoku_aug_apply_tokens(&v->sudoku, in, out, err);
-		case HRM_TASK_MAZE:
-			return hrm_maze_transform_tokens(in, out, inverse ? hrm_dihedral_inverse(v->tid) : v->tid, err);
-		default:
-			return hrm_fail(err, HRM_ERR_INVALID, "a %s puzzle has no symmetries to view it under",
-							hrm_task_name(task));
-	}
+	const hrm_task_ops *ops = hrm_task_get(task);
+
+	if (ops->view_transform == NULL)
+		return hrm_fail(err, HRM_ERR_INVALID, "a %s puzzle has no symmetries to view it under",
+						hrm_task_name(task));
+	return ops->view_transform(v, inverse, in, out, err);
 }
 
 hrm_status
@@ -195,6 +87,9 @@ float
 hrm_answer_decode(hrm_task alphabet, const int32_t *input, const float *logits, int T, int V,
 				  int32_t *pred)
 {
+	const hrm_task_ops *ops = hrm_task_get(alphabet);
+	/* the task's alphabet applies to a model of the task's vocabulary; else the whole vocabulary */
+	bool		own = ops->answer_range != NULL && V == ops->vocab_size;
 	double		sum = 0.0,
 				p;
 	int			cells = 0;
@@ -202,96 +97,34 @@ hrm_answer_decode(hrm_task alphabet, const int32_t *input, const float *logits, 
 	for (int i = 0; i < T; i++)
 	{
 		const float *x = logits + (size_t) i * V;
+		int			lo = 0,
+					hi = V - 1;
 
-		if (alphabet == HRM_TASK_SUDOKU && V == HRM_SUDOKU_VOCAB)
-			pred[i] = argmax_prob(x, HRM_SUDOKU_BLANK + 1, HRM_SUDOKU_VOCAB - 1, &p);
-		else if (alphabet == HRM_TASK_MAZE && V == HRM_MAZE_VOCAB)
+		if (own)
 		{
-			if (input[i] == HRM_MAZE_PAD)
+			int			fixed = ops->answer_range(input[i], &lo, &hi);
+
+			if (fixed >= 0)
 			{
-				pred[i] = HRM_MAZE_PAD;
+				pred[i] = fixed;
 				continue;
 			}
-			pred[i] = argmax_prob(x, HRM_MAZE_WALL, HRM_MAZE_PATH, &p);
 		}
-		else
-			pred[i] = argmax_prob(x, 0, V - 1, &p);
+		pred[i] = argmax_prob(x, lo, hi, &p);
 		sum += p;
 		cells++;
 	}
 	return cells > 0 ? (float) (sum / cells) : 0.0f;
 }
 
-static void
-copy_reason(char *dst, size_t cap, const char *src)
-{
-	size_t		n = strlen(src);
-
-	if (n >= cap)
-		n = cap - 1;
-	memcpy(dst, src, n);
-	dst[n] = '\0';
-}
-
 void
 hrm_answer_check(hrm_task task, const int32_t *input, const int32_t *pred, hrm_answer_verdict *v)
 {
-	hrm_error	err;
+	const hrm_task_ops *ops = hrm_task_get(task);
 
 	memset(v, 0, sizeof(*v));
-	hrm_error_clear(&err);
-	if (task == HRM_TASK_SUDOKU)
-	{
-		uint8_t		puzzle[HRM_SUDOKU_CELLS],
-					ans[HRM_SUDOKU_CELLS];
-		hrm_sudoku_verdict sv;
-
-		if (hrm_sudoku_from_tokens(input, HRM_SUDOKU_CELLS, puzzle, &err) != HRM_OK)
-			return;
-		/* tokens outside 1..10 (a whole-vocabulary decode) read as blanks */
-		for (int i = 0; i < HRM_SUDOKU_CELLS; i++)
-			ans[i] = (pred[i] >= 1 && pred[i] <= 10) ? (uint8_t) (pred[i] - 1) : 0;
-		hrm_sudoku_check(puzzle, ans, &sv);
-		v->known = true;
-		v->valid = sv.valid;
-		v->keeps_givens = sv.keeps_givens;
-		copy_reason(v->reason, sizeof(v->reason), sv.reason);
-	}
-	else if (task == HRM_TASK_MAZE)
-	{
-		hrm_maze	q,
-					a;
-		hrm_maze_verdict mv;
-		int			n;
-
-		if (hrm_maze_from_tokens(input, HRM_MAZE_SEQ, 0, &q, &err) != HRM_OK)
-			return;
-		a.rows = q.rows;
-		a.cols = q.cols;
-		for (int r = 0; r < q.rows; r++)
-			for (int c = 0; c < q.cols; c++)
-			{
-				int32_t		t = pred[r * HRM_MAZE_MAX + c];
-
-				a.cell[r * q.cols + c] = (uint8_t) ((t >= 0 && t < HRM_MAZE_VOCAB) ? t : HRM_MAZE_PAD);
-			}
-		if (hrm_maze_check(&q, &a, &mv, &err) != HRM_OK)
-			return;				/* not a question maze (no single S and G) */
-		v->known = true;
-		n = q.rows * q.cols;
-		/* givens: walls, S and G stay; open cells stay open or join the path */
-		v->keeps_givens = true;
-		for (int i = 0; i < n && v->keeps_givens; i++)
-		{
-			int			qc = q.cell[i],
-						ac = a.cell[i];
-
-			if (qc == HRM_MAZE_OPEN ? (ac != HRM_MAZE_OPEN && ac != HRM_MAZE_PATH) : ac != qc)
-				v->keeps_givens = false;
-		}
-		v->valid = mv.valid && mv.shortest;
-		copy_reason(v->reason, sizeof(v->reason), mv.reason);
-	}
+	if (ops->check != NULL)
+		ops->check(input, pred, v);
 }
 
 /* ------------------------------------------------------------------------- */
@@ -590,6 +423,7 @@ hrm_views_solve(const hrm_model *m, hrm_views_ctx *ctx, const int32_t *inputs,
 				V = cfg->vocab_size;
 	int			N = o->views > 1 ? o->views : 1;
 	hrm_view	views[HRM_VIEWS_MAX];
+	const hrm_task_ops *tops = hrm_task_get(o->task);
 	hrm_task	alphabet;
 	bool		check;
 	hrm_views_ctx *own = NULL;
@@ -600,21 +434,14 @@ hrm_views_solve(const hrm_model *m, hrm_views_ctx *ctx, const int32_t *inputs,
 		return hrm_fail(err, HRM_ERR_INVALID, "cannot solve %lld puzzles", (long long) n);
 	if (N > 1 && !o->task_alphabet)
 		return hrm_fail(err, HRM_ERR_INVALID, "views > 1 decode over the task's answer alphabet");
-	if (N > 1 && (o->task == HRM_TASK_SUDOKU || o->task == HRM_TASK_MAZE || o->task == HRM_TASK_ARC))
-	{
-		int			Tt,
-					Vt;
-
-		hrm_task_shape(o->task, &Tt, &Vt);
-		if (T != Tt || V != Vt)
-			return hrm_fail(err, HRM_ERR_INVALID, "a %s model has seq_len %d and vocab_size %d, not %d and %d",
-							hrm_task_name(o->task), Tt, Vt, T, V);
-	}
+	if (N > 1 && tops->seq_len > 0 && (T != tops->seq_len || V != tops->vocab_size))
+		return hrm_fail(err, HRM_ERR_INVALID, "a %s model has seq_len %d and vocab_size %d, not %d and %d",
+						tops->name, tops->seq_len, tops->vocab_size, T, V);
 	st = hrm_views_draw(o->task, N, o->seed, views, err);
 	if (st != HRM_OK)
 		return st;
 	alphabet = o->task_alphabet ? o->task : HRM_TASK_GENERIC;
-	check = alphabet == HRM_TASK_SUDOKU || alphabet == HRM_TASK_MAZE;
+	check = hrm_task_get(alphabet)->check != NULL;
 	if (n == 0)
 		return HRM_OK;
 	if (ctx == NULL)
@@ -685,7 +512,7 @@ hrm_views_solve(const hrm_model *m, hrm_views_ctx *ctx, const int32_t *inputs,
 				 * An ARC answer is compared as its cropped grid once there
 				 * are several views, view 0's too (identity transform).
 				 */
-				if (v == 0 && !(o->task == HRM_TASK_ARC && N > 1))
+				if (v == 0 && !(tops->view0_inverted && N > 1))
 					memcpy(ans, pred, sizeof(int32_t) * T);
 				else if ((st = hrm_view_invert(o->task, &views[v], pred, ans, err)) != HRM_OK)
 					goto done;

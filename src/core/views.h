@@ -42,10 +42,8 @@
 #include "arc.h"
 #include "forward.h"
 #include "run.h"
+#include "task.h"
 #include "sudoku.h"
-
-/* Most views per puzzle (Sudoku and ARC; a maze has 8). */
-#define HRM_VIEWS_MAX 64
 
 /* The seed views are drawn from unless the caller picks another. */
 #define HRM_VIEWS_SEED 20250601u
@@ -65,14 +63,6 @@
 /* Memory bounds of one chunk: logits and token buffers, and the workspace. */
 #define HRM_VIEWS_BUFFER_BYTES ((size_t) 256 << 20)
 #define HRM_VIEWS_WORKSPACE_BYTES ((size_t) 128 << 20)
-
-/* One transform of a puzzle. */
-typedef struct hrm_view
-{
-	int			tid;			/* maze: dihedral id 0..7 (grid.h) */
-	hrm_sudoku_aug sudoku;		/* Sudoku: the transform (identity for view 0) */
-	hrm_arc_aug arc;			/* ARC: dihedral id and colour permutation */
-} hrm_view;
 
 /* How many views a task allows: Sudoku and ARC 64, maze 8, anything else 1. */
 int			hrm_views_limit(hrm_task task);
@@ -107,15 +97,6 @@ hrm_status	hrm_view_invert(hrm_task task, const hrm_view *v, const int32_t *in, 
  */
 float		hrm_answer_decode(hrm_task alphabet, const int32_t *input, const float *logits, int T, int V,
 							  int32_t *pred);
-
-/* A task's verdict on an answer in token form. */
-typedef struct hrm_answer_verdict
-{
-	bool		known;			/* the task has a checker and the input is a valid puzzle */
-	bool		valid;			/* Sudoku: complete, no repeats; maze: a shortest S-G path */
-	bool		keeps_givens;	/* Sudoku: givens unchanged; maze: walls/S/G kept, open cells open or path */
-	char		reason[160];	/* the first rule broken ("" when valid and keeps_givens) */
-} hrm_answer_verdict;
 
 /*
  * Check pred against the puzzle input (seq_len tokens each; Sudoku and
