@@ -4,9 +4,6 @@
  */
 #include "run.h"
 #include "parallel.h"
-#include "arc.h"
-#include "maze.h"
-#include "sudoku.h"
 #include "views.h"
 
 #include <math.h>
