@@ -113,7 +113,7 @@ hrm_attn_mask_fill(const hrm_config *c, uint16_t *allow)
 static int
 n_H_blocks(const hrm_config *c)
 {
-	return c->arch == HRM_ARCH_HRM ? c->H_layers : 0;
+	return hrm_arch_get(c->arch)->H_blocks(c);
 }
 
 /* The bfloat16 packs (not the arrays, which the float32 packs own). */
@@ -1151,6 +1151,14 @@ hrm_module_forward(const hrm_model *m, const hrm_block_offsets *blocks, int n,
 }
 
 void
+hrm_module_forward_q(const hrm_model *m, const hrm_block_offsets *blocks, int n,
+					 float *z, const float *inj, int B, hrm_workspace *ws, hrm_block_acts *acts,
+					 bool q_only)
+{
+	module_forward(m, blocks, n, z, inj, B, ws, acts, q_only);
+}
+
+void
 hrm_heads_forward(const hrm_model *m, const float *z_H, int B, float *logits, float *q,
 				  hrm_workspace *ws)
 {
@@ -1193,11 +1201,7 @@ segment_forward(const hrm_model *m, hrm_workspace *ws, hrm_carry *c,
 				float *logits, float *q, bool q_only, hrm_error *err)
 {
 	const hrm_config *cfg = m->cfg;
-	const hrm_layout *lay = m->lay;
 	int			B = c->B;
-	size_t		n_el = (size_t) B * cfg->S * cfg->hidden_size;
-	int			N = cfg->H_cycles,
-				T = cfg->L_cycles;
 
 	if (B > ws->max_B)
 		return hrm_fail(err, HRM_ERR_INVALID, "batch of %d rows exceeds the workspace (%d)", B, ws->max_B);
@@ -1206,51 +1210,9 @@ segment_forward(const hrm_model *m, hrm_workspace *ws, hrm_carry *c,
 
 	hrm_embed_forward(m, inputs, puzzle_ids, B, ws->x);
 
-/* a module call stops early on cancel (module_tile); the segment stops here */
-#define SEGMENT_CANCEL_POINT() \
-	do { \
-		if (hrm_cancel_requested()) \
-			return hrm_fail(err, HRM_ERR_CANCELLED, "cancelled during a segment"); \
-	} while (0)
-
-	if (cfg->arch == HRM_ARCH_HRM)
-	{
-		for (int i = 0; i < N; i++)
-		{
-			SEGMENT_CANCEL_POINT();
-			for (int j = 0; j < T; j++)
-			{
-				SEGMENT_CANCEL_POINT();
-				if (i == N - 1 && j == T - 1)
-					continue;
-				hrm_add_forward(ws->inj, c->z_H, ws->x, n_el);
-				hrm_module_forward(m, lay->L_blocks, cfg->L_layers, c->z_L, ws->inj, B, ws, NULL);
-			}
-			if (i != N - 1)
-				hrm_module_forward(m, lay->H_blocks, cfg->H_layers, c->z_H, c->z_L, B, ws, NULL);
-		}
-		/* the final L and H calls (the ones that carry gradient in training) */
-		hrm_add_forward(ws->inj, c->z_H, ws->x, n_el);
-		hrm_module_forward(m, lay->L_blocks, cfg->L_layers, c->z_L, ws->inj, B, ws, NULL);
-		module_forward(m, lay->H_blocks, cfg->H_layers, c->z_H, c->z_L, B, ws, NULL, q_only);
-	}
-	else
-	{
-		/* TRM: H_cycles recursions of (L_cycles latent updates, one answer update) */
-		for (int i = 0; i < N; i++)
-		{
-			SEGMENT_CANCEL_POINT();
-			for (int j = 0; j < T; j++)
-			{
-				SEGMENT_CANCEL_POINT();
-				hrm_add_forward(ws->inj, c->z_H, ws->x, n_el);
-				hrm_module_forward(m, lay->L_blocks, cfg->L_layers, c->z_L, ws->inj, B, ws, NULL);
-			}
-			hrm_module_forward(m, lay->L_blocks, cfg->L_layers, c->z_H, c->z_L, B, ws, NULL);
-		}
-	}
-	SEGMENT_CANCEL_POINT();
-#undef SEGMENT_CANCEL_POINT
+	/* the architecture's recursion; a module call stops early on cancel (module_tile) */
+	if (!hrm_arch_get(cfg->arch)->recur(m, ws, c, ws->x, NULL, NULL, q_only) || hrm_cancel_requested())
+		return hrm_fail(err, HRM_ERR_CANCELLED, "cancelled during a segment");
 	hrm_heads_forward(m, c->z_H, B, q_only ? NULL : logits, q, ws);
 	return HRM_OK;
 }
@@ -1474,12 +1436,8 @@ hrm_segment_flops(const hrm_config *c, int B)
 	double		block = 2.0 * M * D * (3 * D) + 2.0 * M * D * D	/* qkv, o */
 		+ 2.0 * M * D * (2 * Iw) + 2.0 * M * Iw * D	/* gate_up, down */
 		+ 4.0 * B * S * S * D;	/* QK^T and PV over all heads */
-	double		n_blocks;
+	double		n_blocks = hrm_arch_get(c->arch)->segment_blocks(c);
 
-	if (c->arch == HRM_ARCH_HRM)
-		n_blocks = (double) c->H_cycles * c->L_cycles * c->L_layers + (double) c->H_cycles * c->H_layers;
-	else
-		n_blocks = (double) c->H_cycles * (c->L_cycles + 1) * c->L_layers;
 	return n_blocks * block + 2.0 * B * c->seq_len * D * c->vocab_size + 2.0 * B * D * 2;
 }
 

@@ -113,4 +113,92 @@ void		hrm_block_backward_mlp_t(const hrm_model *m, const hrm_block_offsets *bo,
 size_t		hrm_block_acts_floats_mlp_t(const hrm_config *c, int B);
 float	   *hrm_block_acts_carve_mlp_t(hrm_block_acts *a, const hrm_config *c, int B, float *p);
 
+/* ---- training (train.c) ---- */
+
+/* Per-chunk buffers of a training step (R rows at a time). */
+typedef struct train_chunk
+{
+	int			R;				/* rows */
+	hrm_block_acts *acts_L;		/* [L_layers] */
+	hrm_block_acts *acts_H;		/* [H_layers] */
+	float	   *block_mem;		/* backing store of all acts */
+	float	   *logits;			/* [R, T, V] */
+	float	   *q;				/* [R, 2] */
+	float	   *q_next;			/* [R, 2] */
+	float	   *dlogits;		/* [R, T, V] */
+	float	   *dq;				/* [R, 2] */
+	float	   *dz;				/* [R, S, D] */
+	float	   *dtmp;			/* [R, S, D] */
+	float	   *dattn;			/* [R, S, D] */
+	float	   *dqkv;			/* [R, S, 3D] */
+	float	   *dgu;			/* [R, S, 2I] */
+	float	   *dact;			/* [R, S, I] */
+	float	   *dP;				/* [S, S] */
+	float	   *dx;				/* [R, S, D] TRM: the input embedding's gradient, summed over the latent updates */
+	float	   *att_scratch;	/* packed operands of the attention backward (packed path) */
+	hrm_carry	tgt;			/* [R] copy of the carry for the Q-target segment */
+} train_chunk;
+
+/* Backward through a module call: dz in = d(output), out = d(z + injection); weight gradients added to grads. */
+void		hrm_module_backward(const hrm_model *m, const hrm_block_offsets *blocks,
+								const hrm_block_acts *acts, int n, float *dz, float *grads,
+								train_chunk *ch, int B);
+
+/* hrm_module_forward; with q_only the last block runs for position 0 alone (packed weights). */
+void		hrm_module_forward_q(const hrm_model *m, const hrm_block_offsets *blocks, int n,
+								 float *z, const float *inj, int B, hrm_workspace *ws,
+								 hrm_block_acts *acts, bool q_only);
+
+/* ---- architectures (arch_hrm.c, arch_trm.c) ---- */
+
+/*
+ * What an architecture does in a segment: its recursion over the carry, the
+ * same code for inference (no activations kept) and training (the
+ * gradient-carrying calls' activations kept), and the backward of the kept
+ * calls; the heads, embeddings, losses and the ACT loop around them are
+ * common.  One `const` entry per architecture (hrm_arch_get).
+ */
+typedef struct hrm_arch_ops
+{
+	hrm_arch	arch;
+	const char *name;
+
+	/* blocks of the H level in the parameter layout */
+	int			(*H_blocks) (const hrm_config *c);
+
+	/* transformer blocks a segment runs (the flop count) and whose activations a training step keeps */
+	double		(*segment_blocks) (const hrm_config *c);
+	int			(*kept_blocks) (const hrm_config *c);
+
+	/*
+	 * The segment's recursion on carry c (z_H, z_L [B, S, D]) given the
+	 * input embedding x [B, S, D], using ws->inj as scratch.  acts_L /
+	 * acts_H NULL: inference (q_only: the final z_H is needed at position 0
+	 * only); otherwise the kept calls' activations (kept_blocks records in
+	 * all).  false when a cancel is pending (the carry is then mid-segment).
+	 */
+	bool		(*recur) (const hrm_model *m, hrm_workspace *ws, hrm_carry *c, const float *x,
+						  hrm_block_acts *acts_L, hrm_block_acts *acts_H, bool q_only);
+
+	/*
+	 * Backward of recur's kept calls for R rows: dz in = d(final z_H);
+	 * weight gradients added to grads.  Returns d(x) [R, S, D] (dz itself,
+	 * or ch->dx when dx_buffer), NULL when a cancel is pending.
+	 */
+	const float *(*recur_backward) (const hrm_model *m, const hrm_block_acts *acts_L,
+									const hrm_block_acts *acts_H, float *dz, float *grads,
+									train_chunk *ch, int R);
+	bool		dx_buffer;		/* recur_backward sums d(x) in ch->dx */
+	bool		ema_dense_only; /* the weight average covers the dense parameters only (TRM recipe) */
+} hrm_arch_ops;
+
+extern const hrm_arch_ops hrm_arch_ops_hrm;
+extern const hrm_arch_ops hrm_arch_ops_trm;
+
+static inline const hrm_arch_ops *
+hrm_arch_get(hrm_arch arch)
+{
+	return arch == HRM_ARCH_TRM ? &hrm_arch_ops_trm : &hrm_arch_ops_hrm;
+}
+
 #endif							/* HRM_INTERNAL_H */

@@ -3,6 +3,7 @@
  * safetensors files with the reference's tensor names.
  */
 #include "model.h"
+#include "hrm_internal.h"
 #include "json.h"
 
 #include <stdio.h>
@@ -114,7 +115,7 @@ hrm_layout_init(hrm_layout *lay, const hrm_config *cfg, hrm_error *err)
 		return st;
 	D = lay->cfg.hidden_size;
 	V = lay->cfg.vocab_size;
-	nH = lay->cfg.arch == HRM_ARCH_HRM ? lay->cfg.H_layers : 0;
+	nH = hrm_arch_get(lay->cfg.arch)->H_blocks(&lay->cfg);
 
 	lay->tensors = malloc(sizeof(hrm_tensor_info) * cap);
 	lay->H_blocks = calloc(nH > 0 ? nH : 1, sizeof(hrm_block_offsets));

@@ -35,29 +35,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* Per-chunk buffers. */
-typedef struct train_chunk
-{
-	int			R;				/* rows */
-	hrm_block_acts *acts_L;		/* [L_layers] */
-	hrm_block_acts *acts_H;		/* [H_layers] */
-	float	   *block_mem;		/* backing store of all acts */
-	float	   *logits;			/* [R, T, V] */
-	float	   *q;				/* [R, 2] */
-	float	   *q_next;			/* [R, 2] */
-	float	   *dlogits;		/* [R, T, V] */
-	float	   *dq;				/* [R, 2] */
-	float	   *dz;				/* [R, S, D] */
-	float	   *dtmp;			/* [R, S, D] */
-	float	   *dattn;			/* [R, S, D] */
-	float	   *dqkv;			/* [R, S, 3D] */
-	float	   *dgu;			/* [R, S, 2I] */
-	float	   *dact;			/* [R, S, I] */
-	float	   *dP;				/* [S, S] */
-	float	   *dx;				/* [R, S, D] TRM: the input embedding's gradient, summed over the latent updates */
-	float	   *att_scratch;	/* packed operands of the attention backward (packed path) */
-	hrm_carry	tgt;			/* [R] copy of the carry for the Q-target segment */
-} train_chunk;
 
 struct hrm_trainer
 {
@@ -272,9 +249,7 @@ chunk_free(train_chunk *ch)
 static int
 kept_blocks(const hrm_config *c)
 {
-	if (c->arch == HRM_ARCH_TRM)
-		return c->L_layers * (c->L_cycles + 1);
-	return c->L_layers + c->H_layers;
+	return hrm_arch_get(c->arch)->kept_blocks(c);
 }
 
 /* SwiGLU-gradient scratch rows x widths: the channel MLP's, or the token mixer's when larger */
@@ -381,7 +356,7 @@ chunk_init(train_chunk *ch, const hrm_model *m, int R, hrm_error *err)
 		chunk_free(ch);
 		return hrm_fail(err, HRM_ERR_NOMEM, "out of memory for training buffers");
 	}
-	if (c->arch == HRM_ARCH_TRM && (ch->dx = hrm_alloc(M * D, sizeof(float))) == NULL)
+	if (hrm_arch_get(c->arch)->dx_buffer && (ch->dx = hrm_alloc(M * D, sizeof(float))) == NULL)
 	{
 		chunk_free(ch);
 		return hrm_fail(err, HRM_ERR_NOMEM, "out of memory for training buffers");
@@ -430,7 +405,7 @@ chunk_bytes(const hrm_config *c, int R)
 	f = hrm_sat_add(f, (size_t) R * 6);		/* q, q_next, dq */
 	f = hrm_sat_add(f, hrm_sat_mul(M, 6 * D));	/* dz, dtmp, dattn, dqkv */
 	f = hrm_sat_add(f, hrm_sat_add(dgu_floats(c, R), dgu_floats(c, R) / 2));	/* dgu, dact */
-	if (c->arch == HRM_ARCH_TRM)
+	if (hrm_arch_get(c->arch)->dx_buffer)
 		f = hrm_sat_add(f, hrm_sat_mul(M, D));	/* dx */
 	f = hrm_sat_add(f, hrm_sat_mul((size_t) c->S, (size_t) c->S));	/* dP */
 	f = hrm_sat_add(f, hrm_attention_bwd_scratch_floats(c->S, c->head_dim));
@@ -783,10 +758,9 @@ block_backward(const hrm_model *m, const hrm_block_offsets *bo, const hrm_block_
 	}
 }
 
-/* Backward through a module call: dz in = d(output), out = d(z + injection). */
-static void
-module_backward(const hrm_model *m, const hrm_block_offsets *blocks, const hrm_block_acts *acts,
-				int n, float *dz, float *grads, train_chunk *ch, int B)
+void
+hrm_module_backward(const hrm_model *m, const hrm_block_offsets *blocks, const hrm_block_acts *acts,
+					int n, float *dz, float *grads, train_chunk *ch, int B)
 {
 	const hrm_block_packs *pk = hrm_packs_for(m, blocks);
 
@@ -796,70 +770,6 @@ module_backward(const hrm_model *m, const hrm_block_offsets *blocks, const hrm_b
 		if (hrm_cancel_requested())
 			return;
 		block_backward(m, &blocks[i], pk ? &pk[i] : NULL, &acts[i], dz, grads, ch, B);
-	}
-}
-
-/* ------------------------------------------------------------------------- */
-/* the TRM recursion of a step (reference trm.py) */
-
-/*
- * H_cycles - 1 recursions without gradient, then the last one with every
- * call's activations kept: L_cycles latent updates z_L = net(z_L, z_H + x)
- * (call j keeps acts [j * L_layers, ...)) and the answer update
- * z_H = net(z_H, z_L) (the last L_layers records).  x is the embedding.
- */
-static void
-trm_forward(const hrm_model *m, hrm_carry *cv, const float *x, float *inj, hrm_workspace *ws,
-			hrm_block_acts *acts)
-{
-	const hrm_config *c = m->cfg;
-	const hrm_block_offsets *net = m->lay->L_blocks;
-	int			R = cv->B,
-				nl = c->L_layers;
-	size_t		n_el = (size_t) R * c->S * c->hidden_size;
-
-	for (int i = 0; i < c->H_cycles; i++)
-	{
-		bool		keep = i == c->H_cycles - 1;
-
-		for (int j = 0; j < c->L_cycles; j++)
-		{
-			if (hrm_cancel_requested())
-				return;
-			hrm_add_forward(inj, cv->z_H, x, n_el);
-			hrm_module_forward(m, net, nl, cv->z_L, inj, R, ws, keep ? acts + (size_t) j * nl : NULL);
-		}
-		if (hrm_cancel_requested())
-			return;
-		hrm_module_forward(m, net, nl, cv->z_H, cv->z_L, R, ws,
-						   keep ? acts + (size_t) c->L_cycles * nl : NULL);
-	}
-}
-
-/*
- * Backward of the last recursion: dz in = d(final z_H); out: ch->dx =
- * d(x), the sum over the latent updates (each saw z_L + z_H + x).  The
- * recursion's incoming z_H and z_L are detached (they come from the no-grad
- * recursions or the carry), so the answer update passes its whole input
- * gradient to the last z_L, and the first latent update's stops at x.
- */
-static void
-trm_backward(const hrm_model *m, const hrm_block_acts *acts, float *dz, float *grads,
-			 train_chunk *ch, int R)
-{
-	const hrm_config *c = m->cfg;
-	const hrm_block_offsets *net = m->lay->L_blocks;
-	int			nl = c->L_layers;
-	size_t		n_el = (size_t) R * c->S * c->hidden_size;
-
-	module_backward(m, net, acts + (size_t) c->L_cycles * nl, nl, dz, grads, ch, R);
-	memset(ch->dx, 0, sizeof(float) * n_el);
-	for (int j = c->L_cycles - 1; j >= 0; j--)
-	{
-		if (hrm_cancel_requested())
-			return;
-		module_backward(m, net, acts + (size_t) j * nl, nl, dz, grads, ch, R);
-		hrm_add_forward(ch->dx, ch->dx, dz, n_el);
 	}
 }
 
@@ -997,6 +907,7 @@ hrm_train_backward(hrm_trainer *t, const int32_t *inputs, const int32_t *labels,
 	const hrm_layout *lay = &t->lay;
 	const hrm_model *m = &t->model;
 	train_chunk *ch = &t->ch;
+	const hrm_arch_ops *arch = hrm_arch_get(c->arch);
 	int			B = t->B,
 				T = c->seq_len,
 				V = c->vocab_size,
@@ -1064,7 +975,7 @@ hrm_train_backward(hrm_trainer *t, const int32_t *inputs, const int32_t *labels,
 		const int32_t *lb = t->cur_labels + (size_t) r0 * T;
 		const int32_t *pid = t->cur_pids + r0;
 		float	   *x = t->ws->x;
-		float	   *inj = t->ws->inj;
+		const float *dxs;
 
 		view.B = R;
 		view.z_H = t->carry.z_H + (size_t) r0 * SD;
@@ -1086,33 +997,10 @@ hrm_train_backward(hrm_trainer *t, const int32_t *inputs, const int32_t *labels,
 		} \
 	} while (0)
 
-		/* 2. forward: no-grad loop, then L* and H* with activations (TRM: the last recursion's) */
+		/* 2. forward: the architecture's recursion, keeping the gradient-carrying calls' activations */
 		STEP_CANCEL_POINT();
 		hrm_embed_forward(m, in, pid, R, x);
-		for (int i = 0; i < c->H_cycles && c->arch == HRM_ARCH_HRM; i++)
-		{
-			STEP_CANCEL_POINT();
-			for (int j = 0; j < c->L_cycles; j++)
-			{
-				STEP_CANCEL_POINT();
-				if (i == c->H_cycles - 1 && j == c->L_cycles - 1)
-					continue;
-				hrm_add_forward(inj, view.z_H, x, n_el);
-				hrm_module_forward(m, lay->L_blocks, c->L_layers, view.z_L, inj, R, t->ws, NULL);
-			}
-			if (i != c->H_cycles - 1)
-				hrm_module_forward(m, lay->H_blocks, c->H_layers, view.z_H, view.z_L, R, t->ws, NULL);
-		}
-		STEP_CANCEL_POINT();
-		if (c->arch == HRM_ARCH_TRM)
-			trm_forward(m, &view, x, inj, t->ws, ch->acts_L);
-		else
-		{
-			hrm_add_forward(inj, view.z_H, x, n_el);
-			hrm_module_forward(m, lay->L_blocks, c->L_layers, view.z_L, inj, R, t->ws, ch->acts_L);
-			STEP_CANCEL_POINT();
-			hrm_module_forward(m, lay->H_blocks, c->H_layers, view.z_H, view.z_L, R, t->ws, ch->acts_H);
-		}
+		(void) arch->recur(m, t->ws, &view, x, ch->acts_L, ch->acts_H, false);
 		STEP_CANCEL_POINT();
 		hrm_heads_forward(m, view.z_H, R, ch->logits, ch->q, t->ws);
 
@@ -1209,20 +1097,13 @@ hrm_train_backward(hrm_trainer *t, const int32_t *inputs, const int32_t *labels,
 			t->grads[lay->q_b] += d0;
 			t->grads[lay->q_b + 1] += d1;
 		}
-		if (c->arch == HRM_ARCH_TRM)
-			trm_backward(m, ch->acts_L, ch->dz, t->grads, ch, R);
-		else
-		{
-			module_backward(m, lay->H_blocks, ch->acts_H, c->H_layers, ch->dz, t->grads, ch, R);
-			STEP_CANCEL_POINT();
-			/* H input was z_H (detached) + z_L*: the gradient goes on to z_L* */
-			module_backward(m, lay->L_blocks, ch->acts_L, c->L_layers, ch->dz, t->grads, ch, R);
-		}
+		/* the architecture's backward through its kept calls: d(z_H) → d(x) */
+		dxs = arch->recur_backward(m, ch->acts_L, ch->acts_H, ch->dz, t->grads, ch, R);
 		STEP_CANCEL_POINT();
-		/* L input was z_L (detached) + (z_H (detached) + x): dz is now dx */
+		/* the embeddings' backward */
 		for (int b = 0; b < R; b++)
 		{
-			const float *dx = (c->arch == HRM_ARCH_TRM ? ch->dx : ch->dz) + (size_t) b * SD;
+			const float *dx = dxs + (size_t) b * SD;
 			float		f = scale;
 
 			if (lay->embed_pos != HRM_NO_OFFSET)
@@ -1353,7 +1234,7 @@ hrm_train_apply(hrm_trainer *t, hrm_train_metrics *mt, hrm_error *err)
 		float		w = (float) (1.0 - o->ema);
 		float	   *e = t->ema_params;
 		const float *p = t->params;
-		size_t		end = lay->cfg.arch == HRM_ARCH_TRM ? lay->dense_end : lay->n_params;
+		size_t		end = hrm_arch_get(lay->cfg.arch)->ema_dense_only ? lay->dense_end : lay->n_params;
 
 		for (size_t i = 0; i < end; i++)
 			e[i] += w * (p[i] - e[i]);

@@ -1,8 +1,8 @@
 /*
  * trm.c — the Tiny Recursive Model's token-mixing block (mlp_t, TRM-MLP):
  * its forward and backward side by side, and the layout of the activations
- * its backward keeps.  (TRM's recursion is in forward.c for inference and in
- * train.c, trm_forward / trm_backward, for training.)
+ * its backward keeps.  (TRM's recursion, for inference and training, and its
+ * backward are in arch_trm.c.)
  *
  * An mlp_t block on h [B, S, D] (reference trm.py, TRM-MLP):
  *
