@@ -13,8 +13,13 @@ EXTENSION = hrm
 EXTVERSION = 0.2.0
 
 MODULE_big = hrm
-CORE_SRCS = $(sort $(wildcard src/core/*.c))
-GLUE_SRCS = $(sort $(wildcard src/*.c))
+# The engine (src/core: util, nn, task, run) and the glue (src/pg, training
+# under src/pg/train).
+CORE_DIRS = src/core/util src/core/nn src/core/task src/core/run
+CORE_INC = $(addprefix -I,$(CORE_DIRS))
+CORE_SRCS = $(sort $(foreach d,$(CORE_DIRS),$(wildcard $(d)/*.c)))
+GLUE_DIRS = src/pg src/pg/train
+GLUE_SRCS = $(sort $(foreach d,$(GLUE_DIRS),$(wildcard $(d)/*.c)))
 # The glue's objects; the engine comes from build/libhrmcore.a (below), the
 # same archive the engine tests, parity, benches and tools link.
 OBJS = $(GLUE_SRCS:.c=.o)
@@ -43,7 +48,7 @@ export HRM_FIXTURES HRM_DATA
 # server reads the files).
 export PGOPTIONS = -c hrm_test.fixtures=$(abspath $(HRM_FIXTURES))
 
-EXTRA_CLEAN = build src/core/*.o src/core/*.bc test/core/hrm_test test/core/hrm_test_asan test/core/hrm_parity results regression.diffs regression.out \
+EXTRA_CLEAN = build $(GLUE_SRCS:.c=.bc) test/core/hrm_test test/core/hrm_test_asan test/core/hrm_parity results regression.diffs regression.out \
 	output_iso bench/bench_forward bench/bench_train bench/bench_gemm tools/hrm_tool \
 	$(patsubst %.c,%,$(wildcard test/fuzz/fuzz_*.c))
 
@@ -51,8 +56,8 @@ BLAS_CFLAGS := $(shell pkg-config --cflags openblas 2>/dev/null)
 BLAS_LIBS := $(shell pkg-config --libs openblas 2>/dev/null || echo -lopenblas)
 
 # The build is portable (baseline x86-64): the AVX-512 and AVX512_BF16 kernels
-# are compiled for their targets in their own files (src/core/*_avx512.c,
-# gemm_bf16.c) and chosen at run time from the CPU (src/core/cpu.h).
+# are compiled for their targets in their own files (src/core/nn/*_avx512.c,
+# gemm_bf16.c) and chosen at run time from the CPU (src/core/util/cpu.h).
 # OPTFLAGS=-march=native tunes the rest for this machine (not portable).
 OPTFLAGS ?=
 WARNFLAGS = -Wall -Wextra -Wno-unused-parameter -Wno-sign-compare -Wno-missing-field-initializers
@@ -60,7 +65,7 @@ ifdef STRICT
 WARNFLAGS += -Werror
 endif
 
-PG_CPPFLAGS = -Isrc -Isrc/core $(BLAS_CFLAGS)
+PG_CPPFLAGS = $(addprefix -I,$(GLUE_DIRS)) $(CORE_INC) $(BLAS_CFLAGS)
 # ASSERT=1: an assertion build (PostgreSQL's Assert in the glue, HRM_ASSERT
 # in the engine); test/run_all.sh runs the preloaded regression suites on one.
 ASSERT_DEFS = $(if $(ASSERT),-DHRM_ASSERT_CHECKING)
@@ -74,7 +79,7 @@ include $(PGXS)
 
 # PGXS does not track headers: every object depends on all of them (a changed
 # struct must never leave objects compiled against the old layout).
-$(OBJS): $(wildcard src/*.h src/core/*.h)
+$(OBJS): $(wildcard $(addsuffix /*.h,$(GLUE_DIRS) $(CORE_DIRS)))
 
 # Nor flags: build/flags holds the flags that change the code (ASSERT,
 # OPTFLAGS) and is rewritten when they change, which rebuilds what they touch.
@@ -95,9 +100,9 @@ $(OBJS) $(patsubst src/core/%.c,build/core/%.o,$(CORE_SRCS)): build/flags
 # the archive from them.
 ENGINE_CC ?= $(CC)
 ENGINE_CFLAGS = -std=c11 -D_POSIX_C_SOURCE=200809L -O3 -g $(OPTFLAGS) $(WARNFLAGS) -fno-math-errno \
-	$(ASSERT_DEFS) -Isrc/core -Itest/core $(BLAS_CFLAGS)
+	$(ASSERT_DEFS) $(CORE_INC) -Itest/core $(BLAS_CFLAGS)
 ENGINE_LIBS = $(BLAS_LIBS) -lm -lpthread
-CORE_HDRS = $(wildcard src/core/*.h) $(wildcard test/core/*.h)
+CORE_HDRS = $(wildcard $(addsuffix /*.h,$(CORE_DIRS))) $(wildcard test/core/*.h)
 FUZZ_CC ?= clang
 SANITIZE_CC ?= $(ENGINE_CC)
 SANITIZE_FLAGS = -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer \
@@ -108,7 +113,7 @@ CORE_LIB_FUZZ = build/libhrmcore_fuzz.a
 
 define CORE_ARCHIVE_RULES
 build/$(1)/%.o: src/core/%.c $$(CORE_HDRS)
-	@mkdir -p build/$(1)
+	@mkdir -p $$(@D)
 	$(2) $(3) -c -o $$@ $$<
 build/libhrmcore$(if $(filter core,$(1)),,_$(1)).a: $$(patsubst src/core/%.c,build/$(1)/%.o,$$(CORE_SRCS))
 	@rm -f $$@
@@ -116,7 +121,7 @@ build/libhrmcore$(if $(filter core,$(1)),,_$(1)).a: $$(patsubst src/core/%.c,bui
 endef
 $(eval $(call CORE_ARCHIVE_RULES,core,$$(ENGINE_CC),$$(ENGINE_CFLAGS) -fPIC))
 $(eval $(call CORE_ARCHIVE_RULES,asan,$$(SANITIZE_CC),$$(filter-out -O3,$$(ENGINE_CFLAGS)) -O2 $$(SANITIZE_FLAGS)))
-$(eval $(call CORE_ARCHIVE_RULES,fuzz,$$(FUZZ_CC),-g -O1 -fsanitize=$$(FUZZ_SANITIZE) -fno-sanitize-recover=all -std=c11 -D_POSIX_C_SOURCE=200809L -Isrc/core $$(BLAS_CFLAGS)))
+$(eval $(call CORE_ARCHIVE_RULES,fuzz,$$(FUZZ_CC),-g -O1 -fsanitize=$$(FUZZ_SANITIZE) -fno-sanitize-recover=all -std=c11 -D_POSIX_C_SOURCE=200809L $$(CORE_INC) $$(BLAS_CFLAGS)))
 # clang's AddressSanitizer takes minutes on the unrolled AVX-512 intrinsics
 # kernels (8+ minutes for gemm_avx512.c): in the fuzzing flavour they get
 # coverage and UBSan only.  The fuzz targets parse inputs and hardly reach
@@ -176,7 +181,7 @@ FUZZ_CORPUS ?= /tmp/hrm-fuzz-corpus
 FUZZ_SRCS = $(sort $(wildcard test/fuzz/fuzz_*.c))
 FUZZ_BINS = $(FUZZ_SRCS:.c=)
 FUZZ_CFLAGS = -g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all \
-	-std=c11 -D_POSIX_C_SOURCE=200809L -Isrc/core $(BLAS_CFLAGS)
+	-std=c11 -D_POSIX_C_SOURCE=200809L $(CORE_INC) $(BLAS_CFLAGS)
 
 $(FUZZ_BINS): test/fuzz/%: test/fuzz/%.c $(CORE_HDRS) $(CORE_LIB_FUZZ)
 	$(FUZZ_CC) $(FUZZ_CFLAGS) -o $@ $< $(CORE_LIB_FUZZ) $(BLAS_LIBS) -lm -lpthread

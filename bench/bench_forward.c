@@ -20,7 +20,7 @@
  *   ratio    engine GFLOP/s / sgemm GFLOP/s.
  *
  * --profile (instead of the table) times every op of the segment separately
- * (the same kernel calls as src/core/forward.c and layers.c, with timers
+ * (the same kernel calls as src/core/nn/forward.c and layers.c, with timers
  * around them), alternating with plain segments, and prints where the time
  * goes.  --whatif (instead of the table) times variants of the segment
  * that each change one thing (see struct whatif), against the plain one.

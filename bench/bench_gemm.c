@@ -1,5 +1,5 @@
 /*
- * bench_gemm.c — the engine's packed GEMM (src/core/gemm.c) against
+ * bench_gemm.c — the engine's packed GEMM (src/core/nn/gemm.c) against
  * OpenBLAS's cblas_sgemm on the linear-layer shapes of the CPU-scale
  * training step, one thread, CPU time per product.
  *

@@ -149,7 +149,7 @@ BLAS_LIBS=$(pkg-config --libs openblas 2>/dev/null || echo -lopenblas)
 (cd "$ROOT" && make -s build/libhrmcore.a)
 for prog in solve_engine infer_helper; do
 	# shellcheck disable=SC2086
-	cc -std=c11 -D_POSIX_C_SOURCE=200809L -O3 -I"$ROOT/src/core" $BLAS_CFLAGS \
+	cc -std=c11 -D_POSIX_C_SOURCE=200809L -O3 -I"$ROOT/src/core/util" -I"$ROOT/src/core/nn" -I"$ROOT/src/core/task" -I"$ROOT/src/core/run" $BLAS_CFLAGS \
 		-o "$WORK/$prog" "$ROOT/bench/$prog.c" "$ROOT/build/libhrmcore.a" $BLAS_LIBS -lm -lpthread
 done
 

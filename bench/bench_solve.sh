@@ -46,7 +46,7 @@ BLAS_CFLAGS=$(pkg-config --cflags openblas 2>/dev/null || true)
 BLAS_LIBS=$(pkg-config --libs openblas 2>/dev/null || echo -lopenblas)
 (cd "$ROOT" && make -s build/libhrmcore.a)
 # shellcheck disable=SC2086
-cc -std=c11 -D_POSIX_C_SOURCE=200809L -O3 -I"$ROOT/src/core" $BLAS_CFLAGS \
+cc -std=c11 -D_POSIX_C_SOURCE=200809L -O3 -I"$ROOT/src/core/util" -I"$ROOT/src/core/nn" -I"$ROOT/src/core/task" -I"$ROOT/src/core/run" $BLAS_CFLAGS \
 	-o "$WORK/solve_engine" "$ROOT/bench/solve_engine.c" "$ROOT/build/libhrmcore.a" $BLAS_LIBS -lm -lpthread
 
 if [ -z "$SKIP_FULL" ] && [ ! -f "$WORK/full.weights.safetensors" ]; then

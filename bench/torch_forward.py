@@ -80,7 +80,7 @@ def full_config():
 
 
 def segment_flops(c, B):
-    """hrm_segment_flops (src/core/forward.c), term for term."""
+    """hrm_segment_flops (src/core/nn/forward.c), term for term."""
     M = float(B) * c["S"]
     D, Iw, S = float(c["hidden_size"]), float(c["inter_size"]), float(c["S"])
     block = (2.0 * M * D * (3 * D) + 2.0 * M * D * D + 2.0 * M * D * (2 * Iw) + 2.0 * M * Iw * D

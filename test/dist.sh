@@ -47,7 +47,7 @@ perl -MIO::Uncompress::Unzip=\$UnzipError -MJSON::PP -e '
     push @fail, "not a file of HEAD: $_" for grep { !$want{$_} } sort keys %files;
     push @fail, "outside the prefix hrm-$version/: $_" for grep { !m{^hrm-\Q$version\E/} } sort keys %files;
     for my $f (qw(META.json hrm.control Makefile README.md LICENSE sql/hrm--0.1.0.sql
-                  sql/parts/00_header.sql src/hrm.c src/hrm_pg.h src/core/forward.c)) {
+                  sql/parts/00_header.sql src/pg/hrm.c src/pg/hrm_pg.h src/core/nn/forward.c)) {
         push @fail, "a build needs $f" unless $files{"hrm-$version/$f"};
     }
     push @fail, "no update script sql/hrm--*--$version.sql"

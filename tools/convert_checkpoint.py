@@ -69,7 +69,7 @@ TRAIN_DEFAULTS = collections.OrderedDict([
     ("puzzle_emb_weight_decay", 0.1), ("puzzle_emb_lr", 1e-2)])
 TASK_DATA_PATHS = {"sudoku": "data/sudoku-extreme-1k-aug-1000", "maze": "data/maze-30x30-hard-1k",
                    "arc": "data/arc-aug-1000"}
-# Field order of the engine's JSON (src/core/config.c, hrm_config_to_json) for arch "hrm".
+# Field order of the engine's JSON (src/core/nn/config.c, hrm_config_to_json) for arch "hrm".
 CONFIG_FIELDS = ["arch", "seq_len", "vocab_size", "num_puzzle_identifiers", "puzzle_emb_ndim",
                  "H_cycles", "L_cycles", "H_layers", "L_layers", "hidden_size", "expansion", "num_heads",
                  "pos_encodings", "rms_norm_eps", "rope_theta", "halt_max_steps", "halt_exploration_prob"]
@@ -113,7 +113,7 @@ def config_fields(cfg):
 
 
 def config_json(cfg):
-    """hrm_config JSON exactly as the engine writes it (src/core/config.c)."""
+    """hrm_config JSON exactly as the engine writes it (src/core/nn/config.c)."""
     parts = []
     for k in config_fields(cfg):
         v = cfg[k]
@@ -141,7 +141,7 @@ def intermediate_size(hidden, expansion):
 
 
 def layout(cfg):
-    """[(name, shape)] in the engine's order (src/core/model.c, hrm_layout_init)."""
+    """[(name, shape)] in the engine's order (src/core/nn/model.c, hrm_layout_init)."""
     D, V = cfg["hidden_size"], cfg["vocab_size"]
     I = intermediate_size(D, cfg["expansion"])
     out = [("H_init", (D,)), ("L_init", (D,)), ("embed_tokens.embedding_weight", (V, D))]

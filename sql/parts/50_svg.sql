@@ -1,4 +1,4 @@
--- Pictures: grids and reasoning traces as SVG text (src/hrm_svg.c) ----------------
+-- Pictures: grids and reasoning traces as SVG text (src/pg/hrm_svg.c) ----------------
 
 CREATE FUNCTION hrm_grid_svg(grid text, task text DEFAULT NULL, cell_size integer DEFAULT 32)
     RETURNS text

@@ -1,6 +1,6 @@
 /*
  * test_run.c — datasets, split, the resumable sampler, augmentation
- * consistency, exact resume of a run and evaluation (src/core/run.c).
+ * consistency, exact resume of a run and evaluation (src/core/run/run.c).
  */
 #include "check.h"
 #include "maze.h"

@@ -1,6 +1,6 @@
 /*
  * test_tasks_arc.c — ARC token layout, crop, augmentation and JSON tasks
- * (src/core/arc.c).
+ * (src/core/task/arc.c).
  */
 #include "arc.h"
 #include "check.h"

@@ -1,6 +1,6 @@
 /*
  * test_tasks_maze.c — maze codecs, BFS, checker, generator and dihedral
- * augmentation (src/core/maze.c, src/core/grid.c).
+ * augmentation (src/core/task/maze.c, src/core/task/grid.c).
  */
 #include "check.h"
 #include "grid.h"

@@ -1,6 +1,6 @@
 /*
  * test_tasks_sudoku.c — Sudoku codecs, exact solver, checker, generator and
- * augmentation (src/core/sudoku.c).
+ * augmentation (src/core/task/sudoku.c).
  */
 #include "check.h"
 #include "sudoku.h"

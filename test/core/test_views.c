@@ -1,5 +1,5 @@
 /*
- * test_views.c — test-time scaling and the batched solve (src/core/views.c):
+ * test_views.c — test-time scaling and the batched solve (src/core/run/views.c):
  * the views and their exact inverses, decoding, the checker, the vote, and
  * hrm_views_solve against hrm_infer run view by view.
  */

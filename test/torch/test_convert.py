@@ -538,7 +538,7 @@ def other_cases(rep, tmp):
               '"H_cycles": 2, "L_cycles": 2, "H_layers": 2, "L_layers": 1, "hidden_size": 64, "expansion": 2.5, '
               '"num_heads": 4, "pos_encodings": "rope", "rms_norm_eps": 1e-06, "rope_theta": 1e+06, '
               '"halt_max_steps": 4, "halt_exploration_prob": 0.0}',
-              "hrm_config JSON in the engine's format (src/core/config.c)")
+              "hrm_config JSON in the engine's format (src/core/nn/config.c)")
 
 
 # ----------------------------------------------------------------------------------------------

@@ -145,4 +145,11 @@ float		hrm_bf16_to_float(uint16_t h);
 /* Free the calling thread's kernel scratch: for threads that are not the pool's, before they exit. */
 void		hrm_gemm_thread_release(void);
 
+/*
+ * The kernels this process runs, for reports: "avx512+bf16", "avx512" or
+ * "portable" (BLAS and plain C), as the CPU, HRM_CPU, HRM_GEMM=blas and
+ * the calls above leave it.
+ */
+const char *hrm_cpu_path(void);
+
 #endif							/* HRM_GEMM_H */

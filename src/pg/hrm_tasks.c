@@ -5,7 +5,7 @@
  *		generators, the exact Sudoku solver, rule checkers, augmentation
  *		and the ARC-AGI JSON loader.
  *
- * Everything here is glue: the engine (src/core/sudoku.c, maze.c, arc.c,
+ * Everything here is glue: the engine (src/core/task/sudoku.c, maze.c, arc.c,
  * grid.c) does the work on plain C arrays; this file converts SQL values,
  * maps engine errors onto SQLSTATEs and runs the set-returning functions.
  *

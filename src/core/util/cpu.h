@@ -29,13 +29,6 @@ bool		hrm_cpu_detected(hrm_cpu_feature f);
 /* Tests: act as a CPU without AVX-512 (true) or as detected (false). */
 void		hrm_cpu_force_portable(bool on);
 
-/*
- * The kernels this process runs, for reports: "avx512+bf16", "avx512" or
- * "portable" (BLAS and plain C), as the CPU, HRM_CPU, HRM_GEMM=blas and
- * the calls above leave it.
- */
-const char *hrm_cpu_path(void);
-
 /* The CPU's relevant features as detected, e.g. "avx512f avx512bw avx512vl avx512dq fma avx512bf16". */
 const char *hrm_cpu_features(void);
 

@@ -27,7 +27,7 @@
  * task's symmetries and votes (views.h); hrm_solve_batch solves many grids
  * (a text[], an int[n][...] or a query's (id, grid) rows) one chunk of rows
  * per engine call.  Every one of them, hrm_trace too, runs the engine's one
- * batched solve, hrm_views_solve (src/core/views.c): the ACT loop, the
+ * batched solve, hrm_views_solve (src/core/run/views.c): the ACT loop, the
  * decoding, the views and the vote live there; this file parses, formats
  * and reports.
  *

@@ -2,7 +2,6 @@
  * cpu.c — run-time CPU detection (see cpu.h).
  */
 #include "cpu.h"
-#include "gemm.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -55,14 +54,6 @@ void
 hrm_cpu_force_portable(bool on)
 {
 	forced = on ? 1 : 0;
-}
-
-const char *
-hrm_cpu_path(void)
-{
-	if (!hrm_gemm_available())
-		return "portable";
-	return hrm_gemm_bf16_available() ? "avx512+bf16" : "avx512";
 }
 
 const char *

@@ -330,6 +330,14 @@ hrm_gemm_packed_mlp(int M, int Iw, int D, const float *x, int ldx, const float *
  * caller's own that ran the kernels calls this before it exits, or the
  * scratch leaks.  Only the AVX-512 and bfloat16 kernels keep such scratch.
  */
+const char *
+hrm_cpu_path(void)
+{
+	if (!hrm_gemm_available())
+		return "portable";
+	return hrm_gemm_bf16_available() ? "avx512+bf16" : "avx512";
+}
+
 void
 hrm_gemm_thread_release(void)
 {
