@@ -249,6 +249,7 @@ echo "hrm: all tests ($(date -u +%Y-%m-%dT%H:%M:%SZ), fixtures $HRM_FIXTURES)"
 
 step "build (make STRICT=1)" build
 step "install" install
+step "no call cycles between the glue's modules (test/glue_cycles.py)" "$PYTHON" test/glue_cycles.py
 step "engine tests (make test-engine)" make STRICT=1 test-engine
 step "parity on every reference fixture (make parity-all)" make STRICT=1 parity-all
 if [ "${SKIP_TORCH:-0}" != 1 ]; then

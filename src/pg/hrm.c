@@ -1,106 +1,34 @@
 /*-------------------------------------------------------------------------
  *
  * hrm.c
- *		Module entry point: PG_MODULE_MAGIC, _PG_init and every GUC (the
- *		modules' own are defined by the Init functions _PG_init calls).
- *		The engine glue (threads, memory limit, cancellation, errors,
- *		resources) is in hrm_engine.c.
+ *		Module entry point: PG_MODULE_MAGIC and _PG_init, which calls every
+ *		part's Init function (the common settings are in hrm_settings.c).
+ *		Nothing calls back into this file: it is the root of the glue's
+ *		module graph.
  *
  *-------------------------------------------------------------------------
  */
 #include "postgres.h"
 
-#include <limits.h>
-#include <unistd.h>
-
 #include "fmgr.h"
-#include "mb/pg_wchar.h"
-#include "miscadmin.h"
 #include "utils/guc.h"
-#include "utils/memutils.h"
 
 #include "hrm_pg.h"
-#include "parallel.h"
 
 PG_MODULE_MAGIC;
 
 PGDLLEXPORT void _PG_init(void);
 
-/* GUC: BLAS threads per backend */
-int			hrm_threads = 1;
-
-/* GUC: the most threads hrm.threads (and a training job's "threads") may use */
-int			hrm_max_threads = 1;
-
-/* GUC: memory one engine call may plan for (MB) */
-int			hrm_max_memory_mb = HRM_DEFAULT_MAX_MEMORY_MB;
-
-/* GUC: arithmetic of the block products (hrm_precision) */
-int			hrm_precision_guc = HRM_PRECISION_FLOAT32;
-
-static const struct config_enum_entry hrm_precision_options[] = {
-	{"float32", HRM_PRECISION_FLOAT32, false},
-	{"bf16", HRM_PRECISION_BF16, false},
-	{NULL, 0, false}
-};
-
-/* GUC: the model hrm_solve(grid) and hrm_train(table) use when none is named */
-char	   *hrm_default_model = NULL;
-
 /*
- * Module load: define GUCs.  Nothing here touches BLAS: under
- * shared_preload_libraries this runs in the postmaster, and BLAS threads
- * must only ever start in backends.
+ * Module load: define the settings and shared memory requests of every
+ * part.  Nothing here touches BLAS: under shared_preload_libraries this
+ * runs in the postmaster, and BLAS threads must only ever start in backends.
  */
 void
 _PG_init(void)
 {
-	long		ncpu = sysconf(_SC_NPROCESSORS_ONLN);
-	int			default_max_threads = (int) Max(Min(ncpu, HRM_MAX_THREADS), 1);
-
-	DefineCustomIntVariable("hrm.threads",
-							"Sets the number of threads each backend uses for hrm's kernels (its worker pool and BLAS).",
-							"Applied before the next hrm call in the session, capped at hrm.max_threads; these threads never call PostgreSQL.",
-							&hrm_threads,
-							1, 1, HRM_MAX_THREADS,
-							PGC_USERSET,
-							0,
-							NULL, NULL, NULL);
-	DefineCustomIntVariable("hrm.max_threads",
-							"Sets the most threads one hrm call may use (caps hrm.threads and a training job's threads).",
-							"Defaults to the number of CPU cores; more threads than cores only slow every call down.",
-							&hrm_max_threads,
-							default_max_threads, 1, HRM_MAX_THREADS,
-							PGC_SUSET,
-							0,
-							NULL, NULL, NULL);
-	DefineCustomIntVariable("hrm.max_memory",
-							"Sets the most working memory one hrm call (or training job) may plan for.",
-							"Inference, evaluation and training compute what they need before allocating and refuse a plan over this limit; model weights and training data have their own limits (hrm.shared_memory_limit, hrm.max_training_data).",
-							&hrm_max_memory_mb,
-							HRM_DEFAULT_MAX_MEMORY_MB, 16, INT_MAX / 2,
-							PGC_SUSET,
-							GUC_UNIT_MB,
-							NULL, NULL, NULL);
-
-	DefineCustomEnumVariable("hrm.precision",
-							 "Sets the arithmetic of the model's matrix products in inference.",
-							 "float32 (the default) or bf16: weights and activations rounded to bfloat16, sums in float32, about twice as fast on CPUs with AVX512_BF16 (elsewhere float32 runs; see hrm_cpu_features()). Training is always float32.",
-							 &hrm_precision_guc,
-							 HRM_PRECISION_FLOAT32, hrm_precision_options,
-							 PGC_USERSET,
-							 0,
-							 NULL, NULL, NULL);
-
-	DefineCustomStringVariable("hrm.default_model",
-							   "Sets the model that hrm_solve(grid) and hrm_train(table) use when no model is named.",
-							   NULL,
-							   &hrm_default_model,
-							   "",
-							   PGC_USERSET,
-							   0,
-							   NULL, NULL, NULL);
-
+	HrmSettingsInit();
+	HrmCacheInit();
 	HrmShmemInit();
 	HrmSolveInit();
 	HrmTrainInit();

@@ -419,7 +419,7 @@ hrm_cache_forget(const char *name)
  * Rows of hrm_cache_info() for models this backend holds privately (shared
  * cache off): mode "backend".
  */
-void
+static void
 HrmCachePrivateRows(ReturnSetInfo *rsinfo)
 {
 	for (int i = 0; i < HRM_CACHE_SLOTS; i++)
@@ -443,6 +443,30 @@ HrmCachePrivateRows(ReturnSetInfo *rsinfo)
 		values[7] = NameGetDatum(db);
 		tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
 	}
+}
+
+/*
+ * hrm_cache_info() → SETOF (model, generation, bytes, mode, mapped_here,
+ * published, uses, database): the shared registry (hrm_shmem.c), plus this
+ * backend's private copies when the shared cache is off.
+ */
+PG_FUNCTION_INFO_V1(hrm_cache_info);
+Datum
+hrm_cache_info(PG_FUNCTION_ARGS)
+{
+	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
+
+	InitMaterializedSRF(fcinfo, 0);
+	HrmShmemCacheRows(rsinfo);
+	HrmCachePrivateRows(rsinfo);
+	return (Datum) 0;
+}
+
+/* Load time: the catalog forgets cached copies through hrm_cache_forget. */
+void
+HrmCacheInit(void)
+{
+	HrmCatalogSetForgetHook(hrm_cache_forget);
 }
 
 /*

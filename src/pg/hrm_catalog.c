@@ -81,16 +81,6 @@ PG_FUNCTION_INFO_V1(hrm_drop_owned_trigger);
  * Names and ownership
  * --------------------------------------------------------------------- */
 
-void
-HrmPreventDuringRecovery(const char *func)
-{
-	if (RecoveryInProgress())
-		ereport(ERROR,
-				(errcode(ERRCODE_READ_ONLY_SQL_TRANSACTION),
-				 errmsg("cannot execute %s() during recovery", func),
-				 errdetail("This server is a hot standby: its models and training jobs are replayed from the primary and are read-only here."),
-				 errhint("Call %s() on the primary server; the standbys replay its changes.", func)));
-}
 
 /*
  * Model names: 1 to 63 bytes, no control characters.
@@ -207,26 +197,27 @@ HrmMayUseModel(Oid roleid, const HrmCatalogEntry *entry)
 }
 
 /* ---------------------------------------------------------------------
- * SPI helpers (run as the catalog owner; every name schema-qualified)
+ * Forgetting cached copies (the cache registers its function at load)
  * --------------------------------------------------------------------- */
 
+static HrmForgetHook forget_hook = NULL;
+
 void
-HrmSpiConnect(void)
+HrmCatalogSetForgetHook(HrmForgetHook hook)
 {
-	if (SPI_connect() != SPI_OK_CONNECT)
-		elog(ERROR, "SPI_connect failed");
+	forget_hook = hook;
 }
 
-int
-HrmSpiExec(const char *sql, int nargs, Oid *types, Datum *values, const char *nulls,
-		   bool read_only, long limit)
+void
+HrmCatalogForget(const char *name)
 {
-	int			ret = SPI_execute_with_args(sql, nargs, types, values, nulls, read_only, limit);
-
-	if (ret < 0)
-		elog(ERROR, "SPI_execute_with_args failed: %s", SPI_result_code_string(ret));
-	return ret;
+	if (forget_hook != NULL)
+		forget_hook(name);
 }
+
+/* ---------------------------------------------------------------------
+ * Schema (the SPI helpers are in hrm_spi.c)
+ * --------------------------------------------------------------------- */
 
 /*
  * Whether hrm.checkpoint has its "run" column: not before ALTER EXTENSION hrm
@@ -640,7 +631,7 @@ hrm_import(PG_FUNCTION_ARGS)
 		HrmRestoreUser(&us);
 	}
 
-	hrm_cache_forget(name);
+	HrmCatalogForget(name);
 	PG_RETURN_TEXT_P(cstring_to_text(name));
 }
 
@@ -770,7 +761,7 @@ hrm_drop_model(PG_FUNCTION_ARGS)
 	SPI_finish();
 	HrmRestoreUser(&us);
 
-	hrm_cache_forget(name);
+	HrmCatalogForget(name);
 	PG_RETURN_BOOL(true);
 }
 
@@ -820,8 +811,8 @@ hrm_rename_model(PG_FUNCTION_ARGS)
 	SPI_finish();
 	HrmRestoreUser(&us);
 
-	hrm_cache_forget(name);
-	hrm_cache_forget(new_name);
+	HrmCatalogForget(name);
+	HrmCatalogForget(new_name);
 	PG_RETURN_TEXT_P(cstring_to_text(new_name));
 }
 
@@ -1081,7 +1072,7 @@ HrmDeleteModels(const char *sql)
 		char	   *name = SPI_getvalue(SPI_tuptable->vals[i], SPI_tuptable->tupdesc, 1);
 
 		if (name != NULL)
-			hrm_cache_forget(name);
+			HrmCatalogForget(name);
 	}
 	SPI_finish();
 	HrmRestoreUser(&us);
@@ -1160,7 +1151,7 @@ hrm_drop_extension_trigger(PG_FUNCTION_ARGS)
 	/* checkpoints first: the rows' triggers unlink each large object */
 	(void) HrmDeleteModels("DELETE FROM hrm.checkpoint RETURNING NULL::pg_catalog.text");
 	n = HrmDeleteModels("DELETE FROM hrm.model RETURNING name");
-	hrm_cache_forget(NULL);
+	HrmCatalogForget(NULL);
 	if (n > 0)
 		ereport(NOTICE,
 				(errmsg(n == 1 ? "dropping " UINT64_FORMAT " model and its large objects" :

@@ -31,6 +31,8 @@
  * hrm.c: GUCs, engine error mapping, engine resources
  * --------------------------------------------------------------------- */
 
+/* hrm_settings.c: the common settings (defined first by _PG_init) */
+extern void HrmSettingsInit(void);
 extern int	hrm_threads;
 extern int	hrm_max_threads;
 extern int	hrm_precision_guc;	/* hrm.precision: an hrm_precision (forward.h) */
@@ -176,7 +178,17 @@ extern Oid	HrmCatalogStoreCheckpoint(const HrmCheckpointRow *r);
 extern int64 HrmCatalogPublishCheckpoint(const char *model, int64 run, int64 step, const char *arch,
 										 const char *config, Oid weights_lo, int64 weights_bytes,
 										 int64 n_params, const char *fallback_hyper);
-/* The SPI helpers of every glue module: connect, and execute with arguments (ERROR on failure). */
+/*
+ * Models' weights cached elsewhere (the cache, hrm_cache.c) are forgotten
+ * when the catalog replaces, renames or drops a model: the cache registers
+ * its forget function at load (HrmCacheInit), so the catalog calls no
+ * module above it.  NULL name: every model of the database.
+ */
+typedef void (*HrmForgetHook) (const char *name);
+extern void HrmCatalogSetForgetHook(HrmForgetHook hook);
+extern void HrmCatalogForget(const char *name);
+
+/* hrm_spi.c — the SPI helpers of every glue module: connect, and execute with arguments (ERROR on failure). */
 extern void HrmSpiConnect(void);
 extern int	HrmSpiExec(const char *sql, int nargs, Oid *types, Datum *values, const char *nulls,
 					   bool read_only, long limit);
@@ -247,9 +259,8 @@ extern HrmModelHandle *hrm_cache_get(const char *name);
 /* Drop this backend's copy of a model, and the shared one (after drop / replace / rename; NULL: all). */
 extern void hrm_cache_forget(const char *name);
 
-/* Rows of hrm_cache_info() for this backend's private copies. */
-struct ReturnSetInfo;
-extern void HrmCachePrivateRows(struct ReturnSetInfo *rsinfo);
+/* Registers hrm_cache_forget with the catalog (called from _PG_init). */
+extern void HrmCacheInit(void);
 
 /* ---------------------------------------------------------------------
  * hrm_shmem.c: one copy of each model's weights per cluster
@@ -260,6 +271,10 @@ extern bool hrm_shared_cache;
 
 /* GUCs and, under shared_preload_libraries, the shared memory hooks. */
 extern void HrmShmemInit(void);
+
+/* Rows of hrm_cache_info() for the shared registry (the caller materialised rsinfo). */
+struct ReturnSetInfo;
+extern void HrmShmemCacheRows(struct ReturnSetInfo *rsinfo);
 
 /* "preload", "dynamic" or "backend". */
 extern const char *HrmShmemMode(void);

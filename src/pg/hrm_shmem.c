@@ -410,22 +410,18 @@ HrmShmemForget(const char *name)
 }
 
 /*
- * hrm_cache_info() → SETOF (model, generation, bytes, mode, mapped_here,
- * published, uses, database): the shared registry, plus this backend's
- * private copies when the shared cache is off.  Models of other databases
- * (their names) are shown only to superusers and pg_read_all_stats.
+ * The shared registry's rows of hrm_cache_info() (hrm_cache.c).  Models of
+ * other databases (their names) are shown only to superusers and
+ * pg_read_all_stats.
  */
-PG_FUNCTION_INFO_V1(hrm_cache_info);
-Datum
-hrm_cache_info(PG_FUNCTION_ARGS)
+void
+HrmShmemCacheRows(ReturnSetInfo *rsinfo)
 {
-	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
 	HrmSharedState *s;
 	HrmSharedSlot copy[HRM_SHMEM_SLOTS];
 	bool		all_databases = superuser() ||
 		has_privs_of_role(GetUserId(), ROLE_PG_READ_ALL_STATS);
 
-	InitMaterializedSRF(fcinfo, 0);
 	s = HrmShared();
 	LWLockAcquire(&s->lock, LW_SHARED);
 	memcpy(copy, s->slots, sizeof(copy));
@@ -457,8 +453,6 @@ hrm_cache_info(PG_FUNCTION_ARGS)
 			nulls[7] = true;
 		tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
 	}
-	HrmCachePrivateRows(rsinfo);
-	return (Datum) 0;
 }
 
 /* hrm_cache_mode() → text */

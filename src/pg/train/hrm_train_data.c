@@ -43,6 +43,9 @@
 
 #include "hrm_train.h"
 
+/* GUC hrm.max_training_data (defined by HrmTrainInit): MB of token arrays a source may fill */
+int			hrm_max_training_data_mb = 1024;
+
 typedef enum HrmColKind
 {
 	CK_TEXT,

@@ -65,9 +65,6 @@ PG_FUNCTION_INFO_V1(hrm_train_default_pg);
 PG_FUNCTION_INFO_V1(hrm_wait_pg);
 PG_FUNCTION_INFO_V1(hrm_evaluate_pg);
 
-/* GUCs */
-int			hrm_max_training_data_mb = 1024;
-
 /* Budget when the options give none. */
 #define HRM_DEFAULT_MAX_MINUTES 10.0
 /* Default NOTICE interval (seconds). */
