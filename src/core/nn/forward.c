@@ -784,6 +784,52 @@ hrm_embed_forward(const hrm_model *m, const int32_t *inputs, const int32_t *puzz
 	}
 }
 
+void
+hrm_embed_backward(const hrm_model *m, const int32_t *inputs, int B, const float *dx, float *grads,
+				   float *pgrad)
+{
+	const hrm_config *c = m->cfg;
+	const hrm_layout *lay = m->lay;
+	int			D = c->hidden_size,
+				P = c->P,
+				T = c->seq_len,
+				ndim = c->puzzle_emb_ndim;
+	size_t		SD = (size_t) c->S * D;
+	float		scale = sqrtf((float) D);
+
+	for (int b = 0; b < B; b++)
+	{
+		const float *dxb = dx + (size_t) b * SD;	/* [S, D] */
+		float		f = scale;
+
+		/* x = scale * 0.7071 (e + pos) with learned positions, else scale * e */
+		if (lay->embed_pos != HRM_NO_OFFSET)
+		{
+			float	   *gpos = grads + lay->embed_pos;
+
+			f = scale * 0.707106781f;
+			for (size_t k = 0; k < SD; k++)
+				gpos[k] += f * dxb[k];
+		}
+		for (int tt = 0; tt < T; tt++)
+		{
+			float	   *gE = grads + lay->embed_tokens + (size_t) inputs[(size_t) b * T + tt] * D;
+			const float *g = dxb + (size_t) (P + tt) * D;
+
+			for (int k = 0; k < D; k++)
+				gE[k] += f * g[k];
+		}
+		/* the puzzle row's gradient (its first ndim floats of the slots) */
+		if (ndim > 0)
+		{
+			float	   *pg = pgrad + (size_t) b * ndim;
+
+			for (int k = 0; k < ndim; k++)
+				pg[k] = f * dxb[k];
+		}
+	}
+}
+
 /* ------------------------------------------------------------------------- */
 /* blocks */
 
@@ -1189,6 +1235,46 @@ hrm_heads_forward(const hrm_model *m, const float *z_H, int B, float *logits, fl
 			q[2 * b] += bias[0];
 			q[2 * b + 1] += bias[1];
 		}
+	}
+}
+
+void
+hrm_heads_backward(const hrm_model *m, const float *z_H, int B, const float *dlogits, const float *dq,
+				   float *dz, float *grads)
+{
+	const hrm_config *c = m->cfg;
+	const hrm_layout *lay = m->lay;
+	int			D = c->hidden_size,
+				S = c->S,
+				P = c->P,
+				T = c->seq_len,
+				V = c->vocab_size;
+	size_t		SD = (size_t) S * D;
+	const float *Wq = m->params + lay->q_w;
+	float	   *gWq = grads + lay->q_w;
+
+	memset(dz, 0, sizeof(float) * (size_t) B * SD);
+	/* lm_head on positions P..S-1: logits [T, V] = z_H [T, D] W^T */
+	for (int b = 0; b < B; b++)
+		hrm_matmul_backward(dz + ((size_t) b * S + P) * D, grads + lay->lm_head,
+							dlogits + (size_t) b * T * V, z_H + ((size_t) b * S + P) * D,
+							m->params + lay->lm_head, T, V, D, 0.0f);
+	/* q_head on position 0: q [2] = W_q z_H[0] + b_q */
+	for (int b = 0; b < B; b++)
+	{
+		const float *zh0 = z_H + (size_t) b * SD;
+		float	   *dz0 = dz + (size_t) b * SD;
+		float		d0 = dq[2 * b],
+					d1 = dq[2 * b + 1];
+
+		for (int k = 0; k < D; k++)
+		{
+			gWq[k] += d0 * zh0[k];
+			gWq[D + k] += d1 * zh0[k];
+			dz0[k] += d0 * Wq[k] + d1 * Wq[D + k];
+		}
+		grads[lay->q_b] += d0;
+		grads[lay->q_b + 1] += d1;
 	}
 }
 

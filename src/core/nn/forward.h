@@ -147,6 +147,15 @@ void		hrm_embed_forward(const hrm_model *m, const int32_t *inputs, const int32_t
 							  int B, float *x);
 
 /*
+ * Its backward: dx [B, S, D] = d(x); the token (and learned-position)
+ * gradients added to grads (n_params floats), the puzzle rows' gradients
+ * written to pgrad [B, puzzle_emb_ndim] (may be NULL without a puzzle
+ * embedding).
+ */
+void		hrm_embed_backward(const hrm_model *m, const int32_t *inputs, int B, const float *dx,
+							   float *grads, float *pgrad);
+
+/*
  * One segment on all B rows of the carry (rows must already be reset as
  * wanted), without gradient: updates c->z_H / c->z_L and writes
  * logits [B, T, V] (if not NULL) and q [B, 2] (q_halt, q_continue; if not NULL).

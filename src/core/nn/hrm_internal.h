@@ -84,6 +84,13 @@ void		hrm_heads_forward(const hrm_model *m, const float *z_H, int B, float *logi
 							  hrm_workspace *ws);
 
 /*
+ * Its backward: dz [B, S, D] = d(z_H) from dlogits [B, T, V] and dq [B, 2]
+ * (overwritten); the heads' weight gradients added to grads.
+ */
+void		hrm_heads_backward(const hrm_model *m, const float *z_H, int B, const float *dlogits,
+							   const float *dq, float *dz, float *grads);
+
+/*
  * One segment for its Q values only (the trainer's Q-target segment): q
  * [B, 2] as hrm_segment_forward computes them, bit for bit; c->z_L is the
  * segment's result, c->z_H only at position 0 (with packed weights the last

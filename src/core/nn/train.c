@@ -912,13 +912,11 @@ hrm_train_backward(hrm_trainer *t, const int32_t *inputs, const int32_t *labels,
 				T = c->seq_len,
 				V = c->vocab_size,
 				S = c->S,
-				D = c->hidden_size,
-				P = c->P;
+				D = c->hidden_size;
 	int			Mmax = c->halt_max_steps;
 	size_t		SD = (size_t) S * D;
 	int			ndim = c->puzzle_emb_ndim;
 	double		inv_B = 1.0 / (double) B;
-	float		scale = sqrtf((float) D);
 	hrm_train_metrics acc;
 	hrm_status	st;
 	int32_t    *zero_pids = NULL;
@@ -1073,63 +1071,13 @@ hrm_train_backward(hrm_trainer *t, const int32_t *inputs, const int32_t *labels,
 			}
 		}
 
-		/* 5. backward: heads -> H* -> L* -> embeddings */
-		memset(ch->dz, 0, sizeof(float) * n_el);
-		for (int b = 0; b < R; b++)
-			hrm_matmul_backward(ch->dz + ((size_t) b * S + P) * D, t->grads + lay->lm_head,
-								ch->dlogits + (size_t) b * T * V, view.z_H + ((size_t) b * S + P) * D,
-								m->params + lay->lm_head, T, V, D, 0.0f);
-		for (int b = 0; b < R; b++)
-		{
-			const float *zh0 = view.z_H + (size_t) b * SD;
-			float	   *dz0 = ch->dz + (size_t) b * SD;
-			const float *Wq = m->params + lay->q_w;
-			float	   *gWq = t->grads + lay->q_w;
-			float		d0 = ch->dq[2 * b],
-						d1 = ch->dq[2 * b + 1];
-
-			for (int k = 0; k < D; k++)
-			{
-				gWq[k] += d0 * zh0[k];
-				gWq[D + k] += d1 * zh0[k];
-				dz0[k] += d0 * Wq[k] + d1 * Wq[D + k];
-			}
-			t->grads[lay->q_b] += d0;
-			t->grads[lay->q_b + 1] += d1;
-		}
+		/* 5. backward: heads -> the architecture's kept calls -> embeddings */
+		hrm_heads_backward(m, view.z_H, R, ch->dlogits, ch->dq, ch->dz, t->grads);
 		/* the architecture's backward through its kept calls: d(z_H) → d(x) */
 		dxs = arch->recur_backward(m, ch->acts_L, ch->acts_H, ch->dz, t->grads, ch, R);
 		STEP_CANCEL_POINT();
 		/* the embeddings' backward */
-		for (int b = 0; b < R; b++)
-		{
-			const float *dx = dxs + (size_t) b * SD;
-			float		f = scale;
-
-			if (lay->embed_pos != HRM_NO_OFFSET)
-			{
-				float	   *gpos = t->grads + lay->embed_pos;
-
-				f = scale * 0.707106781f;
-				for (size_t k = 0; k < SD; k++)
-					gpos[k] += f * dx[k];
-			}
-			for (int tt = 0; tt < T; tt++)
-			{
-				float	   *gE = t->grads + lay->embed_tokens + (size_t) in[(size_t) b * T + tt] * D;
-				const float *g = dx + (size_t) (P + tt) * D;
-
-				for (int k = 0; k < D; k++)
-					gE[k] += f * g[k];
-			}
-			if (ndim > 0)
-			{
-				float	   *pg = t->pgrad + (size_t) (r0 + b) * ndim;
-
-				for (int k = 0; k < ndim; k++)
-					pg[k] = f * dx[k];
-			}
-		}
+		hrm_embed_backward(m, in, R, dxs, t->grads, ndim > 0 ? t->pgrad + (size_t) r0 * ndim : NULL);
 	}
 #undef STEP_CANCEL_POINT
 	acc.loss = (acc.lm_loss + 0.5 * (acc.q_halt_loss + acc.q_continue_loss)) * inv_B;
