@@ -87,6 +87,33 @@ HrmCheckTokens(ArrayType *arr, const HrmModelHandle *h)
 	return tokens;
 }
 
+/* The rows of hrm_forward: one per segment, written as the ACT loop runs. */
+typedef struct ForwardRows
+{
+	ReturnSetInfo *rsinfo;
+	const hrm_config *cfg;
+	MemoryContext rowcxt;
+} ForwardRows;
+
+/* hrm_segment_cb: the segment's logits and Q values as a row (may ERROR: the loop unwinds) */
+static int
+ForwardRow(void *arg, int segment, int B, const float *logits, const float *q, const uint8_t *ran)
+{
+	ForwardRows *fr = (ForwardRows *) arg;
+	Datum		values[4];
+	bool		nulls[4] = {false, false, false, false};
+	MemoryContext oldcxt = MemoryContextSwitchTo(fr->rowcxt);
+
+	values[0] = Int32GetDatum(segment);
+	values[1] = PointerGetDatum(HrmFloatMatrix(logits, fr->cfg->seq_len, fr->cfg->vocab_size));
+	values[2] = Float4GetDatum(q[0]);
+	values[3] = Float4GetDatum(q[1]);
+	tuplestore_putvalues(fr->rsinfo->setResult, fr->rsinfo->setDesc, values, nulls);
+	MemoryContextSwitchTo(oldcxt);
+	MemoryContextReset(fr->rowcxt);
+	return 0;
+}
+
 Datum
 hrm_forward(PG_FUNCTION_ARGS)
 {
@@ -105,9 +132,9 @@ hrm_forward(PG_FUNCTION_ARGS)
 	hrm_workspace *ws;
 	float	   *logits;
 	float		q[2];
-	MemoryContext rowcxt;
+	ForwardRows rows;
+	hrm_infer_opts opts;
 	hrm_error	err;
-	int			s;
 
 	if (PG_ARGISNULL(0))
 		ereport(ERROR,
@@ -167,11 +194,10 @@ hrm_forward(PG_FUNCTION_ARGS)
 										  (size_t) cfg->seq_len * cfg->vocab_size * sizeof(float)),
 							  "a segment", &err), &err, what);
 
-	/* a fresh carry: every row reset to H_init / L_init */
+	/* the caller's carry and workspace for one row; the ACT loop resets the carry */
 	carry = palloc0(sizeof(hrm_carry));
 	HrmTrack(carry, HrmFreeCarry);
 	HrmCheck(hrm_carry_init(carry, m, 1, &err), &err, what);
-	hrm_carry_reset(carry, m, NULL);
 
 	wres = HrmTrack(NULL, HrmFreeWorkspace);
 	ws = hrm_workspace_create(m, 1, &err);
@@ -180,28 +206,15 @@ hrm_forward(PG_FUNCTION_ARGS)
 	HrmAdopt(wres, ws);
 
 	logits = palloc(sizeof(float) * (size_t) cfg->seq_len * cfg->vocab_size);
-	rowcxt = AllocSetContextCreate(CurrentMemoryContext, "hrm_forward row",
-								   ALLOCSET_DEFAULT_SIZES);
-
-	for (s = 1; s <= segments; s++)
-	{
-		Datum		values[4];
-		bool		nulls[4] = {false, false, false, false};
-		MemoryContext oldcxt;
-
-		CHECK_FOR_INTERRUPTS();
-		HrmCheck(hrm_segment_forward(m, ws, carry, tokens, &puzzle_id, logits, q, &err),
-				 &err, what);
-
-		oldcxt = MemoryContextSwitchTo(rowcxt);
-		values[0] = Int32GetDatum(s);
-		values[1] = PointerGetDatum(HrmFloatMatrix(logits, cfg->seq_len, cfg->vocab_size));
-		values[2] = Float4GetDatum(q[0]);
-		values[3] = Float4GetDatum(q[1]);
-		tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
-		MemoryContextSwitchTo(oldcxt);
-		MemoryContextReset(rowcxt);
-	}
+	rows.rsinfo = rsinfo;
+	rows.cfg = cfg;
+	rows.rowcxt = AllocSetContextCreate(CurrentMemoryContext, "hrm_forward row",
+										ALLOCSET_DEFAULT_SIZES);
+	/* every segment, fixed (no halting): the segment callback returns each one's outputs */
+	opts.segments = segments;
+	opts.adaptive = false;
+	HrmCheck(hrm_infer_with(m, ws, carry, tokens, &puzzle_id, 1, &opts, logits, q, NULL,
+							ForwardRow, &rows, &err), &err, what);
 
 	HrmRelease(wres);
 	return (Datum) 0;
