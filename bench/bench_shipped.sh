@@ -8,11 +8,12 @@
 # hrm_load_pretrained('sudoku') and measures it with hrm_evaluate, plain (the
 # model's own segments, what hrm_solve does) and with views => VIEWS, on:
 #
-#   - held-out generated puzzles with 20, 30-40 and 45-55 blanks, N of each,
-#     from hrm_sudoku_generate seeds 9120, 9130 and 9145: the model was
+#   - held-out generated puzzles with 1-5 (near-complete grids, where HRM is
+#     known to fail), 20, 30-40 and 45-55 blanks, N of each, from
+#     hrm_sudoku_generate seeds 9101, 9120, 9130 and 9145: the model was
 #     trained by tools/train_shipped_sudoku.sh on the engine generator's
-#     data seed 1 and evaluated during training on its own held-out stream;
-#     these seeds were used by neither;
+#     data seeds 1 and 2 and evaluated during training on their own held-out
+#     streams; these seeds were used by none;
 #   - the tdoku collections in $HRM_DATA/sudoku (default test/data, the first
 #     200 puzzles of each; HRM_DATA=DIR for whole collections), the first
 #     TDOKU_LIMIT puzzles of each, the reference answer from the exact solver
@@ -81,6 +82,7 @@ SELECT hrm_load_pretrained('sudoku') AS loaded;
 SELECT name, n_params, config->>'hidden_size' AS hidden, config->>'halt_max_steps' AS halt_max_steps
   FROM hrm.model;
 CREATE TABLE sets (name text, puzzle text, solution text);
+INSERT INTO sets SELECT 'generated, 1-5 blanks', puzzle, solution FROM hrm_sudoku_generate($N, 1, 5, 9101);
 INSERT INTO sets SELECT 'generated, 20 blanks', puzzle, solution FROM hrm_sudoku_generate($N, 20, 9120);
 INSERT INTO sets SELECT 'generated, 30-40 blanks', puzzle, solution FROM hrm_sudoku_generate($N, 30, 40, 9130);
 INSERT INTO sets SELECT 'generated, 45-55 blanks', puzzle, solution FROM hrm_sudoku_generate($N, 45, 55, 9145);
