@@ -40,6 +40,7 @@ def main():
     ap.add_argument("--no-token", action="store_true", help="draw exact accuracy only")
     ap.add_argument("--givens", type=float, default=61.0, help="givens per puzzle for the copy line (0 = none)")
     ap.add_argument("--target", type=float, default=50.0, help="horizontal target line (%%); 0 = none")
+    ap.add_argument("--ymin", type=float, default=0.0, help="bottom of the accuracy axis (%%)")
     a = ap.parse_args()
     names = dict(x.split("=", 1) for x in a.label)
 
@@ -62,7 +63,7 @@ def main():
     ax.set_xlabel("training steps" if a.steps else
                   ("training CPU minutes (one thread)" if a.cpu else "training minutes (wall clock, 2-core machine)"))
     ax.set_ylabel("held-out accuracy (%)")
-    ax.set_ylim(0, 100)
+    ax.set_ylim(a.ymin, 100)
     ax.set_xlim(left=0)
     ax.grid(alpha=0.3)
     ax.set_title(a.title, fontsize=10)
