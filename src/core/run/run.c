@@ -922,9 +922,10 @@ hrm_run_init_params(const hrm_layout *lay, hrm_task task, bool grid_pos, uint64_
 					hrm_error *err)
 {
 	const hrm_config *c = &lay->cfg;
-	int			rows = 0,
-				cols = 0,
-				box = 0,
+	const hrm_task_ops *ops = hrm_task_get(task);
+	int			rows = ops->grid_rows,
+				cols = ops->grid_cols,
+				box = ops->grid_box,
 				D = c->hidden_size,
 				ncodes;
 	float	   *codes;
@@ -935,9 +936,6 @@ hrm_run_init_params(const hrm_layout *lay, hrm_task task, bool grid_pos, uint64_
 	hrm_init_params(lay, params, &r);
 	if (!grid_pos || lay->embed_pos == HRM_NO_OFFSET)
 		return HRM_OK;
-	rows = hrm_task_get(task)->grid_rows;
-	cols = hrm_task_get(task)->grid_cols;
-	box = hrm_task_get(task)->grid_box;
 	if (rows == 0)
 		return HRM_OK;
 	if (c->seq_len != rows * cols)
@@ -976,6 +974,7 @@ hrm_run_init_params(const hrm_layout *lay, hrm_task task, bool grid_pos, uint64_
 void
 hrm_run_opts_defaults(hrm_run_opts *o, hrm_task task, int seq_len, int vocab_size)
 {
+	const hrm_task_ops *ops = hrm_task_get(task);
 	int			T,
 				V;
 	hrm_config *c = &o->model;
@@ -1013,9 +1012,9 @@ hrm_run_opts_defaults(hrm_run_opts *o, hrm_task task, int seq_len, int vocab_siz
 	o->sampler.batch_size = o->train.batch_size;
 
 	/* the task's own recipe (Sudoku: peer attention, ACT 4, cosine decay; docs/training.md) */
-	if (hrm_task_get(task)->recipe != NULL)
+	if (ops->recipe != NULL)
 	{
-		hrm_task_get(task)->recipe(c, &o->train);
+		ops->recipe(c, &o->train);
 		(void) hrm_config_validate(c, NULL);
 	}
 

@@ -27,13 +27,8 @@ hrm_views_draw(hrm_task task, int n, uint64_t seed, hrm_view *views, hrm_error *
 	if (n < 1 || n > ops->max_views)
 		return hrm_fail(err, HRM_ERR_INVALID, "%d views asked of a %s puzzle, which allows 1 to %d",
 						n, hrm_task_name(task), ops->max_views);
-	memset(views, 0, sizeof(hrm_view) * (size_t) n);
 	for (int k = 0; k < n; k++)
-	{
-		views[k].tid = 0;
-		hrm_sudoku_aug_identity(&views[k].sudoku);
-		hrm_arc_aug_identity(&views[k].arc);
-	}
+		hrm_view_identity(&views[k]);
 	hrm_rng_seed(&r, seed ^ 0x76696577735eedULL);
 	if (ops->view_draw != NULL)
 		ops->view_draw(&r, views, n);

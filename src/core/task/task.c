@@ -426,6 +426,15 @@ static const hrm_task_ops task_table[HRM_TASK_COUNT] = {
 	},
 };
 
+void
+hrm_view_identity(hrm_view *v)
+{
+	memset(v, 0, sizeof(*v));
+	v->tid = 0;
+	hrm_sudoku_aug_identity(&v->sudoku);
+	hrm_arc_aug_identity(&v->arc);
+}
+
 const hrm_task_ops *
 hrm_task_get(hrm_task task)
 {

@@ -115,6 +115,9 @@ typedef struct hrm_task_ops
 	bool		grid_arrays;
 } hrm_task_ops;
 
+/* The identity view (every task's transform the identity). */
+void		hrm_view_identity(hrm_view *v);
+
 /* The entry of a task; an unknown value gets the generic entry. */
 const hrm_task_ops *hrm_task_get(hrm_task task);
 
