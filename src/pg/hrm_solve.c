@@ -86,10 +86,6 @@
 /* Workspaces kept per backend (one per distinct model shape in use). */
 #define SOLVE_POOL_SLOTS 4
 
-/* ARC layout (the reference's ARC datasets: 30x30 canvas, 10 colours + PAD + EOS). */
-#define SOLVE_ARC_VOCAB 12
-#define SOLVE_ARC_SEQ 900
-
 PG_FUNCTION_INFO_V1(hrm_solve_text);
 PG_FUNCTION_INFO_V1(hrm_solve_array);
 PG_FUNCTION_INFO_V1(hrm_solve_detail_text);
@@ -146,47 +142,8 @@ HrmSolveInit(void)
 }
 
 /* ---------------------------------------------------------------------
- * Tasks and codecs
+ * Codecs: a grid's forms in SQL, one table entry per task
  * --------------------------------------------------------------------- */
-
-typedef enum SolveCodec
-{
-	CODEC_SUDOKU,				/* text / int[81] / int[9][9] */
-	CODEC_MAZE,					/* text rows of "# SG" */
-	CODEC_ARC,					/* int[rows][cols] of colours 0..9 */
-	CODEC_TOKENS				/* int[] of token ids */
-} SolveCodec;
-
-/*
- * The task of a model, from its layout first (the Sudoku, maze and ARC
- * layouts), else its catalog task, else "generic"; *codec gets the codec
- * hrm_solve uses for text grids (CODEC_TOKENS: none).
- */
-static const char *
-SolveTaskOf(const HrmModelHandle *h, SolveCodec *codec)
-{
-	const hrm_config *cfg = &h->layout.cfg;
-
-	*codec = CODEC_TOKENS;
-	if (cfg->vocab_size == HRM_SUDOKU_VOCAB && cfg->seq_len == HRM_SUDOKU_CELLS)
-	{
-		*codec = CODEC_SUDOKU;
-		return "sudoku";
-	}
-	if (cfg->vocab_size == HRM_MAZE_VOCAB && cfg->seq_len == HRM_MAZE_SEQ)
-	{
-		*codec = CODEC_MAZE;
-		return "maze";
-	}
-	if (cfg->vocab_size == SOLVE_ARC_VOCAB && cfg->seq_len == SOLVE_ARC_SEQ)
-	{
-		*codec = CODEC_ARC;
-		return "arc";
-	}
-	if (h->task != NULL && h->task[0] != '\0')
-		return h->task;
-	return "generic";
-}
 
 /* What the caller asked for. */
 typedef struct SolveArgs
@@ -201,12 +158,14 @@ typedef struct SolveArgs
 	int32		puzzle_id;		/* the puzzle embedding's row */
 } SolveArgs;
 
+typedef struct SolveCodecOps SolveCodecOps;
+
 /* A puzzle ready for the engine, and how to give the answer back. */
 typedef struct SolveProblem
 {
 	HrmModelHandle *h;
 	const char *task;
-	SolveCodec codec;			/* of this input (CODEC_TOKENS for arrays of non-Sudoku models) */
+	const SolveCodecOps *codec; /* of this input (the token codec for token arrays) */
 	int			seq_len;
 	int			vocab;
 	int			steps;			/* segments to run at most */
@@ -219,14 +178,52 @@ typedef struct SolveProblem
 	bool		is_text;
 	text	   *src_text;
 	ArrayType  *src_arr;
-	/* codec state */
-	uint8_t		cells[HRM_SUDOKU_CELLS];	/* Sudoku: the puzzle */
-	hrm_maze	maze;			/* maze: the question */
+	/* what the codec keeps of the input to format the answer */
+	union
+	{
+		uint8_t		cells[HRM_SUDOKU_CELLS];	/* Sudoku: the puzzle */
+		hrm_maze	maze;		/* maze: the question */
+	}			st;
 } SolveProblem;
 
-/* Does a text grid look like a maze ("#", "S", "G", "o") or a Sudoku (digits, ".")? */
+/*
+ * A codec: how hrm_solve reads and writes one task's grids.  The engine's
+ * task entry (task.h) gives the layout that selects the codec, the answer
+ * alphabet, symmetries and checker; the codec adds the SQL forms.  Adding a
+ * task is one more entry of solve_codecs (and its SQL wrappers and tests);
+ * nothing below branches on the task.
+ */
+struct SolveCodecOps
+{
+	hrm_task	task;			/* the engine's task of this codec's grids */
+	const char *given;			/* how an error names a grid of this task ("a Sudoku") */
+	const char *kind;			/* how the views error names one ("sudoku grid") */
+	const char *hint;			/* what a model of this task reads (NULL: its token ids) */
+	const char *views_hint;		/* when views exceed the task's (NULL: the common hint) */
+
+	/* Text that is plainly this task's (and no other's); NULL: no text form. */
+	bool		(*text_looks) (const char *s, size_t len);
+
+	/* An array of this task's own shape; NULL: no array form of its own. */
+	bool		(*array_looks) (const ArrayType *arr);
+
+	/* Read a text grid into p->tokens and p->st (ereport on bad text); NULL: no text form. */
+	void		(*read_text) (SolveProblem *p, const char *s, size_t len);
+
+	/*
+	 * Read an int4 array (no nulls; values v[0..n)) into p->tokens and p->st:
+	 * true when read, false when the array is to be read as token ids.
+	 * NULL: arrays are token ids.
+	 */
+	bool		(*read_array) (SolveProblem *p, const ArrayType *arr, const int32 *v, int n);
+
+	/* The prediction (tokens, decoded over the task's alphabet) in the input's form. */
+	Datum		(*format) (const SolveProblem *p, const int32 *pred);
+};
+
+/* Does a text grid use maze characters ("#", "S", "G", "o") and/or Sudoku ones (digits, ".")? */
 static void
-SolveTextLooks(const char *s, size_t len, bool *maze_like, bool *sudoku_like)
+SolveTextChars(const char *s, size_t len, bool *maze_chars, bool *digit_chars)
 {
 	bool		m = false,
 				d = false;
@@ -240,8 +237,8 @@ SolveTextLooks(const char *s, size_t len, bool *maze_like, bool *sudoku_like)
 		else if ((c >= '0' && c <= '9') || c == '.')
 			d = true;
 	}
-	*maze_like = m && !d;
-	*sudoku_like = d && !m;
+	*maze_chars = m;
+	*digit_chars = d;
 }
 
 static void
@@ -259,73 +256,18 @@ SolveWrongTask(const SolveProblem *p, const char *given, const char *hint)
 	pg_unreachable();
 }
 
-/* A hint naming what this model reads. */
+/* A hint naming what a model of codec c reads. */
 static const char *
-SolveHintFor(const SolveProblem *p, SolveCodec model_codec)
+SolveHintFor(const SolveProblem *p, const SolveCodecOps *c)
 {
-	switch (model_codec)
-	{
-		case CODEC_SUDOKU:
-			return "A Sudoku model reads 81 cells as text (digits, \".\" or \"0\" for blanks) or as int[81] / int[9][9] (0 for blanks).";
-		case CODEC_MAZE:
-			return "A maze model reads text rows of \"#\" (wall), \" \" (open), \"S\" and \"G\", at most 30x30.";
-		case CODEC_ARC:
-			return "An ARC model reads a grid as int[rows][cols] of colours 0 to 9 (at most 30x30), or its 900 token ids as int[900].";
-		case CODEC_TOKENS:
-			break;
-	}
+	if (c->hint != NULL)
+		return c->hint;
 	return psprintf("Pass the model's %d token ids (0 to %d) as an int[].", p->seq_len, p->vocab - 1);
-}
-
-/* Parse a text grid with the model's codec. */
-static void
-SolvePrepareText(SolveProblem *p, SolveCodec model_codec)
-{
-	const char *s = VARDATA_ANY(p->src_text);
-	size_t		len = VARSIZE_ANY_EXHDR(p->src_text);
-	bool		maze_like,
-				sudoku_like;
-	hrm_error	err;
-	int			start,
-				goal;
-
-	hrm_error_clear(&err);
-	SolveTextLooks(s, len, &maze_like, &sudoku_like);
-	switch (model_codec)
-	{
-		case CODEC_SUDOKU:
-			if (maze_like)
-				SolveWrongTask(p, "a maze", SolveHintFor(p, model_codec));
-			if (hrm_sudoku_parse(s, len, p->cells, &err) != HRM_OK)
-				ereport(ERROR,
-						(errcode(ERRCODE_INVALID_TEXT_REPRESENTATION),
-						 errmsg("invalid Sudoku for model \"%s\"", p->h->name),
-						 errdetail("%s", err.msg),
-						 errhint("%s", SolveHintFor(p, model_codec))));
-			hrm_sudoku_to_tokens(p->cells, p->tokens);
-			break;
-		case CODEC_MAZE:
-			if (sudoku_like)
-				SolveWrongTask(p, "a Sudoku", SolveHintFor(p, model_codec));
-			if (hrm_maze_parse(s, len, &p->maze, &err) != HRM_OK ||
-				hrm_maze_endpoints(&p->maze, &start, &goal, &err) != HRM_OK)
-				ereport(ERROR,
-						(errcode(ERRCODE_INVALID_TEXT_REPRESENTATION),
-						 errmsg("invalid maze for model \"%s\"", p->h->name),
-						 errdetail("%s", err.msg),
-						 errhint("%s", SolveHintFor(p, model_codec))));
-			hrm_maze_to_tokens(&p->maze, p->tokens);
-			break;
-		case CODEC_ARC:
-		case CODEC_TOKENS:
-			SolveWrongTask(p, "a text grid", SolveHintFor(p, model_codec));
-	}
-	p->codec = model_codec;
 }
 
 /* Describe an array's shape for messages: "int[9][8]". */
 static char *
-SolveArrayShape(ArrayType *arr)
+SolveArrayShape(const ArrayType *arr)
 {
 	StringInfoData buf;
 
@@ -339,9 +281,374 @@ SolveArrayShape(ArrayType *arr)
 	return buf.data;
 }
 
-/* Read an int[] grid. */
+/*
+ * Copy the input text, replacing its cell characters in order with
+ * chars[0..n): everything else (whitespace, line breaks) stays, so the
+ * answer has the input's layout.
+ */
+static text *
+SolveRewriteText(const text *src, bool is_cell_ws, const char *chars, int n)
+{
+	const char *s = VARDATA_ANY(src);
+	size_t		len = VARSIZE_ANY_EXHDR(src);
+	text	   *out = (text *) palloc(VARHDRSZ + len);
+	char	   *d = VARDATA(out);
+	int			k = 0;
+
+	SET_VARSIZE(out, VARHDRSZ + len);
+	for (size_t i = 0; i < len; i++)
+	{
+		char		c = s[i];
+		bool		sep = is_cell_ws ? (c == ' ' || c == '\t' || c == '\n' || c == '\r') :
+			(c == '\n' || c == '\r');
+
+		if (!sep && k < n)
+			d[i] = chars[k++];
+		else
+			d[i] = c;
+	}
+	if (k != n)
+		return NULL;			/* cannot happen for text the codec accepted */
+	return out;
+}
+
+/* An int4 array with the dimensions and lower bounds of src. */
+static ArrayType *
+SolveArrayLike(const ArrayType *src, const int32 *vals, int n)
+{
+	int			ndim = ARR_NDIM(src);
+	size_t		nbytes = ARR_OVERHEAD_NONULLS(ndim) + sizeof(int32) * (size_t) n;
+	ArrayType  *a = (ArrayType *) palloc0(nbytes);
+
+	SET_VARSIZE(a, nbytes);
+	a->ndim = ndim;
+	a->dataoffset = 0;
+	a->elemtype = INT4OID;
+	memcpy(ARR_DIMS(a), ARR_DIMS(src), sizeof(int) * ndim);
+	memcpy(ARR_LBOUND(a), ARR_LBOUND(src), sizeof(int) * ndim);
+	memcpy(ARR_DATA_PTR(a), vals, sizeof(int32) * (size_t) n);
+	return a;
+}
+
+/* ---- Sudoku: 81 cells as text (digits, "." or "0"), int[81] or int[9][9] ---- */
+
+static bool
+SudokuTextLooks(const char *s, size_t len)
+{
+	bool		m,
+				d;
+
+	SolveTextChars(s, len, &m, &d);
+	return d && !m;
+}
+
+static bool
+SudokuArrayLooks(const ArrayType *arr)
+{
+	return (ARR_NDIM(arr) == 1 && ARR_DIMS(arr)[0] == HRM_SUDOKU_CELLS) ||
+		(ARR_NDIM(arr) == 2 && ARR_DIMS(arr)[0] == 9 && ARR_DIMS(arr)[1] == 9);
+}
+
 static void
-SolvePrepareArray(SolveProblem *p, SolveCodec model_codec)
+SudokuReadText(SolveProblem *p, const char *s, size_t len)
+{
+	hrm_error	err;
+
+	hrm_error_clear(&err);
+	if (hrm_sudoku_parse(s, len, p->st.cells, &err) != HRM_OK)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_TEXT_REPRESENTATION),
+				 errmsg("invalid Sudoku for model \"%s\"", p->h->name),
+				 errdetail("%s", err.msg),
+				 errhint("%s", SolveHintFor(p, p->codec))));
+	hrm_sudoku_to_tokens(p->st.cells, p->tokens);
+}
+
+static bool
+SudokuReadArray(SolveProblem *p, const ArrayType *arr, const int32 *v, int n)
+{
+	if (!SudokuArrayLooks(arr))
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("a Sudoku grid is int[81] or int[9][9], not %s", SolveArrayShape(arr)),
+				 errhint("%s", SolveHintFor(p, p->codec))));
+	for (int i = 0; i < HRM_SUDOKU_CELLS; i++)
+	{
+		if (v[i] < 0 || v[i] > 9)
+			ereport(ERROR,
+					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+					 errmsg("Sudoku cell %d (r%dc%d) is %d, not a digit 0-9", i + 1, i / 9 + 1,
+							i % 9 + 1, v[i]),
+					 errhint("%s", SolveHintFor(p, p->codec))));
+		p->st.cells[i] = (uint8_t) v[i];
+	}
+	hrm_sudoku_to_tokens(p->st.cells, p->tokens);
+	return true;
+}
+
+/* Tokens 2..10 back to digits, in the input's form. */
+static Datum
+SudokuFormat(const SolveProblem *p, const int32 *pred)
+{
+	int32		vals[HRM_SUDOKU_CELLS];
+	char		chars[HRM_SUDOKU_CELLS + 1];
+	text	   *t;
+
+	for (int i = 0; i < HRM_SUDOKU_CELLS; i++)
+		vals[i] = pred[i] - 1;
+	if (!p->is_text)
+		return PointerGetDatum(SolveArrayLike(p->src_arr, vals, HRM_SUDOKU_CELLS));
+	for (int i = 0; i < HRM_SUDOKU_CELLS; i++)
+		chars[i] = (char) ('0' + vals[i]);
+	t = SolveRewriteText(p->src_text, true, chars, HRM_SUDOKU_CELLS);
+	if (t == NULL)
+	{
+		uint8_t		cells[HRM_SUDOKU_CELLS];
+
+		for (int i = 0; i < HRM_SUDOKU_CELLS; i++)
+			cells[i] = (uint8_t) vals[i];
+		hrm_sudoku_format(cells, chars);
+		t = cstring_to_text(chars);
+	}
+	return PointerGetDatum(t);
+}
+
+/* ---- maze: text rows of "# SG" (arrays are token ids) ---- */
+
+static bool
+MazeTextLooks(const char *s, size_t len)
+{
+	bool		m,
+				d;
+
+	SolveTextChars(s, len, &m, &d);
+	return m && !d;
+}
+
+static void
+MazeReadText(SolveProblem *p, const char *s, size_t len)
+{
+	hrm_error	err;
+	int			start,
+				goal;
+
+	hrm_error_clear(&err);
+	if (hrm_maze_parse(s, len, &p->st.maze, &err) != HRM_OK ||
+		hrm_maze_endpoints(&p->st.maze, &start, &goal, &err) != HRM_OK)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_TEXT_REPRESENTATION),
+				 errmsg("invalid maze for model \"%s\"", p->h->name),
+				 errdetail("%s", err.msg),
+				 errhint("%s", SolveHintFor(p, p->codec))));
+	hrm_maze_to_tokens(&p->st.maze, p->tokens);
+}
+
+/* The predicted cells inside the question's rectangle, as text of its layout. */
+static Datum
+MazeFormat(const SolveProblem *p, const int32 *pred)
+{
+	hrm_maze	ans;
+	int			n = p->st.maze.rows * p->st.maze.cols;
+	char	   *chars = palloc(n + 1);
+	text	   *t;
+
+	ans.rows = p->st.maze.rows;
+	ans.cols = p->st.maze.cols;
+	for (int r = 0; r < ans.rows; r++)
+		for (int c = 0; c < ans.cols; c++)
+			ans.cell[r * ans.cols + c] = (uint8_t) pred[r * HRM_MAZE_MAX + c];
+	for (int i = 0; i < n; i++)
+		chars[i] = hrm_maze_char(ans.cell[i]);
+	t = SolveRewriteText(p->src_text, false, chars, n);
+	if (t == NULL)
+	{
+		char	   *buf = palloc(ans.rows * (ans.cols + 1) + 1);
+
+		hrm_maze_format(&ans, buf);
+		t = cstring_to_text(buf);
+	}
+	return PointerGetDatum(t);
+}
+
+/* ---- ARC: int[rows][cols] of colours 0..9, at most 30x30 ---- */
+
+static bool
+ArcArrayLooks(const ArrayType *arr)
+{
+	return ARR_NDIM(arr) == 2;
+}
+
+static bool
+ArcReadArray(SolveProblem *p, const ArrayType *arr, const int32 *v, int n)
+{
+	hrm_arc_grid g;
+	hrm_error	err;
+	int			rows,
+				cols;
+
+	if (!ArcArrayLooks(arr))
+		return false;
+	rows = ARR_DIMS(arr)[0];
+	cols = ARR_DIMS(arr)[1];
+	if (rows > HRM_ARC_MAX || cols > HRM_ARC_MAX)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("an ARC grid is at most 30x30, not %dx%d", rows, cols),
+				 errhint("%s", SolveHintFor(p, p->codec))));
+	g.rows = rows;
+	g.cols = cols;
+	for (int i = 0; i < n; i++)
+	{
+		if (v[i] < 0 || v[i] > 9)
+			ereport(ERROR,
+					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+					 errmsg("ARC cell [%d][%d] is %d, not a colour 0-9", i / cols + 1, i % cols + 1, v[i]),
+					 errhint("%s", SolveHintFor(p, p->codec))));
+		g.cell[i] = (uint8_t) v[i];
+	}
+	hrm_error_clear(&err);
+	if (hrm_arc_encode(&g, 0, 0, p->tokens, &err) != HRM_OK)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("invalid ARC grid for model \"%s\"", p->h->name),
+				 errdetail("%s", err.msg),
+				 errhint("%s", SolveHintFor(p, p->codec))));
+	return true;
+}
+
+/*
+ * An ARC prediction as int[rows][cols]: the reference evaluator's crop
+ * (the largest top-left rectangle of colours); an empty array when the
+ * model put no colour in the corner.
+ */
+static Datum
+ArcFormat(const SolveProblem *p, const int32 *pred)
+{
+	hrm_arc_grid g;
+	hrm_error	err;
+	int			dims[2],
+				lbs[2] = {1, 1};
+	Datum	   *d;
+
+	hrm_error_clear(&err);
+	if (hrm_arc_crop(pred, HRM_ARC_SEQ, &g, &err) != HRM_OK || g.rows == 0 || g.cols == 0)
+		return PointerGetDatum(construct_empty_array(INT4OID));
+	dims[0] = g.rows;
+	dims[1] = g.cols;
+	d = palloc(sizeof(Datum) * g.rows * g.cols);
+	for (int i = 0; i < g.rows * g.cols; i++)
+		d[i] = Int32GetDatum(g.cell[i]);
+	return PointerGetDatum(construct_md_array(d, NULL, 2, dims, lbs, INT4OID, sizeof(int32), true,
+											  TYPALIGN_INT));
+}
+
+/* ---- token ids: int[seq_len], any model ---- */
+
+static Datum
+TokensFormat(const SolveProblem *p, const int32 *pred)
+{
+	return PointerGetDatum(SolveArrayLike(p->src_arr, pred, p->seq_len));
+}
+
+/* The codecs of the tasks with grids; a model of another layout reads token ids. */
+static const SolveCodecOps solve_codecs[] = {
+	{
+		.task = HRM_TASK_SUDOKU,
+		.given = "a Sudoku",
+		.kind = "sudoku grid",
+		.hint = "A Sudoku model reads 81 cells as text (digits, \".\" or \"0\" for blanks) or as int[81] / int[9][9] (0 for blanks).",
+		.text_looks = SudokuTextLooks,
+		.array_looks = SudokuArrayLooks,
+		.read_text = SudokuReadText,
+		.read_array = SudokuReadArray,
+		.format = SudokuFormat,
+	},
+	{
+		.task = HRM_TASK_MAZE,
+		.given = "a maze",
+		.kind = "maze grid",
+		.hint = "A maze model reads text rows of \"#\" (wall), \" \" (open), \"S\" and \"G\", at most 30x30.",
+		.views_hint = "A maze has 8 symmetries (the dihedral transforms): use views => 8 or fewer.",
+		.text_looks = MazeTextLooks,
+		.read_text = MazeReadText,
+		.format = MazeFormat,
+	},
+	{
+		.task = HRM_TASK_ARC,
+		.given = "an ARC grid",
+		.kind = "arc grid",
+		.hint = "An ARC model reads a grid as int[rows][cols] of colours 0 to 9 (at most 30x30), or its 900 token ids as int[900].",
+		.array_looks = ArcArrayLooks,
+		.read_array = ArcReadArray,
+		.format = ArcFormat,
+	},
+};
+
+static const SolveCodecOps solve_tokens_codec = {
+	.task = HRM_TASK_GENERIC,
+	.given = "token ids",
+	.kind = "token grid",
+	.format = TokensFormat,
+};
+
+/*
+ * The codec of a model: the task whose layout (vocab_size, seq_len) it
+ * has, else token ids.  *task gets the task's name, else the model's
+ * catalog task, else "generic".
+ */
+static const SolveCodecOps *
+SolveCodecOf(const HrmModelHandle *h, const char **task)
+{
+	const hrm_config *cfg = &h->layout.cfg;
+
+	for (size_t i = 0; i < lengthof(solve_codecs); i++)
+	{
+		const hrm_task_ops *t = hrm_task_get(solve_codecs[i].task);
+
+		if (cfg->vocab_size == t->vocab_size && cfg->seq_len == t->seq_len)
+		{
+			*task = t->name;
+			return &solve_codecs[i];
+		}
+	}
+	*task = h->task != NULL && h->task[0] != '\0' ? h->task : "generic";
+	return &solve_tokens_codec;
+}
+
+/* Does another task's codec claim this text / array?  Its wrong-task error. */
+static void
+SolveOtherTask(const SolveProblem *p, const SolveCodecOps *mc, const char *s, size_t len,
+			   const ArrayType *arr)
+{
+	for (size_t i = 0; i < lengthof(solve_codecs); i++)
+	{
+		const SolveCodecOps *c = &solve_codecs[i];
+
+		if (c == mc)
+			continue;
+		if (arr == NULL ? (c->text_looks != NULL && c->text_looks(s, len)) :
+			(c->array_looks != NULL && c->array_looks(arr)))
+			SolveWrongTask(p, c->given, SolveHintFor(p, mc));
+	}
+}
+
+/* Parse a text grid with the model's codec mc. */
+static void
+SolvePrepareText(SolveProblem *p, const SolveCodecOps *mc)
+{
+	const char *s = VARDATA_ANY(p->src_text);
+	size_t		len = VARSIZE_ANY_EXHDR(p->src_text);
+
+	if (mc->read_text == NULL)
+		SolveWrongTask(p, "a text grid", SolveHintFor(p, mc));
+	SolveOtherTask(p, mc, s, len, NULL);
+	p->codec = mc;
+	mc->read_text(p, s, len);
+}
+
+/* Read an int[] grid: the model's codec's own form, else token ids. */
+static void
+SolvePrepareArray(SolveProblem *p, const SolveCodecOps *mc)
 {
 	ArrayType  *arr = p->src_arr;
 	int			n = ArrayGetNItems(ARR_NDIM(arr), ARR_DIMS(arr));
@@ -353,78 +660,22 @@ SolvePrepareArray(SolveProblem *p, SolveCodec model_codec)
 		ereport(ERROR,
 				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
 				 errmsg("the grid must not contain nulls"),
-				 errhint("%s", SolveHintFor(p, model_codec))));
+				 errhint("%s", SolveHintFor(p, mc))));
 	v = (const int32 *) ARR_DATA_PTR(arr);
 
-	if (model_codec == CODEC_SUDOKU)
-	{
-		bool		shape_ok = (ARR_NDIM(arr) == 1 && n == HRM_SUDOKU_CELLS) ||
-			(ARR_NDIM(arr) == 2 && ARR_DIMS(arr)[0] == 9 && ARR_DIMS(arr)[1] == 9);
-
-		if (!shape_ok)
-			ereport(ERROR,
-					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-					 errmsg("a Sudoku grid is int[81] or int[9][9], not %s", SolveArrayShape(arr)),
-					 errhint("%s", SolveHintFor(p, model_codec))));
-		for (int i = 0; i < HRM_SUDOKU_CELLS; i++)
-		{
-			if (v[i] < 0 || v[i] > 9)
-				ereport(ERROR,
-						(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-						 errmsg("Sudoku cell %d (r%dc%d) is %d, not a digit 0-9", i + 1, i / 9 + 1,
-								i % 9 + 1, v[i]),
-						 errhint("%s", SolveHintFor(p, model_codec))));
-			p->cells[i] = (uint8_t) v[i];
-		}
-		hrm_sudoku_to_tokens(p->cells, p->tokens);
-		p->codec = CODEC_SUDOKU;
+	p->codec = mc;
+	if (mc->read_array != NULL && mc->read_array(p, arr, v, n))
 		return;
-	}
 
-	if (model_codec == CODEC_ARC && ARR_NDIM(arr) == 2)
-	{
-		hrm_arc_grid g;
-		hrm_error	err;
-		int			rows = ARR_DIMS(arr)[0],
-					cols = ARR_DIMS(arr)[1];
-
-		if (rows > HRM_ARC_MAX || cols > HRM_ARC_MAX)
-			ereport(ERROR,
-					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-					 errmsg("an ARC grid is at most 30x30, not %dx%d", rows, cols),
-					 errhint("%s", SolveHintFor(p, model_codec))));
-		g.rows = rows;
-		g.cols = cols;
-		for (int i = 0; i < n; i++)
-		{
-			if (v[i] < 0 || v[i] > 9)
-				ereport(ERROR,
-						(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-						 errmsg("ARC cell [%d][%d] is %d, not a colour 0-9", i / cols + 1, i % cols + 1, v[i]),
-						 errhint("%s", SolveHintFor(p, model_codec))));
-			g.cell[i] = (uint8_t) v[i];
-		}
-		hrm_error_clear(&err);
-		if (hrm_arc_encode(&g, 0, 0, p->tokens, &err) != HRM_OK)
-			ereport(ERROR,
-					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-					 errmsg("invalid ARC grid for model \"%s\"", p->h->name),
-					 errdetail("%s", err.msg),
-					 errhint("%s", SolveHintFor(p, model_codec))));
-		p->codec = CODEC_ARC;
-		return;
-	}
-
-	/* a token sequence */
+	/* token ids */
 	if (n != p->seq_len)
 	{
-		if (model_codec == CODEC_MAZE &&
-			(n == HRM_SUDOKU_CELLS || (ARR_NDIM(arr) == 2 && ARR_DIMS(arr)[0] == 9 && ARR_DIMS(arr)[1] == 9)))
-			SolveWrongTask(p, "a Sudoku", SolveHintFor(p, model_codec));
+		if (mc != &solve_tokens_codec)
+			SolveOtherTask(p, mc, NULL, 0, arr);
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 				 errmsg("the grid has %d tokens but model \"%s\" reads %d", n, p->h->name, p->seq_len),
-				 errhint("%s", SolveHintFor(p, model_codec == CODEC_ARC ? CODEC_ARC : CODEC_TOKENS))));
+				 errhint("%s", SolveHintFor(p, mc->read_array != NULL ? mc : &solve_tokens_codec))));
 	}
 	for (int i = 0; i < n; i++)
 	{
@@ -436,7 +687,7 @@ SolvePrepareArray(SolveProblem *p, SolveCodec model_codec)
 					 errdetail("Token ids run from 0 to %d (vocab_size %d).", p->vocab - 1, p->vocab)));
 		p->tokens[i] = v[i];
 	}
-	p->codec = CODEC_TOKENS;
+	p->codec = &solve_tokens_codec;
 }
 
 /* Check a views argument. */
@@ -528,18 +779,18 @@ SolveGetArgs(FunctionCallInfo fcinfo, bool is_text, bool has_views, SolveArgs *a
 
 /*
  * The model and options of a call (no grid yet): find the model, resolve
- * the segments, check views against the task.  *model_codec gets the
- * codec of the model's text grids.
+ * the segments.  Returns the model's codec.
  */
-static void
-SolvePrepareModel(const SolveArgs *a, SolveProblem *p, SolveCodec *model_codec)
+static const SolveCodecOps *
+SolvePrepareModel(const SolveArgs *a, SolveProblem *p)
 {
 	const hrm_config *cfg;
+	const SolveCodecOps *mc;
 
 	memset(p, 0, sizeof(*p));
 	p->h = hrm_cache_get(a->model);
 	cfg = &p->h->layout.cfg;
-	p->task = SolveTaskOf(p->h, model_codec);
+	mc = SolveCodecOf(p->h, &p->task);
 	p->seq_len = cfg->seq_len;
 	p->vocab = cfg->vocab_size;
 	p->steps = a->max_steps > 0 ? a->max_steps :
@@ -555,61 +806,37 @@ SolvePrepareModel(const SolveArgs *a, SolveProblem *p, SolveCodec *model_codec)
 				 errdetail("Puzzle identifiers run from 0 to %d (num_puzzle_identifiers %d).",
 						   Max(cfg->num_puzzle_identifiers, 1) - 1, cfg->num_puzzle_identifiers),
 				 errhint("ARC models learn one puzzle embedding per task: pass the task's identifier from training; other models take 0.")));
-}
-
-/* The engine's task for a codec: the answer alphabet, symmetries and checker. */
-static hrm_task
-SolveCodecTask(SolveCodec codec)
-{
-	switch (codec)
-	{
-		case CODEC_SUDOKU:
-			return HRM_TASK_SUDOKU;
-		case CODEC_MAZE:
-			return HRM_TASK_MAZE;
-		case CODEC_ARC:
-			return HRM_TASK_ARC;
-		case CODEC_TOKENS:
-			break;
-	}
-	return HRM_TASK_GENERIC;
+	return mc;
 }
 
 /* Encode the grid of p (p->src_text or p->src_arr) into p->tokens. */
 static void
-SolvePrepareGrid(SolveProblem *p, SolveCodec model_codec)
+SolvePrepareGrid(SolveProblem *p, const SolveCodecOps *mc)
 {
 	p->tokens = palloc0(sizeof(int32) * p->seq_len);
 	if (p->is_text)
-		SolvePrepareText(p, model_codec);
+		SolvePrepareText(p, mc);
 	else
-		SolvePrepareArray(p, model_codec);
-	p->alphabet = SolveCodecTask(p->codec);
+		SolvePrepareArray(p, mc);
+	p->alphabet = p->codec->task;
 	if (p->views > hrm_views_limit(p->alphabet))
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-				 errmsg("views => %d is more than a %s grid for model \"%s\" allows (%d)", p->views,
-						p->alphabet == HRM_TASK_GENERIC ? "token" : hrm_task_name(p->alphabet), p->h->name,
-						hrm_views_limit(p->alphabet)),
-				 errhint("%s", p->alphabet == HRM_TASK_MAZE ?
-						 "A maze has 8 symmetries (the dihedral transforms): use views => 8 or fewer." :
+				 errmsg("views => %d is more than a %s for model \"%s\" allows (%d)", p->views,
+						p->codec->kind, p->h->name, hrm_views_limit(p->alphabet)),
+				 errhint("%s", p->codec->views_hint != NULL ? p->codec->views_hint :
 						 "Views are symmetries of the task: Sudoku grids (text or int[]) and ARC grids (int[rows][cols]) take up to 64, mazes given as text up to 8; token arrays take views => 1.")));
 }
 
 static void
 SolvePrepare(const SolveArgs *a, SolveProblem *p)
 {
-	SolveCodec	model_codec;
+	const SolveCodecOps *mc = SolvePrepareModel(a, p);
 
-	SolvePrepareModel(a, p, &model_codec);
 	p->src_text = a->grid_text;
 	p->src_arr = a->grid_arr;
-	SolvePrepareGrid(p, model_codec);
+	SolvePrepareGrid(p, mc);
 }
-
-/* ---------------------------------------------------------------------
- * Decoding and formatting
- * --------------------------------------------------------------------- */
 
 /*
  * The prediction of logits [seq_len, vocab] as tokens: the argmax over the
@@ -623,159 +850,11 @@ SolveDecode(const SolveProblem *p, const float *logits, int32 *pred)
 	(void) hrm_answer_decode(p->alphabet, p->tokens, logits, p->seq_len, p->vocab, pred);
 }
 
-/* Sudoku tokens (2..10) to cells (1..9). */
-static void
-SolveSudokuCells(const int32 *pred, uint8_t cells[HRM_SUDOKU_CELLS])
-{
-	for (int i = 0; i < HRM_SUDOKU_CELLS; i++)
-		cells[i] = (uint8_t) (pred[i] - 1);
-}
-
-/* Maze tokens back to a maze of the question's shape. */
-static void
-SolveMazeAnswer(const SolveProblem *p, const int32 *pred, hrm_maze *ans)
-{
-	ans->rows = p->maze.rows;
-	ans->cols = p->maze.cols;
-	for (int r = 0; r < ans->rows; r++)
-		for (int c = 0; c < ans->cols; c++)
-			ans->cell[r * ans->cols + c] = (uint8_t) pred[r * HRM_MAZE_MAX + c];
-}
-
-/*
- * Copy the input text, replacing its cell characters in order with
- * chars[0..n): everything else (whitespace, line breaks) stays, so the
- * answer has the input's layout.
- */
-static text *
-SolveRewriteText(const text *src, bool is_cell_ws, const char *chars, int n)
-{
-	const char *s = VARDATA_ANY(src);
-	size_t		len = VARSIZE_ANY_EXHDR(src);
-	text	   *out = (text *) palloc(VARHDRSZ + len);
-	char	   *d = VARDATA(out);
-	int			k = 0;
-
-	SET_VARSIZE(out, VARHDRSZ + len);
-	for (size_t i = 0; i < len; i++)
-	{
-		char		c = s[i];
-		bool		sep = is_cell_ws ? (c == ' ' || c == '\t' || c == '\n' || c == '\r') :
-			(c == '\n' || c == '\r');
-
-		if (!sep && k < n)
-			d[i] = chars[k++];
-		else
-			d[i] = c;
-	}
-	if (k != n)
-		return NULL;			/* cannot happen for text the codec accepted */
-	return out;
-}
-
-/* An int4 array with the dimensions and lower bounds of src. */
-static ArrayType *
-SolveArrayLike(const ArrayType *src, const int32 *vals, int n)
-{
-	int			ndim = ARR_NDIM(src);
-	size_t		nbytes = ARR_OVERHEAD_NONULLS(ndim) + sizeof(int32) * (size_t) n;
-	ArrayType  *a = (ArrayType *) palloc0(nbytes);
-
-	SET_VARSIZE(a, nbytes);
-	a->ndim = ndim;
-	a->dataoffset = 0;
-	a->elemtype = INT4OID;
-	memcpy(ARR_DIMS(a), ARR_DIMS(src), sizeof(int) * ndim);
-	memcpy(ARR_LBOUND(a), ARR_LBOUND(src), sizeof(int) * ndim);
-	memcpy(ARR_DATA_PTR(a), vals, sizeof(int32) * (size_t) n);
-	return a;
-}
-
-/*
- * An ARC prediction as int[rows][cols]: the reference evaluator's crop
- * (the largest top-left rectangle of colours); an empty array when the
- * model put no colour in the corner.
- */
-static ArrayType *
-SolveArcArray(const int32 *pred)
-{
-	hrm_arc_grid g;
-	hrm_error	err;
-	int			dims[2],
-				lbs[2] = {1, 1};
-	Datum	   *d;
-
-	hrm_error_clear(&err);
-	if (hrm_arc_crop(pred, HRM_ARC_SEQ, &g, &err) != HRM_OK || g.rows == 0 || g.cols == 0)
-		return construct_empty_array(INT4OID);
-	dims[0] = g.rows;
-	dims[1] = g.cols;
-	d = palloc(sizeof(Datum) * g.rows * g.cols);
-	for (int i = 0; i < g.rows * g.cols; i++)
-		d[i] = Int32GetDatum(g.cell[i]);
-	return construct_md_array(d, NULL, 2, dims, lbs, INT4OID, sizeof(int32), true, TYPALIGN_INT);
-}
-
 /* The prediction in the input's form. */
 static Datum
 SolveFormat(const SolveProblem *p, const int32 *pred)
 {
-	switch (p->codec)
-	{
-		case CODEC_SUDOKU:
-			if (p->is_text)
-			{
-				char		chars[HRM_SUDOKU_CELLS];
-				text	   *t;
-
-				for (int i = 0; i < HRM_SUDOKU_CELLS; i++)
-					chars[i] = (char) ('0' + pred[i] - 1);
-				t = SolveRewriteText(p->src_text, true, chars, HRM_SUDOKU_CELLS);
-				if (t == NULL)
-				{
-					uint8_t		cells[HRM_SUDOKU_CELLS];
-					char		buf[HRM_SUDOKU_CELLS + 1];
-
-					SolveSudokuCells(pred, cells);
-					hrm_sudoku_format(cells, buf);
-					t = cstring_to_text(buf);
-				}
-				return PointerGetDatum(t);
-			}
-			else
-			{
-				int32		vals[HRM_SUDOKU_CELLS];
-
-				for (int i = 0; i < HRM_SUDOKU_CELLS; i++)
-					vals[i] = pred[i] - 1;
-				return PointerGetDatum(SolveArrayLike(p->src_arr, vals, HRM_SUDOKU_CELLS));
-			}
-		case CODEC_MAZE:
-			{
-				hrm_maze	ans;
-				int			n = p->maze.rows * p->maze.cols;
-				char	   *chars = palloc(n + 1);
-				text	   *t;
-
-				SolveMazeAnswer(p, pred, &ans);
-				for (int i = 0; i < n; i++)
-					chars[i] = hrm_maze_char(ans.cell[i]);
-				t = SolveRewriteText(p->src_text, false, chars, n);
-				if (t == NULL)
-				{
-					char	   *buf = palloc(ans.rows * (ans.cols + 1) + 1);
-
-					hrm_maze_format(&ans, buf);
-					t = cstring_to_text(buf);
-				}
-				return PointerGetDatum(t);
-			}
-		case CODEC_ARC:
-			return PointerGetDatum(SolveArcArray(pred));
-		case CODEC_TOKENS:
-			break;
-	}
-	return PointerGetDatum(SolveArrayLike(p->src_arr, pred, p->seq_len));
+	return p->codec->format(p, pred);
 }
 
 /* ---------------------------------------------------------------------
@@ -1211,7 +1290,7 @@ typedef struct BatchState
 {
 	SolveArgs	args;
 	SolveProblem model;			/* the model and options (no grid) */
-	SolveCodec	model_codec;
+	const SolveCodecOps *model_codec;
 	int64		generation;		/* of the model when the batch began */
 	hrm_views_opts opts;
 	hrm_views_ctx *ctx;			/* this call's scratch */
@@ -1252,9 +1331,9 @@ BatchBegin(FunctionCallInfo fcinfo, BatchState *b, bool is_text, bool has_id)
 
 	InitMaterializedSRF(fcinfo, 0);
 	b->rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
-	SolvePrepareModel(&b->args, &b->model, &b->model_codec);
+	b->model_codec = SolvePrepareModel(&b->args, &b->model);
 	b->generation = b->model.h->generation;
-	b->model.alphabet = SolveCodecTask(b->model_codec);
+	b->model.alphabet = b->model_codec->task;
 	SolveViewsOpts(&b->model, &b->opts);
 	b->chunk = hrm_views_chunk_puzzles(&b->model.h->model, &b->opts);
 
@@ -1587,7 +1666,8 @@ hrm_solve_task(PG_FUNCTION_ARGS)
 {
 	char	   *name = text_to_cstring(PG_GETARG_TEXT_PP(0));
 	HrmModelHandle *h = hrm_cache_get(name);
-	SolveCodec	codec;
+	const char *task;
 
-	PG_RETURN_TEXT_P(cstring_to_text(SolveTaskOf(h, &codec)));
+	(void) SolveCodecOf(h, &task);
+	PG_RETURN_TEXT_P(cstring_to_text(task));
 }

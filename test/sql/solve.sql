@@ -282,6 +282,13 @@ SELECT pg_temp.sqlstate($$SELECT hrm_solve('solve_sudoku', (SELECT maze FROM maz
        pg_temp.sqlstate($$SELECT hrm_solve('solve_maze', array_fill(0, ARRAY[9, 9]))$$) AS sudoku_array_to_maze_model,
        pg_temp.sqlstate($$SELECT hrm_solve('solve_generic', (SELECT puzzle FROM sud WHERE id = 1))$$) AS text_to_generic_model,
        pg_temp.sqlstate($$SELECT hrm_solve('solve_arc', 'S G')$$) AS text_to_arc_model;
+-- arrays of another task's shape: named by the codec that claims them
+SELECT pg_temp.sqlstate($$SELECT hrm_solve('solve_maze', array_fill(0, ARRAY[3, 4]))$$) AS arc_array_to_maze_model,
+       pg_temp.sqlstate($$SELECT hrm_solve('solve_arc', array_fill(0, ARRAY[81]))$$) AS sudoku_array_to_arc_model,
+       pg_temp.sqlstate($$SELECT hrm_solve('solve_generic', array_fill(0, ARRAY[9, 9]))$$) AS grid_to_generic_model;
+SELECT hrm_solve('solve_maze', array_fill(0, ARRAY[3, 4]));
+SELECT hrm_solve('solve_arc', array_fill(0, ARRAY[81]));
+SELECT hrm_solve('solve_generic', array_fill(0, ARRAY[9, 9]));
 SELECT pg_temp.sqlstate($$SELECT hrm_solve('solve_maze', E'S #\n G')$$) AS ragged_maze,
        pg_temp.sqlstate($$SELECT hrm_solve('solve_maze', E'S x\n  G')$$) AS maze_bad_char,
        pg_temp.sqlstate($$SELECT hrm_solve('solve_maze', E'S  \n   ')$$) AS maze_without_goal,
