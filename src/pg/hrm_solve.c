@@ -200,6 +200,8 @@ struct SolveCodecOps
 	const char *kind;			/* how the views error names one ("sudoku grid") */
 	const char *hint;			/* what a model of this task reads (NULL: its token ids) */
 	const char *views_hint;		/* when views exceed the task's (NULL: the common hint) */
+	const char *label;			/* grid codecs: how an error names the grid ("ARC") */
+	const char *cell_value;		/* and a cell's value ("colour") */
 
 	/* Text that is plainly this task's (and no other's); NULL: no text form. */
 	bool		(*text_looks) (const char *s, size_t len);
@@ -470,49 +472,53 @@ MazeFormat(const SolveProblem *p, const int32 *pred)
 	return PointerGetDatum(t);
 }
 
-/* ---- ARC: int[rows][cols] of colours 0..9, at most 30x30 ---- */
+/* ---- grids of cell values, int[rows][cols] (ARC: colours 0..9, at most 30x30) ---- */
 
 static bool
-ArcArrayLooks(const ArrayType *arr)
+GridArrayLooks(const ArrayType *arr)
 {
 	return ARR_NDIM(arr) == 2;
 }
 
+/* A two-dimensional array through the task's grid_encode (task.h). */
 static bool
-ArcReadArray(SolveProblem *p, const ArrayType *arr, const int32 *v, int n)
+GridReadArray(SolveProblem *p, const ArrayType *arr, const int32 *v, int n)
 {
-	hrm_arc_grid g;
+	const hrm_task_ops *ops = hrm_task_get(p->codec->task);
+	uint8_t    *cells;
 	hrm_error	err;
 	int			rows,
 				cols;
 
-	if (!ArcArrayLooks(arr))
+	if (!GridArrayLooks(arr))
 		return false;
 	rows = ARR_DIMS(arr)[0];
 	cols = ARR_DIMS(arr)[1];
-	if (rows > HRM_ARC_MAX || cols > HRM_ARC_MAX)
+	if (rows > ops->grid_rows || cols > ops->grid_cols)
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-				 errmsg("an ARC grid is at most 30x30, not %dx%d", rows, cols),
+				 errmsg("%s is at most %dx%d, not %dx%d", p->codec->given, ops->grid_rows, ops->grid_cols,
+						rows, cols),
 				 errhint("%s", SolveHintFor(p, p->codec))));
-	g.rows = rows;
-	g.cols = cols;
+	cells = palloc(Max(n, 1));
 	for (int i = 0; i < n; i++)
 	{
-		if (v[i] < 0 || v[i] > 9)
+		if (v[i] < 0 || v[i] >= ops->grid_values)
 			ereport(ERROR,
 					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-					 errmsg("ARC cell [%d][%d] is %d, not a colour 0-9", i / cols + 1, i % cols + 1, v[i]),
+					 errmsg("%s cell [%d][%d] is %d, not a %s 0-%d", p->codec->label, i / cols + 1,
+							i % cols + 1, v[i], p->codec->cell_value, ops->grid_values - 1),
 					 errhint("%s", SolveHintFor(p, p->codec))));
-		g.cell[i] = (uint8_t) v[i];
+		cells[i] = (uint8_t) v[i];
 	}
 	hrm_error_clear(&err);
-	if (hrm_arc_encode(&g, 0, 0, p->tokens, &err) != HRM_OK)
+	if (ops->grid_encode(rows, cols, cells, p->tokens, &err) != HRM_OK)
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-				 errmsg("invalid ARC grid for model \"%s\"", p->h->name),
+				 errmsg("invalid %s grid for model \"%s\"", p->codec->label, p->h->name),
 				 errdetail("%s", err.msg),
 				 errhint("%s", SolveHintFor(p, p->codec))));
+	pfree(cells);
 	return true;
 }
 
@@ -578,8 +584,10 @@ static const SolveCodecOps solve_codecs[] = {
 		.given = "an ARC grid",
 		.kind = "arc grid",
 		.hint = "An ARC model reads a grid as int[rows][cols] of colours 0 to 9 (at most 30x30), or its 900 token ids as int[900].",
-		.array_looks = ArcArrayLooks,
-		.read_array = ArcReadArray,
+		.label = "ARC",
+		.cell_value = "colour",
+		.array_looks = GridArrayLooks,
+		.read_array = GridReadArray,
 		.format = ArcFormat,
 	},
 };

@@ -5,6 +5,7 @@
 #include "arc.h"
 #include "check.h"
 #include "grid.h"
+#include "task.h"
 
 static void
 make_grid(hrm_arc_grid *g, int rows, int cols, hrm_rng *r)
@@ -426,4 +427,25 @@ HRM_TEST(arc_data_every_task_loads)
 		HRM_CHECK(tasks > 0, "%s has no tasks", path);
 		printf("     %s: %d tasks, %d pairs, %d bad\n", path, tasks, pairs, bad);
 	}
+}
+
+/* The task table's grid form: the ARC entry reads int[rows][cols] grids as hrm_arc_encode does. */
+HRM_TEST(arc_task_grid_encode)
+{
+	const hrm_task_ops *ops = hrm_task_get(HRM_TASK_ARC);
+	hrm_arc_grid g = {.rows = 2, .cols = 3, .cell = {0, 1, 2, 3, 4, 9}};
+	uint8_t		big[31];
+	int32_t		a[900],
+				b[900];
+	hrm_error	err;
+
+	HRM_REQUIRE(ops->grid_encode != NULL, "ARC has a grid form");
+	HRM_CHECK(ops->grid_rows == 30 && ops->grid_cols == 30 && ops->grid_values == 10, "30x30 of colours 0..9");
+	HRM_REQUIRE(hrm_arc_encode(&g, 0, 0, a, &err) == HRM_OK, "%s", err.msg);
+	HRM_REQUIRE(ops->grid_encode(2, 3, g.cell, b, &err) == HRM_OK, "%s", err.msg);
+	HRM_CHECK(memcmp(a, b, sizeof(a)) == 0, "same canvas as hrm_arc_encode");
+	memset(big, 0, sizeof(big));
+	HRM_CHECK(ops->grid_encode(31, 1, big, b, &err) == HRM_ERR_INVALID, "31 rows refused");
+	HRM_CHECK(hrm_task_get(HRM_TASK_SUDOKU)->grid_encode == NULL && hrm_task_get(HRM_TASK_MAZE)->grid_encode == NULL &&
+			  hrm_task_get(HRM_TASK_GENERIC)->grid_encode == NULL, "only ARC has a grid form");
 }

@@ -332,6 +332,21 @@ arc_view_draw(hrm_rng *r, hrm_view *views, int n)
 	}
 }
 
+/* A grid of colours (row-major, at most 30x30) as a canvas at (0, 0). */
+static hrm_status
+arc_grid_encode(int rows, int cols, const uint8_t *cells, int32_t *tokens, hrm_error *err)
+{
+	hrm_arc_grid g;
+
+	if (rows < 0 || cols < 0 || rows > HRM_ARC_MAX || cols > HRM_ARC_MAX)
+		return hrm_fail(err, HRM_ERR_INVALID, "an ARC grid is at most %dx%d, not %dx%d",
+						HRM_ARC_MAX, HRM_ARC_MAX, rows, cols);
+	g.rows = rows;
+	g.cols = cols;
+	memcpy(g.cell, cells, (size_t) rows * cols);
+	return hrm_arc_encode(&g, 0, 0, tokens, err);
+}
+
 /*
  * The grid of a canvas under an augmentation, re-encoded at (0, 0).  The
  * forward direction reads a well-formed input canvas; the inverse reads a
@@ -422,7 +437,8 @@ static const hrm_task_ops task_table[HRM_TASK_COUNT] = {
 		.view_draw = arc_view_draw,
 		.view_transform = arc_view_transform,
 		.view0_inverted = true,
-		.grid_arrays = true,
+		.grid_values = HRM_ARC_COLORS,
+		.grid_encode = arc_grid_encode,
 	},
 };
 

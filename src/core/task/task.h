@@ -111,8 +111,14 @@ typedef struct hrm_task_ops
 	/* A puzzle or solution as text into seq_len tokens; NULL: the task takes integer arrays. */
 	hrm_status	(*parse_text) (const char *s, size_t len, int32_t *tokens, hrm_error *err);
 
-	/* puzzles come as two-dimensional int[rows][cols] grids of cell values (ARC) */
-	bool		grid_arrays;
+	/*
+	 * Puzzles as two-dimensional grids of cell values (ARC: int[rows][cols]
+	 * of colours): at most grid_rows x grid_cols cells (above), each value
+	 * 0..grid_values-1, encoded into seq_len tokens by grid_encode (cells
+	 * row-major).  NULL: the task has no grid form.
+	 */
+	int			grid_values;
+	hrm_status	(*grid_encode) (int rows, int cols, const uint8_t *cells, int32_t *tokens, hrm_error *err);
 } hrm_task_ops;
 
 /* The identity view (every task's transform the identity). */

@@ -37,9 +37,6 @@
 #include "utils/plancache.h"
 #include "utils/regproc.h"
 
-#include "arc.h"
-#include "maze.h"
-#include "sudoku.h"
 
 #include "hrm_train.h"
 
@@ -259,7 +256,7 @@ HrmValueTokens(Datum value, HrmColKind kind, hrm_task task, int32 *tokens, int m
 		int			i;
 		int			ndim = ARR_NDIM(arr);
 
-		if (ndim > 2 || (ndim == 2 && !hrm_task_get(task)->grid_arrays))
+		if (ndim > 2 || (ndim == 2 && hrm_task_get(task)->grid_encode == NULL))
 			ereport(ERROR,
 					(errcode(ERRCODE_ARRAY_SUBSCRIPT_ERROR),
 					 errmsg("%s row " INT64_FORMAT ": the %s has %d dimensions", label, row, role, ndim),
@@ -274,36 +271,36 @@ HrmValueTokens(Datum value, HrmColKind kind, hrm_task task, int32 *tokens, int m
 								label, row, role, i + 1)));
 		if (ndim == 2)
 		{
-			hrm_arc_grid g;
+			const hrm_task_ops *ops = hrm_task_get(task);
+			uint8_t    *cells = palloc(Max(n, 1));
 			int			rows = ARR_DIMS(arr)[0];
 			int			cols = ARR_DIMS(arr)[1];
 
-			if (rows > HRM_ARC_MAX || cols > HRM_ARC_MAX)
+			if (rows > ops->grid_rows || cols > ops->grid_cols)
 				ereport(ERROR,
 						(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
 						 errmsg("%s row " INT64_FORMAT ": the %s grid is %d x %d, larger than %d x %d",
-								label, row, role, rows, cols, HRM_ARC_MAX, HRM_ARC_MAX)));
-			g.rows = rows;
-			g.cols = cols;
+								label, row, role, rows, cols, ops->grid_rows, ops->grid_cols)));
 			for (i = 0; i < n; i++)
 			{
 				int64		x = elemtype == INT2OID ? DatumGetInt16(elems[i]) :
 					elemtype == INT4OID ? DatumGetInt32(elems[i]) : DatumGetInt64(elems[i]);
 
-				if (x < 0 || x > 9)
+				if (x < 0 || x >= ops->grid_values)
 					ereport(ERROR,
 							(errcode(ERRCODE_NUMERIC_VALUE_OUT_OF_RANGE),
-							 errmsg("%s row " INT64_FORMAT ": the %s grid has colour " INT64_FORMAT " (colours are 0 to 9)",
-									label, row, role, x)));
-				g.cell[i] = (uint8_t) x;
+							 errmsg("%s row " INT64_FORMAT ": the %s grid has colour " INT64_FORMAT " (colours are 0 to %d)",
+									label, row, role, x, ops->grid_values - 1)));
+				cells[i] = (uint8_t) x;
 			}
-			st = hrm_arc_encode(&g, 0, 0, tokens, &err);
+			st = ops->grid_encode(rows, cols, cells, tokens, &err);
 			if (st != HRM_OK)
 				ereport(ERROR,
 						(errcode(ERRCODE_DATA_EXCEPTION),
-						 errmsg("%s row " INT64_FORMAT ": invalid ARC %s grid", label, row, role),
+						 errmsg("%s row " INT64_FORMAT ": invalid %s %s grid", label, row, hrm_task_name(task), role),
 						 errdetail("%s", err.msg)));
-			return HRM_ARC_SEQ;
+			pfree(cells);
+			return ops->seq_len;
 		}
 		if (n > max_tokens)
 			ereport(ERROR,
@@ -359,7 +356,7 @@ HrmDetectTask(Datum value, HrmColKind kind, const char *label)
 	}
 	if (ARR_NDIM(DatumGetArrayTypeP(value)) == 2)
 		for (int t = 0; t < HRM_TASK_COUNT; t++)
-			if (hrm_task_get((hrm_task) t)->grid_arrays)
+			if (hrm_task_get((hrm_task) t)->grid_encode != NULL)
 				return (hrm_task) t;
 	return HRM_TASK_GENERIC;
 }
