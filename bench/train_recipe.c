@@ -1,6 +1,8 @@
 /*
- * train_recipe.c — the Sudoku training bench (issue 6): generate puzzles
- * with the engine's generator (unique solution, --blanks blanks), train
+ * train_recipe.c — the training bench (issue 6): generate puzzles with the
+ * engine's generators (Sudoku: unique solution, --blanks blanks; --task maze:
+ * --maze-size mazes whose shortest path has at least --maze-min-path
+ * cells, as their shortest path), train
  * with run.h for a time budget (or a step count), evaluate on held-out
  * generated puzzles every --eval-every seconds of training, and print the
  * curve.  Evaluation time is not counted as training time.
@@ -14,7 +16,7 @@
  * time a dedicated core would take, whatever else runs on the machine.
  * Both clocks are printed either way.
  *
- * Defaults are hrm_run_opts_defaults(HRM_TASK_SUDOKU); every knob can be
+ * Defaults are hrm_run_opts_defaults(task) (Sudoku unless --task); every knob can be
  * overridden (--help).  --arch trm trains a Tiny Recursive Model from the
  * recipe's TRM variant (hrm_run_opts_trm: one network of --L-layers blocks,
  * --H-cycles recursions of --L-cycles latent updates and one answer update,
@@ -23,6 +25,7 @@
  *   curve  <minutes> <steps> <train loss> <eval exact> <eval token acc> ...
  *   final  ...
  */
+#include "maze.h"
 #include "run.h"
 #include "sudoku.h"
 
@@ -73,6 +76,9 @@ typedef struct bench_opts
 	int			eval_blanks_max;
 	uint64_t	data_seed;
 	int			threads;
+	hrm_task	task;			/* sudoku (default) or maze */
+	int			maze_size;		/* maze: side of the square mazes (2..30) */
+	int			maze_min_path;	/* maze: shortest path of at least this many cells */
 	int			eval_segments;	/* 0 = halt_max_steps */
 	bool		eval_adaptive;
 	const char *csv;
@@ -192,7 +198,9 @@ usage(void)
 	fprintf(stderr,
 			"usage: train_recipe [options]\n"
 			"  budget:   --minutes M  --steps N  --eval-every SEC  --eval-every-steps N\n"
-			"  data:     --blanks 20|MIN-MAX --eval-blanks N|MIN-MAX --train-puzzles N --eval-puzzles 1000 --data-seed S\n"
+			"  data:     --task sudoku|maze (before the model options take their defaults)\n"
+			"            --blanks 20|MIN-MAX --eval-blanks N|MIN-MAX --train-puzzles N --eval-puzzles 1000 --data-seed S\n"
+			"            --maze-size 2..30 (default 30) --maze-min-path L (default 0)\n"
 			"  model:    --arch hrm|trm --mlp-t 0|1 (trm: token mixing) --no-act-continue 0|1 (trm)\n"
 			"            --puzzle-emb-ndim n --puzzle-emb-len n (trm prefix slots)\n"
 			"            --hidden D --heads H --H-layers n (hrm) --L-layers n --H-cycles n --L-cycles n\n"
@@ -237,8 +245,9 @@ main(int argc, char **argv)
 	bool		resumed = false;
 	char		final_metrics[256] = "{}";
 
-	hrm_run_opts_defaults(&ro, HRM_TASK_SUDOKU, 0, 0);
 	memset(&bo, 0, sizeof(bo));
+	bo.task = HRM_TASK_SUDOKU;
+	bo.maze_size = HRM_MAZE_MAX;
 	bo.minutes = 20.0;
 	bo.eval_every = 60.0;
 	bo.train_puzzles = 100000;
@@ -264,7 +273,14 @@ main(int argc, char **argv)
 			}
 			else if (strcmp(argv[i], "--mlp-t") == 0)
 				mlp_t = atoi(argv[i + 1]) != 0;
+			else if (strcmp(argv[i], "--task") == 0)
+			{
+				if (strcmp(argv[i + 1], "sudoku") != 0 && strcmp(argv[i + 1], "maze") != 0)
+					usage();
+				bo.task = strcmp(argv[i + 1], "maze") == 0 ? HRM_TASK_MAZE : HRM_TASK_SUDOKU;
+			}
 		}
+		hrm_run_opts_defaults(&ro, bo.task, 0, 0);
 		if (mlp_t && !trm)
 		{
 			fprintf(stderr, "train_recipe: --mlp-t applies to --arch trm\n");
@@ -288,6 +304,12 @@ main(int argc, char **argv)
 			bo.eval_every = atof(v);
 		else if (ARG("--eval-every-steps"))
 			bo.eval_every_steps = atoll(v);
+		else if (ARG("--task"))
+			;					/* read above */
+		else if (ARG("--maze-size"))
+			bo.maze_size = atoi(v);
+		else if (ARG("--maze-min-path"))
+			bo.maze_min_path = atoi(v);
 		else if (ARG("--blanks"))
 		{
 			/* N or MIN-MAX */
@@ -416,9 +438,13 @@ main(int argc, char **argv)
 
 	/* ---- data: generated puzzles, train and held-out from different streams ---- */
 	t_gen = now();
-	if (hrm_dataset_init(&train_ds, HRM_SUDOKU_CELLS, HRM_SUDOKU_VOCAB, 0, &err) != HRM_OK ||
-		hrm_dataset_init(&eval_ds, HRM_SUDOKU_CELLS, HRM_SUDOKU_VOCAB, 0, &err) != HRM_OK)
-		die("dataset", &err);
+	{
+		const hrm_task_ops *tk = hrm_task_get(bo.task);
+
+		if (hrm_dataset_init(&train_ds, tk->seq_len, tk->vocab_size, 0, &err) != HRM_OK ||
+			hrm_dataset_init(&eval_ds, tk->seq_len, tk->vocab_size, 0, &err) != HRM_OK)
+			die("dataset", &err);
+	}
 	hrm_rng_seed(&gen, bo.data_seed);
 	for (int set = 0; set < 2; set++)
 	{
@@ -433,16 +459,32 @@ main(int argc, char **argv)
 
 		for (int i = 0; i < n; i++)
 		{
-			int			nb = hi > lo ? lo + (int) (hrm_rng_next(&r) % (uint64_t) (hi - lo + 1)) : lo;
-			uint8_t		puz[HRM_SUDOKU_CELLS],
-						sol[HRM_SUDOKU_CELLS];
-			int32_t		in[HRM_SUDOKU_CELLS],
-						lb[HRM_SUDOKU_CELLS];
+			static int32_t in[HRM_MAZE_SEQ],
+						lb[HRM_MAZE_SEQ];
 
-			if (hrm_sudoku_generate(&r, nb, 100, puz, sol, NULL, &err) != HRM_OK)
-				die("generate", &err);
-			hrm_sudoku_to_tokens(puz, in);
-			hrm_sudoku_to_tokens(sol, lb);
+			if (bo.task == HRM_TASK_MAZE)
+			{
+				static hrm_maze maze,
+							sol;
+				int			len;
+
+				if (hrm_maze_generate(&r, bo.maze_size, bo.maze_min_path, 1000000, &maze, &sol, &len, NULL,
+									  &err) != HRM_OK)
+					die("generate maze", &err);
+				hrm_maze_to_tokens(&maze, in);
+				hrm_maze_to_tokens(&sol, lb);
+			}
+			else
+			{
+				int			nb = hi > lo ? lo + (int) (hrm_rng_next(&r) % (uint64_t) (hi - lo + 1)) : lo;
+				uint8_t		puz[HRM_SUDOKU_CELLS],
+							sol[HRM_SUDOKU_CELLS];
+
+				if (hrm_sudoku_generate(&r, nb, 100, puz, sol, NULL, &err) != HRM_OK)
+					die("generate", &err);
+				hrm_sudoku_to_tokens(puz, in);
+				hrm_sudoku_to_tokens(sol, lb);
+			}
 			if (hrm_dataset_append(ds, in, lb, 0, &err) != HRM_OK)
 				die("append", &err);
 		}
@@ -477,7 +519,7 @@ main(int argc, char **argv)
 			die("alloc", NULL);
 		if (bo.init != NULL)
 			init_params(bo.init, &lay, init);
-		else if (hrm_run_init_params(&lay, HRM_TASK_SUDOKU, ro.grid_pos, ro.train.seed, init, &err) != HRM_OK)
+		else if (hrm_run_init_params(&lay, bo.task, ro.grid_pos, ro.train.seed, init, &err) != HRM_OK)
 			die("init", &err);
 		if (hrm_trainer_create(&tr, &ro.model, init, &ro.train, &err) != HRM_OK)
 			die("trainer", &err);
@@ -490,6 +532,8 @@ main(int argc, char **argv)
 	{
 		const hrm_config *c = &ro.model;
 
+		if (bo.task == HRM_TASK_MAZE)
+			printf("# task=maze maze_size=%d maze_min_path=%d\n", bo.maze_size, bo.maze_min_path);
 		printf("# attn_mask=%s blanks=%d-%d eval_blanks=%d-%d\n", hrm_attn_mask_name(c->attn_mask), bo.blanks,
 			   bo.blanks_max, bo.eval_blanks ? bo.eval_blanks : bo.blanks,
 			   bo.eval_blanks ? bo.eval_blanks_max : bo.blanks_max);
@@ -706,7 +750,7 @@ main(int argc, char **argv)
 		uint8_t    *buf;
 		size_t		len;
 		const char *keys[3] = {"hrm_task", "hrm_description", "hrm_metrics"};
-		const char *vals[3] = {"sudoku", bo.description ? bo.description : "", final_metrics};
+		const char *vals[3] = {hrm_task_name(bo.task), bo.description ? bo.description : "", final_metrics};
 
 		hrm_layout	saved = *hrm_trainer_layout(tr);
 
