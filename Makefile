@@ -268,6 +268,10 @@ bench-recipe: bench/train_recipe
 bench/train_recipe: bench/train_recipe.c $(CORE_HDRS) $(CORE_LIB)
 	$(ENGINE_CC) $(ENGINE_CFLAGS) -o $@ bench/train_recipe.c $(CORE_LIB) $(ENGINE_LIBS)
 
+# checkpoint ensembles against the last checkpoint (docs/training.md)
+bench/bench_ensemble: bench/bench_ensemble.c $(CORE_HDRS) $(CORE_LIB)
+	$(ENGINE_CC) $(ENGINE_CFLAGS) -o $@ bench/bench_ensemble.c $(CORE_LIB) $(ENGINE_LIBS)
+
 # ---------------------------------------------------------------------------
 # bench-tasks: speed of the task toolkit (Sudoku generator, exact solver on
 # the public collections in $(HRM_DATA)/sudoku, maze generator, token
@@ -282,7 +286,7 @@ bench-tasks: bench/bench_tasks
 bench/bench_tasks: bench/bench_tasks.c $(CORE_HDRS) $(CORE_LIB)
 	$(ENGINE_CC) $(ENGINE_CFLAGS) -o $@ bench/bench_tasks.c $(CORE_LIB) $(ENGINE_LIBS)
 
-EXTRA_CLEAN += bench/bench_tasks
+EXTRA_CLEAN += bench/bench_tasks bench/bench_ensemble
 
 # ---------------------------------------------------------------------------
 # dist: the PGXN release archive, hrm-$(EXTVERSION).zip with every file of

@@ -79,6 +79,7 @@ typedef struct bench_opts
 	hrm_task	task;			/* sudoku (default) or maze */
 	int			maze_size;		/* maze: side of the square mazes (2..30) */
 	int			maze_min_path;	/* maze: shortest path of at least this many cells */
+	const char *save_evals;		/* prefix of the weights saved at every evaluation */
 	int			eval_segments;	/* 0 = halt_max_steps */
 	bool		eval_adaptive;
 	const char *csv;
@@ -192,6 +193,25 @@ save_state(const char *path, const hrm_trainer *tr, const hrm_sampler *smp)
 	hrm_free(buf);
 }
 
+/* The trainer's evaluation weights as a model file (halt_max_steps --save-max-steps when given). */
+static void
+save_model(const char *path, const hrm_trainer *tr, const bench_opts *bo, const char *metrics)
+{
+	uint8_t    *buf;
+	size_t		len;
+	hrm_error	err;
+	const char *keys[3] = {"hrm_task", "hrm_description", "hrm_metrics"};
+	const char *vals[3] = {hrm_task_name(bo->task), bo->description ? bo->description : "", metrics};
+	hrm_layout	saved = *hrm_trainer_layout(tr);
+
+	if (bo->save_max_steps > 0)
+		saved.cfg.halt_max_steps = bo->save_max_steps;
+	if (hrm_save_params_meta(&saved, hrm_trainer_eval_params(tr), "", keys, vals, 3, &buf, &len, &err) != HRM_OK)
+		die("save", &err);
+	write_file(path, buf, len);
+	hrm_free(buf);
+}
+
 static void
 usage(void)
 {
@@ -214,6 +234,7 @@ usage(void)
 			"  sampler:  --augment 0|1 --curriculum-steps n --curriculum-start f --ignore-givens f\n"
 			"  eval:     --eval-segments n --eval-adaptive 0|1 --final-segments 1,2,4 (extra final evaluations)\n"
 			"  output:   --csv FILE --tag NAME --save FILE.safetensors --description TEXT\n"
+			"            --save-evals PREFIX (the weights of every evaluation: PREFIX.STEP.safetensors)\n"
 			"            --save-max-steps N (the saved model runs N segments; its metrics measured so)\n"
 			"  resume:   --state FILE (resumed from when present) --state-every SEC\n"
 			"  clock:    --clock wall|cpu (budget and eval interval; default wall)\n");
@@ -339,6 +360,8 @@ main(int argc, char **argv)
 			bo.csv = v;
 		else if (ARG("--tag"))
 			bo.tag = v;
+		else if (ARG("--save-evals"))
+			bo.save_evals = v;
 		else if (ARG("--save"))
 			bo.save = v;
 		else if (ARG("--state"))
@@ -672,6 +695,13 @@ main(int argc, char **argv)
 			if (hrm_evaluate(&m, &eval_ds, NULL, eval_ds.n, &eo, &res, &err) != HRM_OK)
 				die("evaluate", &err);
 			hrm_model_free(&m);
+			if (bo.save_evals != NULL)
+			{
+				char		path[4096];
+
+				snprintf(path, sizeof(path), "%s.%06lld.safetensors", bo.save_evals, (long long) step);
+				save_model(path, tr, &bo, "{}");
+			}
 			if (res.exact_accuracy > best_exact)
 				best_exact = res.exact_accuracy;
 			if (!finished)
@@ -746,22 +776,7 @@ main(int argc, char **argv)
 		}
 	}
 	if (bo.save)
-	{
-		uint8_t    *buf;
-		size_t		len;
-		const char *keys[3] = {"hrm_task", "hrm_description", "hrm_metrics"};
-		const char *vals[3] = {hrm_task_name(bo.task), bo.description ? bo.description : "", final_metrics};
-
-		hrm_layout	saved = *hrm_trainer_layout(tr);
-
-		if (bo.save_max_steps > 0)
-			saved.cfg.halt_max_steps = bo.save_max_steps;
-		if (hrm_save_params_meta(&saved, hrm_trainer_eval_params(tr), "", keys, vals, 3,
-								 &buf, &len, &err) != HRM_OK)
-			die("save", &err);
-		write_file(bo.save, buf, len);
-		hrm_free(buf);
-	}
+		save_model(bo.save, tr, &bo, final_metrics);
 	if (bo.state != NULL)
 		save_state(bo.state, tr, smp);
 	if (csv)
