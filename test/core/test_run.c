@@ -604,6 +604,10 @@ HRM_TEST(run_recipe_defaults_valid)
 	HRM_CHECK(hrm_config_validate(&o.model, &err) == HRM_OK, "%s", err.msg);
 	HRM_CHECK(o.model.seq_len == 81 && o.model.vocab_size == 11, "sudoku shape");
 	HRM_CHECK(o.sampler.batch_size == o.train.batch_size && o.sampler.task == HRM_TASK_SUDOKU, "sampler");
+	HRM_CHECK(o.model.hidden_size == 64 && o.model.num_heads == 4 && o.model.attn_mask == HRM_MASK_SUDOKU &&
+			  o.model.halt_max_steps == 4 && o.train.lr_min_ratio == 0.1, "the Sudoku recipe (docs/training.md)");
+	hrm_run_opts_defaults(&o, HRM_TASK_MAZE, 0, 0);
+	HRM_CHECK(o.model.hidden_size == 128 && o.model.attn_mask == HRM_MASK_FULL, "other tasks keep the common defaults");
 	hrm_run_opts_defaults(&o, HRM_TASK_GENERIC, 10, 5);
 	HRM_CHECK(hrm_config_validate(&o.model, &err) == HRM_OK && o.model.seq_len == 10, "%s", err.msg);
 	HRM_CHECK(hrm_task_from_name("maze", &t) && t == HRM_TASK_MAZE && !hrm_task_from_name("chess", &t) &&
