@@ -16,8 +16,8 @@
  * time a dedicated core would take, whatever else runs on the machine.
  * Both clocks are printed either way.
  *
- * Defaults are hrm_run_opts_defaults(task) (Sudoku unless --task); every knob can be
- * overridden (--help).  --arch trm trains a Tiny Recursive Model from the
+ * Defaults are hrm_run_opts_defaults(task) (Sudoku unless --task: an HRM of
+ * hidden 64); every knob can be overridden (--help).  --arch trm trains the
  * recipe's TRM variant (hrm_run_opts_trm: one network of --L-layers blocks,
  * --H-cycles recursions of --L-cycles latent updates and one answer update,
  * the last recursion backpropagated in full, halting on q_halt > 0); with
@@ -281,7 +281,8 @@ main(int argc, char **argv)
 
 	/* the architecture first: its recipe defaults go under every other knob, wherever they appear */
 	{
-		bool		trm = false,
+		int			arch = -1;	/* --arch: 0 hrm, 1 trm; -1 the task recipe's */
+		bool		trm,
 					mlp_t = false;
 
 		for (int i = 1; i + 1 < argc; i++)
@@ -290,7 +291,7 @@ main(int argc, char **argv)
 			{
 				if (strcmp(argv[i + 1], "trm") != 0 && strcmp(argv[i + 1], "hrm") != 0)
 					usage();
-				trm = strcmp(argv[i + 1], "trm") == 0;
+				arch = strcmp(argv[i + 1], "trm") == 0;
 			}
 			else if (strcmp(argv[i], "--mlp-t") == 0)
 				mlp_t = atoi(argv[i + 1]) != 0;
@@ -302,6 +303,7 @@ main(int argc, char **argv)
 			}
 		}
 		hrm_run_opts_defaults(&ro, bo.task, 0, 0);
+		trm = arch < 0 ? ro.model.arch == HRM_ARCH_TRM : arch == 1;
 		if (mlp_t && !trm)
 		{
 			fprintf(stderr, "train_recipe: --mlp-t applies to --arch trm\n");
@@ -309,6 +311,8 @@ main(int argc, char **argv)
 		}
 		if (trm)
 			hrm_run_opts_trm(&ro, mlp_t);
+		else if (ro.model.arch != HRM_ARCH_HRM)
+			hrm_run_opts_hrm(&ro);	/* --arch hrm where a task's recipe chose TRM */
 	}
 
 	for (int i = 1; i < argc; i++)

@@ -35,7 +35,7 @@ THREADS=${THREADS:-1}
 DESC="Sudoku 9x9 (any number of blanks up to 58): HRM with row/column/box attention, ACT up to 4 segments, trained by tools/train_shipped_sudoku.sh"
 
 if [ ! -f models/stage1/sudoku.safetensors ]; then
-    ./bench/train_recipe --minutes 0 --steps 12000 --total-steps 12000 --lr-min-ratio 0.1 --warmup 200 \
+    ./bench/train_recipe --arch hrm --hidden 128 --minutes 0 --steps 12000 --total-steps 12000 --lr-min-ratio 0.1 --warmup 200 \
         --threads "$THREADS" --clock cpu --attn-mask sudoku --halt-max-steps 4 --ema 0.999 \
         --blanks 1-55 --train-puzzles 200000 --data-seed 1 --seed 0 \
         --eval-blanks 45-55 --eval-puzzles 500 --eval-every 600 --final-segments 16 \

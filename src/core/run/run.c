@@ -1023,6 +1023,18 @@ hrm_run_opts_defaults(hrm_run_opts *o, hrm_task task, int seq_len, int vocab_siz
 }
 
 void
+hrm_run_opts_hrm(hrm_run_opts *o)
+{
+	hrm_config *c = &o->model;
+
+	c->arch = HRM_ARCH_HRM;
+	c->H_layers = c->L_layers;
+	c->no_ACT_continue = false;
+	c->mlp_t = false;
+	(void) hrm_config_validate(c, NULL);
+}
+
+void
 hrm_run_opts_trm(hrm_run_opts *o, bool mlp_t)
 {
 	hrm_config *c = &o->model;

@@ -300,4 +300,12 @@ void		hrm_run_opts_defaults(hrm_run_opts *o, hrm_task task, int seq_len, int voc
  */
 void		hrm_run_opts_trm(hrm_run_opts *o, bool mlp_t);
 
+/*
+ * The recipe's HRM (arch "hrm") on top of hrm_run_opts_defaults or
+ * hrm_run_opts_trm (for a task whose recipe chose TRM): two networks of
+ * L_layers blocks each (H_layers = L_layers), halting with the Q-continue
+ * target.
+ */
+void		hrm_run_opts_hrm(hrm_run_opts *o);
+
 #endif							/* HRM_RUN_H */
