@@ -606,13 +606,15 @@ HRM_TEST(run_recipe_defaults_valid)
 	HRM_CHECK(o.sampler.batch_size == o.train.batch_size && o.sampler.task == HRM_TASK_SUDOKU, "sampler");
 	HRM_CHECK(o.model.hidden_size == 64 && o.model.num_heads == 4 && o.model.attn_mask == HRM_MASK_SUDOKU &&
 			  o.model.halt_max_steps == 4 && o.train.lr_min_ratio == 0.1, "the Sudoku recipe (docs/training.md)");
-	HRM_CHECK(o.model.arch == HRM_ARCH_HRM && o.model.H_layers == 2, "an HRM");
-	hrm_run_opts_trm(&o, false);
-	HRM_CHECK(o.model.arch == HRM_ARCH_TRM && o.model.H_layers == 0 && o.model.no_ACT_continue &&
-			  o.model.hidden_size == 64 && hrm_config_validate(&o.model, &err) == HRM_OK, "its TRM: %s", err.msg);
+	HRM_CHECK(o.model.arch == HRM_ARCH_TRM && o.model.H_layers == 0 && o.model.L_layers == 2 &&
+			  o.model.no_ACT_continue && !o.model.mlp_t, "a TRM");
 	hrm_run_opts_hrm(&o);
 	HRM_CHECK(o.model.arch == HRM_ARCH_HRM && o.model.H_layers == 2 && !o.model.no_ACT_continue &&
-			  hrm_config_validate(&o.model, &err) == HRM_OK, "back to the HRM: %s", err.msg);
+			  o.model.hidden_size == 64 && o.model.attn_mask == HRM_MASK_SUDOKU &&
+			  hrm_config_validate(&o.model, &err) == HRM_OK, "its HRM (arch hrm): %s", err.msg);
+	hrm_run_opts_trm(&o, false);
+	HRM_CHECK(o.model.arch == HRM_ARCH_TRM && o.model.H_layers == 0 && o.model.no_ACT_continue &&
+			  o.model.hidden_size == 64 && hrm_config_validate(&o.model, &err) == HRM_OK, "back to the TRM: %s", err.msg);
 	hrm_run_opts_defaults(&o, HRM_TASK_MAZE, 0, 0);
 	HRM_CHECK(o.model.hidden_size == 128 && o.model.attn_mask == HRM_MASK_FULL, "other tasks keep the common defaults");
 	hrm_run_opts_defaults(&o, HRM_TASK_GENERIC, 10, 5);

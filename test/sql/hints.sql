@@ -52,6 +52,8 @@ SELECT pg_temp.err($$SELECT hrm_train('h_new', 'h_sudoku', '{"hidden_size": 30, 
 SELECT pg_temp.err($$SELECT hrm_train('h_new', 'h_sudoku', '{"hidden_size": 36, "num_heads": 4}')$$);
 SELECT pg_temp.err($$SELECT hrm_train('h_new', 'h_maze', '{"attn_mask": "sudoku"}')$$);
 SELECT pg_temp.err($$SELECT hrm_train('h_new', 'h_sudoku', '{"hidden_size": 10000, "num_heads": 8}')$$);
+-- the Sudoku recipe trains a TRM: H_layers needs "arch": "hrm"
+SELECT pg_temp.err($$SELECT hrm_train('h_new', 'h_sudoku', '{"H_layers": 4}')$$);
 SELECT count(*) AS no_model_left FROM hrm.model WHERE name = 'h_new';
 
 -- 4. puzzle ids out of range: the row (in the source's order) and the range

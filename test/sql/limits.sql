@@ -162,7 +162,7 @@ RESET ROLE;
 SET hrm.max_threads = 1;
 SET hrm.threads = 64;
 SELECT steps, state FROM hrm_train('t_threads', 'limits_sudoku',
-       '{"hidden_size": 16, "num_heads": 2, "H_layers": 1, "L_layers": 1, "H_cycles": 1, "L_cycles": 1,
+       '{"arch": "hrm", "hidden_size": 16, "num_heads": 2, "H_layers": 1, "L_layers": 1, "H_cycles": 1, "L_cycles": 1,
          "batch_size": 4, "steps": 1, "threads": 64, "seed": 1}');
 SELECT hyperparameters->>'threads' AS threads FROM hrm.model WHERE name = 't_threads';
 RESET hrm.threads;
@@ -198,7 +198,7 @@ BEGIN
     RETURN false;
 END $$;
 SELECT job AS sjob FROM hrm_train('t_slow', 'limits_sudoku',
-       '{"hidden_size": 8, "num_heads": 2, "H_layers": 64, "L_layers": 64, "H_cycles": 64, "L_cycles": 64,
+       '{"arch": "hrm", "hidden_size": 8, "num_heads": 2, "H_layers": 64, "L_layers": 64, "H_cycles": 64, "L_cycles": 64,
          "batch_size": 2, "steps": 1, "threads": 1}', wait => false) \gset
 SELECT pg_temp.wait_running('t_slow') AS running;
 SELECT pg_sleep(0.2);

@@ -29,7 +29,7 @@ CREATE FUNCTION pg_temp.answers(m text) RETURNS text LANGUAGE sql AS $$
            LATERAL hrm_forward(m, hrm_sudoku_encode(p.puzzle)) f
 $$;
 
-\set tiny '"hidden_size": 32, "num_heads": 2, "H_layers": 1, "L_layers": 1, "H_cycles": 1, "L_cycles": 1, "batch_size": 16, "seed": 1, "threads": 1, "checkpoint_every": 5, "keep": 0'
+\set tiny '"arch": "hrm", "hidden_size": 32, "num_heads": 2, "H_layers": 1, "L_layers": 1, "H_cycles": 1, "L_cycles": 1, "batch_size": 16, "seed": 1, "threads": 1, "checkpoint_every": 5, "keep": 0'
 
 -- 1. A run of 10 steps (checkpoints 5 and 10), then a resumed run to 20 steps
 --    with a learning rate a hundred times larger: the retraining to undo.

@@ -167,7 +167,7 @@ COMMIT;
 SELECT count(*) AS log_rows FROM sec_log;
 
 -- 9. hrm.max_training_jobs_per_role: one role cannot take every slot.
-\set tiny '"hidden_size": 32, "num_heads": 2, "H_layers": 1, "L_layers": 1, "H_cycles": 1, "L_cycles": 1, "batch_size": 4, "seed": 1, "threads": 1'
+\set tiny '"arch": "hrm", "hidden_size": 32, "num_heads": 2, "H_layers": 1, "L_layers": 1, "H_cycles": 1, "L_cycles": 1, "batch_size": 4, "seed": 1, "threads": 1'
 CREATE ROLE regress_hrm_sec_trainer;
 GRANT SELECT ON sec_sudoku TO regress_hrm_sec_trainer;
 SET hrm.max_training_jobs_per_role = 1;

@@ -52,7 +52,7 @@ SELECT count(*) AS lo_before FROM pg_largeobject_metadata \gset
 
 CREATE TABLE train_sudoku AS SELECT * FROM hrm_sudoku_generate(200, 20, 7);
 
-\set tiny '"hidden_size": 32, "num_heads": 2, "H_layers": 1, "L_layers": 1, "H_cycles": 1, "L_cycles": 1, "batch_size": 16, "seed": 1, "threads": 1'
+\set tiny '"arch": "hrm", "hidden_size": 32, "num_heads": 2, "H_layers": 1, "L_layers": 1, "H_cycles": 1, "L_cycles": 1, "batch_size": 16, "seed": 1, "threads": 1'
 
 -- 1. A short run: checkpoints and log rows at multiples of their intervals,
 --    the loss goes down, the model is published and usable.
@@ -183,7 +183,7 @@ SET statement_timeout = '3s';
 SELECT steps FROM hrm_train('train_sudoku'::regclass);
 RESET statement_timeout;
 SELECT pg_temp.wait_idle('t_card') AS job_state;
-SELECT task, config->>'hidden_size' AS hidden, config->>'H_layers' AS h_layers, config->>'halt_max_steps' AS halt,
+SELECT task, config->>'arch' AS arch, config->>'hidden_size' AS hidden, config->>'H_layers' AS h_layers, config->>'halt_max_steps' AS halt,
        hyperparameters->>'batch_size' AS batch, hyperparameters->>'max_minutes' AS max_minutes
   FROM hrm.model WHERE name = 't_card';
 RESET hrm.default_model;

@@ -127,9 +127,20 @@ SELECT md5(hrm_export('trm_a')) = md5(hrm_export('trm_b')) AS resumed_equals_uni
 
 -- 6. TRM options where they do not apply, and conflicting ones.
 SELECT pg_temp.sqlstate($$SELECT hrm_train('trm_err', 'trm_sudoku', '{"arch": "trm", "H_layers": 2}')$$);
-SELECT pg_temp.sqlstate($$SELECT hrm_train('trm_err', 'trm_sudoku', '{"mlp_t": true}')$$);
+SELECT pg_temp.sqlstate($$SELECT hrm_train('trm_err', 'trm_sudoku', '{"arch": "hrm", "mlp_t": true}')$$);
 SELECT pg_temp.sqlstate($$SELECT hrm_train('trm_err', 'trm_sudoku', '{"arch": "hrm", "puzzle_emb_len": 4}')$$);
 SELECT pg_temp.sqlstate($$SELECT hrm_train('trm_err', 'trm_sudoku', '{"arch": "trm", "mlp_t": true, "attn_mask": "sudoku"}')$$);
 SELECT pg_temp.sqlstate($$SELECT hrm_train('trm_err', 'trm_sudoku', '{"arch": "urm"}')$$);
 SELECT pg_temp.sqlstate($$SELECT hrm_train('trm_att', 'trm_sudoku', '{"arch": "hrm", "steps": 1}')$$);
 SELECT count(*) AS no_model_left FROM hrm.model WHERE name = 'trm_err';
+
+-- 7. The Sudoku recipe is a TRM (hidden 64, peer attention, ACT 4, the
+--    halting head alone deciding); "arch": "hrm" gives the recipe's HRM.
+SELECT steps, state FROM hrm_train('trm_recipe', 'trm_sudoku', '{"steps": 2, "batch_size": 8, "seed": 1, "threads": 1}');
+SELECT steps, state FROM hrm_train('trm_recipe_hrm', 'trm_sudoku',
+       '{"arch": "hrm", "steps": 2, "batch_size": 8, "seed": 1, "threads": 1}');
+SELECT name, arch, config->>'hidden_size' AS hidden, config->>'H_layers' AS h_layers, config->>'L_layers' AS l_layers,
+       config->>'attn_mask' AS attn_mask, config->>'halt_max_steps' AS halt,
+       config->>'no_ACT_continue' AS no_act_continue
+  FROM hrm.model WHERE name IN ('trm_recipe', 'trm_recipe_hrm') ORDER BY name;
+SELECT hrm_solve('trm_recipe', puzzle) ~ '^[1-9]{81}$' AS answers FROM trm_sudoku LIMIT 1;

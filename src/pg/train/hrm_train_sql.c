@@ -873,8 +873,9 @@ HrmTrainArchError(const hrm_config *c, const hrm_error *err, const char *model, 
 	ereport(ERROR,
 			(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 			 errmsg("invalid architecture for model \"%s\": %s", model, err->msg),
-			 errdetail("A new model takes the %s recipe's defaults and the options given: hidden_size %d, num_heads %d, H_layers %d, L_layers %d, H_cycles %d, L_cycles %d, expansion %g, pos_encodings %s, attn_mask %s, puzzle_emb_ndim %d; seq_len %d and vocab_size %d come from the data.",
-					   hrm_task_name(task), c->hidden_size, c->num_heads, c->H_layers, c->L_layers,
+			 errdetail("A new model takes the %s recipe's defaults and the options given: arch %s, hidden_size %d, num_heads %d, %sL_layers %d, H_cycles %d, L_cycles %d, expansion %g, pos_encodings %s, attn_mask %s, puzzle_emb_ndim %d; seq_len %d and vocab_size %d come from the data.",
+					   hrm_task_name(task), hrm_arch_name(c->arch), c->hidden_size, c->num_heads,
+					   c->arch == HRM_ARCH_HRM ? psprintf("H_layers %d, ", c->H_layers) : "", c->L_layers,
 					   c->H_cycles, c->L_cycles, c->expansion, hrm_pos_enc_name(c->pos_encodings),
 					   hrm_attn_mask_name(c->attn_mask), c->puzzle_emb_ndim, c->seq_len, c->vocab_size),
 			 errhint("%s", hint)));
@@ -1192,15 +1193,18 @@ HrmTrainResolve(HrmTrainPlan *p, const char *model, const char *source, Jsonb *o
 	}
 	else
 	{
-		bool		trm = v[O_ARCH].given && strcmp(v[O_ARCH].str, "trm") == 0;
+		/* the task's recipe chooses the architecture unless "arch" is given */
+		bool		trm = v[O_ARCH].given ? strcmp(v[O_ARCH].str, "trm") == 0 : p->ro.model.arch == HRM_ARCH_TRM;
 
 		/* TRM: one network of L_layers blocks; its own options need arch "trm" */
 		if (trm && v[O_H_LAYERS].given)
 			ereport(ERROR,
 					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 					 errmsg("option \"H_layers\" applies to arch \"hrm\""),
-					 errdetail("A TRM model has one network of L_layers blocks for both of its updates."),
-					 errhint("Drop H_layers, or set L_layers.")));
+					 errdetail("A TRM model has one network of L_layers blocks for both of its updates%s.",
+							   v[O_ARCH].given ? "" : ", and the task's recipe trains a TRM"),
+					 v[O_ARCH].given ? errhint("Drop H_layers, or set L_layers.") :
+					 errhint("Add \"arch\": \"hrm\" to train a Hierarchical Reasoning Model with H_layers, or drop H_layers.")));
 		if (!trm && (v[O_MLP_T].given || v[O_NO_ACT_CONTINUE].given || v[O_PUZZLE_EMB_LEN].given))
 			ereport(ERROR,
 					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
@@ -1210,6 +1214,8 @@ HrmTrainResolve(HrmTrainPlan *p, const char *model, const char *source, Jsonb *o
 					 errhint("Add \"arch\": \"trm\" to train a Tiny Recursive Model.")));
 		if (trm)
 			hrm_run_opts_trm(&p->ro, v[O_MLP_T].given && v[O_MLP_T].b);
+		else if (p->ro.model.arch != HRM_ARCH_HRM)
+			hrm_run_opts_hrm(&p->ro);	/* "arch": "hrm" where the recipe chose TRM */
 		HrmApplyArch(&p->o, &p->ro.model);
 		p->ro.model.seq_len = p->train->seq_len;
 		p->ro.model.vocab_size = Max(p->train->vocab_size, p->ro.model.vocab_size);
