@@ -47,8 +47,6 @@
 #include "cpu.h"
 #include "gemm.h"
 
-#define HRM_CACHE_SLOTS 8
-
 #define HRM_SEGMENT_MAGIC 0x48524d58	/* "HRMX": with packed weights */
 
 typedef struct HrmSegmentHeader

@@ -249,12 +249,28 @@ typedef struct HrmModelHandle
 	struct dsm_segment *seg;	/* this backend's mapping of it */
 } HrmModelHandle;
 
+/* Models a backend keeps loaded (least recently used goes first). */
+#define HRM_CACHE_SLOTS 8
+
 /*
  * The current version of a model, loaded if needed.  ERROR (undefined_object)
- * if there is no such model.  The handle stays valid until the next
- * hrm_cache_* call.
+ * if there is no such model.  The handle stays valid until the model is
+ * forgotten (hrm_cache_forget) or HRM_CACHE_SLOTS other models have been
+ * fetched since: a call may hold up to HRM_CACHE_SLOTS handles at once.
  */
 extern HrmModelHandle *hrm_cache_get(const char *name);
+
+/*
+ * Ensembles (hrm_solve's ensemble argument, hrm_evaluate's option): the
+ * further models one call may use besides its model, all held at once.
+ */
+#define HRM_SOLVE_ENSEMBLE_MAX (HRM_CACHE_SLOTS - 1)
+
+/*
+ * The further models of an ensemble of h (names, n of them; hrm_solve.c):
+ * checked and fetched from the cache; returns n.
+ */
+extern int	HrmEnsembleResolve(HrmModelHandle *h, char **names, int n, HrmModelHandle **members);
 
 /* Drop this backend's copy of a model, and the shared one (after drop / replace / rename; NULL: all). */
 extern void hrm_cache_forget(const char *name);

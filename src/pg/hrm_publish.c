@@ -2,7 +2,9 @@
  *
  * hrm_publish.c
  *		hrm_publish_checkpoint(model, step): make a kept training checkpoint
- *		the model's weights again, so that a bad retraining can be undone.
+ *		the model's weights again, so that a bad retraining can be undone;
+ *		hrm_export_checkpoint(model, step): its weights as a file, which
+ *		hrm_import makes a model of its own (an ensemble's member).
  *
  * A training job publishes, at every checkpoint, the weights it evaluates
  * with (the moving average with option "ema", else the weights) as a new
@@ -35,11 +37,13 @@
 #include "miscadmin.h"
 #include "catalog/pg_largeobject.h"
 #include "utils/builtins.h"
+#include "utils/memutils.h"
 #include "utils/jsonb.h"
 
 #include "hrm_train.h"
 
 PG_FUNCTION_INFO_V1(hrm_publish_checkpoint);
+PG_FUNCTION_INFO_V1(hrm_export_checkpoint);
 
 static void
 HrmFreeTrainer(void *t)
@@ -72,54 +76,31 @@ HrmTrainerOptsJson(const hrm_train_opts *o)
 }
 
 /* hrm_publish_checkpoint(model text, step bigint) → bigint (the new generation) */
-Datum
-hrm_publish_checkpoint(PG_FUNCTION_ARGS)
+/*
+ * The trainer of a kept checkpoint of model at step (of run, or the newest
+ * run with that step when any_run), rebuilt from its state: 42704 naming
+ * the checkpoints there are when there is none, XX001 when its state is
+ * missing or at another step.  *run gets the run, *has_hyper whether the
+ * checkpoint carries the job's hyperparameters.  The trainer is freed with
+ * the transaction's resources (HrmTrack).
+ */
+static hrm_trainer *
+HrmCheckpointTrainer(const char *model, int64 step, bool any_run, int64 *run_io, bool *has_hyper_out,
+					 const char *what)
 {
-	char	   *model;
-	int64		step;
-	bool		any_run = PG_NARGS() < 3 || PG_ARGISNULL(2);
-	int64		run = any_run ? 0 : PG_GETARG_INT64(2);
-	char	   *what;
-	HrmCatalogEntry entry;
-	HrmUserState us;
+	int64		run = *run_io;
 	Oid			state_lo = InvalidOid;
 	bool		has_hyper = false;
+	HrmUserState us;
 	StringInfoData steps;
 	void	   *blob;
 	size_t		blob_len;
 	hrm_trainer *tr = NULL;
 	HrmResource *tres;
-	HrmResource *fres;
-	const hrm_layout *lay;
-	uint8_t    *file;
-	size_t		file_len;
-	char	   *config;
-	Oid			weights_lo;
-	int64		generation;
 	hrm_error	err;
 
-	if (PG_ARGISNULL(0) || PG_ARGISNULL(1))
-		PG_RETURN_NULL();
-	model = text_to_cstring(PG_GETARG_TEXT_PP(0));
-	step = PG_GETARG_INT64(1);
-	what = psprintf("could not publish checkpoint " INT64_FORMAT " of model \"%s\"", step, model);
-	HrmCheckModelName(model);
-	if (RecoveryInProgress())
-		ereport(ERROR,
-				(errcode(ERRCODE_READ_ONLY_SQL_TRANSACTION),
-				 errmsg("cannot publish a checkpoint during recovery"),
-				 errhint("Publish it on the primary server; the models replicate to standbys.")));
-
-	/* the model, locked, and who may change it */
-	HrmLockModelName(model);
-	if (!HrmCatalogLookup(model, true, &entry))
-		HrmUnknownModel(model);
-	HrmCheckOwnerOf(model, entry.ownerid, entry.acl_lo, "publish a checkpoint");
-	/* a running job would publish its own weights over these at its next checkpoint */
-	HrmJobCheckIdle(MyDatabaseId, model);
-
-	/* the checkpoint (and, for the message, which ones there are) */
 	initStringInfo(&steps);
+	/* the checkpoint (and, for the message, which ones there are) */
 	HrmBecomeCatalogOwner(&us);
 	HrmSpiConnect();
 	{
@@ -197,7 +178,54 @@ hrm_publish_checkpoint(PG_FUNCTION_ARGS)
 		ereport(ERROR,
 				(errcode(ERRCODE_DATA_CORRUPTED),
 				 errmsg("%s: its state is at step " INT64_FORMAT, what, (int64) hrm_trainer_step(tr))));
+	*run_io = run;
+	*has_hyper_out = has_hyper;
+	return tr;
+}
+
+Datum
+hrm_publish_checkpoint(PG_FUNCTION_ARGS)
+{
+	char	   *model;
+	int64		step;
+	bool		any_run = PG_NARGS() < 3 || PG_ARGISNULL(2);
+	int64		run = any_run ? 0 : PG_GETARG_INT64(2);
+	char	   *what;
+	HrmCatalogEntry entry;
+	bool		has_hyper = false;
+	hrm_trainer *tr;
+	HrmResource *fres;
+	const hrm_layout *lay;
+	uint8_t    *file;
+	size_t		file_len;
+	char	   *config;
+	Oid			weights_lo;
+	int64		generation;
+	hrm_error	err;
+
+	if (PG_ARGISNULL(0) || PG_ARGISNULL(1))
+		PG_RETURN_NULL();
+	model = text_to_cstring(PG_GETARG_TEXT_PP(0));
+	step = PG_GETARG_INT64(1);
+	what = psprintf("could not publish checkpoint " INT64_FORMAT " of model \"%s\"", step, model);
+	HrmCheckModelName(model);
+	if (RecoveryInProgress())
+		ereport(ERROR,
+				(errcode(ERRCODE_READ_ONLY_SQL_TRANSACTION),
+				 errmsg("cannot publish a checkpoint during recovery"),
+				 errhint("Publish it on the primary server; the models replicate to standbys.")));
+
+	/* the model, locked, and who may change it */
+	HrmLockModelName(model);
+	if (!HrmCatalogLookup(model, true, &entry))
+		HrmUnknownModel(model);
+	HrmCheckOwnerOf(model, entry.ownerid, entry.acl_lo, "publish a checkpoint");
+	/* a running job would publish its own weights over these at its next checkpoint */
+	HrmJobCheckIdle(MyDatabaseId, model);
+
+	tr = HrmCheckpointTrainer(model, step, any_run, &run, &has_hyper, what);
 	lay = hrm_trainer_layout(tr);
+	hrm_error_clear(&err);
 	fres = HrmTrack(NULL, HrmFreeMalloc);
 	HrmCheck(hrm_save_params(lay, hrm_trainer_eval_params(tr), "", &file, &file_len, &err), &err, what);
 	HrmAdopt(fres, file);
@@ -215,4 +243,61 @@ hrm_publish_checkpoint(PG_FUNCTION_ARGS)
 
 	hrm_cache_forget(model);
 	PG_RETURN_INT64(generation);
+}
+
+/*
+ * hrm_export_checkpoint(model, step, run) → bytea: the weights a kept
+ * checkpoint published, as hrm_export gives a model's (the reference's
+ * tensor names, the configuration and task in the metadata), so that
+ * hrm_import can make it a model of its own, e.g. a member of an ensemble.
+ * Anyone who may use the model may export its checkpoints; a NULL model or
+ * step gives NULL.
+ */
+Datum
+hrm_export_checkpoint(PG_FUNCTION_ARGS)
+{
+	char	   *model;
+	int64		step;
+	bool		any_run = PG_ARGISNULL(2);
+	int64		run = any_run ? 0 : PG_GETARG_INT64(2);
+	char	   *what;
+	HrmCatalogEntry entry;
+	bool		has_hyper;
+	hrm_trainer *tr;
+	const hrm_layout *lay;
+	const char *keys[1] = {"hrm_task"};
+	const char *vals[1];
+	uint8_t    *file;
+	size_t		file_len;
+	HrmResource *fres;
+	bytea	   *result;
+	hrm_error	err;
+
+	if (PG_ARGISNULL(0) || PG_ARGISNULL(1))
+		PG_RETURN_NULL();
+	model = text_to_cstring(PG_GETARG_TEXT_PP(0));
+	step = PG_GETARG_INT64(1);
+	what = psprintf("could not export checkpoint " INT64_FORMAT " of model \"%s\"", step, model);
+	HrmCheckModelName(model);
+	/* may the caller use the model?  (42501) */
+	if (!HrmCatalogLookup(model, false, &entry))
+		HrmUnknownModel(model);
+
+	tr = HrmCheckpointTrainer(model, step, any_run, &run, &has_hyper, what);
+	lay = hrm_trainer_layout(tr);
+	vals[0] = entry.task;
+	hrm_error_clear(&err);
+	fres = HrmTrack(NULL, HrmFreeMalloc);
+	HrmCheck(hrm_save_params_meta(lay, hrm_trainer_eval_params(tr), "model.inner.", keys, vals,
+								  entry.task != NULL ? 1 : 0, &file, &file_len, &err), &err, what);
+	HrmAdopt(fres, file);
+	if (file_len > MaxAllocSize - VARHDRSZ)
+		ereport(ERROR,
+				(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
+				 errmsg("%s: the file would be %zu bytes, more than a bytea can hold", what, file_len)));
+	result = (bytea *) palloc(file_len + VARHDRSZ);
+	SET_VARSIZE(result, file_len + VARHDRSZ);
+	memcpy(VARDATA(result), file, file_len);
+	HrmRelease(fres);
+	PG_RETURN_BYTEA_P(result);
 }

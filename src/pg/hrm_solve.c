@@ -83,8 +83,14 @@
 /* Upper bound on segments per solve (as hrm_forward). */
 #define SOLVE_MAX_STEPS 65536
 
-/* Workspaces kept per backend (one per distinct model shape in use). */
-#define SOLVE_POOL_SLOTS 4
+/*
+ * Workspaces kept per backend (one per distinct model shape in use): at
+ * least as many as the models one call may use (an ensemble), so that one
+ * call's scratch is never evicted while it runs.
+ */
+#define SOLVE_POOL_SLOTS 8
+StaticAssertDecl(SOLVE_POOL_SLOTS >= HRM_SOLVE_ENSEMBLE_MAX + 1, "a call's models must fit the pool");
+StaticAssertDecl(HRM_SOLVE_ENSEMBLE_MAX + 1 <= HRM_ENSEMBLE_MAX, "the engine's ensembles must hold a call's models");
 
 PG_FUNCTION_INFO_V1(hrm_solve_text);
 PG_FUNCTION_INFO_V1(hrm_solve_array);
@@ -156,6 +162,7 @@ typedef struct SolveArgs
 	bool		adaptive;
 	int			views;			/* 1..HRM_VIEWS_MAX */
 	int32		puzzle_id;		/* the puzzle embedding's row */
+	ArrayType  *ensemble;		/* text[] of further models (NULL or empty: none) */
 } SolveArgs;
 
 typedef struct SolveCodecOps SolveCodecOps;
@@ -164,6 +171,8 @@ typedef struct SolveCodecOps SolveCodecOps;
 typedef struct SolveProblem
 {
 	HrmModelHandle *h;
+	int			n_members;		/* further models of an ensemble */
+	HrmModelHandle *members[HRM_SOLVE_ENSEMBLE_MAX];
 	const char *task;
 	const SolveCodecOps *codec; /* of this input (the token codec for token arrays) */
 	int			seq_len;
@@ -755,10 +764,11 @@ SolveGetArgs(FunctionCallInfo fcinfo, bool is_text, bool has_views, SolveArgs *a
 	int			fixed = has_views ? 4 : 3;
 	int			off;
 
+	/* ensemble (after puzzle_id) came with 0.2.0 too, for the functions with views */
 	if (OidIsValid(second))
 		off = second != INT4OID ? 1 : 0;
 	else
-		off = PG_NARGS() == fixed + 2 ? 1 : 0;
+		off = PG_NARGS() == fixed + (has_views ? 3 : 2) ? 1 : 0;
 
 	memset(a, 0, sizeof(*a));
 	if (off == 1)
@@ -783,6 +793,87 @@ SolveGetArgs(FunctionCallInfo fcinfo, bool is_text, bool has_views, SolveArgs *a
 	SolveStepsHalt(a, PG_GETARG_INT32(off + 1), text_to_cstring(PG_GETARG_TEXT_PP(off + 2)));
 	a->views = has_views ? SolveViewsArg(PG_GETARG_INT32(off + 3)) : 1;
 	a->puzzle_id = PG_NARGS() > off + fixed ? PG_GETARG_INT32(off + fixed) : 0;
+	a->ensemble = has_views && PG_NARGS() > off + fixed + 1 ? PG_GETARG_ARRAYTYPE_P(off + fixed + 1) : NULL;
+}
+
+/*
+ * The further models of an ensemble (names, n of them) for model h: each
+ * from the cache, the caller's right to use it checked there (42501),
+ * refused when unknown (42704), named twice or the model itself (22023),
+ * too many (54000) or of another task or layout (42809).  hrm_evaluate's
+ * "ensemble" option comes here too.  Returns how many.
+ */
+int
+HrmEnsembleResolve(HrmModelHandle *h, char **names, int n, HrmModelHandle **members)
+{
+	const char *task;
+	const char *mtask;
+	const SolveCodecOps *mc = SolveCodecOf(h, &task);
+
+	if (n > HRM_SOLVE_ENSEMBLE_MAX)
+		ereport(ERROR,
+				(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
+				 errmsg("an ensemble takes at most %d further models, not %d", HRM_SOLVE_ENSEMBLE_MAX, n),
+				 errhint("Keep the models that answer best: the newest checkpoints of a run usually do.")));
+	for (int i = 0; i < n; i++)
+	{
+		const hrm_config *c = &h->layout.cfg;
+		const hrm_config *mcfg;
+
+		if (strcmp(names[i], h->name) == 0)
+			ereport(ERROR,
+					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+					 errmsg("model \"%s\" is both the model and a member of its ensemble", names[i]),
+					 errhint("The ensemble lists the further models; the model itself always votes.")));
+		for (int j = 0; j < i; j++)
+			if (strcmp(names[i], names[j]) == 0)
+				ereport(ERROR,
+						(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+						 errmsg("model \"%s\" is named twice in the ensemble", names[i]),
+						 errhint("Name each model once.")));
+		HrmCheckModelName(names[i]);
+		members[i] = hrm_cache_get(names[i]);
+		mcfg = &members[i]->layout.cfg;
+		if (SolveCodecOf(members[i], &mtask) != mc || mcfg->seq_len != c->seq_len ||
+			mcfg->vocab_size != c->vocab_size)
+			ereport(ERROR,
+					(errcode(ERRCODE_WRONG_OBJECT_TYPE),
+					 errmsg("model \"%s\" of the ensemble is a %s model of %d tokens over %d, model \"%s\" a %s model of %d over %d",
+							names[i], mtask, mcfg->seq_len, mcfg->vocab_size, h->name, task, c->seq_len,
+							c->vocab_size),
+					 errhint("An ensemble's models solve the same task with the same layout, e.g. checkpoints of one training run made models with hrm_import(name, hrm_export_checkpoint(model, step)).")));
+	}
+	return n;
+}
+
+/* The names of a text[] argument (NULL elements refused: 22004). */
+static char **
+SolveNames(ArrayType *arr, const char *what, int *n)
+{
+	Datum	   *elems;
+	bool	   *nulls;
+	char	  **names;
+
+	*n = 0;
+	if (arr == NULL || ARR_NDIM(arr) == 0)
+		return NULL;
+	if (ARR_NDIM(arr) > 1)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("%s must be a one-dimensional text[] of model names", what),
+				 errhint("Pass ARRAY['model_a', 'model_b'].")));
+	deconstruct_array(arr, TEXTOID, -1, false, TYPALIGN_INT, &elems, &nulls, n);
+	names = palloc(sizeof(char *) * Max(*n, 1));
+	for (int i = 0; i < *n; i++)
+	{
+		if (nulls[i])
+			ereport(ERROR,
+					(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
+					 errmsg("model %d of %s is null", i + 1, what),
+					 errhint("Name every model of the ensemble (array_remove(names, NULL) drops the NULLs).")));
+		names[i] = TextDatumGetCString(elems[i]);
+	}
+	return names;
 }
 
 /*
@@ -807,13 +898,25 @@ SolvePrepareModel(const SolveArgs *a, SolveProblem *p)
 	p->views = a->views;
 	p->is_text = a->is_text;
 	p->puzzle_id = a->puzzle_id;
-	if (a->puzzle_id < 0 || a->puzzle_id >= Max(cfg->num_puzzle_identifiers, 1))
-		ereport(ERROR,
-				(errcode(ERRCODE_NUMERIC_VALUE_OUT_OF_RANGE),
-				 errmsg("puzzle_id %d is out of range for model \"%s\"", a->puzzle_id, p->h->name),
-				 errdetail("Puzzle identifiers run from 0 to %d (num_puzzle_identifiers %d).",
-						   Max(cfg->num_puzzle_identifiers, 1) - 1, cfg->num_puzzle_identifiers),
-				 errhint("ARC models learn one puzzle embedding per task: pass the task's identifier from training; other models take 0.")));
+	{
+		int			n;
+		char	  **names = SolveNames(a->ensemble, "the ensemble", &n);
+
+		p->n_members = HrmEnsembleResolve(p->h, names, n, p->members);
+	}
+	for (int i = 0; i <= p->n_members; i++)
+	{
+		const HrmModelHandle *h = i == 0 ? p->h : p->members[i - 1];
+
+		cfg = &h->layout.cfg;
+		if (a->puzzle_id < 0 || a->puzzle_id >= Max(cfg->num_puzzle_identifiers, 1))
+			ereport(ERROR,
+					(errcode(ERRCODE_NUMERIC_VALUE_OUT_OF_RANGE),
+					 errmsg("puzzle_id %d is out of range for model \"%s\"", a->puzzle_id, h->name),
+					 errdetail("Puzzle identifiers run from 0 to %d (num_puzzle_identifiers %d).",
+							   Max(cfg->num_puzzle_identifiers, 1) - 1, cfg->num_puzzle_identifiers),
+					 errhint("ARC models learn one puzzle embedding per task: pass the task's identifier from training; other models take 0.")));
+	}
 	return mc;
 }
 
@@ -999,17 +1102,21 @@ SolveViewsOpts(const SolveProblem *p, hrm_views_opts *o)
 }
 
 /*
- * Run the engine's batched solve (hrm_views_solve: one ACT loop for one
- * puzzle, a batch, views) on n puzzles tokens [n, seq_len] of the kind of
- * p, with scratch ctx (NULL: the backend's pool); answers [n, seq_len] and
- * rows [n].  o may override the options (NULL: SolveViewsOpts(p)).
+ * Run the engine's batched solve (hrm_ensemble_solve over hrm_views_solve:
+ * one ACT loop for one puzzle, a batch, views; then the ensemble's vote) on
+ * n puzzles tokens [n, seq_len] of the kind of p, with scratch ctxs (one
+ * per model of p; NULL: the backend's pool); answers [n, seq_len] and rows
+ * [n].  o may override the options (NULL: SolveViewsOpts(p)).
  */
 static void
-SolveRunMany(const SolveProblem *p, hrm_views_ctx *ctx, const int32 *tokens, int n,
+SolveRunMany(const SolveProblem *p, hrm_views_ctx *const *ctxs, const int32 *tokens, int n,
 			 const hrm_views_opts *o, int32 *answers, hrm_views_row *rows)
 {
-	const hrm_model *m = &p->h->model;
-	char	   *what = psprintf("could not run model \"%s\"", p->h->name);
+	const hrm_model *models[HRM_SOLVE_ENSEMBLE_MAX + 1];
+	hrm_views_ctx *pool[HRM_SOLVE_ENSEMBLE_MAX + 1];
+	int			k = 1 + p->n_members;
+	char	   *what = k == 1 ? psprintf("could not run model \"%s\"", p->h->name) :
+		psprintf("could not run the ensemble of model \"%s\"", p->h->name);
 	hrm_views_opts opts;
 	hrm_error	err;
 	hrm_status	st;
@@ -1022,13 +1129,21 @@ SolveRunMany(const SolveProblem *p, hrm_views_ctx *ctx, const int32 *tokens, int
 	}
 	hrm_error_clear(&err);
 	HrmEngineBegin();
-	if (ctx == NULL)
-		ctx = SolvePoolGet(m);
+	models[0] = &p->h->model;
+	for (int j = 1; j < k; j++)
+		models[j] = &p->members[j - 1]->model;
+	if (ctxs == NULL)
+	{
+		/* the pool holds a scratch per shape; a call's own are never evicted (SOLVE_POOL_SLOTS) */
+		for (int j = 0; j < k; j++)
+			pool[j] = SolvePoolGet(models[j]);
+		ctxs = pool;
+	}
 	/* one puzzle: its puzzle_id; a batch: every grid takes p's (0) */
 	pids = palloc(sizeof(int32) * Max(n, 1));
 	for (int i = 0; i < n; i++)
 		pids[i] = p->puzzle_id;
-	st = hrm_views_solve(m, ctx, tokens, pids, n, o, answers, rows, &err);
+	st = hrm_ensemble_solve(models, k, ctxs, tokens, pids, n, o, answers, rows, &err);
 	if (st == HRM_ERR_CANCELLED)
 		CHECK_FOR_INTERRUPTS();
 	HrmCheck(st, &err, what);
@@ -1301,7 +1416,9 @@ typedef struct BatchState
 	const SolveCodecOps *model_codec;
 	int64		generation;		/* of the model when the batch began */
 	hrm_views_opts opts;
-	hrm_views_ctx *ctx;			/* this call's scratch */
+	hrm_views_ctx *ctxs[HRM_SOLVE_ENSEMBLE_MAX + 1];	/* this call's scratch, one per model */
+	char	   *member_name[HRM_SOLVE_ENSEMBLE_MAX];	/* the ensemble's, as given */
+	int64		member_generation[HRM_SOLVE_ENSEMBLE_MAX];
 	int			chunk;			/* puzzles per engine call */
 	ReturnSetInfo *rsinfo;
 	MemoryContext chunkcxt;		/* grids and answers of one chunk */
@@ -1323,7 +1440,7 @@ typedef struct BatchState
 
 /*
  * Arguments of hrm_solve_batch(model, grids | query, max_steps, halt,
- * views); the tuplestore, the model and the scratch.
+ * views[, ensemble]); the tuplestore, the models and the scratch.
  */
 static void
 BatchBegin(FunctionCallInfo fcinfo, BatchState *b, bool is_text, bool has_id)
@@ -1335,6 +1452,8 @@ BatchBegin(FunctionCallInfo fcinfo, BatchState *b, bool is_text, bool has_id)
 	b->args.is_text = is_text;
 	SolveStepsHalt(&b->args, PG_GETARG_INT32(2), text_to_cstring(PG_GETARG_TEXT_PP(3)));
 	b->args.views = SolveViewsArg(PG_GETARG_INT32(4));
+	/* 0.1.0's hrm_solve_batch has no ensemble */
+	b->args.ensemble = PG_NARGS() > 5 ? PG_GETARG_ARRAYTYPE_P(5) : NULL;
 	b->has_id = has_id;
 
 	InitMaterializedSRF(fcinfo, 0);
@@ -1345,12 +1464,20 @@ BatchBegin(FunctionCallInfo fcinfo, BatchState *b, bool is_text, bool has_id)
 	SolveViewsOpts(&b->model, &b->opts);
 	b->chunk = hrm_views_chunk_puzzles(&b->model.h->model, &b->opts);
 
-	b->ctx = hrm_views_ctx_create();
-	if (b->ctx == NULL)
-		ereport(ERROR,
-				(errcode(ERRCODE_OUT_OF_MEMORY),
-				 errmsg("out of memory for the batch's scratch")));
-	(void) HrmTrack(b->ctx, BatchFreeCtx);
+	for (int j = 0; j < b->model.n_members; j++)
+	{
+		b->member_name[j] = pstrdup(b->model.members[j]->name);
+		b->member_generation[j] = b->model.members[j]->generation;
+	}
+	for (int j = 0; j <= b->model.n_members; j++)
+	{
+		b->ctxs[j] = hrm_views_ctx_create();
+		if (b->ctxs[j] == NULL)
+			ereport(ERROR,
+					(errcode(ERRCODE_OUT_OF_MEMORY),
+					 errmsg("out of memory for the batch's scratch")));
+		(void) HrmTrack(b->ctxs[j], BatchFreeCtx);
+	}
 	b->probs = palloc0(sizeof(SolveProblem) * b->chunk);
 	b->index = palloc0(sizeof(int64) * b->chunk);
 	b->id_null = palloc0(sizeof(bool) * b->chunk);
@@ -1414,7 +1541,7 @@ BatchFlush(BatchState *b)
 	CHECK_FOR_INTERRUPTS();
 	HrmProgressTick(b->prog, b->done);
 	old = MemoryContextSwitchTo(b->chunkcxt);
-	SolveRunMany(&b->model, b->ctx, b->tokens, b->n, &b->opts, b->answers, b->rows);
+	SolveRunMany(&b->model, b->ctxs, b->tokens, b->n, &b->opts, b->answers, b->rows);
 	b->done += b->n;
 	HrmProgressUpdate(b->prog, b->done);
 	for (int i = 0; i < b->n; i++)
@@ -1617,13 +1744,22 @@ hrm_solve_batch_query(PG_FUNCTION_ARGS)
 		SPI_cursor_fetch(portal, true, b.chunk);
 		if (SPI_processed == 0)
 			break;
-		/* the query may have run anything: find the model again, and insist on one version */
-		b.model.h = hrm_cache_get(b.args.model);
-		if (b.model.h->generation != b.generation)
-			ereport(ERROR,
-					(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
-					 errmsg("model \"%s\" changed while hrm_solve_batch ran", b.args.model),
-					 errhint("Run the batch again; its answers would come from two versions of the model.")));
+		/* the query may have run anything: find the models again, and insist on one version */
+		for (int j = 0; j <= b.model.n_members; j++)
+		{
+			const char *name = j == 0 ? b.args.model : b.member_name[j - 1];
+			HrmModelHandle *h = hrm_cache_get(name);
+
+			if (h->generation != (j == 0 ? b.generation : b.member_generation[j - 1]))
+				ereport(ERROR,
+						(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+						 errmsg("model \"%s\" changed while hrm_solve_batch ran", name),
+						 errhint("Run the batch again; its answers would come from two versions of the model.")));
+			if (j == 0)
+				b.model.h = h;
+			else
+				b.model.members[j - 1] = h;
+		}
 		for (uint64 i = 0; i < SPI_processed; i++)
 		{
 			HeapTuple	tup = SPI_tuptable->vals[i];

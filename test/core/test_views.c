@@ -13,6 +13,9 @@
 #include "sudoku.h"
 #include "views.h"
 
+#include <math.h>
+#include <string.h>
+
 static const char *PUZZLE =
 "3.....79..591..3...473..6..5..842.797..96.4.398.7..2656.54.1.374..53.9....86...24";
 
@@ -557,4 +560,129 @@ HRM_TEST(views_evaluate)
 	HRM_CHECK(hrm_evaluate(&vm.m, &ds, NULL, ds.n, &eo, &res8, &err) == HRM_ERR_INVALID, "generic views");
 	hrm_dataset_free(&ds);
 	vmodel_free(&vm);
+}
+
+/*
+ * Ensembles: each member solves with its own views and vote, then the
+ * members vote with the same rule (valid first, majority, certainty, lowest
+ * member); hrm_evaluate with an ensemble scores the ensemble's answers.
+ */
+HRM_TEST(views_ensemble_vote_over_members)
+{
+	vmodel		a,
+				b,
+				wide;
+	hrm_error	err;
+	hrm_rng		r;
+	hrm_dataset ds;
+	enum
+	{
+		NP = 6, NV = 4
+	};
+	int32_t		in[NP * 81],
+				lb[NP * 81],
+				ans[NP * 81],
+				ansa[NP * 81],
+				ansb[NP * 81];
+	hrm_views_row rows[NP],
+				ra[NP],
+				rb[NP];
+	hrm_views_opts o;
+	const hrm_model *one[1],
+			   *same[2],
+			   *pair[2],
+			   *bad[2];
+	const hrm_model *many[HRM_ENSEMBLE_MAX + 1];
+	hrm_eval_opts eo;
+	hrm_eval_result res;
+	int64_t		right = 0;
+
+	HRM_REQUIRE(vmodel_init(&a, sudoku_json, 3) && vmodel_init(&b, sudoku_json, 4), "models");
+	HRM_REQUIRE(vmodel_init(&wide, "{\"seq_len\": 100, \"vocab_size\": 11, \"num_puzzle_identifiers\": 1,"
+							" \"puzzle_emb_ndim\": 0, \"H_cycles\": 1, \"L_cycles\": 1, \"H_layers\": 1,"
+							" \"L_layers\": 1, \"hidden_size\": 16, \"num_heads\": 2, \"halt_max_steps\": 1}", 5),
+				"wide model");
+	HRM_REQUIRE(hrm_dataset_init(&ds, 81, 11, 0, &err) == HRM_OK, "%s", err.msg);
+	hrm_rng_seed(&r, 17);
+	for (int p = 0; p < NP; p++)
+	{
+		uint8_t		puz[81],
+					sol[81];
+
+		HRM_REQUIRE(hrm_sudoku_generate(&r, 20 + p, 100, puz, sol, NULL, &err) == HRM_OK, "%s", err.msg);
+		hrm_sudoku_to_tokens(puz, in + p * 81);
+		hrm_sudoku_to_tokens(sol, lb + p * 81);
+		HRM_REQUIRE(hrm_dataset_append(&ds, in + p * 81, lb + p * 81, 0, &err) == HRM_OK, "%s", err.msg);
+	}
+	hrm_views_opts_defaults(&o);
+	o.task = HRM_TASK_SUDOKU;
+	o.views = NV;
+	HRM_REQUIRE(hrm_views_solve(&a.m, NULL, in, NULL, NP, &o, ansa, ra, &err) == HRM_OK, "%s", err.msg);
+	HRM_REQUIRE(hrm_views_solve(&b.m, NULL, in, NULL, NP, &o, ansb, rb, &err) == HRM_OK, "%s", err.msg);
+
+	/* one member: hrm_views_solve */
+	one[0] = &a.m;
+	HRM_REQUIRE(hrm_ensemble_solve(one, 1, NULL, in, NULL, NP, &o, ans, rows, &err) == HRM_OK, "%s", err.msg);
+	HRM_CHECK(memcmp(ans, ansa, sizeof(ans)) == 0 && rows[0].agree == ra[0].agree && rows[0].member == 0,
+			  "one member differs from hrm_views_solve");
+
+	/* a model twice: its answers, every count doubled */
+	same[0] = same[1] = &a.m;
+	HRM_REQUIRE(hrm_ensemble_solve(same, 2, NULL, in, NULL, NP, &o, ans, rows, &err) == HRM_OK, "%s", err.msg);
+	HRM_CHECK(memcmp(ans, ansa, sizeof(ans)) == 0, "a model twice changed the answers");
+	for (int p = 0; p < NP; p++)
+		HRM_CHECK(rows[p].member == 0 && rows[p].views == 2 * NV && rows[p].agree == 2 * ra[p].agree &&
+				  rows[p].valid_views == 2 * ra[p].valid_views && rows[p].chosen == ra[p].chosen,
+				  "puzzle %d: row of a model twice", p);
+
+	/* two models: the vote's rule, member by member */
+	pair[0] = &a.m;
+	pair[1] = &b.m;
+	HRM_REQUIRE(hrm_ensemble_solve(pair, 2, NULL, in, NULL, NP, &o, ans, rows, &err) == HRM_OK, "%s", err.msg);
+	for (int p = 0; p < NP; p++)
+	{
+		bool		oka = ra[p].verdict.valid && ra[p].verdict.keeps_givens,
+					okb = rb[p].verdict.valid && rb[p].verdict.keeps_givens;
+		bool		equal = memcmp(ansa + p * 81, ansb + p * 81, sizeof(int32_t) * 81) == 0;
+		int			want = equal || (oka && !okb) ? 0 : (okb && !oka) ? 1 :
+			rb[p].certainty > ra[p].certainty ? 1 : 0;
+
+		HRM_CHECK(rows[p].member == want, "puzzle %d: member %d chosen, the rule says %d", p, rows[p].member, want);
+		HRM_CHECK(memcmp(ans + p * 81, (want ? ansb : ansa) + p * 81, sizeof(int32_t) * 81) == 0,
+				  "puzzle %d: the answer is not the chosen member's", p);
+		HRM_CHECK(rows[p].views == 2 * NV && rows[p].agree == (equal ? ra[p].agree + rb[p].agree :
+															   (want ? rb : ra)[p].agree) &&
+				  rows[p].certainty == (want ? rb : ra)[p].certainty, "puzzle %d: row", p);
+		right += memcmp(ans + p * 81, lb + p * 81, sizeof(int32_t) * 81) == 0;
+	}
+
+	/* hrm_evaluate with the ensemble scores those answers */
+	hrm_eval_opts_defaults(&eo);
+	eo.task = HRM_TASK_SUDOKU;
+	eo.views = NV;
+	eo.ensemble = &pair[1];
+	eo.ensemble_n = 1;
+	HRM_REQUIRE(hrm_evaluate(&a.m, &ds, NULL, ds.n, &eo, &res, &err) == HRM_OK, "%s", err.msg);
+	HRM_CHECK(res.rows == NP && fabs(res.exact_accuracy - (double) right / NP) < 1e-12,
+			  "evaluate: exact %g, the ensemble's answers %g", res.exact_accuracy, (double) right / NP);
+
+	/* refused: members of another layout, too many, none */
+	bad[0] = &a.m;
+	bad[1] = &wide.m;
+	HRM_CHECK(hrm_ensemble_solve(bad, 2, NULL, in, NULL, NP, &o, ans, rows, &err) == HRM_ERR_INVALID &&
+			  strstr(err.msg, "takes 100 tokens") != NULL, "another layout accepted: %s", err.msg);
+	for (int j = 0; j <= HRM_ENSEMBLE_MAX; j++)
+		many[j] = &a.m;
+	HRM_CHECK(hrm_ensemble_solve(many, HRM_ENSEMBLE_MAX + 1, NULL, in, NULL, NP, &o, ans, rows, &err) ==
+			  HRM_ERR_INVALID, "%d models accepted", HRM_ENSEMBLE_MAX + 1);
+	HRM_CHECK(hrm_ensemble_solve(many, 0, NULL, in, NULL, NP, &o, ans, rows, &err) == HRM_ERR_INVALID,
+			  "no model accepted");
+	eo.ensemble = many;
+	eo.ensemble_n = HRM_ENSEMBLE_MAX;
+	HRM_CHECK(hrm_evaluate(&a.m, &ds, NULL, ds.n, &eo, &res, &err) == HRM_ERR_INVALID, "evaluate: 17 models");
+
+	hrm_dataset_free(&ds);
+	vmodel_free(&a);
+	vmodel_free(&b);
+	vmodel_free(&wide);
 }

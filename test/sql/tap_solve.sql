@@ -24,26 +24,26 @@ SELECT hrm_import('tap_generic', decode(:'w', 'base64')) IS NOT NULL AS imported
 \set p '''53..7....6..195....98....6.8...6...34..8.3..17...2...6.6....28....419..5....8..79'''
 
 -- Declarations ---------------------------------------------------------------
-SELECT has_function('hrm_solve', ARRAY['text', 'integer', 'text', 'integer', 'integer']);
-SELECT has_function('hrm_solve', ARRAY['integer[]', 'integer', 'text', 'integer', 'integer']);
-SELECT has_function('hrm_solve', ARRAY['text', 'text', 'integer', 'text', 'integer', 'integer']);
-SELECT has_function('hrm_solve', ARRAY['text', 'integer[]', 'integer', 'text', 'integer', 'integer']);
-SELECT has_function('hrm_solve_detail', ARRAY['text', 'integer', 'text', 'integer', 'integer']);
-SELECT has_function('hrm_solve_detail', ARRAY['integer[]', 'integer', 'text', 'integer', 'integer']);
-SELECT has_function('hrm_solve_detail', ARRAY['text', 'text', 'integer', 'text', 'integer', 'integer']);
-SELECT has_function('hrm_solve_detail', ARRAY['text', 'integer[]', 'integer', 'text', 'integer', 'integer']);
+SELECT has_function('hrm_solve', ARRAY['text', 'integer', 'text', 'integer', 'integer', 'text[]']);
+SELECT has_function('hrm_solve', ARRAY['integer[]', 'integer', 'text', 'integer', 'integer', 'text[]']);
+SELECT has_function('hrm_solve', ARRAY['text', 'text', 'integer', 'text', 'integer', 'integer', 'text[]']);
+SELECT has_function('hrm_solve', ARRAY['text', 'integer[]', 'integer', 'text', 'integer', 'integer', 'text[]']);
+SELECT has_function('hrm_solve_detail', ARRAY['text', 'integer', 'text', 'integer', 'integer', 'text[]']);
+SELECT has_function('hrm_solve_detail', ARRAY['integer[]', 'integer', 'text', 'integer', 'integer', 'text[]']);
+SELECT has_function('hrm_solve_detail', ARRAY['text', 'text', 'integer', 'text', 'integer', 'integer', 'text[]']);
+SELECT has_function('hrm_solve_detail', ARRAY['text', 'integer[]', 'integer', 'text', 'integer', 'integer', 'text[]']);
 SELECT has_function('hrm_trace', ARRAY['text', 'integer', 'text', 'integer']);
 SELECT has_function('hrm_trace', ARRAY['integer[]', 'integer', 'text', 'integer']);
 SELECT has_function('hrm_trace', ARRAY['text', 'text', 'integer', 'text', 'integer']);
 SELECT has_function('hrm_trace', ARRAY['text', 'integer[]', 'integer', 'text', 'integer']);
 SELECT has_function('hrm_solve_task', ARRAY['text']);
-SELECT function_returns('hrm_solve', ARRAY['text', 'text', 'integer', 'text', 'integer', 'integer'], 'text');
-SELECT function_returns('hrm_solve', ARRAY['text', 'integer[]', 'integer', 'text', 'integer', 'integer'], 'integer[]');
+SELECT function_returns('hrm_solve', ARRAY['text', 'text', 'integer', 'text', 'integer', 'integer', 'text[]'], 'text');
+SELECT function_returns('hrm_solve', ARRAY['text', 'integer[]', 'integer', 'text', 'integer', 'integer', 'text[]'], 'integer[]');
 SELECT function_returns('hrm_trace', ARRAY['text', 'text', 'integer', 'text', 'integer'], 'setof record');
-SELECT has_function('hrm_solve_batch', ARRAY['text', 'text[]', 'integer', 'text', 'integer']);
-SELECT has_function('hrm_solve_batch', ARRAY['text', 'integer[]', 'integer', 'text', 'integer']);
-SELECT has_function('hrm_solve_batch', ARRAY['text', 'text', 'integer', 'text', 'integer']);
-SELECT function_returns('hrm_solve_batch', ARRAY['text', 'text[]', 'integer', 'text', 'integer'], 'setof record');
+SELECT has_function('hrm_solve_batch', ARRAY['text', 'text[]', 'integer', 'text', 'integer', 'text[]']);
+SELECT has_function('hrm_solve_batch', ARRAY['text', 'integer[]', 'integer', 'text', 'integer', 'text[]']);
+SELECT has_function('hrm_solve_batch', ARRAY['text', 'text', 'integer', 'text', 'integer', 'text[]']);
+SELECT function_returns('hrm_solve_batch', ARRAY['text', 'text[]', 'integer', 'text', 'integer', 'text[]'], 'setof record');
 
 SELECT is((SELECT count(*)::int FROM pg_proc
             WHERE proname IN ('hrm_solve', 'hrm_solve_detail', 'hrm_trace', 'hrm_solve_task')

@@ -791,8 +791,12 @@ hrm_evaluate(const hrm_model *m, const hrm_dataset *ds, const int64_t *rows, int
 	const hrm_config *c = m->cfg;
 	hrm_eval_opts o;
 	hrm_views_opts vo;
-	hrm_views_ctx *ctx = NULL;
+	const hrm_model *models[HRM_ENSEMBLE_MAX];
+	hrm_views_ctx *ctxs[HRM_ENSEMBLE_MAX] = {NULL};
+	size_t		bytes = 0;
+	bool		have;
 	int			T = c->seq_len,
+				k,
 				chunk;
 	int32_t    *in = NULL,
 			   *lb = NULL,
@@ -818,6 +822,12 @@ hrm_evaluate(const hrm_model *m, const hrm_dataset *ds, const int64_t *rows, int
 	n = rows ? n_rows : (n_rows > 0 && n_rows < ds->n ? n_rows : ds->n);
 	if (o.max_rows > 0 && n > o.max_rows)
 		n = o.max_rows;
+	k = 1 + (o.ensemble != NULL && o.ensemble_n > 0 ? o.ensemble_n : 0);
+	if (k > HRM_ENSEMBLE_MAX)
+		return hrm_fail(err, HRM_ERR_INVALID, "an ensemble has at most %d models, not %d", HRM_ENSEMBLE_MAX, k);
+	models[0] = m;
+	for (int j = 1; j < k; j++)
+		models[j] = o.ensemble[j - 1];
 
 	/*
 	 * The batched solve of views.h: with one view the reference's argmax
@@ -828,7 +838,7 @@ hrm_evaluate(const hrm_model *m, const hrm_dataset *ds, const int64_t *rows, int
 	vo.task = o.task;
 	vo.views = o.views > 1 ? o.views : 1;
 	vo.seed = o.seed;
-	vo.task_alphabet = vo.views > 1;
+	vo.task_alphabet = vo.views > 1 || k > 1;
 	vo.infer.segments = o.segments;
 	vo.infer.adaptive = o.adaptive;
 	vo.chunk_rows = o.batch_rows > 0 ? o.batch_rows : 256;
@@ -837,7 +847,11 @@ hrm_evaluate(const hrm_model *m, const hrm_dataset *ds, const int64_t *rows, int
 	chunk = hrm_views_chunk_puzzles(m, &vo);
 	if (chunk > n)
 		chunk = n > 0 ? (int) n : 1;
-	st = hrm_check_memory(hrm_eval_bytes(m, chunk), "the evaluation", err);
+	for (int j = 0; j < k; j++)
+		bytes = hrm_sat_add(bytes, hrm_eval_bytes(models[j], chunk));
+	if (k > 1)
+		bytes = hrm_sat_add(bytes, hrm_sat_mul((size_t) k * chunk, sizeof(int32_t) * T + sizeof(hrm_views_row)));
+	st = hrm_check_memory(bytes, "the evaluation", err);
 	if (st != HRM_OK)
 		return st;
 	in = malloc(sizeof(int32_t) * (size_t) chunk * T);
@@ -845,8 +859,10 @@ hrm_evaluate(const hrm_model *m, const hrm_dataset *ds, const int64_t *rows, int
 	pid = malloc(sizeof(int32_t) * (size_t) chunk);
 	pred = malloc(sizeof(int32_t) * (size_t) chunk * T);
 	vr = malloc(sizeof(hrm_views_row) * (size_t) chunk);
-	ctx = hrm_views_ctx_create();
-	if (!in || !lb || !pid || !pred || !vr || !ctx)
+	have = in && lb && pid && pred && vr;
+	for (int j = 0; j < k; j++)
+		have = (ctxs[j] = hrm_views_ctx_create()) != NULL && have;
+	if (!have)
 	{
 		st = hrm_fail(err, HRM_ERR_NOMEM, "out of memory for evaluation");
 		goto done;
@@ -872,7 +888,7 @@ hrm_evaluate(const hrm_model *m, const hrm_dataset *ds, const int64_t *rows, int
 			}
 			hrm_dataset_get(ds, r, in + (size_t) b * T, lb + (size_t) b * T, &pid[b]);
 		}
-		st = hrm_views_solve(m, ctx, in, pid, R, &vo, pred, vr, err);
+		st = hrm_ensemble_solve(models, k, ctxs, in, pid, R, &vo, pred, vr, err);
 		if (st != HRM_OK)
 			goto done;
 		for (int b = 0; b < R; b++)
@@ -910,7 +926,8 @@ done:
 	free(pid);
 	free(pred);
 	free(vr);
-	hrm_views_ctx_free(ctx);
+	for (int j = 0; j < k; j++)
+		hrm_views_ctx_free(ctxs[j]);
 	return st;
 }
 

@@ -218,6 +218,14 @@ typedef struct hrm_eval_opts
 	hrm_task	task;			/* default generic (no symmetries) */
 	int			views;			/* default 1 */
 	uint64_t	seed;			/* of the views (default HRM_VIEWS_SEED) */
+
+	/*
+	 * An ensemble (views.h, hrm_ensemble_solve): further models of the
+	 * model's layout that solve every row too and vote with it (decoding
+	 * over the task's answer alphabet); NULL / 0 by default.
+	 */
+	const hrm_model *const *ensemble;
+	int			ensemble_n;
 	hrm_progress_cb progress;
 	void	   *progress_arg;
 } hrm_eval_opts;

@@ -552,3 +552,120 @@ done:
 	hrm_views_ctx_free(own);
 	return st;
 }
+
+/* ------------------------------------------------------------------------- */
+/* ensembles */
+
+/* A member's progress, as progress over the whole ensemble. */
+typedef struct ensemble_progress
+{
+	const hrm_views_opts *o;
+	int			member;
+	int64_t		n;
+	int			k;
+} ensemble_progress;
+
+static int
+ensemble_progress_cb(void *arg, int64_t done, int64_t total)
+{
+	ensemble_progress *e = arg;
+
+	return e->o->progress(e->o->progress_arg, (int64_t) e->member * e->n + done, (int64_t) e->k * e->n);
+}
+
+hrm_status
+hrm_ensemble_solve(const hrm_model *const *models, int k, hrm_views_ctx *const *ctxs,
+				   const int32_t *inputs, const int32_t *puzzle_ids, int64_t n,
+				   const hrm_views_opts *o, int32_t *answers, hrm_views_row *rows, hrm_error *err)
+{
+	int			T;
+	int32_t    *ans = NULL;		/* [k, n, T] the members' answers */
+	hrm_views_row *mrows = NULL;	/* [k, n] */
+	int32_t    *cand = NULL;	/* [k, T] one puzzle's answers */
+	bool		ok[HRM_ENSEMBLE_MAX];
+	float		cert[HRM_ENSEMBLE_MAX];
+	hrm_status	st = HRM_OK;
+
+	if (k < 1 || k > HRM_ENSEMBLE_MAX)
+		return hrm_fail(err, HRM_ERR_INVALID, "an ensemble has 1 to %d models, not %d", HRM_ENSEMBLE_MAX, k);
+	T = models[0]->cfg->seq_len;
+	for (int j = 1; j < k; j++)
+		if (models[j]->cfg->seq_len != T || models[j]->cfg->vocab_size != models[0]->cfg->vocab_size)
+			return hrm_fail(err, HRM_ERR_INVALID,
+							"model %d of the ensemble takes %d tokens over %d, the first %d over %d", j + 1,
+							models[j]->cfg->seq_len, models[j]->cfg->vocab_size, T, models[0]->cfg->vocab_size);
+	if (k == 1)
+		return hrm_views_solve(models[0], ctxs ? ctxs[0] : NULL, inputs, puzzle_ids, n, o, answers, rows, err);
+	if (n < 0)
+		return hrm_fail(err, HRM_ERR_INVALID, "cannot solve %lld puzzles", (long long) n);
+	if (n == 0)
+		return HRM_OK;
+
+	ans = malloc(sizeof(int32_t) * (size_t) k * (size_t) n * T);
+	mrows = malloc(sizeof(hrm_views_row) * (size_t) k * (size_t) n);
+	cand = malloc(sizeof(int32_t) * (size_t) k * T);
+	if (ans == NULL || mrows == NULL || cand == NULL)
+	{
+		st = hrm_fail(err, HRM_ERR_NOMEM, "out of memory for an ensemble of %d models on %lld puzzles", k,
+					  (long long) n);
+		goto done;
+	}
+	for (int j = 0; j < k; j++)
+	{
+		hrm_views_opts mo = *o;
+		ensemble_progress ep = {o, j, n, k};
+
+		if (o->progress != NULL)
+		{
+			mo.progress = ensemble_progress_cb;
+			mo.progress_arg = &ep;
+		}
+		st = hrm_views_solve(models[j], ctxs ? ctxs[j] : NULL, inputs, puzzle_ids, n, &mo,
+							 ans + (size_t) j * n * T, mrows + (size_t) j * n, err);
+		if (st != HRM_OK)
+			goto done;
+	}
+
+	for (int64_t i = 0; i < n; i++)
+	{
+		int			chosen,
+					agree;
+
+		for (int j = 0; j < k; j++)
+		{
+			const hrm_views_row *r = &mrows[(size_t) j * n + i];
+
+			memcpy(cand + (size_t) j * T, ans + ((size_t) j * n + i) * T, sizeof(int32_t) * T);
+			ok[j] = r->verdict.known && r->verdict.valid && r->verdict.keeps_givens;
+			cert[j] = r->certainty;
+		}
+		chosen = hrm_views_vote(k, T, cand, ok, cert, &agree);
+		memcpy(answers + (size_t) i * T, cand + (size_t) chosen * T, sizeof(int32_t) * T);
+		if (rows != NULL)
+		{
+			hrm_views_row *out = &rows[i];
+
+			*out = mrows[(size_t) chosen * n + i];
+			out->member = chosen;
+			out->views = 0;
+			out->agree = 0;
+			out->valid_views = 0;
+			for (int j = 0; j < k; j++)
+			{
+				const hrm_views_row *r = &mrows[(size_t) j * n + i];
+
+				out->views += r->views;
+				if (memcmp(cand + (size_t) j * T, cand + (size_t) chosen * T, sizeof(int32_t) * T) == 0)
+				{
+					out->agree += r->agree;
+					out->valid_views += r->valid_views;
+				}
+			}
+		}
+	}
+done:
+	free(ans);
+	free(mrows);
+	free(cand);
+	return st;
+}

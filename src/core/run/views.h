@@ -149,6 +149,7 @@ typedef struct hrm_views_row
 	int			agree;			/* views whose answer equals the chosen one */
 	int			valid_views;	/* views whose answer obeys the rules and keeps the givens */
 	int			chosen;			/* the view chosen (0 = the puzzle as given) */
+	int			member;			/* hrm_ensemble_solve: the model chosen (0 = the first) */
 	hrm_answer_verdict verdict; /* of the chosen answer */
 } hrm_views_row;
 
@@ -179,5 +180,27 @@ int			hrm_views_chunk_puzzles(const hrm_model *m, const hrm_views_opts *o);
 hrm_status	hrm_views_solve(const hrm_model *m, hrm_views_ctx *ctx, const int32_t *inputs,
 							const int32_t *puzzle_ids, int64_t n, const hrm_views_opts *o,
 							int32_t *answers, hrm_views_row *rows, hrm_error *err);
+
+/* Models an ensemble may hold. */
+#define HRM_ENSEMBLE_MAX 16
+
+/*
+ * An ensemble ("model bootstrapping"): k models of one layout (the same
+ * seq_len and vocab_size; for instance checkpoints of one training run)
+ * solve the same puzzles, each with o's views and its own vote, and the
+ * members' answers are voted on with the views' rule (hrm_views_vote:
+ * answers that obey the task's rules and keep the givens first, then the
+ * answer given by the most members, then the certainty, then the lowest
+ * member).  ctxs[k] (NULL, or NULL entries) gives each member its scratch;
+ * members of one shape may share one.  rows[i] is the chosen member's row
+ * with member set, views the views run by all members, agree and
+ * valid_views summed over the members whose answer is the chosen one.
+ * With k = 1 this is hrm_views_solve.  Progress runs over k * n puzzles.
+ * HRM_ERR_INVALID for k outside 1..HRM_ENSEMBLE_MAX or members of other
+ * shapes.
+ */
+hrm_status	hrm_ensemble_solve(const hrm_model *const *models, int k, hrm_views_ctx *const *ctxs,
+							   const int32_t *inputs, const int32_t *puzzle_ids, int64_t n,
+							   const hrm_views_opts *o, int32_t *answers, hrm_views_row *rows, hrm_error *err);
 
 #endif							/* HRM_VIEWS_H */

@@ -115,7 +115,8 @@ typedef enum HrmOptType
 	OT_FLOAT,
 	OT_BOOL,
 	OT_STRING,
-	OT_EVERY					/* steps (a number) or a duration ("30s", "5min", "1h") */
+	OT_EVERY,					/* steps (a number) or a duration ("30s", "5min", "1h") */
+	OT_NAMES					/* a JSON array of names (or one name) */
 } HrmOptType;
 
 /* flags */
@@ -257,11 +258,13 @@ typedef enum HrmEvalOptId
 	E_SEGMENTS,
 	E_TARGET,
 	E_VIEWS,
+	E_ENSEMBLE,
 	E_COUNT
 } HrmEvalOptId;
 
 static const HrmOptDef eval_opts[] = {
 	{"batch_rows", (HrmOptId) E_BATCH_ROWS, OT_INT, 1, 65536, 0, NULL},
+	{"ensemble", (HrmOptId) E_ENSEMBLE, OT_NAMES, 0, 0, 0, NULL},
 	{"halt", (HrmOptId) E_HALT, OT_BOOL, 0, 0, 0, NULL},
 	{"input", (HrmOptId) E_INPUT, OT_STRING, 0, 0, 0, NULL},
 	{"max_rows", (HrmOptId) E_MAX_ROWS, OT_INT, 1, BIG, 0, NULL},
@@ -280,6 +283,8 @@ typedef struct HrmOptVal
 	int64		every_steps;	/* OT_EVERY */
 	double		every_seconds;
 	char	   *json;			/* the value as JSON text, to store it */
+	char	  **names;			/* OT_NAMES */
+	int			n_names;
 } HrmOptVal;
 
 typedef struct HrmOpts
@@ -320,6 +325,8 @@ HrmOptExpects(const HrmOptDef *d)
 			return pstrdup("a string");
 		case OT_EVERY:
 			return pstrdup("a number of steps (e.g. 500) or a duration such as \"30s\", \"5min\" or \"1h\"");
+		case OT_NAMES:
+			return pstrdup("a JSON array of model names, e.g. [\"m_step_4000\", \"m_step_5000\"]");
 	}
 	return pstrdup("?");
 }
@@ -331,6 +338,50 @@ HrmBadOption(const char *context, const HrmOptDef *d, const char *got)
 			(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 			 errmsg("invalid value for %s option \"%s\": %s", context, d->name, got),
 			 errhint("\"%s\" takes %s.", d->name, HrmOptExpects(d))));
+}
+
+/* An OT_NAMES value: one name, or an array of non-empty names (at most 64). */
+static void
+HrmParseNames(const char *context, const HrmOptDef *d, const JsonbValue *v, HrmOptVal *o)
+{
+	StringInfoData buf;
+
+	o->names = palloc(sizeof(char *) * 64);
+	o->n_names = 0;
+	if (v->type == jbvString)
+		o->names[o->n_names++] = pnstrdup(v->val.string.val, v->val.string.len);
+	else if (v->type == jbvBinary && JsonContainerIsArray(v->val.binary.data) &&
+			 !JsonContainerIsScalar(v->val.binary.data))
+	{
+		JsonbIterator *it = JsonbIteratorInit(v->val.binary.data);
+		JsonbValue	e;
+		JsonbIteratorToken tok;
+
+		while ((tok = JsonbIteratorNext(&it, &e, true)) != WJB_DONE)
+		{
+			if (tok != WJB_ELEM)
+				continue;
+			if (e.type != jbvString)
+				HrmBadOption(context, d, "an array holding something other than names");
+			if (o->n_names == 64)
+				HrmBadOption(context, d, "more than 64 names");
+			o->names[o->n_names++] = pnstrdup(e.val.string.val, e.val.string.len);
+		}
+	}
+	else
+		HrmBadOption(context, d, "neither a name nor an array of names");
+	initStringInfo(&buf);
+	appendStringInfoChar(&buf, '[');
+	for (int i = 0; i < o->n_names; i++)
+	{
+		if (o->names[i][0] == '\0')
+			HrmBadOption(context, d, "an empty name");
+		if (i > 0)
+			appendStringInfoString(&buf, ", ");
+		escape_json(&buf, o->names[i]);
+	}
+	appendStringInfoChar(&buf, ']');
+	o->json = buf.data;
 }
 
 /* Parse "30s", "5min", "1.5h", "500" (steps). */
@@ -487,6 +538,9 @@ HrmParseOptions(Jsonb *jb, const HrmOptDef *defs, int ndefs, HrmOptVal *vals, co
 					o->json = buf.data;
 					break;
 				}
+			case OT_NAMES:
+				HrmParseNames(context, d, &v, o);
+				break;
 		}
 		o->given = true;
 	}
@@ -1694,6 +1748,8 @@ hrm_evaluate_pg(PG_FUNCTION_ARGS)
 	bool		nulls[5] = {false, false, false, false, false};
 	char	   *what;
 	HrmProgress *prog;
+	const hrm_model *const *ensemble = NULL;
+	int			ensemble_n = 0;
 
 	if (PG_ARGISNULL(0) || PG_ARGISNULL(1))
 		ereport(ERROR,
@@ -1731,11 +1787,31 @@ hrm_evaluate_pg(PG_FUNCTION_ARGS)
 	HrmCheckPuzzleIds(ds, info.cfg.num_puzzle_identifiers, model, "source");
 
 	h = hrm_cache_get(model);
+	if (v[E_ENSEMBLE].given)
+	{
+		HrmModelHandle *members[HRM_SOLVE_ENSEMBLE_MAX];
+		const hrm_model **mm = palloc(sizeof(hrm_model *) * HRM_SOLVE_ENSEMBLE_MAX);
+		int			k = HrmEnsembleResolve(h, v[E_ENSEMBLE].names, v[E_ENSEMBLE].n_names, members);
+
+		for (int j = 0; j < k; j++)
+		{
+			HrmCheckPuzzleIds(ds, members[j]->layout.cfg.num_puzzle_identifiers, members[j]->name, "source");
+			mm[j] = &members[j]->model;
+		}
+		ensemble = mm;
+		ensemble_n = k;
+	}
 	HrmEngineBegin();
 	hrm_eval_opts_defaults(&eo);
-	if (v[E_VIEWS].given && (int) v[E_VIEWS].num > 1)
+	eo.ensemble = ensemble;
+	eo.ensemble_n = ensemble_n;
+	if ((v[E_VIEWS].given && (int) v[E_VIEWS].num > 1) || ensemble_n > 0)
 	{
-		/* the task's symmetries: the layout's task first (imported reference models have none in the catalog) */
+		/*
+		 * The task's symmetries and checker (views, the ensemble's vote):
+		 * the layout's task first (imported reference models have none in
+		 * the catalog).
+		 */
 		hrm_task	task = info.has_task ? info.task : HRM_TASK_GENERIC;
 
 		for (int t = 0; t < HRM_TASK_COUNT; t++)
@@ -1754,7 +1830,7 @@ hrm_evaluate_pg(PG_FUNCTION_ARGS)
 					 errhint("Views are symmetries of the task: Sudoku models take up to %d, maze models up to 8, others 1.",
 							 HRM_VIEWS_MAX)));
 		eo.task = task;
-		eo.views = (int) v[E_VIEWS].num;
+		eo.views = v[E_VIEWS].given ? (int) v[E_VIEWS].num : 1;
 	}
 	if (v[E_SEGMENTS].given)
 		eo.segments = (int) v[E_SEGMENTS].num;
