@@ -197,7 +197,7 @@ SELECT hrm_import('$1', decode(:'w', 'base64'), task => 'sudoku') IS NOT NULL;
 SQL
 }
 import_sql sudoku "$A" | qp >/dev/null
-tiny='{"hidden_size": 32, "num_heads": 2, "H_layers": 1, "L_layers": 1, "H_cycles": 1, "L_cycles": 1,
+tiny='{"arch": "hrm", "hidden_size": 32, "num_heads": 2, "H_layers": 1, "L_layers": 1, "H_cycles": 1, "L_cycles": 1,
        "batch_size": 8, "seed": 1, "threads": 1, "steps": 4, "eval_fraction": 0}'
 check "hrm_train on the primary: 4 steps" "finished|4" \
     "$(qp -c "SET client_min_messages = warning" \
@@ -272,7 +272,7 @@ check "the standby's catalog is unchanged by the failed calls" "$(qp -c "$catalo
 
 # A job running on the primary: its hrm.job row reaches the standby, which
 # runs nothing and cannot wait for it; once it ended, hrm_wait reads it there.
-long='{"hidden_size": 32, "num_heads": 2, "H_layers": 1, "L_layers": 1, "H_cycles": 1, "L_cycles": 1,
+long='{"arch": "hrm", "hidden_size": 32, "num_heads": 2, "H_layers": 1, "L_layers": 1, "H_cycles": 1, "L_cycles": 1,
        "batch_size": 8, "seed": 2, "threads": 1, "steps": 1000000, "eval_fraction": 0}'
 job=$(qp -c "SET client_min_messages = warning" \
          -c "SELECT job FROM hrm_train('long', 'SELECT puzzle, solution FROM s', '$long', wait => false)")

@@ -124,7 +124,7 @@ check "no slot of a dropped database is left" "0" \
     "$(q hrm_two_a -c "SELECT count(*) FROM hrm_cache_info() WHERE database IS NULL")"
 
 # 5. Job ids are per database.
-tiny='{"hidden_size": 32, "num_heads": 2, "H_layers": 1, "L_layers": 1, "H_cycles": 1, "L_cycles": 1, "batch_size": 4, "seed": 1, "threads": 1, "steps": 2}'
+tiny='{"arch": "hrm", "hidden_size": 32, "num_heads": 2, "H_layers": 1, "L_layers": 1, "H_cycles": 1, "L_cycles": 1, "batch_size": 4, "seed": 1, "threads": 1, "steps": 2}'
 for db in hrm_two_a hrm_two_b; do
     check "job 1 of $db" "1|finished" \
         "$(q "$db" -c "SET client_min_messages = warning" -c "SELECT job || '|' || state FROM hrm_train('t', 's', '$tiny')")"

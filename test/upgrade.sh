@@ -58,7 +58,7 @@ SELECT hrm_import('up_sudoku', decode(:'w', 'base64'), task => 'sudoku');
 SELECT hrm_import('up_grid', decode(:'w', 'base64'));
 CREATE TABLE up_puzzles AS SELECT * FROM hrm_sudoku_generate(64, 20, 9);
 SELECT state FROM hrm_train('up_trained', 'up_puzzles',
-    '{"hidden_size": 32, "num_heads": 2, "H_layers": 1, "L_layers": 1, "H_cycles": 1, "L_cycles": 1,
+    '{"arch": "hrm", "hidden_size": 32, "num_heads": 2, "H_layers": 1, "L_layers": 1, "H_cycles": 1, "L_cycles": 1,
       "batch_size": 16, "seed": 1, "threads": 1, "steps": 10, "checkpoint_every": 5, "keep": 0}');
 DROP ROLE IF EXISTS hrm_upgrade_reader;
 CREATE ROLE hrm_upgrade_reader;
