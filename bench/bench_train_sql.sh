@@ -16,7 +16,9 @@
 # training puzzles), BENCH_BLANKS (20, or a range such as 30-40, for both the
 # training and the held-out puzzles; the held-out ones come from another
 # generator seed and exclude training puzzles), BENCH_OPTIONS (extra hrm_train options as JSON, merged
-# over the defaults, e.g. '{"hidden_size": 64}').
+# over the defaults, e.g. '{"hidden_size": 64}').  Also evaluates an ensemble: the model and
+# the two kept checkpoints before its last (hrm_export_checkpoint + hrm_import), voting, plain and
+# with views => 8.
 set -euo pipefail
 
 cd "$(dirname "$0")/.."
@@ -88,6 +90,24 @@ CREATE TEMP TABLE final_views AS SELECT * FROM hrm_evaluate('bench', 'held_out',
 \timing off
 SELECT "rows", round(100 * exact_accuracy::numeric, 2) AS "exact %", round(100 * token_accuracy::numeric, 2) AS "token %",
        mean_segments, round(rows_per_second::numeric, 1) AS "rows/s" FROM final_views;
+
+-- an ensemble: the model and the two kept checkpoints before its last one, made models
+SELECT hrm_import('bench_step_' || step, hrm_export_checkpoint('bench', step)) AS ensemble_member
+  FROM (SELECT step FROM hrm.checkpoint WHERE model = 'bench' ORDER BY step DESC OFFSET 1 LIMIT 2) c ORDER BY step;
+SELECT jsonb_build_object('ensemble', jsonb_agg(name ORDER BY name DESC)) AS ens
+  FROM hrm.model WHERE name LIKE 'bench\_step\_%' \gset
+\echo 'the model and its two previous checkpoints, voting (ensemble):' :'ens'
+\timing on
+CREATE TEMP TABLE final_ens AS SELECT * FROM hrm_evaluate('bench', 'held_out', :'ens');
+\timing off
+SELECT "rows", round(100 * exact_accuracy::numeric, 2) AS "exact %", round(100 * token_accuracy::numeric, 2) AS "token %",
+       mean_segments, round(rows_per_second::numeric, 1) AS "rows/s" FROM final_ens;
+\echo 'the ensemble with views => 8:'
+\timing on
+CREATE TEMP TABLE final_ens_views AS SELECT * FROM hrm_evaluate('bench', 'held_out', :'ens'::jsonb || '{"views": 8}');
+\timing off
+SELECT "rows", round(100 * exact_accuracy::numeric, 2) AS "exact %", round(100 * token_accuracy::numeric, 2) AS "token %",
+       mean_segments, round(rows_per_second::numeric, 1) AS "rows/s" FROM final_ens_views;
 SELECT j.step AS steps, j.examples, round((j.seconds / 60)::numeric, 2) AS wall_minutes,
        round((l.train_seconds / 60)::numeric, 2) AS train_minutes, m.n_params, m.hyperparameters
   FROM hrm.job j JOIN hrm.model m ON m.name = j.model
@@ -105,11 +125,12 @@ COPY (SELECT 'sql' AS tag, round((train_seconds / 60)::numeric, 3) AS minutes, s
 \set summary :out '/sql_summary.txt'
 \pset tuples_only on
 \pset format unaligned
-SELECT format('minutes=%s steps=%s exact=%s token=%s views8_exact=%s rows_per_s=%s params=%s',
+SELECT format('minutes=%s steps=%s exact=%s token=%s views8_exact=%s ensemble3_exact=%s ensemble3_views8_exact=%s rows_per_s=%s params=%s',
               round((l.train_seconds / 60)::numeric, 2), j.step, round(f.exact_accuracy::numeric, 4),
               round(f.token_accuracy::numeric, 4), round(v.exact_accuracy::numeric, 4),
+              round(e.exact_accuracy::numeric, 4), round(ev.exact_accuracy::numeric, 4),
               round(f.rows_per_second::numeric, 1), m.n_params)
-  FROM final f, final_views v, hrm.job j JOIN hrm.model m ON m.name = j.model,
+  FROM final f, final_views v, final_ens e, final_ens_views ev, hrm.job j JOIN hrm.model m ON m.name = j.model,
        LATERAL (SELECT train_seconds FROM hrm.training_log WHERE job = j.id ORDER BY step DESC LIMIT 1) l
  WHERE j.model = 'bench' \g :summary
 SQL
