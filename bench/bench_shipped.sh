@@ -23,9 +23,15 @@
 # views, puzzles/s of each) and writes OUT_DIR/shipped.txt.  Accuracy does
 # not depend on the machine's load; the puzzles/s columns do.
 #
+# With ENSEMBLE=1 (the default) it also loads the shipped stage-1 model
+# (hrm_load_pretrained('sudoku_stage1')) and, on the sets the model alone
+# does not solve completely, measures the two voting together (hrm_evaluate's
+# "ensemble"), plain and with views ("-" elsewhere: a valid answer is the
+# solution, so the ensemble cannot lose a puzzle the model solves).
+#
 # Environment: N (500), TDOKU_LIMIT (200), VIEWS (8), THREADS (2, hrm.threads),
 # SEGMENTS (empty: the model's halt_max_steps; a number evaluates that many
-# segments instead), SKIP_INSTALL=1.
+# segments instead), ENSEMBLE (1), SKIP_INSTALL=1.
 set -euo pipefail
 
 cd "$(dirname "$0")/.."
@@ -34,6 +40,7 @@ export TDOKU_LIMIT=${TDOKU_LIMIT:-200}
 export VIEWS=${VIEWS:-8}
 export THREADS=${THREADS:-2}
 export SEGMENTS=${SEGMENTS:-}
+export ENSEMBLE=${ENSEMBLE:-1}
 export HRM_DATA=$(realpath "${HRM_DATA:-test/data}")
 
 if [ "${2:-}" != "--inside" ]; then
@@ -78,7 +85,9 @@ CREATE EXTENSION hrm;
 SET hrm.threads = $THREADS;
 SET bench.views = '$VIEWS';
 SET bench.segments = '$SEGMENTS';
+SET bench.ensemble = '$ENSEMBLE';
 SELECT hrm_load_pretrained('sudoku') AS loaded;
+SELECT hrm_load_pretrained('sudoku_stage1') AS loaded WHERE current_setting('bench.ensemble') = '1';
 SELECT name, n_params, config->>'hidden_size' AS hidden, config->>'halt_max_steps' AS halt_max_steps
   FROM hrm.model;
 CREATE TABLE sets (name text, puzzle text, solution text);
@@ -97,12 +106,16 @@ SQL
     done
     cat <<'SQL'
 CREATE TABLE results (name text, puzzles bigint, exact double precision, token double precision,
-                      per_second double precision, views_exact double precision, views_per_second double precision);
+                      per_second double precision, views_exact double precision, views_per_second double precision,
+                      ens_exact double precision, ens_views_exact double precision);
 DO $$
 DECLARE
     s record;
     plain record;
     v record;
+    e record;
+    ev record;
+    ens jsonb := '{"ensemble": ["sudoku_stage1"]}';
     opts jsonb := CASE WHEN current_setting('bench.segments') = '' THEN '{}'
                        ELSE jsonb_build_object('segments', current_setting('bench.segments')::int) END;
 BEGIN
@@ -112,15 +125,28 @@ BEGIN
         SELECT * INTO v FROM hrm_evaluate('sudoku',
             format('SELECT puzzle, solution FROM sets WHERE name = %L', s.name),
             opts || jsonb_build_object('views', current_setting('bench.views')::int));
+        e := NULL;
+        ev := NULL;
+        -- the ensemble where the model alone misses puzzles (a valid answer is the solution: it cannot lose)
+        IF current_setting('bench.ensemble') = '1' AND (plain.exact_accuracy < 1 OR v.exact_accuracy < 1) THEN
+            SELECT * INTO e FROM hrm_evaluate('sudoku',
+                format('SELECT puzzle, solution FROM sets WHERE name = %L', s.name), opts || ens);
+            SELECT * INTO ev FROM hrm_evaluate('sudoku',
+                format('SELECT puzzle, solution FROM sets WHERE name = %L', s.name),
+                opts || ens || jsonb_build_object('views', current_setting('bench.views')::int));
+        END IF;
         INSERT INTO results VALUES (s.name, plain.rows, plain.exact_accuracy, plain.token_accuracy,
-                                    plain.rows_per_second, v.exact_accuracy, v.rows_per_second);
+                                    plain.rows_per_second, v.exact_accuracy, v.rows_per_second,
+                                    e.exact_accuracy, ev.exact_accuracy);
     END LOOP;
 END $$;
 \pset footer off
 SELECT name AS set, puzzles, round(100 * exact::numeric, 1) AS "exact %",
        round(100 * token::numeric, 2) AS "cells %", round(per_second::numeric, 1) AS "puzzles/s",
        round(100 * views_exact::numeric, 1) AS "exact % (views)",
-       round(views_per_second::numeric, 1) AS "puzzles/s (views)"
+       round(views_per_second::numeric, 1) AS "puzzles/s (views)",
+       coalesce(round(100 * ens_exact::numeric, 1)::text, '-') AS "exact % (+stage1)",
+       coalesce(round(100 * ens_views_exact::numeric, 1)::text, '-') AS "exact % (+stage1, views)"
   FROM results;
 SQL
 } > "$OUT_DIR/shipped.sql"

@@ -94,7 +94,7 @@ SELECT "rows", round(100 * exact_accuracy::numeric, 2) AS "exact %", round(100 *
 -- an ensemble: the model and the two kept checkpoints before its last one, made models
 SELECT hrm_import('bench_step_' || step, hrm_export_checkpoint('bench', step)) AS ensemble_member
   FROM (SELECT step FROM hrm.checkpoint WHERE model = 'bench' ORDER BY step DESC OFFSET 1 LIMIT 2) c ORDER BY step;
-SELECT jsonb_build_object('ensemble', jsonb_agg(name ORDER BY name DESC)) AS ens
+SELECT jsonb_build_object('ensemble', jsonb_agg(name ORDER BY substring(name FROM '[0-9]+$')::int DESC)) AS ens
   FROM hrm.model WHERE name LIKE 'bench\_step\_%' \gset
 \echo 'the model and its two previous checkpoints, voting (ensemble):' :'ens'
 \timing on

@@ -23,28 +23,29 @@
 # Each stage rewrites its run state every 5 minutes (models/sudoku.state,
 # models/sudoku_stage2.state: weights, optimizer, carry, sampler; a resumed
 # run ends with the same weights as an uninterrupted one, at any thread
-# count).  Stage 1's weights go to models/stage1/sudoku.safetensors (not
-# shipped), the final weights to models/sudoku.safetensors, the curves to
+# count).  Stage 1's weights go to models/sudoku_stage1.safetensors (shipped
+# too: hrm_load_pretrained('sudoku_stage1'), a member of an ensemble with the
+# final model), the final weights to models/sudoku.safetensors, the curves to
 # models/sudoku_curve.csv and models/sudoku_stage2_curve.csv.  Environment:
 # THREADS (1).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 make -s bench/train_recipe
-mkdir -p models/stage1
 THREADS=${THREADS:-1}
 DESC="Sudoku 9x9 (any number of blanks up to 58): HRM with row/column/box attention, ACT up to 4 segments, trained by tools/train_shipped_sudoku.sh"
+DESC1="Sudoku 9x9 (up to 55 blanks): stage 1 of the shipped model 'sudoku', HRM with row/column/box attention, ACT up to 4 segments, trained by tools/train_shipped_sudoku.sh; votes with 'sudoku' as an ensemble"
 
-if [ ! -f models/stage1/sudoku.safetensors ]; then
+if [ ! -f models/sudoku_stage1.safetensors ]; then
     ./bench/train_recipe --arch hrm --hidden 128 --minutes 0 --steps 12000 --total-steps 12000 --lr-min-ratio 0.1 --warmup 200 \
         --threads "$THREADS" --clock cpu --attn-mask sudoku --halt-max-steps 4 --ema 0.999 \
         --blanks 1-55 --train-puzzles 200000 --data-seed 1 --seed 0 \
         --eval-blanks 45-55 --eval-puzzles 500 --eval-every 600 --final-segments 16 \
         --state models/sudoku.state --state-every 300 \
         --csv models/sudoku_curve.csv --tag sudoku \
-        --save models/stage1/sudoku.safetensors --save-max-steps 16 --description "$DESC (stage 1)"
+        --save models/sudoku_stage1.safetensors --save-max-steps 16 --description "$DESC1"
 fi
 
-exec ./bench/train_recipe --init models/stage1/sudoku.safetensors --halt-max-steps 4 \
+exec ./bench/train_recipe --init models/sudoku_stage1.safetensors --halt-max-steps 4 \
     --minutes 0 --steps 5000 --total-steps 5000 --lr 3e-4 --warmup 100 --lr-min-ratio 0.1 \
     --threads "$THREADS" --clock cpu --ema 0.999 \
     --blanks 30-58 --train-puzzles 200000 --data-seed 2 --seed 0 \
