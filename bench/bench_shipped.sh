@@ -113,8 +113,8 @@ DECLARE
     s record;
     plain record;
     v record;
-    e record;
-    ev record;
+    e double precision;
+    ev double precision;
     ens jsonb := '{"ensemble": ["sudoku_stage1"]}';
     opts jsonb := CASE WHEN current_setting('bench.segments') = '' THEN '{}'
                        ELSE jsonb_build_object('segments', current_setting('bench.segments')::int) END;
@@ -129,15 +129,15 @@ BEGIN
         ev := NULL;
         -- the ensemble where the model alone misses puzzles (a valid answer is the solution: it cannot lose)
         IF current_setting('bench.ensemble') = '1' AND (plain.exact_accuracy < 1 OR v.exact_accuracy < 1) THEN
-            SELECT * INTO e FROM hrm_evaluate('sudoku',
+            SELECT exact_accuracy INTO e FROM hrm_evaluate('sudoku',
                 format('SELECT puzzle, solution FROM sets WHERE name = %L', s.name), opts || ens);
-            SELECT * INTO ev FROM hrm_evaluate('sudoku',
+            SELECT exact_accuracy INTO ev FROM hrm_evaluate('sudoku',
                 format('SELECT puzzle, solution FROM sets WHERE name = %L', s.name),
                 opts || ens || jsonb_build_object('views', current_setting('bench.views')::int));
         END IF;
         INSERT INTO results VALUES (s.name, plain.rows, plain.exact_accuracy, plain.token_accuracy,
                                     plain.rows_per_second, v.exact_accuracy, v.rows_per_second,
-                                    e.exact_accuracy, ev.exact_accuracy);
+                                    e, ev);
     END LOOP;
 END $$;
 \pset footer off
