@@ -45,7 +45,7 @@ SELECT NOT EXISTS (SELECT FROM hrm_pretrained() WHERE name = 'sudoku')
              FROM hrm_sudoku_generate(50, 30, 40, 7035)) >= 45 AS shipped_solves_30_40_blanks;
 -- its stage 1 (models/sudoku_stage1.safetensors) votes with it as an ensemble: on puzzles with a
 -- unique solution a rule-valid answer is the solution, so the pair solves every puzzle the model
--- alone solves, and more of the hard ones (docs/training.md: 87.0% against 83.4% of 500)
+-- alone solves, and more of the hard ones (docs/training.md: 83.2% against 80.8% of 500)
 CREATE TEMP TABLE hard AS SELECT * FROM hrm_sudoku_generate(40, 45, 55, 7045);
 SELECT NOT EXISTS (SELECT FROM hrm_pretrained() WHERE name = 'sudoku_stage1')
        OR (SELECT bool_and(hrm_solve('pretrained_sudoku', puzzle, ensemble => ARRAY['pretrained_sudoku_stage1'])
