@@ -273,6 +273,13 @@ HrmJobClaim(int64 job_id, Oid dboid, Oid roleid, const char *model)
 				busy = s->job_id;
 			continue;
 		}
+		/*
+		 * A job that ended with this id in this database is from before the
+		 * extension was dropped and created again (the id sequence started
+		 * over): forget it, so that hrm_wait and hrm_cancel find the new job.
+		 */
+		if (HrmSlotIs(s, dboid, job_id))
+			s->state = HRM_JOB_FREE;
 		/* a free slot, else the slot of the job that finished first */
 		if (s->state == HRM_JOB_FREE)
 		{
