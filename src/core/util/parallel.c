@@ -34,8 +34,14 @@ cpu_relax(void)
 }
 
 static pthread_mutex_t pool_mu = PTHREAD_MUTEX_INITIALIZER;
-static pthread_cond_t pool_go = PTHREAD_COND_INITIALIZER;
 static pthread_cond_t pool_done = PTHREAD_COND_INITIALIZER;
+
+/*
+ * One wake-up per worker: a job of T threads wakes workers 1..T-1 only, so
+ * the workers a larger thread count once started (hrm.threads lowered
+ * again) sleep through it instead of waking and spinning on every job.
+ */
+static pthread_cond_t worker_go[HRM_MAX_THREADS];
 
 static int	want_threads = 1;	/* hrm_parallel_set_threads */
 static int	n_workers = 0;		/* started workers (threads 1..n_workers) */
@@ -106,6 +112,7 @@ worker_main(void *p)
 {
 	int			t = (int) (long) p;
 	unsigned long seen = 0;
+	bool		took_part = true;	/* in the last job: poll for the next one before sleeping */
 
 	pthread_mutex_lock(&pool_mu);
 	/* jobs published after this worker was created are its to run, even if it starts late */
@@ -117,7 +124,7 @@ worker_main(void *p)
 		int			n,
 					T;
 
-		if (job_gen == seen)
+		if (job_gen == seen && took_part)
 		{
 			/* poll a little before sleeping: the next job usually follows at once */
 			pthread_mutex_unlock(&pool_mu);
@@ -127,10 +134,11 @@ worker_main(void *p)
 			pthread_mutex_lock(&pool_mu);
 		}
 		while (job_gen == seen)
-			pthread_cond_wait(&pool_go, &pool_mu);
+			pthread_cond_wait(&worker_go[t], &pool_mu);
 		seen = job_gen;
-		if (t >= job_T)
-			continue;
+		took_part = t < job_T;
+		if (!took_part)
+			continue;		/* a job of fewer threads: sleep until one needs this worker */
 		fn = job_fn;
 		arg = job_arg;
 		n = job_n;
@@ -165,6 +173,7 @@ ensure_workers(int T)
 		int			rc;
 
 		worker_gen0[n_workers + 1] = job_gen;
+		pthread_cond_init(&worker_go[n_workers + 1], NULL);
 		pthread_attr_init(&attr);
 		pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
 		rc = pthread_create(&th, &attr, worker_main, (void *) (long) (n_workers + 1));
@@ -207,7 +216,8 @@ hrm_parallel_for(int n, hrm_task_fn fn, void *arg)
 	job_T = T;
 	job_pending = T - 1;
 	job_gen++;
-	pthread_cond_broadcast(&pool_go);
+	for (int t = 1; t < T; t++)
+		pthread_cond_signal(&worker_go[t]);
 	pthread_mutex_unlock(&pool_mu);
 
 	run_share(fn, arg, n, T, 0);
