@@ -25,6 +25,7 @@
  *   curve  <minutes> <steps> <train loss> <eval exact> <eval token acc> ...
  *   final  ...
  */
+#include "arc.h"
 #include "maze.h"
 #include "run.h"
 #include "sudoku.h"
@@ -79,6 +80,13 @@ typedef struct bench_opts
 	hrm_task	task;			/* sudoku (default) or maze */
 	int			maze_size;		/* maze: side of the square mazes (2..30) */
 	int			maze_min_path;	/* maze: shortest path of at least this many cells */
+	int			arc_tasks;		/* arc: synthetic tasks (hrm_arc_generate_task), each one puzzle id */
+	int			arc_pairs;		/* arc: demonstration pairs per task (trained on) */
+	int			arc_test_pairs; /* arc: held-out pairs per task (evaluated) */
+	int			arc_max_side;	/* arc: inputs of 3..arc_max_side rows and columns */
+	int			arc_versions;	/* arc: augmented versions per task, each its own puzzle id (1 = none) */
+	int			arc_families[HRM_ARC_FAMILIES];
+	int			arc_n_families; /* 0: every family */
 	const char *save_evals;		/* prefix of the weights saved at every evaluation */
 	int			eval_segments;	/* 0 = halt_max_steps */
 	bool		eval_adaptive;
@@ -95,6 +103,85 @@ typedef struct bench_opts
 	const char *init;			/* start from this model file's weights and configuration */
 	bool		halt_given;		/* --halt-max-steps on the command line (kept over --init's) */
 } bench_opts;
+
+/*
+ * ARC: synthetic tasks (stream data_seed), train pairs as training rows,
+ * test pairs as held-out rows, both under the task's puzzle id.  With
+ * --arc-versions K each task also appears under K - 1 augmented versions
+ * (dihedral and colours, drawn once per version), each its own id, the
+ * reference's way of augmenting ARC; held-out rows are the plain version.
+ * Labels outside the output grid and its EOS markers are ignored, as the
+ * reference's ARC datasets do (ignore_label_id 0).
+ */
+static void
+arc_data(const bench_opts *bo, hrm_dataset *train_ds, hrm_dataset *eval_ds)
+{
+	hrm_error	err;
+	int64_t		copy_tokens = 0,
+				all_tokens = 0,
+				copy_exact = 0,
+				held_out = 0;
+
+	for (int t = 0; t < bo->arc_tasks; t++)
+	{
+		hrm_arc_task task;
+		hrm_rng		vr;
+
+		if (hrm_arc_generate_task(bo->data_seed, t, bo->arc_families, bo->arc_n_families, bo->arc_pairs,
+								  bo->arc_test_pairs, bo->arc_max_side, &task, NULL, &err) != HRM_OK)
+			die("generate ARC task", &err);
+		hrm_rng_seed(&vr, bo->data_seed * 7919 + (uint64_t) t);
+		for (int k = 0; k < bo->arc_versions; k++)
+		{
+			hrm_arc_aug aug;
+			int			id = 1 + t * bo->arc_versions + k;
+
+			if (k == 0)
+				hrm_arc_aug_identity(&aug);
+			else
+				hrm_arc_aug_draw(&vr, &aug);
+			for (int p = 0; p < task.n_train + (k == 0 ? task.n_test : 0); p++)
+			{
+				const hrm_arc_pair *pr = p < task.n_train ? &task.train[p] : &task.test[p - task.n_train];
+				hrm_arc_grid gi,
+							go;
+				int32_t		in[HRM_ARC_SEQ],
+							lb[HRM_ARC_SEQ];
+
+				if (hrm_arc_aug_apply(&aug, &pr->input, &gi, &err) != HRM_OK ||
+					hrm_arc_aug_apply(&aug, &pr->output, &go, &err) != HRM_OK ||
+					hrm_arc_encode(&gi, 0, 0, in, &err) != HRM_OK || hrm_arc_encode(&go, 0, 0, lb, &err) != HRM_OK)
+					die("encode ARC pair", &err);
+				for (int i = 0; i < HRM_ARC_SEQ; i++)
+					if (lb[i] == HRM_ARC_PAD)
+						lb[i] = HRM_IGNORE_LABEL;
+				if (hrm_dataset_append(p < task.n_train ? train_ds : eval_ds, in, lb, id, &err) != HRM_OK)
+					die("append", &err);
+				if (p >= task.n_train)
+				{
+					/* what copying the input would score */
+					int			right = 0,
+								scored = 0;
+
+					for (int i = 0; i < HRM_ARC_SEQ; i++)
+						if (lb[i] != HRM_IGNORE_LABEL)
+						{
+							scored++;
+							right += in[i] == lb[i];
+						}
+					copy_tokens += right;
+					all_tokens += scored;
+					copy_exact += right == scored;
+					held_out++;
+				}
+			}
+		}
+		hrm_arc_task_free(&task);
+	}
+	printf("# arc copy baseline (the input as the answer): exact %.4f token %.4f over %lld held-out pairs\n",
+		   held_out ? (double) copy_exact / held_out : 0.0, all_tokens ? (double) copy_tokens / all_tokens : 0.0,
+		   (long long) held_out);
+}
 
 /* Write buf to path atomically (path.tmp, then rename). */
 static void
@@ -218,9 +305,12 @@ usage(void)
 	fprintf(stderr,
 			"usage: train_recipe [options]\n"
 			"  budget:   --minutes M  --steps N  --eval-every SEC  --eval-every-steps N\n"
-			"  data:     --task sudoku|maze (before the model options take their defaults)\n"
+			"  data:     --task sudoku|maze|arc (before the model options take their defaults)\n"
 			"            --blanks 20|MIN-MAX --eval-blanks N|MIN-MAX --train-puzzles N --eval-puzzles 1000 --data-seed S\n"
 			"            --maze-size 2..30 (default 30) --maze-min-path L (default 0)\n"
+			"            --task arc: --arc-tasks N (default 100) --arc-pairs P (3) --arc-test-pairs P (1)\n"
+			"            --arc-max-side S (10) --arc-versions K (1: augmented versions per task, own ids)\n"
+			"            --arc-families dihedral,recolor,... (default all)\n"
 			"  model:    --arch hrm|trm --mlp-t 0|1 (trm: token mixing) --no-act-continue 0|1 (trm)\n"
 			"            --puzzle-emb-ndim n --puzzle-emb-len n (trm prefix slots)\n"
 			"            --hidden D --heads H --H-layers n (hrm) --L-layers n --H-cycles n --L-cycles n\n"
@@ -269,6 +359,11 @@ main(int argc, char **argv)
 	memset(&bo, 0, sizeof(bo));
 	bo.task = HRM_TASK_SUDOKU;
 	bo.maze_size = HRM_MAZE_MAX;
+	bo.arc_tasks = 100;
+	bo.arc_pairs = 3;
+	bo.arc_test_pairs = 1;
+	bo.arc_max_side = 10;
+	bo.arc_versions = 1;
 	bo.minutes = 20.0;
 	bo.eval_every = 60.0;
 	bo.train_puzzles = 100000;
@@ -297,9 +392,11 @@ main(int argc, char **argv)
 				mlp_t = atoi(argv[i + 1]) != 0;
 			else if (strcmp(argv[i], "--task") == 0)
 			{
-				if (strcmp(argv[i + 1], "sudoku") != 0 && strcmp(argv[i + 1], "maze") != 0)
+				if (strcmp(argv[i + 1], "sudoku") != 0 && strcmp(argv[i + 1], "maze") != 0 &&
+					strcmp(argv[i + 1], "arc") != 0)
 					usage();
-				bo.task = strcmp(argv[i + 1], "maze") == 0 ? HRM_TASK_MAZE : HRM_TASK_SUDOKU;
+				bo.task = strcmp(argv[i + 1], "maze") == 0 ? HRM_TASK_MAZE :
+					strcmp(argv[i + 1], "arc") == 0 ? HRM_TASK_ARC : HRM_TASK_SUDOKU;
 			}
 		}
 		hrm_run_opts_defaults(&ro, bo.task, 0, 0);
@@ -335,6 +432,37 @@ main(int argc, char **argv)
 			bo.maze_size = atoi(v);
 		else if (ARG("--maze-min-path"))
 			bo.maze_min_path = atoi(v);
+		else if (ARG("--arc-tasks"))
+			bo.arc_tasks = atoi(v);
+		else if (ARG("--arc-pairs"))
+			bo.arc_pairs = atoi(v);
+		else if (ARG("--arc-test-pairs"))
+			bo.arc_test_pairs = atoi(v);
+		else if (ARG("--arc-max-side"))
+			bo.arc_max_side = atoi(v);
+		else if (ARG("--arc-versions"))
+			bo.arc_versions = atoi(v) > 0 ? atoi(v) : 1;
+		else if (ARG("--arc-families"))
+		{
+			char		buf[512];
+
+			snprintf(buf, sizeof(buf), "%s", v);
+			bo.arc_n_families = 0;
+			for (char *tok = strtok(buf, ","); tok != NULL && bo.arc_n_families < HRM_ARC_FAMILIES;
+				 tok = strtok(NULL, ","))
+			{
+				int			f = hrm_arc_family_from_name(tok);
+
+				if (f < 0)
+				{
+					fprintf(stderr, "train_recipe: unknown ARC family %s\n", tok);
+					return 1;
+				}
+				bo.arc_families[bo.arc_n_families++] = f;
+			}
+		}
+		else if (ARG("--puzzle-emb-lr"))
+			ro.train.puzzle_emb_lr = atof(v);
 		else if (ARG("--blanks"))
 		{
 			/* N or MIN-MAX */
@@ -455,6 +583,9 @@ main(int argc, char **argv)
 	}
 	if (bo.init != NULL)
 		init_config(&bo, &ro.model);
+	/* ARC: id 0 is no task; task t's version k is 1 + t * versions + k */
+	if (bo.task == HRM_TASK_ARC)
+		ro.model.num_puzzle_identifiers = 1 + bo.arc_tasks * bo.arc_versions;
 	ro.sampler.batch_size = ro.train.batch_size;
 	ro.sampler.seed = ro.train.seed;
 	if (bo.steps > 0 && !bo.auto_total && ro.train.lr_min_ratio < 1.0 && ro.train.total_steps == 100000)
@@ -473,7 +604,9 @@ main(int argc, char **argv)
 			die("dataset", &err);
 	}
 	hrm_rng_seed(&gen, bo.data_seed);
-	for (int set = 0; set < 2; set++)
+	if (bo.task == HRM_TASK_ARC)
+		arc_data(&bo, &train_ds, &eval_ds);
+	for (int set = 0; set < 2 && bo.task != HRM_TASK_ARC; set++)
 	{
 		hrm_dataset *ds = set == 0 ? &train_ds : &eval_ds;
 		int			n = set == 0 ? bo.train_puzzles : bo.eval_puzzles;
@@ -561,6 +694,16 @@ main(int argc, char **argv)
 
 		if (bo.task == HRM_TASK_MAZE)
 			printf("# task=maze maze_size=%d maze_min_path=%d\n", bo.maze_size, bo.maze_min_path);
+		if (bo.task == HRM_TASK_ARC)
+		{
+			printf("# task=arc tasks=%d pairs=%d test_pairs=%d max_side=%d versions=%d train_rows=%lld eval_rows=%lld "
+				   "puzzle_emb_ndim=%d puzzle_emb_lr=%g families=", bo.arc_tasks, bo.arc_pairs, bo.arc_test_pairs,
+				   bo.arc_max_side, bo.arc_versions, (long long) train_ds.n, (long long) eval_ds.n,
+				   ro.model.puzzle_emb_ndim, ro.train.puzzle_emb_lr);
+			for (int f = 0; f < (bo.arc_n_families ? bo.arc_n_families : HRM_ARC_FAMILIES); f++)
+				printf("%s%s", f ? "," : "", hrm_arc_family_name(bo.arc_n_families ? bo.arc_families[f] : f));
+			printf("\n");
+		}
 		printf("# attn_mask=%s blanks=%d-%d eval_blanks=%d-%d\n", hrm_attn_mask_name(c->attn_mask), bo.blanks,
 			   bo.blanks_max, bo.eval_blanks ? bo.eval_blanks : bo.blanks,
 			   bo.eval_blanks ? bo.eval_blanks_max : bo.blanks_max);

@@ -251,3 +251,13 @@ LANGUAGE C VOLATILE STRICT PARALLEL SAFE;
 
 COMMENT ON FUNCTION hrm_cpu_features() IS
 'The kernels this backend runs (avx512+bf16, avx512 or portable: BLAS and plain C, chosen at run time from the CPU), the CPU features found, and the arithmetic hrm.precision gives here (bf16 only where the CPU has AVX512_BF16)';
+
+CREATE FUNCTION hrm_arc_generate(n_tasks int, seed bigint, train_pairs int DEFAULT 3,
+                                 test_pairs int DEFAULT 1, max_side int DEFAULT 10,
+                                 families text[] DEFAULT '{}')
+    RETURNS TABLE (task_id text, split text, pair_index int, input int[], output int[],
+                   family text, rule text)
+    AS 'MODULE_PATHNAME', 'hrm_arc_generate_pg'
+    LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE ROWS 400;
+COMMENT ON FUNCTION hrm_arc_generate(int, bigint, int, int, int, text[]) IS
+    'hrm: n_tasks synthetic tasks in ARC''s format, each a rule of one family (dihedral, recolor, gravity, scale, tile, crop, border, fill, shift, extend, majority; {} = all) with train_pairs and test_pairs fresh inputs of 3..max_side rows and columns; the columns of hrm_arc_load plus family and rule; task k depends only on (seed, k) and the other arguments';

@@ -194,3 +194,13 @@ CREATE FUNCTION hrm_arc_load(task jsonb, task_id text DEFAULT NULL)
     LANGUAGE C IMMUTABLE PARALLEL SAFE ROWS 10;
 COMMENT ON FUNCTION hrm_arc_load(jsonb, text) IS
     'hrm: the pairs of an ARC-AGI task ({"train": [...], "test": [...]} or the {"id": ..., "task": {...}} wrapper) as rows; pair_index is 0-based; output is NULL for test pairs without one';
+
+CREATE FUNCTION hrm_arc_generate(n_tasks int, seed bigint, train_pairs int DEFAULT 3,
+                                 test_pairs int DEFAULT 1, max_side int DEFAULT 10,
+                                 families text[] DEFAULT '{}')
+    RETURNS TABLE (task_id text, split text, pair_index int, input int[], output int[],
+                   family text, rule text)
+    AS 'MODULE_PATHNAME', 'hrm_arc_generate_pg'
+    LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE ROWS 400;
+COMMENT ON FUNCTION hrm_arc_generate(int, bigint, int, int, int, text[]) IS
+    'hrm: n_tasks synthetic tasks in ARC''s format, each a rule of one family (dihedral, recolor, gravity, scale, tile, crop, border, fill, shift, extend, majority; {} = all) with train_pairs and test_pairs fresh inputs of 3..max_side rows and columns; the columns of hrm_arc_load plus family and rule; task k depends only on (seed, k) and the other arguments';

@@ -32,6 +32,7 @@
 #include "catalog/pg_type.h"
 #include "funcapi.h"
 #include "miscadmin.h"
+#include "lib/stringinfo.h"
 #include "utils/array.h"
 #include "utils/builtins.h"
 #include "utils/jsonb.h"
@@ -77,6 +78,7 @@ PG_FUNCTION_INFO_V1(hrm_arc_decode_pg);
 PG_FUNCTION_INFO_V1(hrm_arc_crop_pg);
 PG_FUNCTION_INFO_V1(hrm_arc_augment_pg);
 PG_FUNCTION_INFO_V1(hrm_arc_load_pg);
+PG_FUNCTION_INFO_V1(hrm_arc_generate_pg);
 
 /* ---------------------------------------------------------------------
  * Conversions
@@ -1068,5 +1070,164 @@ hrm_arc_load_pg(PG_FUNCTION_ARGS)
 		hrm_arc_task_free(&task);
 	}
 	PG_END_TRY();
+	return (Datum) 0;
+}
+
+/* Most tasks and pairs per task of one hrm_arc_generate call. */
+#define ARC_GEN_MAX_TASKS 1000000
+#define ARC_GEN_MAX_PAIRS 1000
+
+/* The families named in a text[] (NULL elements and unknown names are errors). */
+static int
+ArcFamiliesFromArray(ArrayType *arr, int *families)
+{
+	Datum	   *elems;
+	bool	   *nulls;
+	int			n,
+				count = 0;
+
+	if (ARR_NDIM(arr) > 1)
+		ereport(ERROR,
+				(errcode(ERRCODE_ARRAY_SUBSCRIPT_ERROR),
+				 errmsg("families must be a one-dimensional text array")));
+	deconstruct_array(arr, TEXTOID, -1, false, TYPALIGN_INT, &elems, &nulls, &n);
+	for (int i = 0; i < n; i++)
+	{
+		char	   *name;
+		int			f;
+		bool		dup = false;
+
+		if (nulls[i])
+			ereport(ERROR,
+					(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
+					 errmsg("families must not contain nulls")));
+		name = TextDatumGetCString(elems[i]);
+		f = hrm_arc_family_from_name(name);
+		if (f < 0)
+		{
+			StringInfoData names;
+
+			initStringInfo(&names);
+			for (int k = 0; k < HRM_ARC_FAMILIES; k++)
+				appendStringInfo(&names, "%s%s", k ? ", " : "", hrm_arc_family_name(k));
+			ereport(ERROR,
+					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+					 errmsg("unknown ARC task family \"%s\"", name),
+					 errhint("The families are %s; an empty array means all of them.", names.data)));
+		}
+		for (int k = 0; k < count; k++)
+			dup |= families[k] == f;
+		if (!dup)
+			families[count++] = f;
+	}
+	return count;
+}
+
+/* One split of a generated task as rows. */
+static void
+ArcGenPutSplit(ReturnSetInfo *rsinfo, text *task_id, text *family, text *rule, const char *split,
+			   const hrm_arc_pair *pairs, int n)
+{
+	for (int i = 0; i < n; i++)
+	{
+		Datum		values[7];
+		bool		nulls[7] = {false, false, false, false, false, false, false};
+
+		values[0] = PointerGetDatum(task_id);
+		values[1] = CStringGetTextDatum(split);
+		values[2] = Int32GetDatum(i);
+		values[3] = PointerGetDatum(CellMatrix(pairs[i].input.cell, pairs[i].input.rows, pairs[i].input.cols));
+		values[4] = PointerGetDatum(CellMatrix(pairs[i].output.cell, pairs[i].output.rows, pairs[i].output.cols));
+		values[5] = PointerGetDatum(family);
+		values[6] = PointerGetDatum(rule);
+		tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
+	}
+}
+
+/* A generated task's rows; the engine's task is freed whatever happens. */
+static void
+ArcGenPutTask(ReturnSetInfo *rsinfo, int32 k, hrm_arc_task *task, const hrm_arc_rule *rule)
+{
+	PG_TRY();
+	{
+		char		desc[128];
+		text	   *id,
+				   *fam,
+				   *rl;
+
+		hrm_arc_rule_describe(rule, desc, sizeof(desc));
+		id = cstring_to_text(psprintf("%s-%06d", hrm_arc_family_name(rule->family), k));
+		fam = cstring_to_text(hrm_arc_family_name(rule->family));
+		rl = cstring_to_text(desc);
+		ArcGenPutSplit(rsinfo, id, fam, rl, "train", task->train, task->n_train);
+		ArcGenPutSplit(rsinfo, id, fam, rl, "test", task->test, task->n_test);
+	}
+	PG_CATCH();
+	{
+		hrm_arc_task_free(task);
+		PG_RE_THROW();
+	}
+	PG_END_TRY();
+	hrm_arc_task_free(task);
+}
+
+/*
+ * hrm_arc_generate(n_tasks, seed, train_pairs, test_pairs, max_side, families)
+ * → SETOF (task_id, split, pair_index, input, output, family, rule): synthetic
+ * tasks in ARC's format (arc_gen.c), the columns of hrm_arc_load plus the
+ * task's family and rule.  Task k depends only on (seed, k) and the other
+ * arguments, so a larger n_tasks extends a smaller one.
+ */
+Datum
+hrm_arc_generate_pg(PG_FUNCTION_ARGS)
+{
+	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
+	int32		n_tasks = PG_GETARG_INT32(0);
+	int64		seed = PG_GETARG_INT64(1);
+	int32		n_train = PG_GETARG_INT32(2);
+	int32		n_test = PG_GETARG_INT32(3);
+	int32		max_side = PG_GETARG_INT32(4);
+	int			families[HRM_ARC_FAMILIES];
+	int			n_families;
+	MemoryContext rowcxt,
+				oldcxt;
+
+	if (n_tasks < 0 || n_tasks > ARC_GEN_MAX_TASKS)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("n_tasks must be between 0 and %d, got %d", ARC_GEN_MAX_TASKS, n_tasks)));
+	if (n_train < 0 || n_train > ARC_GEN_MAX_PAIRS || n_test < 0 || n_test > ARC_GEN_MAX_PAIRS)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("train_pairs and test_pairs must be between 0 and %d, got %d and %d",
+						ARC_GEN_MAX_PAIRS, n_train, n_test)));
+	if (max_side < HRM_ARC_GEN_MIN_SIDE || max_side > HRM_ARC_MAX)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("max_side must be between %d and %d, got %d", HRM_ARC_GEN_MIN_SIDE, HRM_ARC_MAX,
+						max_side),
+				 errdetail("Inputs have 3 to max_side rows and columns; outputs stay within 30 x 30.")));
+	n_families = ArcFamiliesFromArray(PG_GETARG_ARRAYTYPE_P(5), families);
+
+	InitMaterializedSRF(fcinfo, 0);
+	rowcxt = AllocSetContextCreate(CurrentMemoryContext, "hrm_arc_generate task", ALLOCSET_SMALL_SIZES);
+	for (int32 k = 0; k < n_tasks; k++)
+	{
+		hrm_arc_task task;
+		hrm_arc_rule rule;
+		hrm_error	err;
+
+		CHECK_FOR_INTERRUPTS();
+		if (hrm_arc_generate_task((uint64_t) seed, k, families, n_families, n_train, n_test, max_side,
+								  &task, &rule, &err) != HRM_OK)
+			ereport(ERROR,
+					(errcode(ERRCODE_INTERNAL_ERROR),
+					 errmsg("ARC task generation failed: %s", err.msg)));
+		oldcxt = MemoryContextSwitchTo(rowcxt);
+		ArcGenPutTask(rsinfo, k, &task, &rule);
+		MemoryContextSwitchTo(oldcxt);
+		MemoryContextReset(rowcxt);
+	}
+	MemoryContextDelete(rowcxt);
 	return (Datum) 0;
 }

@@ -449,3 +449,309 @@ HRM_TEST(arc_task_grid_encode)
 	HRM_CHECK(hrm_task_get(HRM_TASK_SUDOKU)->grid_encode == NULL && hrm_task_get(HRM_TASK_MAZE)->grid_encode == NULL &&
 			  hrm_task_get(HRM_TASK_GENERIC)->grid_encode == NULL, "only ARC has a grid form");
 }
+
+/* ---- synthetic tasks (arc_gen.c) ---- */
+
+HRM_TEST(arc_gen_rules_by_hand)
+{
+	hrm_rng		r;
+	hrm_arc_rule rule;
+	hrm_arc_grid in,
+				out;
+	hrm_error	err;
+	char		desc[96];
+
+	hrm_rng_seed(&r, 11);
+	for (int f = 0; f < HRM_ARC_FAMILIES; f++)
+	{
+		HRM_CHECK(hrm_arc_family_from_name(hrm_arc_family_name(f)) == f, "family %d's name reads back", f);
+		for (int k = 0; k < 200; k++)
+		{
+			hrm_arc_rule_draw(&r, f, &rule);
+			HRM_REQUIRE(rule.family == (hrm_arc_family) f, "family kept");
+			HRM_REQUIRE(hrm_arc_rule_example(&r, &rule, 3 + k % 28, &in, &out, &err) == HRM_OK,
+						"%s: %s", hrm_arc_family_name(f), err.msg);
+			HRM_REQUIRE(hrm_arc_grid_validate(&in, &err) == HRM_OK && hrm_arc_grid_validate(&out, &err) == HRM_OK,
+						"%s: grids valid: %s", hrm_arc_family_name(f), err.msg);
+			HRM_REQUIRE(in.rows >= 3 && in.cols >= 3 && in.rows <= 3 + k % 28 && in.cols <= 3 + k % 28,
+						"%s: input %dx%d within 3..%d", hrm_arc_family_name(f), in.rows, in.cols, 3 + k % 28);
+			/* independent readings of each rule */
+			switch (rule.family)
+			{
+				case HRM_ARC_FAM_DIHEDRAL:
+					{
+						hrm_arc_grid back;
+
+						back.rows = back.cols = 0;
+						HRM_REQUIRE(hrm_dihedral_apply_u8(hrm_dihedral_inverse(rule.a), out.cell, out.rows, out.cols,
+														  back.cell, &back.rows, &back.cols, &err) == HRM_OK, "%s", err.msg);
+						HRM_CHECK(grid_equal(&back, &in), "dihedral %d inverts", rule.a);
+					}
+					break;
+				case HRM_ARC_FAM_RECOLOR:
+					for (int i = 0; i < in.rows * in.cols; i++)
+						HRM_REQUIRE(out.cell[i] == rule.map[in.cell[i]], "recolor cell %d", i);
+					for (int c = 1; c < 10; c++)
+						if (rule.map[c] != c)
+						{
+							bool		shown = false;
+
+							for (int i = 0; i < in.rows * in.cols; i++)
+								shown |= in.cell[i] == c;
+							HRM_CHECK(shown, "recoloured colour %d appears in the input", c);
+						}
+					break;
+				case HRM_ARC_FAM_GRAVITY:
+					{
+						/* same colours per line, and all at the rule's side */
+						bool		vertical = rule.a < 2;
+						int			lines = vertical ? in.cols : in.rows,
+									len = vertical ? in.rows : in.cols;
+
+						HRM_REQUIRE(out.rows == in.rows && out.cols == in.cols, "gravity keeps the shape");
+						for (int l = 0; l < lines; l++)
+						{
+							int			n_in = 0,
+										n_out = 0;
+							uint8_t		seq_in[30],
+										seq_out[30];
+
+							for (int p = 0; p < len; p++)
+							{
+								uint8_t		a = in.cell[vertical ? p * in.cols + l : l * in.cols + p],
+											b = out.cell[vertical ? p * in.cols + l : l * in.cols + p];
+
+								if (a)
+									seq_in[n_in++] = a;
+								if (b)
+									seq_out[n_out++] = b;
+								/* side 0/2: the coloured cells are the last n; 1/3: the first n */
+							}
+							HRM_CHECK(n_in == n_out && memcmp(seq_in, seq_out, (size_t) n_in) == 0,
+									  "gravity keeps each line's colours in order");
+							for (int p = 0; p < len; p++)
+							{
+								bool		filled = (rule.a == 0 || rule.a == 2) ? p >= len - n_out : p < n_out;
+								uint8_t		b = out.cell[vertical ? p * in.cols + l : l * in.cols + p];
+
+								HRM_CHECK((b != 0) == filled, "gravity %d: line %d packed at its side", rule.a, l);
+							}
+						}
+					}
+					break;
+				case HRM_ARC_FAM_SCALE:
+					HRM_REQUIRE(out.rows == in.rows * rule.a && out.cols == in.cols * rule.a, "scale shape");
+					for (int i = 0; i < out.rows; i++)
+						for (int j = 0; j < out.cols; j++)
+							HRM_REQUIRE(out.cell[i * out.cols + j] == in.cell[(i / rule.a) * in.cols + j / rule.a], "scale cell");
+					break;
+				case HRM_ARC_FAM_TILE:
+					HRM_REQUIRE(out.rows == 2 * in.rows && out.cols == 2 * in.cols, "tile shape");
+					/* the top-left quarter is the input; the others mirror or repeat it */
+					for (int i = 0; i < in.rows; i++)
+						for (int j = 0; j < in.cols; j++)
+						{
+							uint8_t		v = in.cell[i * in.cols + j];
+							int			mj = (rule.a == 1 || rule.a == 3) ? 2 * in.cols - 1 - j : in.cols + j,
+										mi = (rule.a == 2 || rule.a == 3) ? 2 * in.rows - 1 - i : in.rows + i;
+
+							HRM_REQUIRE(out.cell[i * out.cols + j] == v && out.cell[i * out.cols + mj] == v &&
+										out.cell[mi * out.cols + j] == v && out.cell[mi * out.cols + mj] == v,
+										"tile %d cell (%d, %d)", rule.a, i, j);
+						}
+					break;
+				case HRM_ARC_FAM_CROP:
+					{
+						/* the output holds every coloured cell and touches its box on all four sides */
+						int			n_in = 0,
+									n_out = 0;
+						bool		top = false,
+									bottom = false,
+									left = false,
+									right = false;
+
+						for (int i = 0; i < in.rows * in.cols; i++)
+							n_in += in.cell[i] != 0;
+						for (int i = 0; i < out.rows; i++)
+							for (int j = 0; j < out.cols; j++)
+								if (out.cell[i * out.cols + j])
+								{
+									n_out++;
+									top |= i == 0;
+									bottom |= i == out.rows - 1;
+									left |= j == 0;
+									right |= j == out.cols - 1;
+								}
+						HRM_CHECK(n_in == n_out && n_in > 0 && top && bottom && left && right, "crop is the bounding box");
+						HRM_CHECK(out.rows < in.rows || out.cols < in.cols, "crop is smaller");
+					}
+					break;
+				case HRM_ARC_FAM_BORDER:
+					for (int i = 0; i < in.rows; i++)
+						for (int j = 0; j < in.cols; j++)
+						{
+							bool		ring = i == 0 || j == 0 || i == in.rows - 1 || j == in.cols - 1;
+
+							HRM_REQUIRE(out.cell[i * in.cols + j] == (ring ? rule.color : in.cell[i * in.cols + j]),
+										"border cell (%d, %d)", i, j);
+						}
+					break;
+				case HRM_ARC_FAM_FILL:
+					/* only background cells change, to the rule's colour, never on the edge */
+					for (int i = 0; i < in.rows; i++)
+						for (int j = 0; j < in.cols; j++)
+						{
+							uint8_t		a = in.cell[i * in.cols + j],
+										b = out.cell[i * in.cols + j];
+
+							HRM_REQUIRE(a == b || (a == 0 && b == rule.color && i > 0 && j > 0 &&
+												  i < in.rows - 1 && j < in.cols - 1), "fill cell (%d, %d)", i, j);
+							HRM_REQUIRE(a != rule.color || a == 0, "the outline colour is not the fill colour");
+						}
+					break;
+				case HRM_ARC_FAM_SHIFT:
+					for (int i = 0; i < in.rows; i++)
+						for (int j = 0; j < in.cols; j++)
+						{
+							int			si = i - rule.a,
+										sj = j - rule.b;
+							uint8_t		want = si >= 0 && sj >= 0 && si < in.rows && sj < in.cols ?
+								in.cell[si * in.cols + sj] : 0;
+
+							HRM_REQUIRE(out.cell[i * in.cols + j] == want, "shift cell (%d, %d)", i, j);
+						}
+					break;
+				case HRM_ARC_FAM_EXTEND:
+					{
+						int			n_in = 0;
+
+						for (int i = 0; i < in.rows * in.cols; i++)
+						{
+							n_in += in.cell[i] != 0;
+							HRM_REQUIRE(in.cell[i] == 0 || out.cell[i] == in.cell[i], "seeds stay");
+						}
+						HRM_CHECK(n_in > 0, "extend has seeds");
+						/* every coloured output line is uniform */
+						for (int l = 0; l < (rule.a < 2 ? in.cols : in.rows); l++)
+						{
+							uint8_t		first = rule.a < 2 ? out.cell[l] : out.cell[l * in.cols];
+
+							for (int p = 0; p < (rule.a < 2 ? in.rows : in.cols); p++)
+								HRM_REQUIRE((rule.a < 2 ? out.cell[p * in.cols + l] : out.cell[l * in.cols + p]) == first,
+											"extend %d line %d uniform", rule.a, l);
+						}
+					}
+					break;
+				case HRM_ARC_FAM_MAJORITY:
+					{
+						int			count[10] = {0};
+
+						for (int i = 0; i < in.rows * in.cols; i++)
+							count[in.cell[i]]++;
+						HRM_REQUIRE(out.rows == 1 && out.cols == 1 && out.cell[0] != 0, "majority is 1x1 of a colour");
+						for (int c = 1; c < 10; c++)
+							HRM_REQUIRE(c == out.cell[0] || count[c] < count[out.cell[0]], "majority strictly most frequent");
+					}
+					break;
+				case HRM_ARC_FAMILIES:
+					break;
+			}
+		}
+		hrm_arc_rule_describe(&rule, desc, sizeof(desc));
+		HRM_CHECK(desc[0] != '\0' && strcmp(desc, "unknown") != 0, "%s described", hrm_arc_family_name(f));
+	}
+	HRM_CHECK(hrm_arc_family_from_name("nope") == -1, "unknown name");
+	hrm_arc_rule_draw(&r, HRM_ARC_FAM_BORDER, &rule);
+	HRM_CHECK(hrm_arc_rule_example(&r, &rule, 2, &in, &out, &err) == HRM_ERR_INVALID, "max_side 2 refused");
+	HRM_CHECK(hrm_arc_rule_example(&r, &rule, 31, &in, &out, &err) == HRM_ERR_INVALID, "max_side 31 refused");
+}
+
+/* fill against a reading of "inside" that does not flood: rectangles do not touch */
+HRM_TEST(arc_gen_fill_encloses)
+{
+	hrm_arc_rule rule;
+	hrm_rng		r;
+	hrm_arc_grid in,
+				out;
+	hrm_error	err;
+	bool		saw_enclosed = false;
+
+	/* fill: every generated outline's inside is filled, its outside is not */
+	hrm_rng_seed(&r, 5);
+	hrm_arc_rule_draw(&r, HRM_ARC_FAM_FILL, &rule);
+	for (int k = 0; k < 100; k++)
+	{
+		HRM_REQUIRE(hrm_arc_rule_example(&r, &rule, 12, &in, &out, &err) == HRM_OK, "%s", err.msg);
+		for (int i = 1; i < in.rows - 1; i++)
+			for (int j = 1; j < in.cols - 1; j++)
+			{
+				/* a background cell with outline cells in all four directions along its row and column is inside */
+				bool		u = false,
+							d = false,
+							le = false,
+							ri = false;
+
+				if (in.cell[i * in.cols + j] != 0)
+					continue;
+				for (int p = 0; p < i; p++)
+					u |= in.cell[p * in.cols + j] != 0;
+				for (int p = i + 1; p < in.rows; p++)
+					d |= in.cell[p * in.cols + j] != 0;
+				for (int p = 0; p < j; p++)
+					le |= in.cell[i * in.cols + p] != 0;
+				for (int p = j + 1; p < in.cols; p++)
+					ri |= in.cell[i * in.cols + p] != 0;
+				/* rectangles do not touch, so inside a rectangle is exactly "enclosed on all four sides" by one */
+				if (!(u && d && le && ri))
+					HRM_REQUIRE(out.cell[i * in.cols + j] == 0, "an open cell stays background");
+				else if (out.cell[i * in.cols + j] == rule.color)
+					saw_enclosed = true;
+			}
+	}
+	HRM_CHECK(saw_enclosed, "some outlines enclose cells");
+}
+
+HRM_TEST(arc_gen_tasks_deterministic)
+{
+	hrm_arc_task a,
+				b,
+				c;
+	hrm_arc_rule ra,
+				rb;
+	hrm_error	err;
+	int			fam[2] = {HRM_ARC_FAM_SCALE, HRM_ARC_FAM_CROP},
+				seen[HRM_ARC_FAMILIES] = {0},
+				bad = 99;
+
+	HRM_REQUIRE(hrm_arc_generate_task(42, 7, NULL, 0, 3, 1, 10, &a, &ra, &err) == HRM_OK, "%s", err.msg);
+	HRM_REQUIRE(hrm_arc_generate_task(42, 7, NULL, 0, 3, 1, 10, &b, &rb, &err) == HRM_OK, "%s", err.msg);
+	HRM_REQUIRE(hrm_arc_generate_task(42, 8, NULL, 0, 3, 1, 10, &c, NULL, &err) == HRM_OK, "%s", err.msg);
+	HRM_CHECK(a.n_train == 3 && a.n_test == 1 && a.train[0].has_output && a.test[0].has_output, "3 + 1 pairs");
+	HRM_CHECK(memcmp(&ra, &rb, sizeof(ra)) == 0, "same rule for the same (seed, index)");
+	for (int k = 0; k < 3; k++)
+		HRM_CHECK(grid_equal(&a.train[k].input, &b.train[k].input) && grid_equal(&a.train[k].output, &b.train[k].output),
+				  "same pair %d", k);
+	HRM_CHECK(!grid_equal(&a.train[0].input, &c.train[0].input), "another index, another task");
+	hrm_arc_task_free(&a);
+	hrm_arc_task_free(&b);
+	hrm_arc_task_free(&c);
+
+	for (int k = 0; k < 40; k++)
+	{
+		HRM_REQUIRE(hrm_arc_generate_task(1, k, fam, 2, 1, 0, 10, &a, &ra, &err) == HRM_OK, "%s", err.msg);
+		HRM_CHECK(ra.family == HRM_ARC_FAM_SCALE || ra.family == HRM_ARC_FAM_CROP, "only the families asked for");
+		HRM_CHECK(a.n_test == 0, "no test pairs asked");
+		hrm_arc_task_free(&a);
+	}
+	for (int k = 0; k < 400; k++)
+	{
+		HRM_REQUIRE(hrm_arc_generate_task(3, k, NULL, 0, 1, 0, 5, &a, &ra, &err) == HRM_OK, "%s", err.msg);
+		seen[ra.family]++;
+		hrm_arc_task_free(&a);
+	}
+	for (int f = 0; f < HRM_ARC_FAMILIES; f++)
+		HRM_CHECK(seen[f] > 10, "family %s drawn (%d of 400)", hrm_arc_family_name(f), seen[f]);
+	HRM_CHECK(hrm_arc_generate_task(3, 0, &bad, 1, 1, 0, 5, &a, NULL, &err) == HRM_ERR_INVALID, "bad family refused");
+	HRM_CHECK(hrm_arc_generate_task(3, 0, NULL, 0, -1, 0, 5, &a, NULL, &err) == HRM_ERR_INVALID, "negative pairs refused");
+	HRM_CHECK(hrm_arc_generate_task(3, 0, NULL, 0, 1, 0, 40, &a, NULL, &err) == HRM_ERR_INVALID, "max_side 40 refused");
+}

@@ -179,3 +179,59 @@ SELECT q, pg_temp.sqlstate(q) FROM (VALUES
     ($$SELECT * FROM hrm_arc_load('{"id": 5, "task": {"train": [], "test": []}}')$$),
     ($$SELECT * FROM hrm_arc_load('{"id": "a", "task": []}')$$)
 ) t(q);
+
+-- Synthetic tasks in ARC's format: the rows, determinism, families and rules.
+SELECT count(*) AS rows, count(DISTINCT task_id) AS tasks,
+       count(*) FILTER (WHERE split = 'train') AS train, count(*) FILTER (WHERE split = 'test') AS test,
+       min(pair_index) AS first_index, max(pair_index) FILTER (WHERE split = 'train') AS last_train_index,
+       bool_and(hrm_arc_encode(input) IS NOT NULL AND hrm_arc_encode(output) IS NOT NULL) AS valid_grids,
+       bool_and(array_length(input, 1) BETWEEN 3 AND 10 AND array_length(input, 2) BETWEEN 3 AND 10) AS input_sides
+FROM hrm_arc_generate(30, 7);
+-- task k depends only on (seed, k): a longer stream starts with a shorter one; another seed differs
+SELECT (SELECT string_agg(t::text, ';' ORDER BY task_id, split, pair_index) FROM hrm_arc_generate(10, 7) t) =
+       (SELECT string_agg(t::text, ';' ORDER BY task_id, split, pair_index) FROM hrm_arc_generate(30, 7) t
+        WHERE right(task_id, 6)::int < 10) AS prefix_stable,
+       (SELECT string_agg(input::text, ';') FROM hrm_arc_generate(10, 7)) <>
+       (SELECT string_agg(input::text, ';') FROM hrm_arc_generate(10, 8)) AS seeds_differ;
+-- every family is drawn when none is named; the task id names the family
+SELECT family, count(DISTINCT task_id) > 5 AS drawn, bool_and(task_id LIKE family || '-%') AS id_names_family
+FROM hrm_arc_generate(300, 1, 1, 0) GROUP BY family ORDER BY family;
+-- the rules read back from the grids: border paints the ring and keeps the inside,
+-- scale multiplies both sides, dihedral flips and rotations are hrm_grid_transform
+SELECT family, count(*) AS pairs,
+       bool_and(CASE family
+           WHEN 'border' THEN
+               (SELECT bool_and(output[r][c] = CASE WHEN r IN (1, array_length(input, 1)) OR c IN (1, array_length(input, 2))
+                                                   THEN substr(rule, 8)::int ELSE input[r][c] END)
+                FROM generate_series(1, array_length(input, 1)) r, generate_series(1, array_length(input, 2)) c)
+           WHEN 'scale' THEN
+               array_length(output, 1) = substr(rule, 8)::int * array_length(input, 1) AND
+               array_length(output, 2) = substr(rule, 8)::int * array_length(input, 2) AND
+               output[array_length(output, 1)][array_length(output, 2)] = input[array_length(input, 1)][array_length(input, 2)]
+           WHEN 'dihedral' THEN
+               output = hrm_grid_transform(input, CASE rule WHEN 'rotate 90 counter-clockwise' THEN 1 WHEN 'rotate 180' THEN 2
+                   WHEN 'rotate 90 clockwise' THEN 3 WHEN 'flip left-right' THEN 4 WHEN 'flip up-down' THEN 5
+                   WHEN 'transpose' THEN 6 WHEN 'anti-transpose' THEN 7 END)
+       END) AS rule_holds
+FROM hrm_arc_generate(40, 3, 3, 1, 8, '{border,scale,dihedral}') GROUP BY family ORDER BY family;
+SELECT DISTINCT family FROM hrm_arc_generate(20, 3, 1, 0, 5, '{majority,majority}');
+SELECT task_id, split, pair_index, input, output, rule FROM hrm_arc_generate(2, 5, 2, 1, 3, '{recolor,gravity}');
+SELECT count(*) FROM hrm_arc_generate(0, 1);
+SELECT count(*) FROM hrm_arc_generate(5, 1, 0, 0);
+-- a training table: one puzzle id per task
+CREATE TEMP TABLE arc_syn AS
+SELECT dense_rank() OVER (ORDER BY task_id) AS puzzle_id, split, input, output
+FROM hrm_arc_generate(12, 2024);
+SELECT count(DISTINCT puzzle_id) AS ids, min(puzzle_id), max(puzzle_id) FROM arc_syn;
+
+SELECT q, pg_temp.sqlstate(q) FROM (VALUES
+    ($$SELECT * FROM hrm_arc_generate(-1, 1)$$),
+    ($$SELECT * FROM hrm_arc_generate(1000001, 1)$$),
+    ($$SELECT * FROM hrm_arc_generate(1, 1, 1001)$$),
+    ($$SELECT * FROM hrm_arc_generate(1, 1, 3, -1)$$),
+    ($$SELECT * FROM hrm_arc_generate(1, 1, 3, 1, 2)$$),
+    ($$SELECT * FROM hrm_arc_generate(1, 1, 3, 1, 31)$$),
+    ($$SELECT * FROM hrm_arc_generate(1, 1, 3, 1, 10, '{rotate}')$$),
+    ($$SELECT * FROM hrm_arc_generate(1, 1, 3, 1, 10, '{scale,NULL}')$$),
+    ($$SELECT * FROM hrm_arc_generate(1, 1, 3, 1, 10, '{{scale},{crop}}')$$)
+) t(q);

@@ -158,4 +158,70 @@ hrm_status	hrm_arc_task_parse(const char *text, size_t len, hrm_arc_task *task,
 
 void		hrm_arc_task_free(hrm_arc_task *task);
 
+/* ---- synthetic tasks in ARC's format (arc_gen.c) ---- */
+
+/*
+ * Families of transformations, each a common ARC motif.  A task is a family
+ * with its parameters drawn once (the rule); its pairs are fresh random
+ * inputs with the rule's outputs.
+ */
+typedef enum hrm_arc_family
+{
+	HRM_ARC_FAM_DIHEDRAL,		/* a: one of the 7 non-identity dihedral transforms */
+	HRM_ARC_FAM_RECOLOR,		/* map: 1..3 colours each sent to another */
+	HRM_ARC_FAM_GRAVITY,		/* a: coloured cells slide down, up, right or left */
+	HRM_ARC_FAM_SCALE,			/* a: every cell becomes an a x a block (2 or 3) */
+	HRM_ARC_FAM_TILE,			/* a: 2 x 2 copies: repeated, mirrored left-right, up-down, both */
+	HRM_ARC_FAM_CROP,			/* the bounding box of the one object */
+	HRM_ARC_FAM_BORDER,			/* color: the outer ring painted */
+	HRM_ARC_FAM_FILL,			/* color: background enclosed by outlines filled */
+	HRM_ARC_FAM_SHIFT,			/* a, b: everything moved a rows and b columns (-2..2), no wrap */
+	HRM_ARC_FAM_EXTEND,			/* a: seeds on one edge draw lines across, down, up, right or left */
+	HRM_ARC_FAM_MAJORITY,		/* a 1 x 1 grid of the most frequent colour */
+	HRM_ARC_FAMILIES
+} hrm_arc_family;
+
+/* Smallest max_side accepted (inputs have 3 to max_side rows and columns). */
+#define HRM_ARC_GEN_MIN_SIDE 3
+
+typedef struct hrm_arc_rule
+{
+	hrm_arc_family family;
+	int			a;
+	int			b;
+	uint8_t		color;
+	uint8_t		map[HRM_ARC_COLORS];	/* recolor: colour c becomes map[c] */
+} hrm_arc_rule;
+
+/* "dihedral", "recolor", ...; "unknown" out of range. */
+const char *hrm_arc_family_name(int family);
+
+/* The family of a name, -1 when none. */
+int			hrm_arc_family_from_name(const char *name);
+
+/* Draw a rule of family (any family when family < 0 or out of range). */
+void		hrm_arc_rule_draw(hrm_rng *rng, int family, hrm_arc_rule *rule);
+
+/* A short description of a rule, e.g. "gravity down" or "recolor 3->5". */
+void		hrm_arc_rule_describe(const hrm_arc_rule *rule, char *buf, size_t n);
+
+/*
+ * One pair of the rule: a fresh input of 3..max_side rows and columns
+ * (fewer where the output would pass 30) and its output.  HRM_ERR_INVALID
+ * for max_side outside 3..30.
+ */
+hrm_status	hrm_arc_rule_example(hrm_rng *rng, const hrm_arc_rule *rule, int max_side,
+								 hrm_arc_grid *in, hrm_arc_grid *out, hrm_error *err);
+
+/*
+ * Task index of the stream seed: a rule drawn from families[0..n_families)
+ * (any family when n_families is 0), then n_train train pairs and n_test
+ * test pairs.  A task depends only on (seed, index, families, pair counts,
+ * max_side).  *rule (may be NULL) receives the rule; the task must be
+ * released with hrm_arc_task_free.
+ */
+hrm_status	hrm_arc_generate_task(uint64_t seed, int64_t index, const int *families,
+								  int n_families, int n_train, int n_test, int max_side,
+								  hrm_arc_task *task, hrm_arc_rule *rule, hrm_error *err);
+
 #endif							/* HRM_ARC_H */
