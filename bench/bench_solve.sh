@@ -49,7 +49,8 @@ BLAS_LIBS=$(pkg-config --libs openblas 2>/dev/null || echo -lopenblas)
 cc -std=c11 -D_POSIX_C_SOURCE=200809L -O3 -I"$ROOT/src/core/util" -I"$ROOT/src/core/nn" -I"$ROOT/src/core/task" -I"$ROOT/src/core/run" $BLAS_CFLAGS \
 	-o "$WORK/solve_engine" "$ROOT/bench/solve_engine.c" "$ROOT/build/libhrmcore.a" $BLAS_LIBS -lm -lpthread
 
-if [ -z "$SKIP_FULL" ] && [ ! -f "$WORK/full.weights.safetensors" ]; then
+# the memory section uses the full-size model too
+if { [ -z "$SKIP_FULL" ] || [ -z "$SKIP_MEMORY" ]; } && [ ! -f "$WORK/full.weights.safetensors" ]; then
 	echo "== full-size model (random weights, tools/make_fixture.py)"
 	$PY "$ROOT/tools/make_fixture.py" --out "$WORK" --name full --batch 1 --segments 1 --seed 1 \
 		--config '{"hidden_size":512,"num_heads":8,"H_layers":4,"L_layers":4,"H_cycles":2,"L_cycles":2,"expansion":4,"puzzle_emb_ndim":512,"num_puzzle_identifiers":1,"halt_max_steps":16}' \
