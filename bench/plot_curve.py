@@ -39,7 +39,10 @@ def main():
     ap.add_argument("--cpu", action="store_true", help="x axis: CPU minutes of the training process")
     ap.add_argument("--no-token", action="store_true", help="draw exact accuracy only")
     ap.add_argument("--givens", type=float, default=61.0, help="givens per puzzle for the copy line (0 = none)")
+    ap.add_argument("--copy-token", type=float, default=0.0,
+                    help="token accuracy (%%) of copying the input, drawn instead of the givens line")
     ap.add_argument("--target", type=float, default=50.0, help="horizontal target line (%%); 0 = none")
+    ap.add_argument("--legend", default="lower right", help="legend position (matplotlib loc)")
     ap.add_argument("--ymin", type=float, default=0.0, help="bottom of the accuracy axis (%%)")
     a = ap.parse_args()
     names = dict(x.split("=", 1) for x in a.label)
@@ -58,7 +61,9 @@ def main():
             ax.plot(xs, tok, "--", color=color, alpha=0.6, label=f"{name}: token")
     if a.target > 0:
         ax.axhline(a.target, color="grey", lw=0.8, ls=":")
-    if a.givens > 0 and not a.no_token:
+    if a.copy_token > 0 and not a.no_token:
+        ax.axhline(a.copy_token, color="grey", lw=0.8, ls="-.", label="copy the input (token)")
+    elif a.givens > 0 and not a.no_token:
         ax.axhline(100 * a.givens / 81, color="grey", lw=0.8, ls="-.", label="copy the givens (token)")
     ax.set_xlabel("training steps" if a.steps else
                   ("training CPU minutes (one thread)" if a.cpu else "training minutes (wall clock, 2-core machine)"))
@@ -67,7 +72,7 @@ def main():
     ax.set_xlim(left=0)
     ax.grid(alpha=0.3)
     ax.set_title(a.title, fontsize=10)
-    ax.legend(fontsize=8, loc="lower right")
+    ax.legend(fontsize=8, loc=a.legend)
     fig.tight_layout()
     fig.savefig(a.output)
     print(f"wrote {a.output}")

@@ -147,6 +147,18 @@ SELECT "rows" FROM hrm_evaluate('t_gen', 'SELECT ARRAY[1, 2, 2, 3], ARRAY[2, 3, 
 SELECT steps, state FROM hrm_train('t_arc', 'VALUES (''{{1,2},{3,4}}''::int[], ''{{4,3},{2,1}}''::int[])',
        ('{' || :'tiny' || ', "batch_size": 2, "steps": 1, "eval_fraction": 0}')::jsonb);
 SELECT task, config->>'seq_len' AS seq_len, config->>'vocab_size' AS vocab FROM hrm.model WHERE name = 't_arc';
+-- synthetic ARC tasks with a puzzle id per task: a new model gets a puzzle embedding as wide as
+-- itself unless puzzle_emb_ndim says otherwise (0: none)
+SELECT steps, state FROM hrm_train('t_arc_ids',
+       $$SELECT input, output, dense_rank() OVER (ORDER BY task_id)::int AS pid FROM hrm_arc_generate(6, 1, 2, 0, 4)$$,
+       ('{' || :'tiny' || ', "puzzle_id": "pid", "batch_size": 4, "steps": 1, "eval_fraction": 0}')::jsonb);
+SELECT steps FROM hrm_train('t_arc_noemb',
+       $$SELECT input, output, dense_rank() OVER (ORDER BY task_id)::int AS pid FROM hrm_arc_generate(6, 1, 2, 0, 4)$$,
+       ('{' || :'tiny' || ', "puzzle_id": "pid", "puzzle_emb_ndim": 0, "batch_size": 4, "steps": 1, "eval_fraction": 0}')::jsonb);
+SELECT name, config->>'puzzle_emb_ndim' AS puzzle_emb_ndim, config->>'num_puzzle_identifiers' AS ids
+  FROM hrm.model WHERE name IN ('t_arc', 't_arc_ids', 't_arc_noemb') ORDER BY name;
+SELECT hrm_solve('t_arc_ids', (SELECT input FROM hrm_arc_generate(6, 1, 2, 0, 4) LIMIT 1), puzzle_id => 6) IS NOT NULL AS solves_with_id;
+SELECT hrm_drop_model('t_arc_ids'), hrm_drop_model('t_arc_noemb');
 SELECT pg_temp.sqlstate($$SELECT hrm_evaluate('t_arc', 'VALUES (''{{1,2},{3,10}}''::int[], ''{{1}}''::int[])')$$);
 -- hrm_solve on an ARC model: int[rows][cols] colour grids in, the predicted
 -- grid out (the reference evaluator's crop of the token answer), puzzle_id,

@@ -1271,6 +1271,9 @@ HrmTrainResolve(HrmTrainPlan *p, const char *model, const char *source, Jsonb *o
 		else if (p->ro.model.arch != HRM_ARCH_HRM)
 			hrm_run_opts_hrm(&p->ro);	/* "arch": "hrm" where the recipe chose TRM */
 		HrmApplyArch(&p->o, &p->ro.model);
+		/* puzzle ids only reach a model through its puzzle embedding: one as wide as the model */
+		if (v[O_PUZZLE_ID].given && !v[O_PUZZLE_EMB_NDIM].given)
+			p->ro.model.puzzle_emb_ndim = p->ro.model.hidden_size;
 		p->ro.model.seq_len = p->train->seq_len;
 		p->ro.model.vocab_size = Max(p->train->vocab_size, p->ro.model.vocab_size);
 		if (v[O_VOCAB_SIZE].given)
