@@ -998,15 +998,19 @@ ArcIssueSqlstate(hrm_arc_issue issue, hrm_status st)
 	return st == HRM_ERR_NOMEM ? ERRCODE_OUT_OF_MEMORY : ERRCODE_INTERNAL_ERROR;
 }
 
-/* Append one split's pairs to the result tuplestore. */
+/*
+ * Append one split's pairs to the result tuplestore: task_id (NULL allowed),
+ * split, pair_index, input, output (NULL for a pair without one), and, when
+ * the result has them (hrm_arc_generate), family and rule.
+ */
 static void
 ArcPutSplit(ReturnSetInfo *rsinfo, text *task_id, const char *split,
-			const hrm_arc_pair *pairs, int n)
+			const hrm_arc_pair *pairs, int n, text *family, text *rule)
 {
 	for (int i = 0; i < n; i++)
 	{
-		Datum		values[5];
-		bool		nulls[5] = {false, false, false, false, false};
+		Datum		values[7];
+		bool		nulls[7] = {false, false, false, false, false, false, false};
 
 		if (task_id)
 			values[0] = PointerGetDatum(task_id);
@@ -1021,6 +1025,8 @@ ArcPutSplit(ReturnSetInfo *rsinfo, text *task_id, const char *split,
 												   pairs[i].output.cols));
 		else
 			nulls[4] = true;
+		values[5] = PointerGetDatum(family);
+		values[6] = PointerGetDatum(rule);
 		tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
 	}
 }
@@ -1062,8 +1068,8 @@ hrm_arc_load_pg(PG_FUNCTION_ARGS)
 			task_id = PG_GETARG_TEXT_PP(1);
 		else if (task.id != NULL)
 			task_id = cstring_to_text(task.id);
-		ArcPutSplit(rsinfo, task_id, "train", task.train, task.n_train);
-		ArcPutSplit(rsinfo, task_id, "test", task.test, task.n_test);
+		ArcPutSplit(rsinfo, task_id, "train", task.train, task.n_train, NULL, NULL);
+		ArcPutSplit(rsinfo, task_id, "test", task.test, task.n_test, NULL, NULL);
 	}
 	PG_FINALLY();
 	{
@@ -1123,27 +1129,6 @@ ArcFamiliesFromArray(ArrayType *arr, int *families)
 	return count;
 }
 
-/* One split of a generated task as rows. */
-static void
-ArcGenPutSplit(ReturnSetInfo *rsinfo, text *task_id, text *family, text *rule, const char *split,
-			   const hrm_arc_pair *pairs, int n)
-{
-	for (int i = 0; i < n; i++)
-	{
-		Datum		values[7];
-		bool		nulls[7] = {false, false, false, false, false, false, false};
-
-		values[0] = PointerGetDatum(task_id);
-		values[1] = CStringGetTextDatum(split);
-		values[2] = Int32GetDatum(i);
-		values[3] = PointerGetDatum(CellMatrix(pairs[i].input.cell, pairs[i].input.rows, pairs[i].input.cols));
-		values[4] = PointerGetDatum(CellMatrix(pairs[i].output.cell, pairs[i].output.rows, pairs[i].output.cols));
-		values[5] = PointerGetDatum(family);
-		values[6] = PointerGetDatum(rule);
-		tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
-	}
-}
-
 /* A generated task's rows; the engine's task is freed whatever happens. */
 static void
 ArcGenPutTask(ReturnSetInfo *rsinfo, int32 k, hrm_arc_task *task, const hrm_arc_rule *rule)
@@ -1159,8 +1144,8 @@ ArcGenPutTask(ReturnSetInfo *rsinfo, int32 k, hrm_arc_task *task, const hrm_arc_
 		id = cstring_to_text(psprintf("%s-%06d", hrm_arc_family_name(rule->family), k));
 		fam = cstring_to_text(hrm_arc_family_name(rule->family));
 		rl = cstring_to_text(desc);
-		ArcGenPutSplit(rsinfo, id, fam, rl, "train", task->train, task->n_train);
-		ArcGenPutSplit(rsinfo, id, fam, rl, "test", task->test, task->n_test);
+		ArcPutSplit(rsinfo, id, "train", task->train, task->n_train, fam, rl);
+		ArcPutSplit(rsinfo, id, "test", task->test, task->n_test, fam, rl);
 	}
 	PG_CATCH();
 	{

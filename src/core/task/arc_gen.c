@@ -187,6 +187,16 @@ random_grid(hrm_rng *r, hrm_arc_grid *g, int rows, int cols, double density)
 }
 
 /*
+ * Cell p of line l of a grid: lines are columns when vertical (p counts
+ * rows), else rows (p counts columns).
+ */
+static inline int
+line_cell(int cols, bool vertical, int l, int p)
+{
+	return vertical ? p * cols + l : l * cols + p;
+}
+
+/*
  * Gravity toward side d (0 down, 1 up, 2 right, 3 left): the coloured
  * cells of each column (or row) slide to that side keeping their order.
  */
@@ -207,13 +217,13 @@ apply_gravity(const hrm_arc_grid *in, int d, hrm_arc_grid *out)
 		for (int k = 0; k < len; k++)
 		{
 			int			p = (d == 0 || d == 2) ? len - 1 - k : k;
-			int			idx = vertical ? p * in->cols + l : l * in->cols + p;
+			int			idx = line_cell(in->cols, vertical, l, p);
 
 			if (in->cell[idx] != 0)
 			{
 				int			q = (d == 0 || d == 2) ? len - 1 - put : put;
 
-				out->cell[vertical ? q * in->cols + l : l * in->cols + q] = in->cell[idx];
+				out->cell[line_cell(in->cols, vertical, l, q)] = in->cell[idx];
 				put++;
 			}
 		}
@@ -329,7 +339,7 @@ hrm_arc_rule_example(hrm_rng *r, const hrm_arc_rule *rule, int max_side,
 										 &out->cols, err);
 		case HRM_ARC_FAM_RECOLOR:
 			random_grid(r, in, rows, cols, 0.4 + 0.4 * hrm_rng_uniform(r));
-			/* every recoloured colour shows at least once, in cells of its own */
+			/* every recoloured colour shows at least once, in cells of its own (a partial shuffle) */
 			{
 				int			pos[HRM_ARC_SEQ],
 							n = rows * cols,
@@ -460,16 +470,16 @@ hrm_arc_rule_example(hrm_rng *r, const hrm_arc_rule *rule, int max_side,
 					for (int l = 0; l < lines; l++)
 						if (hrm_rng_uniform(r) < 0.35)
 						{
-							in->cell[vertical ? src * cols + l : l * cols + src] = draw_color(r, 0);
+							in->cell[line_cell(cols, vertical, l, src)] = draw_color(r, 0);
 							seeds++;
 						}
 				memcpy(out->cell, in->cell, (size_t) rows * cols);
 				for (int l = 0; l < lines; l++)
 				{
-					uint8_t		c = in->cell[vertical ? src * cols + l : l * cols + src];
+					uint8_t		c = in->cell[line_cell(cols, vertical, l, src)];
 
 					for (int p = 0; p < len && c != 0; p++)
-						out->cell[vertical ? p * cols + l : l * cols + p] = c;
+						out->cell[line_cell(cols, vertical, l, p)] = c;
 				}
 			}
 			return HRM_OK;
