@@ -615,6 +615,110 @@ HRM_TEST(bf16_gemm_matches_rounded_reference)
 }
 
 /*
+ * Weights larger than L2 (the full-size model's 512 x 1536) on a few row
+ * blocks take the fetch-ahead path (smaller column groups, the next group
+ * prefetched); tall products keep the large groups.  The rows of one puzzle
+ * (82) must come out bitwise as the same rows of a 246-row product, and of
+ * one-row products, in float32 and bf16, plain and fused SwiGLU, on one
+ * thread and two; float32 within 1e-4 of a double sum.
+ */
+HRM_TEST(gemm_fetch_ahead_rows_bitwise)
+{
+	int			K = 512,
+				N = 1536,
+				Mt = 246,
+				Mp = 82;
+	hrm_rng		r;
+	int			was = hrm_parallel_threads();
+	float	   *A = malloc(sizeof(float) * Mt * K),
+			   *W = malloc(sizeof(float) * N * K),
+			   *Ct = malloc(sizeof(float) * Mt * N),
+			   *Cp = malloc(sizeof(float) * Mp * N),
+			   *Cr = malloc(sizeof(float) * N);
+	float	   *Bp = hrm_alloc(hrm_gemm_pack_size(K, N), sizeof(float)),
+			   *Bs = hrm_alloc(hrm_gemm_pack_size(K, N), sizeof(float));
+	uint16_t   *Bh = hrm_alloc(hrm_gemm_pack_bf16_size(K, N), sizeof(uint16_t)),
+			   *Bhs = hrm_alloc(hrm_gemm_pack_bf16_size(K, N), sizeof(uint16_t));
+	double		worst = 0.0;
+	bool		b16 = hrm_gemm_bf16_available();
+
+	HRM_REQUIRE(A && W && Ct && Cp && Cr && Bp && Bs && Bh && Bhs, "alloc");
+	if (!hrm_gemm_available())
+	{
+		printf("    no AVX-512 here: nothing to compare\n");
+		goto done;
+	}
+	hrm_rng_seed(&r, 77);
+	for (int i = 0; i < Mt * K; i++)
+		A[i] = (float) (hrm_rng_uniform(&r) - 0.5);
+	for (int i = 0; i < N * K; i++)
+		W[i] = (float) (hrm_rng_uniform(&r) - 0.5) * 0.1f;
+	hrm_gemm_pack(Bp, W, K, K, N, true);
+	hrm_gemm_pack_swiglu(Bs, W, K, K, N / 2);
+	if (b16)
+	{
+		hrm_gemm_pack_bf16(Bh, W, K, K, N);
+		hrm_gemm_pack_swiglu_bf16(Bhs, W, K, K, N / 2);
+	}
+	for (int kind = 0; kind < 4; kind++)
+	{
+		/* 0: float32, 1: float32 SwiGLU, 2: bf16, 3: bf16 SwiGLU */
+		int			width = kind & 1 ? N / 2 : N;
+
+		if (kind >= 2 && !b16)
+			continue;
+		for (int th = 1; th <= 2; th++)
+		{
+			int			bad_p = 0,
+						bad_r = 0;
+
+			hrm_parallel_set_threads(th);
+#define RUN(M, a, c) \
+			do { \
+				if (kind == 0) hrm_gemm_packed((M), N, K, 1.0f, (a), K, Bp, 0.0f, (c), N); \
+				else if (kind == 1) hrm_gemm_packed_swiglu((M), N / 2, K, (a), K, Bs, (c), N / 2, NULL); \
+				else if (kind == 2) hrm_gemm_packed_bf16((M), N, K, (a), K, Bh, 0.0f, (c), N); \
+				else hrm_gemm_packed_swiglu_bf16((M), N / 2, K, (a), K, Bhs, (c), N / 2); \
+			} while (0)
+			RUN(Mt, A, Ct);
+			RUN(Mp, A, Cp);
+			bad_p = memcmp(Ct, Cp, sizeof(float) * Mp * width) != 0;
+			for (int m = 0; m < Mp; m += 9)
+			{
+				RUN(1, A + (size_t) m * K, Cr);
+				bad_r += memcmp(Ct + (size_t) m * width, Cr, sizeof(float) * width) != 0;
+			}
+#undef RUN
+			HRM_CHECK(!bad_p && bad_r == 0, "kind %d, %d thread(s): 82 rows %s, %d of 10 single rows differ",
+					  kind, th, bad_p ? "differ" : "equal", bad_r);
+		}
+	}
+	/* the float32 product against a double sum */
+	hrm_gemm_packed(Mp, N, K, 1.0f, A, K, Bp, 0.0f, Cp, N);
+	for (int m = 0; m < Mp; m += 7)
+		for (int n = 0; n < N; n += 5)
+		{
+			double		s = 0.0;
+
+			for (int i = 0; i < K; i++)
+				s += (double) A[m * K + i] * W[n * K + i];
+			worst = fmax(worst, fabs(s - Cp[m * N + n]));
+		}
+	HRM_CHECK(worst <= 1e-4, "float32 product off the double sum by %.3g", worst);
+done:
+	hrm_parallel_set_threads(was);
+	free(A);
+	free(W);
+	free(Ct);
+	free(Cp);
+	free(Cr);
+	hrm_free(Bp);
+	hrm_free(Bs);
+	hrm_free(Bh);
+	hrm_free(Bhs);
+}
+
+/*
  * hrm.precision = bf16 in the forward pass: close to float32 after one
  * segment, different bits (the products really ran in bfloat16), the same
  * bits on two threads; and a clean fallback: with the bf16 kernels off,

@@ -27,7 +27,9 @@
 
 #define MR 12
 #define NR HRM_GEMM_NR
-#define GROUP_BYTES ((size_t) 768 * 1024)	/* packed B per column group (L2 is 2 MB) */
+#define GROUP_BYTES ((size_t) 768 * 1024)	/* packed B per column group (L2 is 1 MB) */
+#define AHEAD_BLOCKS 8			/* at most this many row blocks: fetch the next group ahead */
+#define AHEAD_GROUP_BYTES ((size_t) 256 * 1024) /* the group then (two in L2) */
 #define PF_DIST 16				/* rows of B (and A transposed) prefetched ahead */
 
 /* kernel epilogues */
@@ -209,7 +211,8 @@ swiglu_row(float *C, int ldc, float *keep, int up, int r, __m512 g, __m512 u)
 static inline __attribute__((always_inline)) void
 kernel_12x32(int K, const float *restrict A, size_t rs, size_t ks, const float *restrict Bp, size_t bs,
 			 float *C, int ldc, int r_lo, int mr, __mmask16 m0, __mmask16 m1, float alpha, float beta,
-			 int epi, const float *aux, int up, bool pf, int rows, bool bmask, const float *nb)
+			 int epi, const float *aux, int up, bool pf, int rows, bool bmask, const float *nb,
+			 const float *nl, int nlines)
 {
 	/* rows: 12, or 6 for a row tail of at most 6 (rows 6..11 not computed) */
 	__m512		c0a = _mm512_setzero_ps(), c0b = _mm512_setzero_ps();
@@ -264,6 +267,20 @@ kernel_12x32(int K, const float *restrict A, size_t rs, size_t ks, const float *
 		{
 			_mm_prefetch((const char *) (nb + (size_t) k * bs), _MM_HINT_T1);
 			_mm_prefetch((const char *) (nb + (size_t) k * bs + 16), _MM_HINT_T1);
+		}
+		/*
+		 * nl: this block's share of the lines of the same panel in the
+		 * next column group (packed weights), fetched into L2 while this
+		 * group runs, so that the group after comes from L2 and the
+		 * weights' stream from memory is spread over every row block
+		 * instead of stalling the first (at most 2 K lines per call).
+		 */
+		if (nl != NULL)
+		{
+			if (k < nlines)
+				_mm_prefetch((const char *) (nl + (size_t) k * 16), _MM_HINT_T1);
+			if (k + K < nlines)
+				_mm_prefetch((const char *) (nl + (size_t) (k + K) * 16), _MM_HINT_T1);
 		}
 		/*
 		 * The SwiGLU backward's epilogue reads the kept projection (g and
@@ -426,7 +443,22 @@ gemm_strided_serial(int M, int N, int K, float alpha, const float *A, size_t rs,
 	 * from L3 for every 12-row block it ran at 110-120 GFLOP/s).  Small
 	 * weights are one group.
 	 */
-	int			group = (int) (GROUP_BYTES / ((size_t) K * NR * sizeof(float)));
+	int			nblk = (M + MR - 1) / MR;
+
+	/*
+	 * A few row blocks (one puzzle's 82 rows are 7) on a packed weight
+	 * larger than L2 (the full-size model's, from memory): each block
+	 * fetches its share of the next group while the group runs, so the
+	 * weights stream in evenly instead of stalling the first block of
+	 * every group (which then asks for them faster than memory gives);
+	 * this group and the next must both fit in L2 (1 MB here), hence
+	 * the smaller groups.  Full size, one puzzle: +5%.  Taller products
+	 * (training tiles, batches) re-read each group over many blocks, and
+	 * weights of one group stay in cache: both keep the large groups.
+	 */
+	bool		ahead = bpanel == (size_t) K * NR && bs == NR && nblk <= AHEAD_BLOCKS &&
+		(size_t) panels * bpanel * sizeof(float) > GROUP_BYTES;
+	int			group = (int) ((ahead ? AHEAD_GROUP_BYTES : GROUP_BYTES) / ((size_t) K * NR * sizeof(float)));
 
 	if (group < 1)
 		group = 1;
@@ -437,6 +469,7 @@ gemm_strided_serial(int M, int N, int K, float alpha, const float *A, size_t rs,
 		for (int r0 = 0; r0 < M; r0 += MR)
 		{
 			int			mr = M - r0 < MR ? M - r0 : MR;
+			int			bi = r0 / MR;	/* the block's index, of nblk */
 			int			rb = r0,	/* the block's first row */
 						r_lo = 0;	/* its first row to store */
 			const float *a = A + (size_t) r0 * rs;
@@ -481,6 +514,23 @@ gemm_strided_serial(int M, int N, int K, float alpha, const float *A, size_t rs,
 				bool		inplace = bpanel == NR; /* B row-major, read in place */
 
 				/*
+				 * Packed B: this block's share of panel p's counterpart in
+				 * the next column group, fetched into L2 now (kernel_12x32).
+				 */
+				const float *nl = NULL;
+				int			nlines = 0;
+
+				if (ahead && pend + (p - pg) < panels)
+				{
+					size_t		lines = bpanel / 16;
+					size_t		l0 = lines * (size_t) bi / (size_t) nblk,
+								l1 = lines * (size_t) (bi + 1) / (size_t) nblk;
+
+					nl = B + (size_t) (pend + (p - pg)) * bpanel + l0 * 16;
+					nlines = (int) (l1 - l0);
+				}
+
+				/*
 				 * Each call names its epilogue, A layout, prefetch, height and
 				 * B masking as constants, so the inlined kernel is compiled
 				 * for exactly that case.  The fused products (B packed):
@@ -489,11 +539,11 @@ gemm_strided_serial(int M, int N, int K, float alpha, const float *A, size_t rs,
 #define HRM_FUSED(E) \
 				do { \
 					if (aks == 1) \
-						kernel_12x32(K, a, ars, 1, bp, NR, c, ldc, r_lo, mr, m0, m1, 1.0f, 0.0f, E, ax, up, true, 12, false, NULL); \
+						kernel_12x32(K, a, ars, 1, bp, NR, c, ldc, r_lo, mr, m0, m1, 1.0f, 0.0f, E, ax, up, true, 12, false, NULL, nl, nlines); \
 					else if (mr <= 6) \
-						kernel_12x32(K, a, 1, MR, bp, NR, c, ldc, r_lo, mr, m0, m1, 1.0f, 0.0f, E, ax, up, false, 6, false, NULL); \
+						kernel_12x32(K, a, 1, MR, bp, NR, c, ldc, r_lo, mr, m0, m1, 1.0f, 0.0f, E, ax, up, false, 6, false, NULL, NULL, 0); \
 					else \
-						kernel_12x32(K, a, 1, MR, bp, NR, c, ldc, r_lo, mr, m0, m1, 1.0f, 0.0f, E, ax, up, false, 12, false, NULL); \
+						kernel_12x32(K, a, 1, MR, bp, NR, c, ldc, r_lo, mr, m0, m1, 1.0f, 0.0f, E, ax, up, false, 12, false, NULL, NULL, 0); \
 				} while (0)
 				if (epi == EPI_SWIGLU)
 					HRM_FUSED(EPI_SWIGLU);
@@ -501,22 +551,22 @@ gemm_strided_serial(int M, int N, int K, float alpha, const float *A, size_t rs,
 					HRM_FUSED(EPI_SWIGLU_BWD);
 #undef HRM_FUSED
 				else if (ks == 1 && aks == 1 && !inplace)	/* x W^T on a packed weight */
-					kernel_12x32(K, a, ars, 1, bp, NR, c, ldc, r_lo, mr, m0, m1, alpha, beta, EPI_NONE, NULL, 0, true, 12, false, NULL);
+					kernel_12x32(K, a, ars, 1, bp, NR, c, ldc, r_lo, mr, m0, m1, alpha, beta, EPI_NONE, NULL, 0, true, 12, false, NULL, nl, nlines);
 				else if (ks == 1 && aks == 1 && nw == NR)	/* B in place, a whole panel */
-					kernel_12x32(K, a, ars, 1, bp, bs, c, ldc, r_lo, mr, m0, m1, alpha, beta, EPI_NONE, NULL, 0, true, 12, false, NULL);
+					kernel_12x32(K, a, ars, 1, bp, bs, c, ldc, r_lo, mr, m0, m1, alpha, beta, EPI_NONE, NULL, 0, true, 12, false, NULL, NULL, 0);
 				else if (ks == 1 && aks == 1)
-					kernel_12x32(K, a, ars, 1, bp, bs, c, ldc, r_lo, mr, m0, m1, alpha, beta, EPI_NONE, NULL, 0, true, 12, true, NULL);
+					kernel_12x32(K, a, ars, 1, bp, bs, c, ldc, r_lo, mr, m0, m1, alpha, beta, EPI_NONE, NULL, 0, true, 12, true, NULL, NULL, 0);
 				else if (ars == 1 && aks == MR && mr <= 6)
-					kernel_12x32(K, a, 1, MR, bp, bs, c, ldc, r_lo, mr, m0, m1, alpha, beta, EPI_NONE, NULL, 0, false, 6, true, NULL);
+					kernel_12x32(K, a, 1, MR, bp, bs, c, ldc, r_lo, mr, m0, m1, alpha, beta, EPI_NONE, NULL, 0, false, 6, true, NULL, NULL, 0);
 				else if (ars == 1 && aks == MR)
-					kernel_12x32(K, a, 1, MR, bp, bs, c, ldc, r_lo, mr, m0, m1, alpha, beta, EPI_NONE, NULL, 0, false, 12, true, NULL);
+					kernel_12x32(K, a, 1, MR, bp, bs, c, ldc, r_lo, mr, m0, m1, alpha, beta, EPI_NONE, NULL, 0, false, 12, true, NULL, NULL, 0);
 				else if (ars == 1 && inplace && nw == NR)	/* A^T B: the weight gradients */
 					kernel_12x32(K, a, 1, aks, bp, bs, c, ldc, r_lo, mr, m0, m1, alpha, beta, EPI_NONE, NULL, 0, true, 12, false,
-								 Bnext != NULL && r0 == 0 ? Bnext + (size_t) p * bpanel : NULL);
+								 Bnext != NULL && r0 == 0 ? Bnext + (size_t) p * bpanel : NULL, NULL, 0);
 				else if (ars == 1 && inplace)
-					kernel_12x32(K, a, 1, aks, bp, bs, c, ldc, r_lo, mr, m0, m1, alpha, beta, EPI_NONE, NULL, 0, true, 12, true, NULL);
+					kernel_12x32(K, a, 1, aks, bp, bs, c, ldc, r_lo, mr, m0, m1, alpha, beta, EPI_NONE, NULL, 0, true, 12, true, NULL, NULL, 0);
 				else
-					kernel_12x32(K, a, ars, aks, bp, bs, c, ldc, r_lo, mr, m0, m1, alpha, beta, EPI_NONE, NULL, 0, false, 12, true, NULL);
+					kernel_12x32(K, a, ars, aks, bp, bs, c, ldc, r_lo, mr, m0, m1, alpha, beta, EPI_NONE, NULL, 0, false, 12, true, NULL, NULL, 0);
 			}
 		}
 	}

@@ -30,6 +30,8 @@
 #define NR HRM_GEMM_NR
 #define MR 12
 #define GROUP_BYTES ((size_t) 768 * 1024)	/* packed B per column group */
+#define AHEAD_BLOCKS 8			/* at most this many row blocks: fetch the next group ahead */
+#define AHEAD_GROUP_BYTES ((size_t) 256 * 1024) /* the group then (two in L2) */
 
 static bool bf16_off = false;	/* hrm_gemm_bf16_enable(false) */
 
@@ -230,7 +232,7 @@ convert_a(uint32_t *Ap, const float *A, int lda, int M, int K)
  */
 static inline __attribute__((always_inline)) void
 kernel16_12x32(int K2, const uint32_t *restrict A, const uint16_t *restrict Bp, float *C, int ldc,
-			   int mr, __mmask16 m0, __mmask16 m1, float beta, int epi)
+			   int mr, __mmask16 m0, __mmask16 m1, float beta, int epi, const uint16_t *nl, int nlines)
 {
 	__m512		acc[MR][2];
 
@@ -243,6 +245,14 @@ kernel16_12x32(int K2, const uint32_t *restrict A, const uint16_t *restrict Bp, 
 
 		_mm_prefetch((const char *) (Bp + (size_t) (kk + 8) * 2 * NR), _MM_HINT_T0);
 		_mm_prefetch((const char *) (Bp + (size_t) (kk + 8) * 2 * NR + NR), _MM_HINT_T0);
+		/* this block's share of the next group's panel, into L2 (run16) */
+		if (nl != NULL)
+		{
+			if (kk < nlines)
+				_mm_prefetch((const char *) (nl + (size_t) kk * 32), _MM_HINT_T1);
+			if (kk + K2 < nlines)
+				_mm_prefetch((const char *) (nl + (size_t) (kk + K2) * 32), _MM_HINT_T1);
+		}
 #pragma GCC unroll 12
 		for (int r = 0; r < MR; r++)
 		{
@@ -308,7 +318,12 @@ run16(const gemm16_job *j, int r0, int r1, int p0, int p1)
 	int			K2 = (j->K + 1) / 2;
 	size_t		psz = (size_t) K2 * 2 * NR;
 	int			cstep = j->epi == EPI_SWIGLU ? 16 : NR;
-	int			group = (int) (GROUP_BYTES / (psz * sizeof(uint16_t)));
+	int			rend = r1 < j->M ? r1 : j->M;
+	int			nblk = (rend - r0 + MR - 1) / MR;
+
+	/* few row blocks on weights past L2: fetch the next group ahead, as gemm_avx512.c does */
+	bool		ahead = nblk <= AHEAD_BLOCKS && (size_t) (p1 - p0) * psz * sizeof(uint16_t) > GROUP_BYTES;
+	int			group = (int) ((ahead ? AHEAD_GROUP_BYTES : GROUP_BYTES) / (psz * sizeof(uint16_t)));
 
 	if (group < 1)
 		group = 1;
@@ -316,13 +331,27 @@ run16(const gemm16_job *j, int r0, int r1, int p0, int p1)
 	{
 		int			pend = pg + group < p1 ? pg + group : p1;
 
-		for (int rb = r0; rb < r1 && rb < j->M; rb += MR)
+		for (int rb = r0; rb < rend; rb += MR)
 		{
 			int			mr = j->M - rb < MR ? j->M - rb : MR;
+			int			bi = (rb - r0) / MR;
 			const uint32_t *a = j->Ap + (size_t) rb * K2;	/* block rb / MR: MR * K2 words each */
 
 			for (int p = pg; p < pend; p++)
 			{
+				const uint16_t *nl = NULL;
+				int			nlines = 0;
+
+				if (ahead && pend + (p - pg) < p1)
+				{
+					size_t		lines = psz / 32;	/* 64-byte lines of a panel */
+					size_t		l0 = lines * (size_t) bi / (size_t) nblk,
+								l1 = lines * (size_t) (bi + 1) / (size_t) nblk;
+
+					nl = j->Bp + (size_t) (pend + (p - pg)) * psz + l0 * 32;
+					nlines = (int) (l1 - l0);
+				}
+
 				int			nw = j->epi == EPI_SWIGLU ? NR : (j->N - p * NR < NR ? j->N - p * NR : NR);
 				__mmask16	m0 = nw >= 16 ? 0xFFFF : (__mmask16) ((1u << nw) - 1);
 				__mmask16	m1 = nw >= 32 ? 0xFFFF : nw <= 16 ? 0 : (__mmask16) ((1u << (nw - 16)) - 1);
@@ -330,11 +359,11 @@ run16(const gemm16_job *j, int r0, int r1, int p0, int p1)
 				const uint16_t *b = j->Bp + (size_t) p * psz;
 
 				if (j->epi == EPI_SWIGLU)
-					kernel16_12x32(K2, a, b, c, j->ldc, mr, m0, m1, 0.0f, EPI_SWIGLU);
+					kernel16_12x32(K2, a, b, c, j->ldc, mr, m0, m1, 0.0f, EPI_SWIGLU, nl, nlines);
 				else if (j->beta != 0.0f)
-					kernel16_12x32(K2, a, b, c, j->ldc, mr, m0, m1, 1.0f, EPI_NONE);
+					kernel16_12x32(K2, a, b, c, j->ldc, mr, m0, m1, 1.0f, EPI_NONE, nl, nlines);
 				else
-					kernel16_12x32(K2, a, b, c, j->ldc, mr, m0, m1, 0.0f, EPI_NONE);
+					kernel16_12x32(K2, a, b, c, j->ldc, mr, m0, m1, 0.0f, EPI_NONE, nl, nlines);
 			}
 		}
 	}
