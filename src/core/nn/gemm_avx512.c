@@ -8,7 +8,7 @@
  * groups, or an activation read in place) runs the 12 x 32 micro-kernel:
  * per k two vector loads of B, twelve broadcasts of A, 24 FMAs into 24 zmm
  * accumulators.  Column tails are masked stores.  A row tail of 7..11 rows
- * runs as the matrix's last full block, storing only its new rows; a tail
+ * runs as the matrix's last 8, 10 or 12 rows, storing only its new rows; a tail
  * of at most 6 is packed ([K][12], zero rows) for a half-height kernel.
  * Weight gradients (A given transposed) contract in chunks of 128 rows.
  * Products are split over the pool by rows or column panels (hrm_gemm_plan).
@@ -214,7 +214,10 @@ kernel_12x32(int K, const float *restrict A, size_t rs, size_t ks, const float *
 			 int epi, const float *aux, int up, bool pf, int rows, bool bmask, const float *nb,
 			 const float *nl, int nlines)
 {
-	/* rows: 12, or 6 for a row tail of at most 6 (rows 6..11 not computed) */
+	/*
+	 * rows: 12; 8 or 10 for a row tail of 7..10 read in place (the rows
+	 * past it not computed); 6 for a packed tail of at most 6
+	 */
 	__m512		c0a = _mm512_setzero_ps(), c0b = _mm512_setzero_ps();
 	__m512		c1a = _mm512_setzero_ps(), c1b = _mm512_setzero_ps();
 	__m512		c2a = _mm512_setzero_ps(), c2b = _mm512_setzero_ps();
@@ -312,8 +315,14 @@ kernel_12x32(int K, const float *restrict A, size_t rs, size_t ks, const float *
 		{
 			HRM_FMA_ROW(6, c6a, c6b);
 			HRM_FMA_ROW(7, c7a, c7b);
+		}
+		if (rows > 8)
+		{
 			HRM_FMA_ROW(8, c8a, c8b);
 			HRM_FMA_ROW(9, c9a, c9b);
+		}
+		if (rows > 10)
+		{
 			HRM_FMA_ROW(10, cAa, cAb);
 			HRM_FMA_ROW(11, cBa, cBb);
 		}
@@ -470,7 +479,8 @@ gemm_strided_serial(int M, int N, int K, float alpha, const float *A, size_t rs,
 		{
 			int			mr = M - r0 < MR ? M - r0 : MR;
 			int			bi = r0 / MR;	/* the block's index, of nblk */
-			int			rb = r0,	/* the block's first row */
+			int			tail = MR,	/* rows the kernel computes (a tail: 8, 10 or 12) */
+						rb = r0,	/* the block's first row */
 						r_lo = 0;	/* its first row to store */
 			const float *a = A + (size_t) r0 * rs;
 			size_t		ars = rs,
@@ -479,14 +489,19 @@ gemm_strided_serial(int M, int N, int K, float alpha, const float *A, size_t rs,
 			if (mr < MR && mr > 6 && M >= MR)
 			{
 				/*
-				 * A tail of 7..11 rows: the last MR rows of the matrix, A read
-				 * in place, storing only the rows not done yet (recomputing a
-				 * row gives the same bits, but it is not stored twice, which
+				 * A tail of 7..11 rows: the last 8, 10 or 12 rows of the
+				 * matrix (the fewest that cover it; 12 unless B is packed
+				 * and A row-major), A read in place,
+				 * storing only the rows not done yet (recomputing a row
+				 * gives the same bits, but it is not stored twice, which
 				 * matters when beta = 1).  Packing the tail cost more than
-				 * the few rows computed twice.
+				 * the few rows computed twice; one puzzle's 82 rows end in
+				 * a tail of 10, which a 12-row block ran at 84 rows' cost.
 				 */
-				rb = M - MR;
-				r_lo = MR - mr;
+				if (ks == 1 && bpanel != NR)	/* the shorter kernels: B packed, A row-major */
+					tail = mr <= 8 ? 8 : mr <= 10 ? 10 : MR;
+				rb = M - tail;
+				r_lo = tail - mr;
 				a = A + (size_t) rb * rs;
 			}
 			else if (mr < MR)
@@ -538,7 +553,11 @@ gemm_strided_serial(int M, int N, int K, float alpha, const float *A, size_t rs,
 				 */
 #define HRM_FUSED(E) \
 				do { \
-					if (aks == 1) \
+					if (aks == 1 && tail == 10) \
+						kernel_12x32(K, a, ars, 1, bp, NR, c, ldc, r_lo, mr, m0, m1, 1.0f, 0.0f, E, ax, up, true, 10, false, NULL, nl, nlines); \
+					else if (aks == 1 && tail == 8) \
+						kernel_12x32(K, a, ars, 1, bp, NR, c, ldc, r_lo, mr, m0, m1, 1.0f, 0.0f, E, ax, up, true, 8, false, NULL, nl, nlines); \
+					else if (aks == 1) \
 						kernel_12x32(K, a, ars, 1, bp, NR, c, ldc, r_lo, mr, m0, m1, 1.0f, 0.0f, E, ax, up, true, 12, false, NULL, nl, nlines); \
 					else if (mr <= 6) \
 						kernel_12x32(K, a, 1, MR, bp, NR, c, ldc, r_lo, mr, m0, m1, 1.0f, 0.0f, E, ax, up, false, 6, false, NULL, NULL, 0); \
@@ -550,7 +569,11 @@ gemm_strided_serial(int M, int N, int K, float alpha, const float *A, size_t rs,
 				else if (epi == EPI_SWIGLU_BWD)
 					HRM_FUSED(EPI_SWIGLU_BWD);
 #undef HRM_FUSED
-				else if (ks == 1 && aks == 1 && !inplace)	/* x W^T on a packed weight */
+				else if (ks == 1 && aks == 1 && !inplace && tail == 10)	/* x W^T on a packed weight */
+					kernel_12x32(K, a, ars, 1, bp, NR, c, ldc, r_lo, mr, m0, m1, alpha, beta, EPI_NONE, NULL, 0, true, 10, false, NULL, nl, nlines);
+				else if (ks == 1 && aks == 1 && !inplace && tail == 8)
+					kernel_12x32(K, a, ars, 1, bp, NR, c, ldc, r_lo, mr, m0, m1, alpha, beta, EPI_NONE, NULL, 0, true, 8, false, NULL, nl, nlines);
+				else if (ks == 1 && aks == 1 && !inplace)
 					kernel_12x32(K, a, ars, 1, bp, NR, c, ldc, r_lo, mr, m0, m1, alpha, beta, EPI_NONE, NULL, 0, true, 12, false, NULL, nl, nlines);
 				else if (ks == 1 && aks == 1 && nw == NR)	/* B in place, a whole panel */
 					kernel_12x32(K, a, ars, 1, bp, bs, c, ldc, r_lo, mr, m0, m1, alpha, beta, EPI_NONE, NULL, 0, true, 12, false, NULL, NULL, 0);
