@@ -237,8 +237,9 @@ FS=$(awk '$1 == "flops_per_segment" {print $2}' "$WORK/small.flops")
 			x = ratio("small_one", "small_batch")
 			printf "   %-58s %9.2fx   %s\n", "hidden 128: batched vs one by one >= 5x puzzles/s", x, verdict(x, 5, 1)
 			printf "   %-58s %10s   %s\n", "", "", sprintf("(one by one %.1f, batched %.1f puzzles/s; %s answers differ)", ns / m("small_one"), ns / m("small_batch"), mism == "" ? "?" : mism)
-			x = 100 * (ratio("over_sql", "over_engine") - 1)
-			printf "   %-58s %9.1f%%   %s\n", "SELECT hrm_solve(p) FROM t vs the engine alone <= 5%", x, verdict(x, 5, 0)
+			r = ratio("over_sql", "over_engine"); x = 100 * (r - 1)
+			# SQL a little faster than the engine alone (x < 0) is within the target too
+			printf "   %-58s %9.1f%%   %s\n", "SELECT hrm_solve(p) FROM t vs the engine alone <= 5%", x, (r < 0 ? "-" : x <= 5 ? "MET" : "not met")
 			printf "   %-58s %10s   %s\n", "", "", sprintf("(%d puzzles, hidden 128: SQL %.3f s, engine %.3f s; %.1f vs %.1f GFLOP/s)", no, m("over_sql"), m("over_engine"), fs * segs * no / m("over_sql") / 1e9, fs * segs * no / m("over_engine") / 1e9)
 		}' "$WORK/figures.csv"
 		# answers on the full-size model: agreement in cells
