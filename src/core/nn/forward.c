@@ -1204,6 +1204,31 @@ hrm_module_forward_q(const hrm_model *m, const hrm_block_offsets *blocks, int n,
 	module_forward(m, blocks, n, z, inj, B, ws, acts, q_only);
 }
 
+/*
+ * The heads' products are tiny (one puzzle's logits: 81 x 11 x 512) but
+ * large enough for OpenBLAS to split them over its own threads, which then
+ * spin (sched_yield) for a long while waiting for more; beside the
+ * engine's pool on few cores they took a quarter of the CPU from it (one
+ * puzzle on two threads).  So the heads call OpenBLAS on one thread; the
+ * BLAS path's block products, where its threads help, keep hrm.threads.
+ */
+static int
+blas_one_thread(void)
+{
+	int			n = openblas_get_num_threads();
+
+	if (n > 1)
+		openblas_set_num_threads(1);
+	return n;
+}
+
+static void
+blas_threads_restore(int n)
+{
+	if (n > 1)
+		openblas_set_num_threads(n);
+}
+
 void
 hrm_heads_forward(const hrm_model *m, const float *z_H, int B, float *logits, float *q,
 				  hrm_workspace *ws)
@@ -1215,6 +1240,8 @@ hrm_heads_forward(const hrm_model *m, const float *z_H, int B, float *logits, fl
 				P = c->P,
 				T = c->seq_len,
 				V = c->vocab_size;
+
+	int			blas_n = blas_one_thread();
 
 	if (logits != NULL)
 	{
@@ -1236,6 +1263,7 @@ hrm_heads_forward(const hrm_model *m, const float *z_H, int B, float *logits, fl
 			q[2 * b + 1] += bias[1];
 		}
 	}
+	blas_threads_restore(blas_n);
 }
 
 void
@@ -1253,12 +1281,15 @@ hrm_heads_backward(const hrm_model *m, const float *z_H, int B, const float *dlo
 	const float *Wq = m->params + lay->q_w;
 	float	   *gWq = grads + lay->q_w;
 
+	int			blas_n = blas_one_thread();
+
 	memset(dz, 0, sizeof(float) * (size_t) B * SD);
 	/* lm_head on positions P..S-1: logits [T, V] = z_H [T, D] W^T */
 	for (int b = 0; b < B; b++)
 		hrm_matmul_backward(dz + ((size_t) b * S + P) * D, grads + lay->lm_head,
 							dlogits + (size_t) b * T * V, z_H + ((size_t) b * S + P) * D,
 							m->params + lay->lm_head, T, V, D, 0.0f);
+	blas_threads_restore(blas_n);
 	/* q_head on position 0: q [2] = W_q z_H[0] + b_q */
 	for (int b = 0; b < B; b++)
 	{
