@@ -9,9 +9,10 @@
  * broadcast pair of A, adding both products into a float32 lane.
  *
  * A (activations, float32) is converted once per product to bfloat16 pairs
- * (round to nearest even, vcvtne2ps2bf16), interleaved by blocks of 12 rows
- * (zero rows past M); the 12 x 32 kernel then runs 24 vdpbf16ps
- * per pair (2 loads of B, 12 broadcasts of A) into 24 float32 accumulators.
+ * (round to nearest even, vcvtne2ps2bf16), row-major, zero rows past M up
+ * to a multiple of 12; the 12 x 32 kernel then runs 24 vdpbf16ps per pair
+ * (2 loads of B, 12 broadcasts of A) into 24 float32 accumulators, a short
+ * last block 20, 16 or 12.
  * Each output is one sum in a fixed order, so (as for the float32 kernel)
  * results do not depend on M, on the row's position or on the threads.
  *
@@ -183,11 +184,10 @@ exp16_bf(__m512 x)
 }
 
 /*
- * A [M, K] float32 (row stride lda) to bf16 pairs, interleaved by blocks
- * of MR rows: Ap[(r / MR) * K2 * MR + kk * MR + r % MR] = the pair kk of
- * row r (A[r][2 kk] in the low half, A[r][2 kk + 1] in the high half), so
- * the kernel finds its 12 rows' pairs at one pointer; rows past M (up to
- * the next multiple of MR) are zero.
+ * A [M, K] float32 (row stride lda) to bf16 pairs, row-major:
+ * Ap[r * K2 + kk] = the pair kk of row r (A[r][2 kk] in the low half,
+ * A[r][2 kk + 1] in the high half); rows past M (up to the next multiple
+ * of MR) are zero.  32 values of a row are one conversion and one store.
  */
 static void
 convert_a(uint32_t *Ap, const float *A, int lda, int M, int K)
@@ -197,13 +197,12 @@ convert_a(uint32_t *Ap, const float *A, int lda, int M, int K)
 
 	for (int r = 0; r < Mp; r++)
 	{
-		uint32_t   *d = Ap + (size_t) (r / MR) * K2 * MR + r % MR;
+		uint32_t   *d = Ap + (size_t) r * K2;
 		const float *a = A + (size_t) r * lda;
 
 		if (r >= M)
 		{
-			for (int kk = 0; kk < K2; kk++)
-				d[(size_t) kk * MR] = 0;
+			memset(d, 0, sizeof(uint32_t) * (size_t) K2);
 			continue;
 		}
 		for (int k = 0; k < K; k += 32)
@@ -215,24 +214,24 @@ convert_a(uint32_t *Ap, const float *A, int lda, int M, int K)
 						hi = _mm512_maskz_loadu_ps(m1, a + k + 16);
 			/* cvtne2ps2bf16(hi, lo): lo's 16 values in the low half, in order (nearest even) */
 			__m512bh	v = _mm512_cvtne2ps_pbh(hi, lo);
-			uint32_t	words[16];
 			int			n = (w + 1) / 2;
 
-			_mm512_storeu_si512((void *) words, (__m512i) v);
-			for (int j = 0; j < n; j++)
-				d[(size_t) (k / 2 + j) * MR] = words[j];
+			_mm512_mask_storeu_epi32(d + k / 2, (__mmask16) (n >= 16 ? 0xFFFF : (1u << n) - 1), (__m512i) v);
 		}
 	}
 }
 
 /*
  * C[0 .. mr - 1, 32 columns (masks m0, m1)] = Ap-block^T Bp (+ C when
- * beta); SwiGLU: act[r, 0:16] = silu(gate) * up.  A: one block of 12 rows,
- * [K2][12] pairs (convert_a).
+ * beta); SwiGLU: act[r, 0:16] = silu(gate) * up.  A: the block's first
+ * row of the converted rows (convert_a, K2 pairs a row); rows: how many
+ * of its rows the kernel computes (12, or 10, 8, 6 for a short last block:
+ * one puzzle's 82 rows end in 10), at least mr.
  */
 static inline __attribute__((always_inline)) void
 kernel16_12x32(int K2, const uint32_t *restrict A, const uint16_t *restrict Bp, float *C, int ldc,
-			   int mr, __mmask16 m0, __mmask16 m1, float beta, int epi, const uint16_t *nl, int nlines)
+			   int mr, __mmask16 m0, __mmask16 m1, float beta, int epi, const uint16_t *nl, int nlines,
+			   int rows)
 {
 	__m512		acc[MR][2];
 
@@ -254,9 +253,9 @@ kernel16_12x32(int K2, const uint32_t *restrict A, const uint16_t *restrict Bp, 
 				_mm_prefetch((const char *) (nl + (size_t) (kk + K2) * 32), _MM_HINT_T1);
 		}
 #pragma GCC unroll 12
-		for (int r = 0; r < MR; r++)
+		for (int r = 0; r < rows; r++)
 		{
-			__m512bh	a = (__m512bh) _mm512_set1_epi32((int) A[(size_t) kk * MR + r]);
+			__m512bh	a = (__m512bh) _mm512_set1_epi32((int) A[(size_t) r * K2 + kk]);
 
 			acc[r][0] = _mm512_dpbf16_ps(acc[r][0], a, b0);
 			acc[r][1] = _mm512_dpbf16_ps(acc[r][1], a, b1);
@@ -335,7 +334,8 @@ run16(const gemm16_job *j, int r0, int r1, int p0, int p1)
 		{
 			int			mr = j->M - rb < MR ? j->M - rb : MR;
 			int			bi = (rb - r0) / MR;
-			const uint32_t *a = j->Ap + (size_t) rb * K2;	/* block rb / MR: MR * K2 words each */
+			const uint32_t *a = j->Ap + (size_t) rb * K2;	/* the block's first row */
+			int			rows = mr > 10 ? 12 : mr > 8 ? 10 : mr > 6 ? 8 : 6;
 
 			for (int p = pg; p < pend; p++)
 			{
@@ -358,12 +358,25 @@ run16(const gemm16_job *j, int r0, int r1, int p0, int p1)
 				float	   *c = j->C + (size_t) rb * j->ldc + (size_t) p * cstep;
 				const uint16_t *b = j->Bp + (size_t) p * psz;
 
+				/* rows and the epilogue as constants: each case its own inlined kernel */
+#define K16(BETA, EPI) \
+				do { \
+					if (rows == 12) \
+						kernel16_12x32(K2, a, b, c, j->ldc, mr, m0, m1, BETA, EPI, nl, nlines, 12); \
+					else if (rows == 10) \
+						kernel16_12x32(K2, a, b, c, j->ldc, mr, m0, m1, BETA, EPI, nl, nlines, 10); \
+					else if (rows == 8) \
+						kernel16_12x32(K2, a, b, c, j->ldc, mr, m0, m1, BETA, EPI, nl, nlines, 8); \
+					else \
+						kernel16_12x32(K2, a, b, c, j->ldc, mr, m0, m1, BETA, EPI, nl, nlines, 6); \
+				} while (0)
 				if (j->epi == EPI_SWIGLU)
-					kernel16_12x32(K2, a, b, c, j->ldc, mr, m0, m1, 0.0f, EPI_SWIGLU, nl, nlines);
+					K16(0.0f, EPI_SWIGLU);
 				else if (j->beta != 0.0f)
-					kernel16_12x32(K2, a, b, c, j->ldc, mr, m0, m1, 1.0f, EPI_NONE, nl, nlines);
+					K16(1.0f, EPI_NONE);
 				else
-					kernel16_12x32(K2, a, b, c, j->ldc, mr, m0, m1, 0.0f, EPI_NONE, nl, nlines);
+					K16(0.0f, EPI_NONE);
+#undef K16
 			}
 		}
 	}
