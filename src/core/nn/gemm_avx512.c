@@ -272,19 +272,15 @@ kernel_12x32(int K, const float *restrict A, size_t rs, size_t ks, const float *
 			_mm_prefetch((const char *) (nb + (size_t) k * bs + 16), _MM_HINT_T1);
 		}
 		/*
-		 * nl: this block's share of the lines of the same panel in the
-		 * next column group (packed weights), fetched into L2 while this
-		 * group runs, so that the group after comes from L2 and the
+		 * nl: this call's share of the lines of the next column group
+		 * (packed weights), fetched into L2 while this group runs, so
+		 * that the group after comes from L2 and the
 		 * weights' stream from memory is spread over every row block
-		 * instead of stalling the first (at most 2 K lines per call).
+		 * instead of stalling the first.
 		 */
 		if (nl != NULL)
-		{
-			if (k < nlines)
-				_mm_prefetch((const char *) (nl + (size_t) k * 16), _MM_HINT_T1);
-			if (k + K < nlines)
-				_mm_prefetch((const char *) (nl + (size_t) (k + K) * 16), _MM_HINT_T1);
-		}
+			for (int q = k; q < nlines; q += K)
+				_mm_prefetch((const char *) (nl + (size_t) q * 16), _MM_HINT_T1);
 		/*
 		 * The SwiGLU backward's epilogue reads the kept projection (g and
 		 * u, 32 columns each: 4 lines a row), streamed out to memory by
@@ -471,9 +467,23 @@ gemm_strided_serial(int M, int N, int K, float alpha, const float *A, size_t rs,
 
 	if (group < 1)
 		group = 1;
-	for (int pg = 0; pg < panels; pg += group)
+	/*
+	 * Fetching ahead, the groups grow from one panel (1, 2, 4, ... up to
+	 * the group size): nothing fetched the first one, so the product
+	 * starts by waiting for memory, and the smaller it is the shorter the
+	 * wait (two threads split the panels, so each range's first group is a
+	 * larger share of its work); each later group is at most twice the one
+	 * during which it is fetched.
+	 */
+	int			gsz = ahead ? 1 : group;
+
+	for (int pg = 0, pend; pg < panels; pg = pend, gsz = gsz * 2 < group ? gsz * 2 : group)
 	{
-		int			pend = pg + group < panels ? pg + group : panels;
+		int			gnext = gsz * 2 < group ? gsz * 2 : group;	/* the next group's panels */
+
+		pend = pg + gsz < panels ? pg + gsz : panels;
+		if (pend + gnext > panels)
+			gnext = panels - pend;
 
 		for (int r0 = 0; r0 < M; r0 += MR)
 		{
@@ -529,19 +539,23 @@ gemm_strided_serial(int M, int N, int K, float alpha, const float *A, size_t rs,
 				bool		inplace = bpanel == NR; /* B row-major, read in place */
 
 				/*
-				 * Packed B: this block's share of panel p's counterpart in
-				 * the next column group, fetched into L2 now (kernel_12x32).
+				 * Packed B: this call's share of the next group (its panels
+				 * are contiguous), fetched into L2 now (kernel_12x32); the
+				 * group's calls, block by block and panel by panel, take
+				 * consecutive shares.
 				 */
 				const float *nl = NULL;
 				int			nlines = 0;
 
-				if (ahead && pend + (p - pg) < panels)
+				if (ahead && gnext > 0)
 				{
-					size_t		lines = bpanel / 16;
-					size_t		l0 = lines * (size_t) bi / (size_t) nblk,
-								l1 = lines * (size_t) (bi + 1) / (size_t) nblk;
+					size_t		lines = (size_t) gnext * bpanel / 16,
+								calls = (size_t) nblk * (size_t) (pend - pg),
+								idx = (size_t) bi * (size_t) (pend - pg) + (size_t) (p - pg);
+					size_t		l0 = lines * idx / calls,
+								l1 = lines * (idx + 1) / calls;
 
-					nl = B + (size_t) (pend + (p - pg)) * bpanel + l0 * 16;
+					nl = B + (size_t) pend * bpanel + l0 * 16;
 					nlines = (int) (l1 - l0);
 				}
 

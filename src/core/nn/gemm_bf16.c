@@ -244,14 +244,10 @@ kernel16_12x32(int K2, const uint32_t *restrict A, const uint16_t *restrict Bp, 
 
 		_mm_prefetch((const char *) (Bp + (size_t) (kk + 8) * 2 * NR), _MM_HINT_T0);
 		_mm_prefetch((const char *) (Bp + (size_t) (kk + 8) * 2 * NR + NR), _MM_HINT_T0);
-		/* this block's share of the next group's panel, into L2 (run16) */
+		/* this call's share of the next group, into L2 (run16) */
 		if (nl != NULL)
-		{
-			if (kk < nlines)
-				_mm_prefetch((const char *) (nl + (size_t) kk * 32), _MM_HINT_T1);
-			if (kk + K2 < nlines)
-				_mm_prefetch((const char *) (nl + (size_t) (kk + K2) * 32), _MM_HINT_T1);
-		}
+			for (int q = kk; q < nlines; q += K2)
+				_mm_prefetch((const char *) (nl + (size_t) q * 32), _MM_HINT_T1);
 #pragma GCC unroll 12
 		for (int r = 0; r < rows; r++)
 		{
@@ -326,9 +322,16 @@ run16(const gemm16_job *j, int r0, int r1, int p0, int p1)
 
 	if (group < 1)
 		group = 1;
-	for (int pg = p0; pg < p1; pg += group)
+	/* fetching ahead, the groups grow from one panel, as in gemm_avx512.c */
+	int			gsz = ahead ? 1 : group;
+
+	for (int pg = p0, pend; pg < p1; pg = pend, gsz = gsz * 2 < group ? gsz * 2 : group)
 	{
-		int			pend = pg + group < p1 ? pg + group : p1;
+		int			gnext = gsz * 2 < group ? gsz * 2 : group;	/* the next group's panels */
+
+		pend = pg + gsz < p1 ? pg + gsz : p1;
+		if (pend + gnext > p1)
+			gnext = p1 - pend;
 
 		for (int rb = r0; rb < rend; rb += MR)
 		{
@@ -342,13 +345,16 @@ run16(const gemm16_job *j, int r0, int r1, int p0, int p1)
 				const uint16_t *nl = NULL;
 				int			nlines = 0;
 
-				if (ahead && pend + (p - pg) < p1)
+				if (ahead && gnext > 0)
 				{
-					size_t		lines = psz / 32;	/* 64-byte lines of a panel */
-					size_t		l0 = lines * (size_t) bi / (size_t) nblk,
-								l1 = lines * (size_t) (bi + 1) / (size_t) nblk;
+					/* this call's share of the next group (contiguous panels) */
+					size_t		lines = (size_t) gnext * psz / 32,
+								calls = (size_t) nblk * (size_t) (pend - pg),
+								idx = (size_t) bi * (size_t) (pend - pg) + (size_t) (p - pg);
+					size_t		l0 = lines * idx / calls,
+								l1 = lines * (idx + 1) / calls;
 
-					nl = j->Bp + (size_t) (pend + (p - pg)) * psz + l0 * 32;
+					nl = j->Bp + (size_t) pend * psz + l0 * 32;
 					nlines = (int) (l1 - l0);
 				}
 
