@@ -853,7 +853,8 @@ typedef struct attn_job
 	float	   *out;
 	float	   *probs;
 	bool		keep;
-	const float *qkv;
+	float	   *qkv;
+	bool		rope;			/* rotate the head's Q and K first */
 } attn_job;
 
 /* Task i: example i / NH, head i % NH, on thread t's scratch. */
@@ -864,32 +865,43 @@ attn_task(void *arg, int i, int t)
 	const hrm_config *c = j->m->cfg;
 	hrm_workspace *w = t == 0 ? j->ws : j->ws->thr[t - 1];
 
+	if (j->rope)
+		hrm_rope_head_forward(j->qkv, j->m->rope_cos, j->m->rope_sin, i / c->num_heads, i % c->num_heads,
+							  c->S, c->num_heads, c->head_dim);
+
 	hrm_attention_head_packed(j->out, j->keep ? j->probs : w->probs, j->keep, j->qkv, i / c->num_heads,
 							  i % c->num_heads, c->S, c->num_heads, c->head_dim, c->S, w->kvp,
 							  j->m->attn_allow);
 }
 
 /*
- * The packed attention of B examples: (example, head) pairs over the pool
- * when the products of this block are split (one puzzle on two threads),
- * else in order on this thread.  Each pair is the same computation either
- * way, so the split changes no value.
+ * The packed attention of B examples, RoPE first (rope: the model's
+ * position encoding is RoPE): (example, head) pairs over the pool when
+ * the products of this block are split (one puzzle on two threads), each
+ * task rotating its own head's Q and K (heads are independent, and the
+ * rotation would otherwise run on one thread while the others wait), else
+ * in order on this thread.  Each pair is the same computation either way,
+ * so the split changes no value.
  */
 static void
 attention_packed(const hrm_model *m, hrm_workspace *ws, float *out, float *probs, bool keep,
-				 const float *qkv, int B)
+				 float *qkv, int B, bool rope)
 {
 	const hrm_config *c = m->cfg;
 
 	if (intra_parallel(ws) && B * c->num_heads > 1)
 	{
-		attn_job	j = {m, ws, out, probs, keep, qkv};
+		attn_job	j = {m, ws, out, probs, keep, qkv, rope};
 
 		hrm_parallel_for(B * c->num_heads, attn_task, &j);
 	}
 	else
+	{
+		if (rope)
+			hrm_rope_forward(qkv, m->rope_cos, m->rope_sin, B, c->S, c->num_heads, c->head_dim);
 		hrm_attention_forward_packed(out, probs, keep, qkv, B, c->S, c->num_heads, c->head_dim, c->S,
 									 ws->kvp, m->attn_allow);
+	}
 }
 
 void
@@ -939,12 +951,14 @@ hrm_block_forward(const hrm_model *m, const hrm_block_offsets *bo, const hrm_blo
 		hrm_gemm_packed(M, 3 * D, D, 1.0f, h, D, pk->qkv, 0.0f, qkv, 3 * D);
 	else
 		hrm_matmul_forward(qkv, h, W + bo->qkv, M, 3 * D, D, 0.0f);
-	if (c->pos_encodings == HRM_POS_ROPE)
-		hrm_rope_forward(qkv, m->rope_cos, m->rope_sin, B, S, NH, hd);
 	if (pk)
-		attention_packed(m, ws, attn, probs, acts != NULL, qkv, B);
+		attention_packed(m, ws, attn, probs, acts != NULL, qkv, B, c->pos_encodings == HRM_POS_ROPE);
 	else
+	{
+		if (c->pos_encodings == HRM_POS_ROPE)
+			hrm_rope_forward(qkv, m->rope_cos, m->rope_sin, B, S, NH, hd);
 		hrm_attention_forward(attn, probs, acts != NULL, qkv, B, S, NH, hd, m->attn_allow);
+	}
 	if (acts)
 		hrm_copy_stream(acts->qkv, qkv, MD * 3);
 	/* h += attn W_o^T (proj[M, D] then the residual add on the BLAS path) */

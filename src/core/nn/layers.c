@@ -76,6 +76,22 @@ hrm_swiglu_forward(float *out, const float *gu, int M, int Iw)
 	}
 }
 
+/* x[hd] rotated by position s's cos / sin rows (one head's Q or K vector) */
+static inline void
+rope_vector(float *x, const float *c, const float *sn, int half, bool avx)
+{
+	int			i = avx ? hrm_rope_vector_avx512(x, c, sn, half) : 0;
+
+	for (; i < half; i++)
+	{
+		float		x1 = x[i];
+		float		x2 = x[i + half];
+
+		x[i] = x1 * c[i] - x2 * sn[i];
+		x[i + half] = x2 * c[i + half] + x1 * sn[i + half];
+	}
+}
+
 void
 hrm_rope_forward(float *qkv, const float *cos, const float *sin, int B, int S, int NH, int hd)
 {
@@ -86,26 +102,28 @@ hrm_rope_forward(float *qkv, const float *cos, const float *sin, int B, int S, i
 	for (int b = 0; b < B; b++)
 		for (int s = 0; s < S; s++)
 		{
-			const float *c = cos + (size_t) s * hd;
-			const float *sn = sin + (size_t) s * hd;
 			float	   *row = qkv + ((size_t) b * S + s) * 3 * D;
 
 			/* Q heads then K heads: 2 * NH vectors of hd */
 			for (int v = 0; v < 2 * NH; v++)
-			{
-				float	   *x = row + (size_t) v * hd;
-				int			i = avx ? hrm_rope_vector_avx512(x, c, sn, half) : 0;
-
-				for (; i < half; i++)
-				{
-					float		x1 = x[i];
-					float		x2 = x[i + half];
-
-					x[i] = x1 * c[i] - x2 * sn[i];
-					x[i + half] = x2 * c[i + half] + x1 * sn[i + half];
-				}
-			}
+				rope_vector(row + (size_t) v * hd, cos + (size_t) s * hd, sin + (size_t) s * hd, half, avx);
 		}
+}
+
+void
+hrm_rope_head_forward(float *qkv, const float *cos, const float *sin, int b, int h, int S, int NH, int hd)
+{
+	int			half = hd / 2;
+	size_t		D = (size_t) NH * hd;
+	bool		avx = hrm_cpu_has(HRM_CPU_AVX512);
+
+	for (int s = 0; s < S; s++)
+	{
+		float	   *row = qkv + ((size_t) b * S + s) * 3 * D;
+
+		rope_vector(row + (size_t) h * hd, cos + (size_t) s * hd, sin + (size_t) s * hd, half, avx);
+		rope_vector(row + D + (size_t) h * hd, cos + (size_t) s * hd, sin + (size_t) s * hd, half, avx);
+	}
 }
 
 

@@ -132,6 +132,9 @@ void		hrm_swiglu_forward(float *out, const float *gu, int M, int I);
  * cos / sin are [S, hd].
  */
 void		hrm_rope_forward(float *qkv, const float *cos, const float *sin, int B, int S, int NH, int hd);
+/* The same for example b's head h only (its Q and K vectors at every position): the same values. */
+void		hrm_rope_head_forward(float *qkv, const float *cos, const float *sin, int b, int h, int S, int NH,
+								  int hd);
 
 /*
  * Non-causal attention with scale 1/sqrt(hd):
