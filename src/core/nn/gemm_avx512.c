@@ -14,10 +14,12 @@
  * Products are split over the pool by rows or column panels (hrm_gemm_plan).
  */
 #include "gemm.h"
+#include "gemm_groups.h"
 #include "kernels_avx512.h"
 #include "layers.h"
 #include "parallel.h"
 
+#include <limits.h>
 #include <math.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -27,9 +29,6 @@
 
 #define MR 12
 #define NR HRM_GEMM_NR
-#define GROUP_BYTES ((size_t) 768 * 1024)	/* packed B per column group (L2 is 1 MB) */
-#define AHEAD_BLOCKS 8			/* at most this many row blocks: fetch the next group ahead */
-#define AHEAD_GROUP_BYTES ((size_t) 256 * 1024) /* the group then (two in L2) */
 #define PF_DIST 16				/* rows of B (and A transposed) prefetched ahead */
 
 /* kernel epilogues */
@@ -273,10 +272,8 @@ kernel_12x32(int K, const float *restrict A, size_t rs, size_t ks, const float *
 		}
 		/*
 		 * nl: this call's share of the lines of the next column group
-		 * (packed weights), fetched into L2 while this group runs, so
-		 * that the group after comes from L2 and the
-		 * weights' stream from memory is spread over every row block
-		 * instead of stalling the first.
+		 * (packed weights), fetched into L2 while this group runs
+		 * (gemm_groups.h).
 		 */
 		if (nl != NULL)
 			for (int q = k; q < nlines; q += K)
@@ -450,41 +447,13 @@ gemm_strided_serial(int M, int N, int K, float alpha, const float *A, size_t rs,
 	 */
 	int			nblk = (M + MR - 1) / MR;
 
-	/*
-	 * A few row blocks (one puzzle's 82 rows are 7) on a packed weight
-	 * larger than L2 (the full-size model's, from memory): each block
-	 * fetches its share of the next group while the group runs, so the
-	 * weights stream in evenly instead of stalling the first block of
-	 * every group (which then asks for them faster than memory gives);
-	 * this group and the next must both fit in L2 (1 MB here), hence
-	 * the smaller groups (the full-size model's one-puzzle solve on one
-	 * thread: +7%, measured side by side).  Taller products
-	 * (training tiles, batches) re-read each group over many blocks, and
-	 * weights of one group stay in cache: both keep the large groups.
-	 */
-	bool		ahead = bpanel == (size_t) K * NR && bs == NR && nblk <= AHEAD_BLOCKS &&
-		(size_t) panels * bpanel * sizeof(float) > GROUP_BYTES;
-	int			group = (int) ((ahead ? AHEAD_GROUP_BYTES : GROUP_BYTES) / ((size_t) K * NR * sizeof(float)));
+	/* packed B (its panels contiguous) may be fetched ahead (gemm_groups.h) */
+	hrm_groups	g = hrm_groups_plan(bpanel == (size_t) K * NR && bs == NR ? nblk : INT_MAX, 0, panels,
+									(size_t) K * NR * sizeof(float));
 
-	if (group < 1)
-		group = 1;
-	/*
-	 * Fetching ahead, the groups grow from one panel (1, 2, 4, ... up to
-	 * the group size): nothing fetched the first one, so the product
-	 * starts by waiting for memory, and the smaller it is the shorter the
-	 * wait (two threads split the panels, so each range's first group is a
-	 * larger share of its work); each later group is at most twice the one
-	 * during which it is fetched.
-	 */
-	int			gsz = ahead ? 1 : group;
-
-	for (int pg = 0, pend; pg < panels; pg = pend, gsz = gsz * 2 < group ? gsz * 2 : group)
+	for (int pg = 0, pend, gsz = hrm_groups_first(&g); pg < panels; pg = pend, gsz = hrm_groups_grow(&g, gsz))
 	{
-		int			gnext = gsz * 2 < group ? gsz * 2 : group;	/* the next group's panels */
-
 		pend = pg + gsz < panels ? pg + gsz : panels;
-		if (pend + gnext > panels)
-			gnext = panels - pend;
 
 		for (int r0 = 0; r0 < M; r0 += MR)
 		{
@@ -539,26 +508,10 @@ gemm_strided_serial(int M, int N, int K, float alpha, const float *A, size_t rs,
 					: aux + (size_t) rb * ldc + (size_t) p * cstep;
 				bool		inplace = bpanel == NR; /* B row-major, read in place */
 
-				/*
-				 * Packed B: this call's share of the next group (its panels
-				 * are contiguous), fetched into L2 now (kernel_12x32); the
-				 * group's calls, block by block and panel by panel, take
-				 * consecutive shares.
-				 */
-				const float *nl = NULL;
-				int			nlines = 0;
-
-				if (ahead && gnext > 0)
-				{
-					size_t		lines = (size_t) gnext * bpanel / 16,
-								calls = (size_t) nblk * (size_t) (pend - pg),
-								idx = (size_t) bi * (size_t) (pend - pg) + (size_t) (p - pg);
-					size_t		l0 = lines * idx / calls,
-								l1 = lines * (idx + 1) / calls;
-
-					nl = B + (size_t) pend * bpanel + l0 * 16;
-					nlines = (int) (l1 - l0);
-				}
+				/* this call's share of the next group, fetched into L2 now (kernel_12x32) */
+				size_t		nfirst = 0;
+				int			nlines = hrm_groups_share(&g, nblk, pg, pend, gsz, bi, p, bpanel, 16, &nfirst);
+				const float *nl = nlines > 0 ? B + (size_t) pend * bpanel + nfirst : NULL;
 
 				/*
 				 * Each call names its epilogue, A layout, prefetch, height and
@@ -844,7 +797,7 @@ hrm_gemm_packed_mlp_avx512(int M, int Iw, int D, const float *x, int ldx, const 
 	int			full = M / MR * MR;
 	float	   *act;
 
-	if (Iw % 16 != 0 || gu_bytes > GROUP_BYTES || d_bytes > GROUP_BYTES ||
+	if (Iw % 16 != 0 || gu_bytes > HRM_GROUP_BYTES || d_bytes > HRM_GROUP_BYTES ||
 		gemm_ranges(M, 2 * Iw, D) > 1 || (act = buf_get(&mlp_tl, (size_t) MR * Iw)) == NULL)
 		return false;
 	/*

@@ -20,6 +20,7 @@
  * callers check hrm_gemm_bf16_available() (a run-time CPU test) first.
  */
 #include "gemm.h"
+#include "gemm_groups.h"
 #include "cpu.h"
 #include "layers.h"
 #include "parallel.h"
@@ -30,9 +31,6 @@
 
 #define NR HRM_GEMM_NR
 #define MR 12
-#define GROUP_BYTES ((size_t) 768 * 1024)	/* packed B per column group */
-#define AHEAD_BLOCKS 8			/* at most this many row blocks: fetch the next group ahead */
-#define AHEAD_GROUP_BYTES ((size_t) 256 * 1024) /* the group then (two in L2) */
 
 static bool bf16_off = false;	/* hrm_gemm_bf16_enable(false) */
 
@@ -244,7 +242,7 @@ kernel16_12x32(int K2, const uint32_t *restrict A, const uint16_t *restrict Bp, 
 
 		_mm_prefetch((const char *) (Bp + (size_t) (kk + 8) * 2 * NR), _MM_HINT_T0);
 		_mm_prefetch((const char *) (Bp + (size_t) (kk + 8) * 2 * NR + NR), _MM_HINT_T0);
-		/* this call's share of the next group, into L2 (run16) */
+		/* this call's share of the next group, into L2 (gemm_groups.h) */
 		if (nl != NULL)
 			for (int q = kk; q < nlines; q += K2)
 				_mm_prefetch((const char *) (nl + (size_t) q * 32), _MM_HINT_T1);
@@ -316,22 +314,12 @@ run16(const gemm16_job *j, int r0, int r1, int p0, int p1)
 	int			rend = r1 < j->M ? r1 : j->M;
 	int			nblk = (rend - r0 + MR - 1) / MR;
 
-	/* few row blocks on weights past L2: fetch the next group ahead, as gemm_avx512.c does */
-	bool		ahead = nblk <= AHEAD_BLOCKS && (size_t) (p1 - p0) * psz * sizeof(uint16_t) > GROUP_BYTES;
-	int			group = (int) ((ahead ? AHEAD_GROUP_BYTES : GROUP_BYTES) / (psz * sizeof(uint16_t)));
+	/* column groups, fetched ahead on few row blocks (gemm_groups.h) */
+	hrm_groups	g = hrm_groups_plan(nblk, p0, p1, psz * sizeof(uint16_t));
 
-	if (group < 1)
-		group = 1;
-	/* fetching ahead, the groups grow from one panel, as in gemm_avx512.c */
-	int			gsz = ahead ? 1 : group;
-
-	for (int pg = p0, pend; pg < p1; pg = pend, gsz = gsz * 2 < group ? gsz * 2 : group)
+	for (int pg = p0, pend, gsz = hrm_groups_first(&g); pg < p1; pg = pend, gsz = hrm_groups_grow(&g, gsz))
 	{
-		int			gnext = gsz * 2 < group ? gsz * 2 : group;	/* the next group's panels */
-
 		pend = pg + gsz < p1 ? pg + gsz : p1;
-		if (pend + gnext > p1)
-			gnext = p1 - pend;
 
 		for (int rb = r0; rb < rend; rb += MR)
 		{
@@ -342,21 +330,10 @@ run16(const gemm16_job *j, int r0, int r1, int p0, int p1)
 
 			for (int p = pg; p < pend; p++)
 			{
-				const uint16_t *nl = NULL;
-				int			nlines = 0;
-
-				if (ahead && gnext > 0)
-				{
-					/* this call's share of the next group (contiguous panels) */
-					size_t		lines = (size_t) gnext * psz / 32,
-								calls = (size_t) nblk * (size_t) (pend - pg),
-								idx = (size_t) bi * (size_t) (pend - pg) + (size_t) (p - pg);
-					size_t		l0 = lines * idx / calls,
-								l1 = lines * (idx + 1) / calls;
-
-					nl = j->Bp + (size_t) pend * psz + l0 * 32;
-					nlines = (int) (l1 - l0);
-				}
+				/* this call's share of the next group, into L2 (kernel16_12x32) */
+				size_t		nfirst = 0;
+				int			nlines = hrm_groups_share(&g, nblk, pg, pend, gsz, bi, p, psz, 32, &nfirst);
+				const uint16_t *nl = nlines > 0 ? j->Bp + (size_t) pend * psz + nfirst : NULL;
 
 				int			nw = j->epi == EPI_SWIGLU ? NR : (j->N - p * NR < NR ? j->N - p * NR : NR);
 				__mmask16	m0 = nw >= 16 ? 0xFFFF : (__mmask16) ((1u << nw) - 1);
