@@ -10,7 +10,9 @@
 
 #include "forward.h"
 #include "gemm.h"
+#include "gemm_groups.h"
 #include "hrm_internal.h"
+#include "parallel.h"
 #include "rng.h"
 #include "train.h"
 
@@ -775,4 +777,228 @@ HRM_TEST(bf16_forward_close_and_fallback)
 	free(l32);
 	free(l16);
 	free(l16b);
+}
+
+/*
+ * The self-balancing column ranges (gemm_groups.h), on one thread: the
+ * owner takes groups from the front, never more than half of what is left,
+ * others single panels from the back; every panel once.
+ */
+HRM_TEST(col_range_front_and_back)
+{
+	hrm_col_range r;
+	int			first = -1,
+				n;
+	unsigned long was = hrm_gemm_panels_rebalanced();
+
+	hrm_range_init(&r, 5, 13);	/* 8 panels, 5..12 */
+	HRM_CHECK(r.p0 == 5, "p0");
+	n = hrm_range_front(&r, 4, &first);
+	HRM_CHECK(n == 4 && first == 0, "first take: %d at %d, want 4 at 0", n, first);
+	n = hrm_range_front(&r, 4, &first);
+	HRM_CHECK(n == 2 && first == 4, "second take: %d at %d, want 2 (half of 4) at 4", n, first);
+	HRM_CHECK(hrm_range_back(&r) == 7, "back takes the last panel");
+	n = hrm_range_front(&r, 4, &first);
+	HRM_CHECK(n == 1 && first == 6, "third take: %d at %d, want 1 at 6", n, first);
+	HRM_CHECK(hrm_range_back(&r) == -1 && hrm_range_front(&r, 4, &first) == 0, "nothing left");
+	HRM_CHECK(hrm_gemm_panels_rebalanced() - was == 1, "one panel counted as taken from the back");
+	hrm_range_init(&r, 0, 0);
+	HRM_CHECK(hrm_range_front(&r, 1, &first) == 0 && hrm_range_back(&r) == -1, "empty range");
+}
+
+/* Two threads on one range at once: every panel taken exactly once, the owner's in order. */
+typedef struct range_race
+{
+	hrm_col_range r;
+	int			panels;
+	_Atomic int taken[64];
+	int			bad_order;
+} range_race;
+
+static void
+range_race_task(void *arg, int i, int t)
+{
+	range_race *x = arg;
+	int			first,
+				n,
+				next = 0,
+				p;
+
+	if (i == 0)
+	{
+		for (int g = 1; (n = hrm_range_front(&x->r, g, &first)) > 0; g = g < 4 ? g * 2 : 4)
+		{
+			x->bad_order += first != next;
+			next = first + n;
+			for (int k = first; k < first + n; k++)
+				atomic_fetch_add(&x->taken[k], 1);
+		}
+	}
+	else
+		while ((p = hrm_range_back(&x->r)) >= 0)
+			atomic_fetch_add(&x->taken[p], 1);
+	(void) t;
+}
+
+HRM_TEST(col_range_two_threads_each_panel_once)
+{
+	int			was = hrm_parallel_threads(),
+				bad = 0,
+				disorder = 0;
+
+	hrm_parallel_set_threads(2);
+	for (int rep = 0; rep < 400; rep++)
+	{
+		range_race x;
+
+		x.panels = 1 + rep % 64;
+		x.bad_order = 0;
+		hrm_range_init(&x.r, 0, x.panels);
+		for (int k = 0; k < 64; k++)
+			atomic_init(&x.taken[k], 0);
+		hrm_parallel_for(2, range_race_task, &x);
+		for (int k = 0; k < 64; k++)
+			bad += atomic_load(&x.taken[k]) != (k < x.panels ? 1 : 0);
+		disorder += x.bad_order;
+	}
+	hrm_parallel_set_threads(was);
+	HRM_CHECK(bad == 0, "%d panels taken other than once", bad);
+	HRM_CHECK(disorder == 0, "the owner's groups out of order %d times", disorder);
+}
+
+/* hrm_parallel_for: every task once, the first T on their own threads, the rest on any. */
+typedef struct pool_count
+{
+	_Atomic int runs[97];
+	int			thread_of[97];
+} pool_count;
+
+static void
+pool_count_task(void *arg, int i, int t)
+{
+	pool_count *x = arg;
+	volatile double s = 0.0;
+
+	for (int k = 0; k < (i % 7) * 2000; k++)	/* uneven tasks */
+		s += k;
+	atomic_fetch_add(&x->runs[i], 1);
+	x->thread_of[i] = t;
+}
+
+HRM_TEST(parallel_for_each_task_once)
+{
+	int			was = hrm_parallel_threads();
+	int			ns[] = {2, 3, 17, 97};
+
+	hrm_parallel_set_threads(2);
+	for (size_t c = 0; c < sizeof(ns) / sizeof(ns[0]); c++)
+		for (int rep = 0; rep < 50; rep++)
+		{
+			pool_count x;
+			int			bad = 0;
+
+			for (int i = 0; i < 97; i++)
+				atomic_init(&x.runs[i], 0), x.thread_of[i] = -1;
+			hrm_parallel_for(ns[c], pool_count_task, &x);
+			for (int i = 0; i < 97; i++)
+				bad += atomic_load(&x.runs[i]) != (i < ns[c] ? 1 : 0) ||
+					(i < ns[c] && (x.thread_of[i] < 0 || x.thread_of[i] > 1));
+			HRM_CHECK(bad == 0, "n = %d: %d tasks run other than once, or on no pool thread", ns[c], bad);
+			HRM_CHECK(x.thread_of[0] == 0, "n = %d: task 0 not on the caller's thread", ns[c]);
+			if (bad)
+				break;
+		}
+	hrm_parallel_set_threads(was);
+}
+
+/*
+ * Products split by columns on two threads whose second thread starts
+ * late (the test delay): the caller takes panels from the back of the late
+ * thread's range, and every product still gives the bits of one thread:
+ * float32 on packed weights from the fetch-ahead path, fused SwiGLU with
+ * its kept projection, a row-major B with a partial last panel, and bf16
+ * plain and SwiGLU.
+ */
+HRM_TEST(gemm_rebalanced_columns_bitwise)
+{
+	int			K = 512,
+				N = 1536,
+				M = 82,
+				Nr = 500;
+	hrm_rng		r;
+	int			was = hrm_parallel_threads();
+	float	   *A = malloc(sizeof(float) * M * K),
+			   *W = malloc(sizeof(float) * N * K),
+			   *C1 = malloc(sizeof(float) * M * N),
+			   *C2 = malloc(sizeof(float) * M * N),
+			   *G1 = malloc(sizeof(float) * M * N),
+			   *G2 = malloc(sizeof(float) * M * N);
+	float	   *Bp = hrm_alloc(hrm_gemm_pack_size(K, N), sizeof(float)),
+			   *Bs = hrm_alloc(hrm_gemm_pack_size(K, N), sizeof(float));
+	uint16_t   *Bh = hrm_alloc(hrm_gemm_pack_bf16_size(K, N), sizeof(uint16_t)),
+			   *Bhs = hrm_alloc(hrm_gemm_pack_bf16_size(K, N), sizeof(uint16_t));
+	bool		b16 = hrm_gemm_bf16_available();
+	bool		by_cols;
+
+	HRM_REQUIRE(A && W && C1 && C2 && G1 && G2 && Bp && Bs && Bh && Bhs, "alloc");
+	if (!hrm_gemm_available())
+	{
+		printf("    no AVX-512 here: nothing to compare\n");
+		goto done;
+	}
+	hrm_rng_seed(&r, 91);
+	for (int i = 0; i < M * K; i++)
+		A[i] = (float) (hrm_rng_uniform(&r) - 0.5);
+	for (int i = 0; i < N * K; i++)
+		W[i] = (float) (hrm_rng_uniform(&r) - 0.5) * 0.1f;
+	hrm_gemm_pack(Bp, W, K, K, N, true);
+	hrm_gemm_pack_swiglu(Bs, W, K, K, N / 2);
+	if (b16)
+	{
+		hrm_gemm_pack_bf16(Bh, W, K, K, N);
+		hrm_gemm_pack_swiglu_bf16(Bhs, W, K, K, N / 2);
+	}
+	hrm_parallel_set_threads(2);
+	HRM_REQUIRE(hrm_gemm_plan(M, N, K, N / 32, true, &by_cols) == 2 && by_cols, "82 rows not split by columns");
+	for (int kind = 0; kind < 5; kind++)
+	{
+		/* 0: float32, 1: float32 SwiGLU (projection kept), 2: row-major B, 3: bf16, 4: bf16 SwiGLU */
+		int			width = kind == 1 || kind == 4 ? N / 2 : kind == 2 ? Nr : N;
+		unsigned long before;
+		bool		same = true;
+
+		if (kind >= 3 && !b16)
+			continue;
+#define RUN(c, g) 		do { 			if (kind == 0) hrm_gemm_packed(M, N, K, 1.0f, A, K, Bp, 0.0f, (c), N); 			else if (kind == 1) hrm_gemm_packed_swiglu(M, N / 2, K, A, K, Bs, (c), N / 2, (g)); 			else if (kind == 2) hrm_gemm_nn(M, Nr, K, 1.0f, A, K, W, N, 0.0f, (c), Nr); 			else if (kind == 3) hrm_gemm_packed_bf16(M, N, K, A, K, Bh, 0.0f, (c), N); 			else hrm_gemm_packed_swiglu_bf16(M, N / 2, K, A, K, Bhs, (c), N / 2); 		} while (0)
+		hrm_parallel_set_threads(1);
+		RUN(C1, G1);
+		hrm_parallel_set_threads(2);
+		before = hrm_gemm_panels_rebalanced();
+		for (int rep = 0; rep < 6 && same; rep++)
+		{
+			/* late second thread on even reps, both at once on odd ones */
+			hrm_gemm_test_owner_delay(rep % 2 == 0 ? 3000 : 0);
+			memset(C2, 0xff, sizeof(float) * M * N);
+			RUN(C2, G2);
+			same = memcmp(C1, C2, sizeof(float) * M * width) == 0 &&
+				(kind != 1 || memcmp(G1, G2, sizeof(float) * M * N) == 0);
+		}
+		hrm_gemm_test_owner_delay(0);
+#undef RUN
+		HRM_CHECK(same, "kind %d: two threads, rebalanced, differ from one thread", kind);
+		HRM_CHECK(hrm_gemm_panels_rebalanced() > before, "kind %d: no panel taken from the late thread", kind);
+	}
+done:
+	hrm_gemm_test_owner_delay(0);
+	hrm_parallel_set_threads(was);
+	free(A);
+	free(W);
+	free(C1);
+	free(C2);
+	free(G1);
+	free(G2);
+	hrm_free(Bp);
+	hrm_free(Bs);
+	hrm_free(Bh);
+	hrm_free(Bhs);
 }

@@ -11,6 +11,7 @@
  * Weight gradients (A given transposed) contract in chunks of 128 rows.
  */
 #include "gemm.h"
+#include "gemm_groups.h"
 #include "hrm_common.h"
 #include "cpu.h"
 #include "layers.h"
@@ -21,6 +22,7 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "kernels_avx512.h"
 
@@ -53,6 +55,32 @@ hrm_gemm_pack_size(int K, int N)
 	size_t		panels = ((size_t) N + NR - 1) / NR;
 
 	return panels * (size_t) K * NR;
+}
+
+_Atomic unsigned long hrm_gemm_rebalanced = 0;
+int			hrm_gemm_owner_delay_us = 0;
+
+unsigned long
+hrm_gemm_panels_rebalanced(void)
+{
+	return atomic_load_explicit(&hrm_gemm_rebalanced, memory_order_relaxed);
+}
+
+void
+hrm_gemm_test_owner_delay(int usec)
+{
+	hrm_gemm_owner_delay_us = usec > 0 ? usec : 0;
+}
+
+void
+hrm_range_owner_start(int i)
+{
+	if (i > 0 && hrm_gemm_owner_delay_us > 0)
+	{
+		struct timespec ts = {hrm_gemm_owner_delay_us / 1000000, (long) (hrm_gemm_owner_delay_us % 1000000) * 1000};
+
+		nanosleep(&ts, NULL);
+	}
 }
 
 /* products below this many FLOP run on one thread */

@@ -116,6 +116,16 @@ void		hrm_gemm_tn(int M, int N, int K, float alpha, const float *At, int lda, co
 int			hrm_gemm_plan(int M, int flop_N, int K, int panels, bool cols_ok, bool *by_cols);
 
 /*
+ * Products split by columns balance their ranges (gemm_groups.h): how many
+ * panels threads have taken from the back of another thread's range since
+ * the process started.  For tests, hrm_gemm_test_owner_delay(us) makes the
+ * owners of every range but the first wait that long before they start,
+ * so that the caller's thread must take from their ranges (0: off).
+ */
+unsigned long hrm_gemm_panels_rebalanced(void);
+void		hrm_gemm_test_owner_delay(int usec);
+
+/*
  * bfloat16 weights (gemm_bf16.c): products with AVX512_BF16 vdpbf16ps,
  * the activations rounded to bfloat16 on the fly (nearest even), sums in
  * float32.  Panels as the float32 packing, each [ceil(K / 2)][32][2]

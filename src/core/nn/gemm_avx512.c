@@ -423,11 +423,13 @@ kernel_12x32(int K, const float *restrict A, size_t rs, size_t ks, const float *
  * for A given transposed.  Full row blocks read A in place; the row tail is
  * packed with zero rows.  Bnext (A transposed, B in place, or NULL): B's
  * next contraction chunk, prefetched into L2 by the first row block.
+ * claim (or NULL): the panels are a range shared with other threads
+ * (gemm_groups.h), each group taken from its front before it runs.
  */
 static void
 gemm_strided_serial(int M, int N, int K, float alpha, const float *A, size_t rs, size_t ks,
 					const float *B, size_t bs, size_t bpanel, float beta, float *C, int ldc,
-					int epi, const float *aux, int up, const float *Bnext)
+					int epi, const float *aux, int up, const float *Bnext, hrm_col_range *claim)
 {
 	bool		swiglu = epi == EPI_SWIGLU;
 	/*
@@ -451,9 +453,21 @@ gemm_strided_serial(int M, int N, int K, float alpha, const float *A, size_t rs,
 	hrm_groups	g = hrm_groups_plan(bpanel == (size_t) K * NR && bs == NR ? nblk : INT_MAX, 0, panels,
 									(size_t) K * NR * sizeof(float));
 
-	for (int pg = 0, pend, gsz = hrm_groups_first(&g); pg < panels; pg = pend, gsz = hrm_groups_grow(&g, gsz))
+	for (int pg = 0, pend, gsz = hrm_groups_first(&g);; pg = pend, gsz = hrm_groups_grow(&g, gsz))
 	{
-		pend = pg + gsz < panels ? pg + gsz : panels;
+		if (claim != NULL)
+		{
+			/* the next group from the range's front, what other threads left of it */
+			int			n = hrm_range_front(claim, gsz, &pg);
+
+			if (n == 0)
+				break;
+			pend = pg + n;
+		}
+		else if (pg >= panels)
+			break;
+		else
+			pend = pg + gsz < panels ? pg + gsz : panels;
 
 		for (int r0 = 0; r0 < M; r0 += MR)
 		{
@@ -582,7 +596,8 @@ tn_chunk(void)
  * MR-row blocks, or (few rows, as in one puzzle's 82: 7 blocks split 4 + 3)
  * C's columns in T ranges of whole panels, whichever keeps the threads
  * busier; one task each (each element's result is the same whichever task
- * computes it).  Only products of at least PAR_MIN_FLOP are split, and
+ * computes it).  Column ranges balance themselves: a thread done with its
+ * own takes panels from the back of the others' (gemm_groups.h).  Only products of at least PAR_MIN_FLOP are split, and
  * never from inside a task (the tiles of a module call are already spread
  * over the threads).
  */
@@ -609,6 +624,7 @@ typedef struct gemm_job
 								 * EPI_SWIGLU: where to keep it ([M, 2 up], or NULL) */
 	int			up;				/* EPI_SWIGLU_BWD: offset of the up half */
 	bool		tn;				/* contraction in KC chunks (weight gradients) */
+	hrm_col_range *cols;		/* by_cols: the ranges' panels not taken yet ([ranges]) */
 } gemm_job;
 
 /* Output panels of a job (SwiGLU: 16 outputs per panel). */
@@ -652,7 +668,7 @@ job_run(const gemm_job *j, int r0, int r1)
 							j->B, j->bs, j->bpanel, j->beta, j->C + (size_t) r0 * j->ldc, j->ldc,
 							j->epi, j->aux == NULL ? NULL
 							: j->aux + (size_t) r0 * (j->epi == EPI_SWIGLU ? 2 * (size_t) j->up : (size_t) j->ldc),
-							j->up, NULL);
+							j->up, NULL, NULL);
 		if (j->epi == EPI_SWIGLU && j->aux != NULL)
 			_mm_sfence();		/* the kept projection's streaming stores */
 		return;
@@ -664,17 +680,20 @@ job_run(const gemm_job *j, int r0, int r1)
 		gemm_strided_serial(r1 - r0, j->N, kc, j->alpha, j->A + (size_t) k0 * j->ks + r0, 1, j->ks,
 							j->B + (size_t) k0 * j->bs, j->bs, j->bpanel, k0 == 0 ? j->beta : 1.0f,
 							j->C + (size_t) r0 * j->ldc, j->ldc, EPI_NONE, NULL, 0,
-							k0 + kc < j->K ? j->B + (size_t) (k0 + kc) * j->bs : NULL);
+							k0 + kc < j->K ? j->B + (size_t) (k0 + kc) * j->bs : NULL, NULL);
 	}
 }
 
 /*
  * Column panels [p0, p1) of the job's product, every row: the same
  * kernel calls as the whole product makes for those panels (B, C and the
- * kept projection shifted to the first panel's columns).
+ * kept projection shifted to the first panel's columns).  With claim (the
+ * range [p0, p1) shared with the other threads, gemm_groups.h) the groups
+ * are taken from its front, and the call ends where the others' taking
+ * from the back has reached.
  */
 static void
-job_run_cols(const gemm_job *j, int p0, int p1)
+job_run_cols(const gemm_job *j, int p0, int p1, hrm_col_range *claim)
 {
 	int			cstep = j->epi == EPI_SWIGLU ? 16 : NR;
 	int			n0 = p0 * cstep,
@@ -682,7 +701,7 @@ job_run_cols(const gemm_job *j, int p0, int p1)
 
 	gemm_strided_serial(j->M, n1 - n0, j->K, j->alpha, j->A, j->rs, j->ks,
 						j->B + (size_t) p0 * j->bpanel, j->bs, j->bpanel, j->beta, j->C + n0, j->ldc,
-						j->epi, j->aux == NULL ? NULL : j->aux + n0, j->up, NULL);
+						j->epi, j->aux == NULL ? NULL : j->aux + n0, j->up, NULL, claim);
 	if (j->epi == EPI_SWIGLU && j->aux != NULL)
 		_mm_sfence();
 }
@@ -694,12 +713,19 @@ gemm_task(void *arg, int i, int t)
 
 	if (j->by_cols)
 	{
-		int			panels = job_panels(j);
-		int			p0 = (int) ((long) panels * i / j->ranges),
-					p1 = (int) ((long) panels * (i + 1) / j->ranges);
+		/* this task's range, then single panels from the back of the others' */
+		hrm_col_range *own = &j->cols[i];
+		int			p;
 
-		if (p1 > p0)
-			job_run_cols(j, p0, p1);
+		hrm_range_owner_start(i);
+		job_run_cols(j, own->p0, (int) ((long) job_panels(j) * (i + 1) / j->ranges), own);
+		for (int d = 1; d < j->ranges; d++)
+		{
+			hrm_col_range *r = &j->cols[(i + d) % j->ranges];
+
+			while ((p = hrm_range_back(r)) >= 0)
+				job_run_cols(j, r->p0 + p, r->p0 + p + 1, NULL);
+		}
 	}
 	else
 	{
@@ -720,7 +746,16 @@ job_go(gemm_job *j)
 	if (j->ranges <= 1)
 		job_run(j, 0, j->M);
 	else
+	{
+		hrm_col_range cols[HRM_MAX_THREADS];
+
+		if (j->by_cols)
+			for (int i = 0; i < j->ranges; i++)
+				hrm_range_init(&cols[i], (int) ((long) job_panels(j) * i / j->ranges),
+							   (int) ((long) job_panels(j) * (i + 1) / j->ranges));
+		j->cols = cols;
 		hrm_parallel_for(j->ranges, gemm_task, j);
+	}
 }
 
 void
@@ -810,9 +845,9 @@ hrm_gemm_packed_mlp_avx512(int M, int Iw, int D, const float *x, int ldx, const 
 		int			mr = r0 < full ? MR : M - full;
 
 		gemm_strided_serial(mr, Iw, D, 1.0f, x + (size_t) r0 * ldx, (size_t) ldx, 1, Bgu, NR, (size_t) D * NR,
-							0.0f, act, Iw, EPI_SWIGLU, gu ? gu + (size_t) r0 * 2 * Iw : NULL, Iw, NULL);
+							0.0f, act, Iw, EPI_SWIGLU, gu ? gu + (size_t) r0 * 2 * Iw : NULL, Iw, NULL, NULL);
 		gemm_strided_serial(mr, D, Iw, 1.0f, act, (size_t) Iw, 1, Bd, NR, (size_t) Iw * NR,
-							1.0f, h + (size_t) r0 * ldh, ldh, EPI_NONE, NULL, 0, NULL);
+							1.0f, h + (size_t) r0 * ldh, ldh, EPI_NONE, NULL, 0, NULL, NULL);
 		if (act_keep)
 			hrm_copy_stream(act_keep + (size_t) r0 * Iw, act, (size_t) mr * Iw);
 	}

@@ -296,6 +296,7 @@ typedef struct gemm16_job
 	float	   *C;
 	int			ldc;
 	int			epi;
+	hrm_col_range *cols;		/* by_cols: the ranges' panels not taken yet ([ranges]) */
 } gemm16_job;
 
 static int
@@ -304,9 +305,13 @@ job16_panels(const gemm16_job *j)
 	return j->epi == EPI_SWIGLU ? j->N / 16 : (j->N + NR - 1) / NR;
 }
 
-/* Rows [r0, r1) (multiples of MR, r1 may pass M) by panels [p0, p1). */
+/*
+ * Rows [r0, r1) (multiples of MR, r1 may pass M) by panels [p0, p1); with
+ * claim (the range [p0, p1) shared with other threads, gemm_groups.h) each
+ * group is taken from its front first.
+ */
 static void
-run16(const gemm16_job *j, int r0, int r1, int p0, int p1)
+run16(const gemm16_job *j, int r0, int r1, int p0, int p1, hrm_col_range *claim)
 {
 	int			K2 = (j->K + 1) / 2;
 	size_t		psz = (size_t) K2 * 2 * NR;
@@ -317,9 +322,21 @@ run16(const gemm16_job *j, int r0, int r1, int p0, int p1)
 	/* column groups, fetched ahead on few row blocks (gemm_groups.h) */
 	hrm_groups	g = hrm_groups_plan(nblk, p0, p1, psz * sizeof(uint16_t));
 
-	for (int pg = p0, pend, gsz = hrm_groups_first(&g); pg < p1; pg = pend, gsz = hrm_groups_grow(&g, gsz))
+	for (int pg = p0, pend, gsz = hrm_groups_first(&g);; pg = pend, gsz = hrm_groups_grow(&g, gsz))
 	{
-		pend = pg + gsz < p1 ? pg + gsz : p1;
+		if (claim != NULL)
+		{
+			int			n = hrm_range_front(claim, gsz, &pg);
+
+			if (n == 0)
+				break;
+			pg += p0;
+			pend = pg + n;
+		}
+		else if (pg >= p1)
+			break;
+		else
+			pend = pg + gsz < p1 ? pg + gsz : p1;
 
 		for (int rb = r0; rb < rend; rb += MR)
 		{
@@ -372,16 +389,26 @@ task16(void *arg, int i, int t)
 
 	if (j->by_cols)
 	{
-		int			panels = job16_panels(j);
+		/* this task's range, then single panels from the back of the others' */
+		hrm_col_range *own = &j->cols[i];
+		int			p;
 
-		run16(j, 0, j->M, (int) ((long) panels * i / j->ranges), (int) ((long) panels * (i + 1) / j->ranges));
+		hrm_range_owner_start(i);
+		run16(j, 0, j->M, own->p0, (int) ((long) job16_panels(j) * (i + 1) / j->ranges), own);
+		for (int d = 1; d < j->ranges; d++)
+		{
+			hrm_col_range *r = &j->cols[(i + d) % j->ranges];
+
+			while ((p = hrm_range_back(r)) >= 0)
+				run16(j, 0, j->M, r->p0 + p, r->p0 + p + 1, NULL);
+		}
 	}
 	else
 	{
 		int			blocks = (j->M + MR - 1) / MR;
 
 		run16(j, (int) ((long) blocks * i / j->ranges) * MR, (int) ((long) blocks * (i + 1) / j->ranges) * MR,
-			  0, job16_panels(j));
+			  0, job16_panels(j), NULL);
 	}
 }
 
@@ -405,9 +432,18 @@ go16(gemm16_job *j, const float *A, int lda)
 	j->ranges = hrm_gemm_plan(j->M, j->epi == EPI_SWIGLU ? 2 * j->N : j->N, j->K, job16_panels(j), true,
 							  &j->by_cols);
 	if (j->ranges <= 1)
-		run16(j, 0, j->M, 0, job16_panels(j));
+		run16(j, 0, j->M, 0, job16_panels(j), NULL);
 	else
+	{
+		hrm_col_range cols[HRM_MAX_THREADS];
+
+		if (j->by_cols)
+			for (int i = 0; i < j->ranges; i++)
+				hrm_range_init(&cols[i], (int) ((long) job16_panels(j) * i / j->ranges),
+							   (int) ((long) job16_panels(j) * (i + 1) / j->ranges));
+		j->cols = cols;
 		hrm_parallel_for(j->ranges, task16, j);
+	}
 }
 
 void

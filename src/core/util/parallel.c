@@ -3,9 +3,10 @@
  * parallel.h).
  *
  * One job at a time: the caller publishes (fn, arg, n, T) under the mutex,
- * bumps the generation and broadcasts; worker t (1..T-1) runs tasks t,
- * t + T, ... and counts itself done; the caller runs thread 0's share, then
- * waits for the count.  Workers past the job's T just go back to sleep.
+ * bumps the generation and broadcasts; worker t (1..T-1) runs task t, then
+ * takes the tasks left one at a time from a shared counter, and counts
+ * itself done; the caller does the same as thread 0, then waits for the
+ * count.  Workers past the job's T just go back to sleep.
  */
 #include "parallel.h"
 
@@ -54,6 +55,7 @@ static void *job_arg;
 static int	job_n;
 static int	job_T;
 static _Atomic int job_pending;
+static _Atomic int job_next;	/* the next task not taken (tasks 0..T-1 are the threads' own) */
 
 static bool job_busy = false;	/* a job is in flight (other callers run inline) */
 
@@ -84,12 +86,16 @@ hrm_parallel_active(void)
 	return in_task;
 }
 
+/*
+ * Thread t's tasks: task t, then whichever are left (job_next), so that a
+ * thread woken late or running on a slower core takes fewer of them.
+ */
 static void
-run_share(hrm_task_fn fn, void *arg, int n, int T, int t)
+run_share(hrm_task_fn fn, void *arg, int n, int t)
 {
 	in_task = 1;
 	cur_thread = t;
-	for (int i = t; i < n; i += T)
+	for (int i = t; i < n; i = atomic_fetch_add_explicit(&job_next, 1, memory_order_relaxed))
 		fn(arg, i, t);
 	cur_thread = 0;
 	in_task = 0;
@@ -121,8 +127,7 @@ worker_main(void *p)
 	{
 		hrm_task_fn fn;
 		void	   *arg;
-		int			n,
-					T;
+		int			n;
 
 		if (job_gen == seen && took_part)
 		{
@@ -142,10 +147,9 @@ worker_main(void *p)
 		fn = job_fn;
 		arg = job_arg;
 		n = job_n;
-		T = job_T;
 		pthread_mutex_unlock(&pool_mu);
 
-		run_share(fn, arg, n, T, t);
+		run_share(fn, arg, n, t);
 
 		pthread_mutex_lock(&pool_mu);
 		if (--job_pending == 0)
@@ -215,12 +219,13 @@ hrm_parallel_for(int n, hrm_task_fn fn, void *arg)
 	job_n = n;
 	job_T = T;
 	job_pending = T - 1;
+	atomic_store_explicit(&job_next, T, memory_order_relaxed);
 	job_gen++;
 	for (int t = 1; t < T; t++)
 		pthread_cond_signal(&worker_go[t]);
 	pthread_mutex_unlock(&pool_mu);
 
-	run_share(fn, arg, n, T, 0);
+	run_share(fn, arg, n, 0);
 
 	for (int i = 0; i < SPIN_ROUNDS && atomic_load_explicit(&job_pending, memory_order_acquire) > 0; i++)
 		cpu_relax();
