@@ -10,7 +10,6 @@
 
 #include "forward.h"
 #include "gemm.h"
-#include "gemm_groups.h"
 #include "hrm_internal.h"
 #include "parallel.h"
 #include "rng.h"
@@ -780,16 +779,15 @@ HRM_TEST(bf16_forward_close_and_fallback)
 }
 
 /*
- * The self-balancing column ranges (gemm_groups.h), on one thread: the
- * owner takes groups from the front, never more than half of what is left,
- * others single panels from the back; every panel once.
+ * The shared ranges of work (parallel.h), on one thread: the owner takes
+ * groups from the front, never more than half of what is left, others
+ * single items from the back; every item once.
  */
-HRM_TEST(col_range_front_and_back)
+HRM_TEST(range_front_and_back)
 {
-	hrm_col_range r;
+	hrm_range r;
 	int			first = -1,
 				n;
-	unsigned long was = hrm_gemm_panels_rebalanced();
 
 	hrm_range_init(&r, 5, 13);	/* 8 panels, 5..12 */
 	HRM_CHECK(r.p0 == 5, "p0");
@@ -801,15 +799,14 @@ HRM_TEST(col_range_front_and_back)
 	n = hrm_range_front(&r, 4, &first);
 	HRM_CHECK(n == 1 && first == 6, "third take: %d at %d, want 1 at 6", n, first);
 	HRM_CHECK(hrm_range_back(&r) == -1 && hrm_range_front(&r, 4, &first) == 0, "nothing left");
-	HRM_CHECK(hrm_gemm_panels_rebalanced() - was == 1, "one panel counted as taken from the back");
 	hrm_range_init(&r, 0, 0);
 	HRM_CHECK(hrm_range_front(&r, 1, &first) == 0 && hrm_range_back(&r) == -1, "empty range");
 }
 
-/* Two threads on one range at once: every panel taken exactly once, the owner's in order. */
+/* Two threads on one range at once: every item taken exactly once, the owner's in order. */
 typedef struct range_race
 {
-	hrm_col_range r;
+	hrm_range r;
 	int			panels;
 	_Atomic int taken[64];
 	int			bad_order;
@@ -840,7 +837,7 @@ range_race_task(void *arg, int i, int t)
 	(void) t;
 }
 
-HRM_TEST(col_range_two_threads_each_panel_once)
+HRM_TEST(range_two_threads_each_item_once)
 {
 	int			was = hrm_parallel_threads(),
 				bad = 0,
@@ -862,7 +859,7 @@ HRM_TEST(col_range_two_threads_each_panel_once)
 		disorder += x.bad_order;
 	}
 	hrm_parallel_set_threads(was);
-	HRM_CHECK(bad == 0, "%d panels taken other than once", bad);
+	HRM_CHECK(bad == 0, "%d items taken other than once", bad);
 	HRM_CHECK(disorder == 0, "the owner's groups out of order %d times", disorder);
 }
 

@@ -855,13 +855,14 @@ typedef struct attn_job
 	bool		keep;
 	float	   *qkv;
 	bool		rope;			/* rotate the head's Q and K first */
+	int			T;				/* threads (ranges of pairs) */
+	hrm_range	pairs[HRM_MAX_THREADS];	/* thread t's (example, head) pairs */
 } attn_job;
 
-/* Task i: example i / NH, head i % NH, on thread t's scratch. */
+/* Pair i: example i / NH, head i % NH, on thread t's scratch. */
 static void
-attn_task(void *arg, int i, int t)
+attn_pair(const attn_job *j, int i, int t)
 {
-	const attn_job *j = arg;
 	const hrm_config *c = j->m->cfg;
 	hrm_workspace *w = t == 0 ? j->ws : j->ws->thr[t - 1];
 
@@ -875,13 +876,42 @@ attn_task(void *arg, int i, int t)
 }
 
 /*
+ * Task i: range i of the pairs from its front, then single pairs from the
+ * back of the other ranges (parallel.h, hrm_range).
+ */
+static void
+attn_task(void *arg, int i, int t)
+{
+	attn_job   *j = arg;
+	int			first,
+				p;
+
+	while (hrm_range_front(&j->pairs[i], 1, &first) > 0)
+		attn_pair(j, j->pairs[i].p0 + first, t);
+	for (int d = 1; d < j->T; d++)
+	{
+		hrm_range  *r = &j->pairs[(i + d) % j->T];
+
+		while ((p = hrm_range_back(r)) >= 0)
+			attn_pair(j, r->p0 + p, t);
+	}
+}
+
+/*
  * The packed attention of B examples, RoPE first (rope: the model's
  * position encoding is RoPE): (example, head) pairs over the pool when
  * the products of this block are split (one puzzle on two threads), each
- * task rotating its own head's Q and K (heads are independent, and the
+ * pair rotating its own head's Q and K (heads are independent, and the
  * rotation would otherwise run on one thread while the others wait), else
- * in order on this thread.  Each pair is the same computation either way,
- * so the split changes no value.
+ * in order on this thread.  Each thread takes a contiguous range of the
+ * pairs: the qkv product split its columns in contiguous ranges too, so a
+ * thread's heads are mostly in its own cache (the two cores here are far
+ * apart: a line from the other core's cache costs about 250 ns, and a
+ * head's rows are too far apart for the hardware prefetcher; spreading the
+ * pairs one by one over the threads tripled the attention's CPU time on
+ * two threads); a thread done early takes pairs from the back of the
+ * others'.  Each pair is the same computation either way, so the split
+ * changes no value.
  */
 static void
 attention_packed(const hrm_model *m, hrm_workspace *ws, float *out, float *probs, bool keep,
@@ -889,11 +919,16 @@ attention_packed(const hrm_model *m, hrm_workspace *ws, float *out, float *probs
 {
 	const hrm_config *c = m->cfg;
 
-	if (intra_parallel(ws) && B * c->num_heads > 1)
+	int			n = B * c->num_heads;
+
+	if (intra_parallel(ws) && n > 1)
 	{
 		attn_job	j = {m, ws, out, probs, keep, qkv, rope};
 
-		hrm_parallel_for(B * c->num_heads, attn_task, &j);
+		j.T = hrm_parallel_threads() < n ? hrm_parallel_threads() : n;
+		for (int i = 0; i < j.T; i++)
+			hrm_range_init(&j.pairs[i], (int) ((long) n * i / j.T), (int) ((long) n * (i + 1) / j.T));
+		hrm_parallel_for(j.T, attn_task, &j);
 	}
 	else
 	{

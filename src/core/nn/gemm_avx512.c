@@ -429,7 +429,7 @@ kernel_12x32(int K, const float *restrict A, size_t rs, size_t ks, const float *
 static void
 gemm_strided_serial(int M, int N, int K, float alpha, const float *A, size_t rs, size_t ks,
 					const float *B, size_t bs, size_t bpanel, float beta, float *C, int ldc,
-					int epi, const float *aux, int up, const float *Bnext, hrm_col_range *claim)
+					int epi, const float *aux, int up, const float *Bnext, hrm_range *claim)
 {
 	bool		swiglu = epi == EPI_SWIGLU;
 	/*
@@ -624,7 +624,7 @@ typedef struct gemm_job
 								 * EPI_SWIGLU: where to keep it ([M, 2 up], or NULL) */
 	int			up;				/* EPI_SWIGLU_BWD: offset of the up half */
 	bool		tn;				/* contraction in KC chunks (weight gradients) */
-	hrm_col_range *cols;		/* by_cols: the ranges' panels not taken yet ([ranges]) */
+	hrm_range *cols;		/* by_cols: the ranges' panels not taken yet ([ranges]) */
 } gemm_job;
 
 /* Output panels of a job (SwiGLU: 16 outputs per panel). */
@@ -693,7 +693,7 @@ job_run(const gemm_job *j, int r0, int r1)
  * from the back has reached.
  */
 static void
-job_run_cols(const gemm_job *j, int p0, int p1, hrm_col_range *claim)
+job_run_cols(const gemm_job *j, int p0, int p1, hrm_range *claim)
 {
 	int			cstep = j->epi == EPI_SWIGLU ? 16 : NR;
 	int			n0 = p0 * cstep,
@@ -714,17 +714,20 @@ gemm_task(void *arg, int i, int t)
 	if (j->by_cols)
 	{
 		/* this task's range, then single panels from the back of the others' */
-		hrm_col_range *own = &j->cols[i];
+		hrm_range *own = &j->cols[i];
 		int			p;
 
 		hrm_range_owner_start(i);
 		job_run_cols(j, own->p0, (int) ((long) job_panels(j) * (i + 1) / j->ranges), own);
 		for (int d = 1; d < j->ranges; d++)
 		{
-			hrm_col_range *r = &j->cols[(i + d) % j->ranges];
+			hrm_range *r = &j->cols[(i + d) % j->ranges];
 
 			while ((p = hrm_range_back(r)) >= 0)
+			{
+				atomic_fetch_add_explicit(&hrm_gemm_rebalanced, 1, memory_order_relaxed);
 				job_run_cols(j, r->p0 + p, r->p0 + p + 1, NULL);
+			}
 		}
 	}
 	else
@@ -747,7 +750,7 @@ job_go(gemm_job *j)
 		job_run(j, 0, j->M);
 	else
 	{
-		hrm_col_range cols[HRM_MAX_THREADS];
+		hrm_range cols[HRM_MAX_THREADS];
 
 		if (j->by_cols)
 			for (int i = 0; i < j->ranges; i++)

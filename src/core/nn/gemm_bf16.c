@@ -296,7 +296,7 @@ typedef struct gemm16_job
 	float	   *C;
 	int			ldc;
 	int			epi;
-	hrm_col_range *cols;		/* by_cols: the ranges' panels not taken yet ([ranges]) */
+	hrm_range *cols;		/* by_cols: the ranges' panels not taken yet ([ranges]) */
 } gemm16_job;
 
 static int
@@ -311,7 +311,7 @@ job16_panels(const gemm16_job *j)
  * group is taken from its front first.
  */
 static void
-run16(const gemm16_job *j, int r0, int r1, int p0, int p1, hrm_col_range *claim)
+run16(const gemm16_job *j, int r0, int r1, int p0, int p1, hrm_range *claim)
 {
 	int			K2 = (j->K + 1) / 2;
 	size_t		psz = (size_t) K2 * 2 * NR;
@@ -390,17 +390,20 @@ task16(void *arg, int i, int t)
 	if (j->by_cols)
 	{
 		/* this task's range, then single panels from the back of the others' */
-		hrm_col_range *own = &j->cols[i];
+		hrm_range *own = &j->cols[i];
 		int			p;
 
 		hrm_range_owner_start(i);
 		run16(j, 0, j->M, own->p0, (int) ((long) job16_panels(j) * (i + 1) / j->ranges), own);
 		for (int d = 1; d < j->ranges; d++)
 		{
-			hrm_col_range *r = &j->cols[(i + d) % j->ranges];
+			hrm_range *r = &j->cols[(i + d) % j->ranges];
 
 			while ((p = hrm_range_back(r)) >= 0)
+			{
+				atomic_fetch_add_explicit(&hrm_gemm_rebalanced, 1, memory_order_relaxed);
 				run16(j, 0, j->M, r->p0 + p, r->p0 + p + 1, NULL);
+			}
 		}
 	}
 	else
@@ -435,7 +438,7 @@ go16(gemm16_job *j, const float *A, int lda)
 		run16(j, 0, j->M, 0, job16_panels(j), NULL);
 	else
 	{
-		hrm_col_range cols[HRM_MAX_THREADS];
+		hrm_range cols[HRM_MAX_THREADS];
 
 		if (j->by_cols)
 			for (int i = 0; i < j->ranges; i++)

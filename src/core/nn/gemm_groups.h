@@ -25,10 +25,11 @@
 #ifndef HRM_GEMM_GROUPS_H
 #define HRM_GEMM_GROUPS_H
 
+#include "parallel.h"
+
 #include <stdatomic.h>
 #include <stdbool.h>
 #include <stddef.h>
-#include <stdint.h>
 
 #define HRM_GROUP_BYTES ((size_t) 768 * 1024)	/* packed B per column group (L2 is 1 MB) */
 #define HRM_AHEAD_BLOCKS 8		/* at most this many row blocks: fetch the next group ahead */
@@ -105,88 +106,25 @@ hrm_groups_share(const hrm_groups *g, int nblk, int pg, int pend, int gsz, int b
 }
 
 /*
- * Column ranges that balance themselves.  A product split by columns over
- * T threads gives each thread one range of panels, but the two cores here
- * do not run at one speed: one puzzle on two threads measured the thread
- * pair's time ratio wandering from 0.6 to 1.1 over tenths of a second
- * (another tenant's load on a sibling core, interrupts), and a worker
- * woken a little late starts behind.  With fixed halves every product
- * waits for the slower one.  So each range is a (front, back) pair: the
- * owner takes its groups from the front, in order, as before (and fetches
- * ahead from there); a thread done with its own range takes single panels
- * from the back of the others', so both threads finish together.  Which
+ * Products split by columns balance their ranges (parallel.h, hrm_range):
+ * the two cores here do not run at one speed (one puzzle on two threads
+ * measured the pair's time ratio wandering from 0.6 to 1.1 over tenths of
+ * a second: another tenant's load, interrupts), and a worker woken a
+ * little late starts behind, so with fixed halves every product waited for
+ * the slower thread.  Each thread takes its own range's groups from the
+ * front, in order, as before (and fetches ahead from there); a thread done
+ * with its own takes single panels from the back of the others'.  Which
  * thread computes a panel changes nothing in it: the same kernel calls on
  * the same rows, the same bits.
+ *
+ * gemm.c: the count of panels taken from another thread's range
+ * (hrm_gemm_panels_rebalanced), and the test delay of the owners past the
+ * first (hrm_gemm_test_owner_delay).
  */
-typedef struct hrm_col_range
-{
-	_Atomic uint64_t fb;		/* front (low 32 bits), back (high 32 bits): panels not taken */
-	int			p0;				/* the range's first panel, in the product's panels */
-} hrm_col_range;
-
-/* gemm.c: panels taken from the back (hrm_gemm_panels_rebalanced); the test delay of owners past the first */
 extern _Atomic unsigned long hrm_gemm_rebalanced;
 extern int	hrm_gemm_owner_delay_us;
 
-/* Range i's owner starting (the test delay, when set). */
+/* Range i's owner starting (waits the test delay, when set). */
 void		hrm_range_owner_start(int i);
-
-static inline void
-hrm_range_init(hrm_col_range *r, int p0, int p1)
-{
-	r->p0 = p0;
-	atomic_init(&r->fb, (uint64_t) (uint32_t) (p1 - p0) << 32);
-}
-
-/*
- * The owner: up to n panels from the front, but not more than half of
- * what is left (so that near the end the other threads have panels to
- * take instead of waiting for a whole group); how many (0: none left),
- * the first at *first (relative to p0).
- */
-static inline int
-hrm_range_front(hrm_col_range *r, int n, int *first)
-{
-	uint64_t	s = atomic_load_explicit(&r->fb, memory_order_relaxed);
-
-	for (;;)
-	{
-		uint32_t	f = (uint32_t) s,
-					b = (uint32_t) (s >> 32),
-					half = (b - f + 1) / 2,
-					take = half < (uint32_t) n ? half : (uint32_t) n;
-
-		if (take == 0)
-			return 0;
-		if (atomic_compare_exchange_weak_explicit(&r->fb, &s, ((uint64_t) b << 32) | (f + take),
-												  memory_order_relaxed, memory_order_relaxed))
-		{
-			*first = (int) f;
-			return (int) take;
-		}
-	}
-}
-
-/* Another thread: the last panel not taken (relative to p0), or -1. */
-static inline int
-hrm_range_back(hrm_col_range *r)
-{
-	uint64_t	s = atomic_load_explicit(&r->fb, memory_order_relaxed);
-
-	for (;;)
-	{
-		uint32_t	f = (uint32_t) s,
-					b = (uint32_t) (s >> 32);
-
-		if (b <= f)
-			return -1;
-		if (atomic_compare_exchange_weak_explicit(&r->fb, &s, ((uint64_t) (b - 1) << 32) | f,
-												  memory_order_relaxed, memory_order_relaxed))
-		{
-			atomic_fetch_add_explicit(&hrm_gemm_rebalanced, 1, memory_order_relaxed);
-			return (int) (b - 1);
-		}
-	}
-}
 
 #endif							/* HRM_GEMM_GROUPS_H */

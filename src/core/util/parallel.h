@@ -19,6 +19,9 @@
 #ifndef HRM_PARALLEL_H
 #define HRM_PARALLEL_H
 
+#include <stdatomic.h>
+#include <stdint.h>
+
 #define HRM_MAX_THREADS 64
 
 typedef void (*hrm_task_fn) (void *arg, int task, int thread);
@@ -31,5 +34,77 @@ int			hrm_parallel_threads(void);
 int			hrm_parallel_active(void);
 
 void		hrm_parallel_for(int n, hrm_task_fn fn, void *arg);
+
+/*
+ * A range of work items (a product's column panels, the attention's heads)
+ * owned by one thread and shared with the others: the owner takes items
+ * from the front, in order (keeping what it computes next to what it
+ * computed before, in its own cache); a thread done with its own range
+ * takes single items from the back of the others', so that threads on
+ * cores of different speeds, or woken late, finish together.  Every item
+ * is taken exactly once.  The task that owns range i of T runs
+ * hrm_range_front until it returns 0, then hrm_range_back on every other
+ * range until -1; the job's join publishes the results.
+ */
+typedef struct hrm_range
+{
+	_Atomic uint64_t fb;		/* front (low 32 bits), back (high 32 bits): items not taken */
+	int			p0;				/* the range's first item */
+} hrm_range;
+
+static inline void
+hrm_range_init(hrm_range *r, int p0, int p1)
+{
+	r->p0 = p0;
+	atomic_init(&r->fb, (uint64_t) (uint32_t) (p1 - p0) << 32);
+}
+
+/*
+ * The owner: up to n items from the front, but not more than half of what
+ * is left (so that near the end the others have items to take instead of
+ * waiting for a whole group); how many (0: none left), the first at
+ * *first (relative to p0).
+ */
+static inline int
+hrm_range_front(hrm_range *r, int n, int *first)
+{
+	uint64_t	s = atomic_load_explicit(&r->fb, memory_order_relaxed);
+
+	for (;;)
+	{
+		uint32_t	f = (uint32_t) s,
+					b = (uint32_t) (s >> 32),
+					half = (b - f + 1) / 2,
+					take = half < (uint32_t) n ? half : (uint32_t) n;
+
+		if (take == 0)
+			return 0;
+		if (atomic_compare_exchange_weak_explicit(&r->fb, &s, ((uint64_t) b << 32) | (f + take),
+												  memory_order_relaxed, memory_order_relaxed))
+		{
+			*first = (int) f;
+			return (int) take;
+		}
+	}
+}
+
+/* Another thread: the last item not taken (relative to p0), or -1. */
+static inline int
+hrm_range_back(hrm_range *r)
+{
+	uint64_t	s = atomic_load_explicit(&r->fb, memory_order_relaxed);
+
+	for (;;)
+	{
+		uint32_t	f = (uint32_t) s,
+					b = (uint32_t) (s >> 32);
+
+		if (b <= f)
+			return -1;
+		if (atomic_compare_exchange_weak_explicit(&r->fb, &s, ((uint64_t) (b - 1) << 32) | f,
+												  memory_order_relaxed, memory_order_relaxed))
+			return (int) (b - 1);
+	}
+}
 
 #endif							/* HRM_PARALLEL_H */
