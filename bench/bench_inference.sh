@@ -12,7 +12,9 @@
 #     cycles, seq 81 + 1, 27.3M parameters, random weights written by
 #     tools/make_fixture.py), N_FULL puzzles (default 3) one by one through
 #     SQL `hrm_solve` at SEGMENTS (default 16) fixed segments: hrm.threads 1
-#     and 2, hrm.precision float32 and bf16; then the reference PyTorch code
+#     and 2, hrm.precision float32 and bf16, each puzzle in the four settings
+#     one after the other (the order reversed every other puzzle), so that
+#     the two sides of a ratio run seconds apart; then the reference PyTorch code
 #     (the project's oracle tools/hrm_torch.py, bench/torch_solve.py,
 #     Debian's /usr/bin/python3, float32) on the same weights and puzzles at
 #     1 and 2 threads.  s/puzzle and GFLOP/s (hrm_segment_flops x segments).
@@ -90,6 +92,13 @@ EOF
 		  -c "SELECT bench_seconds(\$q\$SELECT count(hrm_solve('$1', p, $5, 'fixed'))
 		                              FROM (SELECT p FROM t ORDER BY id LIMIT $4) s\$q\$)" | tail -n 1
 	}
+	# sql_solve_one MODEL THREADS PRECISION I SEGMENTS -> wall seconds of solving puzzle I (0-based)
+	sql_solve_one() {
+		q -c "SET hrm.threads = $2; SET hrm.precision = $3; SET max_parallel_workers_per_gather = 0;
+		      SELECT length(hrm_solve('$1', p, 1, 'fixed')) FROM t ORDER BY id LIMIT 1" \
+		  -c "SELECT bench_seconds(\$q\$SELECT count(hrm_solve('$1', p, $5, 'fixed'))
+		                              FROM (SELECT p FROM t ORDER BY id OFFSET $4 LIMIT 1) s\$q\$)" | tail -n 1
+	}
 	sql_batch() {
 		q -c "SET hrm.threads = $2; SET hrm.precision = $3;
 		      SELECT count(*) FROM hrm_solve_batch('$1', 'SELECT id, p FROM t WHERE id <= 2', 1, 'fixed')" \
@@ -99,9 +108,18 @@ EOF
 
 	for r in $(seq "$ROUNDS"); do
 		echo "   $SETTING: round $r of $ROUNDS ($(date +%H:%M:%S), load $(cut -d' ' -f1 /proc/loadavg))"
-		for cfg in "1 float32" "2 float32" "1 bf16" "2 bf16"; do
-			set -- $cfg
-			rec "$r" "full_t$1_$2" "$(sql_solve full "$1" "$2" "$N_FULL" "$SEGMENTS")"
+		# each full-size puzzle in the four settings one after the other (the order reversed every
+		# other puzzle), so that the two sides of every ratio run seconds apart, not minutes
+		: >"$WORK/round.txt"
+		for i in $(seq 0 $((N_FULL - 1))); do
+			cfgs="1_float32 2_float32 1_bf16 2_bf16"
+			[ $((i % 2)) = 1 ] && cfgs="2_bf16 1_bf16 2_float32 1_float32"
+			for cfg in $cfgs; do
+				echo "$cfg $(sql_solve_one full "${cfg%_*}" "${cfg#*_}" "$i" "$SEGMENTS")" >>"$WORK/round.txt"
+			done
+		done
+		for cfg in 1_float32 2_float32 1_bf16 2_bf16; do
+			rec "$r" "full_t$cfg" "$(awk -v k="$cfg" '$1 == k {s += $2} END {printf "%.6f", s}' "$WORK/round.txt")"
 		done
 		if [ "$TORCH" = 1 ]; then
 			for th in 1 2; do
