@@ -484,6 +484,67 @@ HRM_TEST(packed_one_puzzle_threads_bitwise)
 	hrm_layout_free(&lay);
 }
 
+/*
+ * A batch of 16 on two threads (the views' sub-batch): its tiles are
+ * sized so that the threads get equal shares (2 examples a tile, where one
+ * thread runs 3 each), and every value is the one thread's, bit for bit.
+ */
+HRM_TEST(packed_batch_threads_bitwise)
+{
+	enum
+	{
+		NB = 16
+	};
+	hrm_config	c;
+	hrm_layout	lay;
+	hrm_model	m;
+	hrm_error	err;
+	hrm_rng		r;
+	float	   *params;
+	int32_t		in[NB * 81],
+				pid[NB] = {0};
+	float	   *l1 = malloc(sizeof(float) * NB * 81 * 11),
+			   *l2 = malloc(sizeof(float) * NB * 81 * 11),
+				q1[2 * NB],
+				q2[2 * NB];
+	int			was = hrm_parallel_threads();
+	hrm_infer_opts o = {2, false};
+
+	HRM_REQUIRE(l1 && l2, "alloc");
+	if (!hrm_gemm_available())
+	{
+		printf("    packed kernel not available: nothing to compare\n");
+		free(l1);
+		free(l2);
+		return;
+	}
+	HRM_REQUIRE(hrm_config_from_json(split_cfg, strlen(split_cfg), &c, &err) == HRM_OK &&
+				hrm_layout_init(&lay, &c, &err) == HRM_OK, "%s", err.msg);
+	params = hrm_alloc(lay.n_params, sizeof(float));
+	HRM_REQUIRE(params != NULL, "alloc");
+	hrm_rng_seed(&r, 47);
+	hrm_init_params(&lay, params, &r);
+	for (int i = 0; i < NB * 81; i++)
+		in[i] = 1 + (int32_t) hrm_rng_below(&r, 10);
+	HRM_REQUIRE(hrm_model_init(&m, &lay, params, &err) == HRM_OK && hrm_model_pack(&m, false, &err) == HRM_OK,
+				"%s", err.msg);
+	for (int B = NB - 1; B <= NB; B++)
+	{
+		hrm_set_threads(1);
+		HRM_REQUIRE(hrm_infer(&m, in, pid, B, &o, l1, q1, NULL, NULL, NULL, &err) == HRM_OK, "%s", err.msg);
+		hrm_set_threads(2);
+		HRM_REQUIRE(hrm_infer(&m, in, pid, B, &o, l2, q2, NULL, NULL, NULL, &err) == HRM_OK, "%s", err.msg);
+		HRM_CHECK(memcmp(l1, l2, sizeof(float) * B * 81 * 11) == 0, "B=%d: logits differ between 1 and 2 threads", B);
+		HRM_CHECK(memcmp(q1, q2, sizeof(float) * B * 2) == 0, "B=%d: q differ between 1 and 2 threads", B);
+	}
+	hrm_set_threads(was);
+	hrm_model_free(&m);
+	hrm_free(params);
+	hrm_layout_free(&lay);
+	free(l1);
+	free(l2);
+}
+
 /* bfloat16 rounding: nearest, ties to even, NaN kept, infinities exact. */
 HRM_TEST(bf16_round_nearest_even)
 {
