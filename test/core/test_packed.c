@@ -862,6 +862,28 @@ HRM_TEST(range_front_and_back)
 	HRM_CHECK(hrm_range_back(&r) == -1 && hrm_range_front(&r, 4, &first) == 0, "nothing left");
 	hrm_range_init(&r, 0, 0);
 	HRM_CHECK(hrm_range_front(&r, 1, &first) == 0 && hrm_range_back(&r) == -1, "empty range");
+
+	/* 10 items in 3 ranges (3, 3, 4); range 0's owner, done, takes the others' last items */
+	{
+		hrm_range	rs[3];
+		int			got[5],
+					k = 0,
+					p;
+
+		hrm_range_split(rs, 3, 10);
+		HRM_CHECK(rs[0].p0 == 0 && rs[0].p1 == 3 && rs[1].p0 == 3 && rs[1].p1 == 6 && rs[2].p0 == 6 &&
+				  rs[2].p1 == 10, "split: [%d,%d) [%d,%d) [%d,%d)", rs[0].p0, rs[0].p1, rs[1].p0, rs[1].p1,
+				  rs[2].p0, rs[2].p1);
+		n = hrm_range_front(&rs[1], 2, &first);
+		HRM_CHECK(n == 2 && first == 0, "range 1's owner takes 2 at 0");
+		while (k < 5 && (p = hrm_range_other(rs, 3, 0)) >= 0)
+			got[k++] = p;
+		HRM_CHECK(k == 5 && got[0] == 5 && got[1] == 9 && got[2] == 8 && got[3] == 7 && got[4] == 6,
+				  "others' items: %d taken (%d %d %d %d %d), want 5 9 8 7 6", k, got[0], got[1], got[2], got[3],
+				  got[4]);
+		HRM_CHECK(hrm_range_other(rs, 3, 0) == -1 && hrm_range_front(&rs[0], 3, &first) == 2,
+				  "nothing left of the others; range 0 still its own");
+	}
 }
 
 /* Two threads on one range at once: every item taken exactly once, the owner's in order. */

@@ -888,13 +888,8 @@ attn_task(void *arg, int i, int t)
 
 	while (hrm_range_front(&j->pairs[i], 1, &first) > 0)
 		attn_pair(j, j->pairs[i].p0 + first, t);
-	for (int d = 1; d < j->T; d++)
-	{
-		hrm_range  *r = &j->pairs[(i + d) % j->T];
-
-		while ((p = hrm_range_back(r)) >= 0)
-			attn_pair(j, r->p0 + p, t);
-	}
+	while ((p = hrm_range_other(j->pairs, j->T, i)) >= 0)
+		attn_pair(j, p, t);
 }
 
 /*
@@ -926,8 +921,7 @@ attention_packed(const hrm_model *m, hrm_workspace *ws, float *out, float *probs
 		attn_job	j = {m, ws, out, probs, keep, qkv, rope};
 
 		j.T = hrm_parallel_threads() < n ? hrm_parallel_threads() : n;
-		for (int i = 0; i < j.T; i++)
-			hrm_range_init(&j.pairs[i], (int) ((long) n * i / j.T), (int) ((long) n * (i + 1) / j.T));
+		hrm_range_split(j.pairs, j.T, n);
 		hrm_parallel_for(j.T, attn_task, &j);
 	}
 	else

@@ -116,7 +116,8 @@ void		hrm_gemm_tn(int M, int N, int K, float alpha, const float *At, int lda, co
 int			hrm_gemm_plan(int M, int flop_N, int K, int panels, bool cols_ok, bool *by_cols);
 
 /*
- * Products split by columns balance their ranges (gemm_groups.h): how many
+ * Products split by columns balance their ranges (gemm_groups.h, hrm_range
+ * in parallel.h): how many
  * panels threads have taken from the back of another thread's range since
  * the process started.  For tests, hrm_gemm_test_owner_delay(us) makes the
  * owners of every range but the first wait that long before they start,

@@ -597,9 +597,9 @@ tn_chunk(void)
  * C's columns in T ranges of whole panels, whichever keeps the threads
  * busier; one task each (each element's result is the same whichever task
  * computes it).  Column ranges balance themselves: a thread done with its
- * own takes panels from the back of the others' (gemm_groups.h).  Only products of at least PAR_MIN_FLOP are split, and
- * never from inside a task (the tiles of a module call are already spread
- * over the threads).
+ * own takes panels from the back of the others' (gemm_groups.h).  Only
+ * products of at least PAR_MIN_FLOP are split, and never from inside a
+ * task (the tiles of a module call are already spread over the threads).
  */
 
 typedef struct gemm_job
@@ -624,7 +624,7 @@ typedef struct gemm_job
 								 * EPI_SWIGLU: where to keep it ([M, 2 up], or NULL) */
 	int			up;				/* EPI_SWIGLU_BWD: offset of the up half */
 	bool		tn;				/* contraction in KC chunks (weight gradients) */
-	hrm_range *cols;		/* by_cols: the ranges' panels not taken yet ([ranges]) */
+	hrm_range  *cols;			/* by_cols: the ranges' panels not taken yet ([ranges]) */
 } gemm_job;
 
 /* Output panels of a job (SwiGLU: 16 outputs per panel). */
@@ -714,20 +714,15 @@ gemm_task(void *arg, int i, int t)
 	if (j->by_cols)
 	{
 		/* this task's range, then single panels from the back of the others' */
-		hrm_range *own = &j->cols[i];
+		hrm_range  *own = &j->cols[i];
 		int			p;
 
 		hrm_range_owner_start(i);
-		job_run_cols(j, own->p0, (int) ((long) job_panels(j) * (i + 1) / j->ranges), own);
-		for (int d = 1; d < j->ranges; d++)
+		job_run_cols(j, own->p0, own->p1, own);
+		while ((p = hrm_range_other(j->cols, j->ranges, i)) >= 0)
 		{
-			hrm_range *r = &j->cols[(i + d) % j->ranges];
-
-			while ((p = hrm_range_back(r)) >= 0)
-			{
-				atomic_fetch_add_explicit(&hrm_gemm_rebalanced, 1, memory_order_relaxed);
-				job_run_cols(j, r->p0 + p, r->p0 + p + 1, NULL);
-			}
+			atomic_fetch_add_explicit(&hrm_gemm_rebalanced, 1, memory_order_relaxed);
+			job_run_cols(j, p, p + 1, NULL);
 		}
 	}
 	else
@@ -750,12 +745,10 @@ job_go(gemm_job *j)
 		job_run(j, 0, j->M);
 	else
 	{
-		hrm_range cols[HRM_MAX_THREADS];
+		hrm_range	cols[HRM_MAX_THREADS];
 
 		if (j->by_cols)
-			for (int i = 0; i < j->ranges; i++)
-				hrm_range_init(&cols[i], (int) ((long) job_panels(j) * i / j->ranges),
-							   (int) ((long) job_panels(j) * (i + 1) / j->ranges));
+			hrm_range_split(cols, j->ranges, job_panels(j));
 		j->cols = cols;
 		hrm_parallel_for(j->ranges, gemm_task, j);
 	}

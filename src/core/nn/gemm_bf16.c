@@ -296,7 +296,7 @@ typedef struct gemm16_job
 	float	   *C;
 	int			ldc;
 	int			epi;
-	hrm_range *cols;		/* by_cols: the ranges' panels not taken yet ([ranges]) */
+	hrm_range  *cols;			/* by_cols: the ranges' panels not taken yet ([ranges]) */
 } gemm16_job;
 
 static int
@@ -390,20 +390,15 @@ task16(void *arg, int i, int t)
 	if (j->by_cols)
 	{
 		/* this task's range, then single panels from the back of the others' */
-		hrm_range *own = &j->cols[i];
+		hrm_range  *own = &j->cols[i];
 		int			p;
 
 		hrm_range_owner_start(i);
-		run16(j, 0, j->M, own->p0, (int) ((long) job16_panels(j) * (i + 1) / j->ranges), own);
-		for (int d = 1; d < j->ranges; d++)
+		run16(j, 0, j->M, own->p0, own->p1, own);
+		while ((p = hrm_range_other(j->cols, j->ranges, i)) >= 0)
 		{
-			hrm_range *r = &j->cols[(i + d) % j->ranges];
-
-			while ((p = hrm_range_back(r)) >= 0)
-			{
-				atomic_fetch_add_explicit(&hrm_gemm_rebalanced, 1, memory_order_relaxed);
-				run16(j, 0, j->M, r->p0 + p, r->p0 + p + 1, NULL);
-			}
+			atomic_fetch_add_explicit(&hrm_gemm_rebalanced, 1, memory_order_relaxed);
+			run16(j, 0, j->M, p, p + 1, NULL);
 		}
 	}
 	else
@@ -438,12 +433,10 @@ go16(gemm16_job *j, const float *A, int lda)
 		run16(j, 0, j->M, 0, job16_panels(j), NULL);
 	else
 	{
-		hrm_range cols[HRM_MAX_THREADS];
+		hrm_range	cols[HRM_MAX_THREADS];
 
 		if (j->by_cols)
-			for (int i = 0; i < j->ranges; i++)
-				hrm_range_init(&cols[i], (int) ((long) job16_panels(j) * i / j->ranges),
-							   (int) ((long) job16_panels(j) * (i + 1) / j->ranges));
+			hrm_range_split(cols, j->ranges, job16_panels(j));
 		j->cols = cols;
 		hrm_parallel_for(j->ranges, task16, j);
 	}

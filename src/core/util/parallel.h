@@ -43,20 +43,30 @@ void		hrm_parallel_for(int n, hrm_task_fn fn, void *arg);
  * takes single items from the back of the others', so that threads on
  * cores of different speeds, or woken late, finish together.  Every item
  * is taken exactly once.  The task that owns range i of T runs
- * hrm_range_front until it returns 0, then hrm_range_back on every other
- * range until -1; the job's join publishes the results.
+ * hrm_range_front on it until it returns 0, then hrm_range_other until -1;
+ * the job's join publishes the results.
  */
 typedef struct hrm_range
 {
 	_Atomic uint64_t fb;		/* front (low 32 bits), back (high 32 bits): items not taken */
-	int			p0;				/* the range's first item */
+	int			p0,				/* the range's items: [p0, p1) */
+				p1;
 } hrm_range;
 
 static inline void
 hrm_range_init(hrm_range *r, int p0, int p1)
 {
 	r->p0 = p0;
+	r->p1 = p1;
 	atomic_init(&r->fb, (uint64_t) (uint32_t) (p1 - p0) << 32);
+}
+
+/* n items in T contiguous ranges r[0 .. T-1], as even as whole items allow. */
+static inline void
+hrm_range_split(hrm_range *r, int T, int n)
+{
+	for (int i = 0; i < T; i++)
+		hrm_range_init(&r[i], (int) ((long) n * i / T), (int) ((long) n * (i + 1) / T));
 }
 
 /*
@@ -105,6 +115,24 @@ hrm_range_back(hrm_range *r)
 												  memory_order_relaxed, memory_order_relaxed))
 			return (int) (b - 1);
 	}
+}
+
+/*
+ * The owner of range i of the T in r, done with its own: the last item not
+ * taken of another range (its index, p0 included), or -1 when none is left.
+ */
+static inline int
+hrm_range_other(hrm_range *r, int T, int i)
+{
+	for (int d = 1; d < T; d++)
+	{
+		hrm_range  *o = &r[(i + d) % T];
+		int			p = hrm_range_back(o);
+
+		if (p >= 0)
+			return o->p0 + p;
+	}
+	return -1;
 }
 
 #endif							/* HRM_PARALLEL_H */
